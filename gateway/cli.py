@@ -1,0 +1,17 @@
+"""The ``hallvote`` command line (typer).
+
+Each command group lives in its own module and is registered here.
+"""
+
+import typer
+
+app = typer.Typer(
+    name="hallvote",
+    help="hallvote: electronic voting for People's Congress halls / 人大会场电子表决系统",
+    no_args_is_help=True,
+)
+
+
+@app.callback()
+def main() -> None:
+    """hallvote command line."""

@@ -1,0 +1,42 @@
+"""The protocol's error hierarchy.
+
+Every error carries a reason code from :mod:`protocol.reasons`, so a
+refusal can be sent back to the keypad in a nack and shown on its display.
+Decoding raises only :class:`DecodeError` (a :class:`ProtocolError`), on
+any input.
+"""
+
+from . import reasons
+
+__all__ = ["DecodeError", "EncodeError", "ProtocolError", "SignatureError"]
+
+
+class ProtocolError(Exception):
+    """Base of all protocol errors; ``reason`` is a code from protocol.reasons."""
+
+    def __init__(self, reason: int, detail: str = "") -> None:
+        Exception.__init__(self, reason, detail)
+        self.reason = reason
+        self.detail = detail
+
+    @property
+    def reason_name(self) -> str:
+        return reasons.name(self.reason)
+
+    def __str__(self) -> str:
+        text = reasons.name(self.reason)
+        if self.detail:
+            text = text + ": " + self.detail
+        return text
+
+
+class DecodeError(ProtocolError):
+    """Bytes or a topic that are not a well-formed frame of a known version."""
+
+
+class EncodeError(ProtocolError):
+    """Field values that cannot be put into a frame (out of range, too long)."""
+
+
+class SignatureError(ProtocolError):
+    """A frame whose signature does not verify with the device's public key."""

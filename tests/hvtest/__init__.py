@@ -1,0 +1,1 @@
+"""Shared helpers for hallvote's test suite (tools lookup, real-part fixtures)."""

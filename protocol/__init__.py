@@ -1,0 +1,27 @@
+"""hallvote protocol v1: the contract between keypad and gateway.
+
+Sans-I/O and MicroPython-compatible: bytes <-> frame objects, topics,
+reason codes.  See SPEC.md beside this file for the byte layouts.
+"""
+
+from . import codec, consts, errors, frames, reasons, topics
+from .codec import decode, decode_for_topic, encode, seal, signed_region
+from .errors import DecodeError, EncodeError, ProtocolError, SignatureError
+
+__all__ = [
+    "DecodeError",
+    "EncodeError",
+    "ProtocolError",
+    "SignatureError",
+    "codec",
+    "consts",
+    "decode",
+    "decode_for_topic",
+    "encode",
+    "errors",
+    "frames",
+    "reasons",
+    "seal",
+    "signed_region",
+    "topics",
+]

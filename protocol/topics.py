@@ -4,7 +4,7 @@
 
     hallvote/v1/<hall>/dev/<device>/up        keypad -> gateway  check-in, vote (signed)
     hallvote/v1/<hall>/dev/<device>/status    keypad -> gateway  hello, status (signed)
-    hallvote/v1/<hall>/dev/<device>/presence  keypad -> gateway  b"\\x01" online / b"\\x00" offline (last will), retained
+    hallvote/v1/<hall>/dev/<device>/presence  keypad -> gateway  01 online / 00 offline (last will), retained
     hallvote/v1/<hall>/dev/<device>/down      gateway -> keypad  ack, nack
     hallvote/v1/<hall>/hall/sitting           gateway -> all     sitting state, retained
     hallvote/v1/<hall>/hall/motion            gateway -> all     motion open / closed, retained
@@ -45,10 +45,7 @@ _ID_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-"
 def _valid_id(value: str) -> bool:
     if not 1 <= len(value) <= ID_MAX or value[0] == "-":
         return False
-    for ch in value:
-        if ch not in _ID_CHARS:
-            return False
-    return True
+    return all(ch in _ID_CHARS for ch in value)
 
 
 def check_id(value: str, what: str = "id") -> str:

@@ -15,7 +15,7 @@ class ProtocolError(Exception):
     """Base of all protocol errors; ``reason`` is a code from protocol.reasons."""
 
     def __init__(self, reason: int, detail: str = "") -> None:
-        Exception.__init__(self, reason, detail)
+        super().__init__(reason, detail)
         self.reason = reason
         self.detail = detail
 

@@ -40,6 +40,7 @@ __all__ = [
     "code_of",
     "english",
     "is_refusal",
+    "known",
     "name",
     "text",
 ]
@@ -122,6 +123,11 @@ def _row(code: int) -> "tuple[int, str, str, str]":
         if row[0] == code:
             return row
     return (code, "UNKNOWN_REASON_%d" % code, "未知原因", "Unknown reason %d" % code)
+
+
+def known(code: int) -> bool:
+    """True if the code is in the table."""
+    return any(row[0] == code for row in TABLE)
 
 
 def name(code: int) -> str:

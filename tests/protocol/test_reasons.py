@@ -1,0 +1,43 @@
+"""protocol.reasons: one closed table, bilingual, acks below 0x10 and refusals above."""
+
+from __future__ import annotations
+
+from protocol import errors, reasons
+
+
+def test_codes_and_names_are_unique_bytes() -> None:
+    codes = [row[0] for row in reasons.TABLE]
+    names = [row[1] for row in reasons.TABLE]
+    assert len(set(codes)) == len(codes)
+    assert len(set(names)) == len(names)
+    assert all(0 <= c <= 0xFF for c in codes)
+
+
+def test_every_code_has_constant_chinese_and_english_text() -> None:
+    for code, name, zh, en in reasons.TABLE:
+        assert getattr(reasons, name) == code
+        assert name in reasons.__all__
+        assert 1 <= len(zh) <= 6, name  # one line on a 128x64 keypad display
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in zh), name
+        assert en and en.isascii(), name
+        assert reasons.name(code) == name and reasons.text(code) == zh and reasons.english(code) == en
+        assert reasons.code_of(name) == code
+
+
+def test_acceptances_and_refusals_split_at_0x10() -> None:
+    acks = {reasons.ACCEPTED, reasons.ALREADY_RECORDED, reasons.REPLACED, reasons.ALREADY_CHECKED_IN}
+    for code, *_ in reasons.TABLE:
+        assert reasons.is_refusal(code) == (code not in acks)
+
+
+def test_unknown_code_is_reported_not_raised() -> None:
+    assert not reasons.known(0xEE)
+    assert reasons.name(0xEE) == "UNKNOWN_REASON_238"
+    assert "238" in reasons.english(0xEE)
+
+
+def test_error_str_names_reason_and_detail() -> None:
+    err = errors.SignatureError(reasons.BAD_SIGNATURE, "r out of range")
+    assert str(err) == "BAD_SIGNATURE: r out of range"
+    assert err.reason == reasons.BAD_SIGNATURE and err.reason_name == "BAD_SIGNATURE"
+    assert isinstance(err, errors.ProtocolError)

@@ -41,3 +41,11 @@ def test_error_str_names_reason_and_detail() -> None:
     assert str(err) == "BAD_SIGNATURE: r out of range"
     assert err.reason == reasons.BAD_SIGNATURE and err.reason_name == "BAD_SIGNATURE"
     assert isinstance(err, errors.ProtocolError)
+
+
+def test_spec_lists_the_same_table() -> None:
+    from pathlib import Path
+
+    spec = (Path(__file__).resolve().parents[2] / "protocol" / "SPEC.md").read_text(encoding="utf-8")
+    for code, name, zh, en in reasons.TABLE:
+        assert f"| 0x{code:02x} | {name} | {zh} | {en} |" in spec, name

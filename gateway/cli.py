@@ -5,6 +5,8 @@ Each command group lives in its own module and is registered here.
 
 import typer
 
+from gateway.cli_broker import broker_app
+
 app = typer.Typer(
     name="hallvote",
     help="hallvote: electronic voting for People's Congress halls / 人大会场电子表决系统",
@@ -15,3 +17,6 @@ app = typer.Typer(
 @app.callback()
 def main() -> None:
     """hallvote command line."""
+
+
+app.add_typer(broker_app, name="broker")

@@ -1,0 +1,136 @@
+"""``hallvote broker ...``: the hall's Mosquitto broker.
+
+``hallvote broker config --hall HALL --out DIR`` writes a complete broker
+configuration (hall CA, server certificate, password file, ACL,
+mosquitto.conf, credentials for provisioning); see
+:mod:`gateway.broker_config`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gateway import broker_config as bc
+
+broker_app = typer.Typer(
+    name="broker",
+    help="The hall's MQTT broker (Mosquitto): generated TLS, passwords and ACL.",
+    no_args_is_help=True,
+)
+
+_out = Console()
+_err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@broker_app.command("config")
+def config(
+    hall: Annotated[str, typer.Option("--hall", help="Hall id (1..16 of a-z 0-9 -).")],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the configuration into.")],
+    devices: Annotated[
+        Path | None,
+        typer.Option(
+            "--devices",
+            help="CSV of device_id[,password]; an empty password is generated.",
+        ),
+    ] = None,
+    port: Annotated[int, typer.Option("--port", help="TLS listener port.")] = 8883,
+    bind: Annotated[
+        str,
+        typer.Option("--bind", help="Address the TLS listener binds to (the hall LAN address)."),
+    ] = "127.0.0.1",
+    host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--host",
+            help="DNS name or IP address for the server certificate (repeatable). "
+            "Default: localhost and 127.0.0.1.",
+        ),
+    ] = None,
+    local_port: Annotated[
+        int | None,
+        typer.Option("--local-port", help="Also listen plain on 127.0.0.1:PORT for the gateway."),
+    ] = None,
+    persistence: Annotated[
+        bool,
+        typer.Option(
+            "--persistence/--no-persistence",
+            help="Broker persistence (kept in DIR/data). Off by default for secret ballots.",
+        ),
+    ] = False,
+    log: Annotated[
+        str, typer.Option("--log", help="Broker log: stderr, file (DIR/mosquitto.log) or syslog.")
+    ] = "stderr",
+    run_as: Annotated[
+        str | None, typer.Option("--run-as", help="Unix user mosquitto switches to when root.")
+    ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Make a new hall CA and new passwords even if DIR has them "
+            "(provisioned keypads will then need re-provisioning).",
+        ),
+    ] = False,
+) -> None:
+    """Generate a Mosquitto configuration for HALL in DIR."""
+    try:
+        device_rows: list[tuple[str, str | None]] = []
+        if devices is not None:
+            try:
+                text = devices.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                raise _fail(f"cannot read devices CSV {devices}: {e}") from e
+            device_rows = bc.parse_devices_csv(text, source=str(devices))
+        settings = bc.BrokerSettings(
+            hall=hall,
+            port=port,
+            bind=bind,
+            hosts=tuple(host) if host else bc.DEFAULT_HOSTS,
+            local_port=local_port,
+            persistence=persistence,
+            log_dest=log,
+            run_as_user=run_as,
+        )
+        generated, written = bc.write_broker_config(out, settings, device_rows, reuse=not fresh)
+    except bc.BrokerConfigError as e:
+        raise _fail(str(e)) from e
+    except OSError as e:
+        raise _fail(f"cannot write {out}: {e}", code=1) from e
+
+    table = Table(title=f"hallvote broker configuration for hall {hall}", show_lines=False)
+    table.add_column("file", overflow="fold")
+    table.add_column("mode")
+    table.add_column("what", overflow="fold")
+    what = {
+        bc.CONF: "broker configuration",
+        bc.CA_CERT: "hall CA: provision onto every keypad",
+        bc.CA_KEY: "hall CA key: keep offline if you can",
+        bc.SERVER_CERT: "server certificate for " + ", ".join(settings.hosts),
+        bc.SERVER_KEY: "server key",
+        bc.PASSWORD_FILE: "hashed passwords",
+        bc.ACL_FILE: "access control list",
+        bc.CREDENTIALS: "passwords in clear: provisioning only",
+    }
+    for name, path in written.items():
+        mode = "" if path.is_dir() else oct(path.stat().st_mode & 0o777)[2:]
+        table.add_row(str(path), mode, what.get(name, ""))
+    _out.print(table)
+    _out.print(
+        f"{len(generated.devices)} device account(s), gateway account "
+        f"[bold]{bc.GATEWAY_USER}[/], display account [bold]{bc.DISPLAY_USER}[/]; "
+        f"TLS on {bind}:{port}"
+        + (f", plain on 127.0.0.1:{local_port}" if local_port else ""),
+        highlight=False,
+    )
+    _out.print(f"start the broker with: mosquitto -c {written[bc.CONF]}", highlight=False,
+               soft_wrap=True)

@@ -1,0 +1,122 @@
+"""apply(state, event): the one place the in-memory hall state changes.
+
+Deterministic and total for events the core produced.  The store applies
+the same events to the database; after a restart the state is loaded from
+the database instead of replayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from protocol import consts
+
+from .events import (
+    CheckInRecorded,
+    DeviceHealth,
+    Event,
+    FrameAccepted,
+    MotionAdded,
+    RoundClosed,
+    RoundCreated,
+    RoundFocused,
+    RoundOpened,
+    RoundStateChanged,
+    SittingStateChanged,
+    VoteRecorded,
+)
+from .state import REPLAY_WINDOW, Attendance, HallState, ReplayWindow, RoundRun, SittingRun
+from .states import LIVE_ROUND_STATES, RoundState
+
+__all__ = ["apply", "apply_all"]
+
+
+def _sitting(state: HallState) -> SittingRun:
+    assert state.sitting is not None, "event for a sitting while none is loaded"
+    return state.sitting
+
+
+def _round(state: HallState, key: tuple[int, int]) -> RoundRun:
+    return _sitting(state).rounds[key]
+
+
+def apply(state: HallState, event: Event) -> None:
+    if isinstance(event, FrameAccepted):
+        window = state.replay.setdefault(event.device_id, ReplayWindow())
+        counter = event.accepted.counter
+        window.accepted[counter] = event.accepted
+        if counter > window.highest:
+            window.highest = counter
+            floor = counter - REPLAY_WINDOW
+            for old in [c for c in window.accepted if c <= floor]:
+                del window.accepted[old]
+    elif isinstance(event, DeviceHealth):
+        pass  # health lives in the store and the device list, not in the vote path
+    elif isinstance(event, CheckInRecorded):
+        _sitting(state).attendance[event.member_id] = Attendance(
+            event.member_id, event.seat, event.device_id, event.counter, event.at, event.late
+        )
+    elif isinstance(event, VoteRecorded):
+        _round(state, event.round).ballots[event.ballot.member_id] = event.ballot
+    elif isinstance(event, SittingStateChanged):
+        _sitting(state).state = event.state
+    elif isinstance(event, MotionAdded):
+        _sitting(state).motions[event.motion.motion_id] = event.motion
+    elif isinstance(event, RoundCreated):
+        motion_id, number = event.round
+        _sitting(state).rounds[event.round] = RoundRun(motion_id, number, event.nonce)
+    elif isinstance(event, RoundOpened):
+        sitting = _sitting(state)
+        run = sitting.rounds[event.round]
+        run.state = RoundState.OPEN
+        run.nonce = event.nonce
+        run.opened_at = event.at
+        run.deadline = event.deadline
+        run.quorum_override = event.quorum_override
+        sitting.current = event.round
+    elif isinstance(event, RoundStateChanged):
+        sitting = _sitting(state)
+        run = sitting.rounds[event.round]
+        run.state = event.state
+        if event.state not in LIVE_ROUND_STATES and sitting.current == event.round:
+            sitting.current = None
+    elif isinstance(event, RoundFocused):
+        _round(state, event.round).focus = event.focus
+    elif isinstance(event, RoundClosed):
+        sitting = _sitting(state)
+        run = sitting.rounds[event.round]
+        run.state = RoundState.CLOSED
+        run.closed_at = event.at
+        run.participants = event.participants
+        run.totals = event.totals
+        if sitting.current == event.round:
+            sitting.current = None
+        if event.secret:
+            _erase_secret_links(state, run)
+
+
+def _erase_secret_links(state: HallState, run: RoundRun) -> None:
+    """After a secret round closes nothing in memory links a member, seat or device to a choice."""
+    run.ballots = {}
+    for window in state.replay.values():
+        for counter, accepted in list(window.accepted.items()):
+            if (
+                accepted.ref_id == run.motion_id
+                and accepted.round == run.number
+                and accepted.frame_type == consts.VOTE
+            ):
+                window.accepted[counter] = type(accepted)(
+                    accepted.counter,
+                    accepted.frame_type,
+                    None,
+                    accepted.reason,
+                    accepted.ref_id,
+                    accepted.round,
+                    (),
+                    accepted.seat,
+                )
+
+
+def apply_all(state: HallState, events: Iterable[Event]) -> None:
+    for event in events:
+        apply(state, event)

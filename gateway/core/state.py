@@ -1,0 +1,159 @@
+"""The gateway's in-memory picture of one hall, rebuilt from the store at start.
+
+Plain mutable containers: only :func:`gateway.core.apply.apply` changes
+them, from events; :func:`gateway.core.decide.decide` and the commands only
+read them.  Members are identified by their integer id, seats by label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gateway.rules import PassingRule, QuorumRule
+
+from .states import RoundState, SittingState
+
+__all__ = [
+    "REPLAY_WINDOW",
+    "Accepted",
+    "Attendance",
+    "Ballot",
+    "DeviceEntry",
+    "HallState",
+    "MotionSpec",
+    "ReplayWindow",
+    "RoundKey",
+    "RoundRun",
+    "SittingRun",
+]
+
+# How many accepted counters below the highest are remembered per device.
+# Frames may arrive out of order (a vote retransmitted after a heartbeat);
+# a counter inside the window that was never accepted is still fresh.
+REPLAY_WINDOW = 256
+
+RoundKey = tuple[int, int]  # (motion_id, round number)
+
+
+@dataclass
+class DeviceEntry:
+    device_id: str
+    public_key: bytes
+    seat: str | None = None
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What the gateway answered to an accepted uplink frame, to re-ack a retransmission.
+
+    ``digest`` is SHA-256 of the whole wire frame (signature included); it is
+    None for frames of a secret round once the round has closed.
+    """
+
+    counter: int
+    frame_type: int
+    digest: bytes | None
+    reason: int
+    ref_id: int = 0
+    round: int = 0
+    choices: tuple[int, ...] = ()
+    seat: str = ""
+
+
+@dataclass
+class ReplayWindow:
+    highest: int = 0
+    accepted: dict[int, Accepted] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Attendance:
+    member_id: int
+    seat: str
+    device_id: str
+    counter: int
+    at: float
+    late: bool
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """One member's recorded choices in one round, with the counter that set each item."""
+
+    member_id: int
+    seat: str
+    device_id: str
+    choices: tuple[int, ...]
+    item_counters: tuple[int, ...]
+
+    @property
+    def pressed(self) -> bool:
+        return any(self.choices)
+
+
+@dataclass(frozen=True)
+class MotionSpec:
+    motion_id: int
+    title: str
+    ballot_kind: int
+    item_count: int
+    options: int
+    press_policy: int
+    secret: bool
+    passing_rule: PassingRule
+    countdown_s: int | None = None
+    select_k: int | None = None  # livelihood projects: how many to select
+
+
+@dataclass
+class RoundRun:
+    motion_id: int
+    number: int
+    nonce: bytes
+    state: RoundState = RoundState.READY
+    focus: int = 0xFF
+    opened_at: float | None = None
+    deadline: float | None = None
+    closed_at: float | None = None
+    quorum_override: bool = False
+    ballots: dict[int, Ballot] = field(default_factory=dict)
+    # Filled when a secret round closes, after its ballots are erased.
+    participants: frozenset[int] = frozenset()
+    totals: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def key(self) -> RoundKey:
+        return (self.motion_id, self.number)
+
+
+@dataclass
+class SittingRun:
+    sitting_id: int
+    nonce: bytes
+    quorum_rule: QuorumRule
+    roster: frozenset[int]
+    seat_map: dict[str, int]
+    state: SittingState = SittingState.SETUP
+    late_checkin: bool = True
+    quorum_override_allowed: bool = False
+    attendance: dict[int, Attendance] = field(default_factory=dict)
+    motions: dict[int, MotionSpec] = field(default_factory=dict)
+    rounds: dict[RoundKey, RoundRun] = field(default_factory=dict)
+    current: RoundKey | None = None
+
+    @property
+    def expected(self) -> int:
+        return len(self.roster)
+
+    @property
+    def present(self) -> int:
+        return len(self.attendance)
+
+
+@dataclass
+class HallState:
+    hall_id: str
+    devices: dict[str, DeviceEntry] = field(default_factory=dict)
+    replay: dict[str, ReplayWindow] = field(default_factory=dict)
+    sitting: SittingRun | None = None

@@ -89,6 +89,8 @@ def apply(state: HallState, event: Event) -> None:
         run.closed_at = event.at
         run.participants = event.participants
         run.totals = event.totals
+        run.expected = event.expected
+        run.present = event.present
         if sitting.current == event.round:
             sitting.current = None
         if event.secret:

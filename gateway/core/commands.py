@@ -183,7 +183,7 @@ def close_round(state: HallState, key: RoundKey, *, at: float) -> list[Event]:
     voted = [b for b in run.ballots.values() if b.pressed]
     totals = count(voted, motion.ballot_kind, motion.item_count)
     participants = frozenset(b.member_id for b in voted)
-    return [RoundClosed(key, motion.secret, participants, totals, at)]
+    return [RoundClosed(key, motion.secret, participants, totals, sitting.expected, sitting.present, at)]
 
 
 def focus_item(state: HallState, key: RoundKey, item: int, *, at: float) -> list[Event]:

@@ -125,13 +125,16 @@ class RoundClosed:
 
     ``totals`` has one tuple per item with the count of each choice code
     (index = code, index 0 unused); ``participants`` are the members with
-    an accepted vote.
+    an accepted vote; ``expected`` and ``present`` (应到, 实到) are frozen
+    with the totals, so the result is computed from this event alone.
     """
 
     round: RoundKey
     secret: bool
     participants: frozenset[int]
     totals: tuple[tuple[int, ...], ...]
+    expected: int
+    present: int
     at: float
 
 

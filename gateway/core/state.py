@@ -121,6 +121,8 @@ class RoundRun:
     # Filled when a secret round closes, after its ballots are erased.
     participants: frozenset[int] = frozenset()
     totals: tuple[tuple[int, ...], ...] = ()
+    expected: int = 0
+    present: int = 0
 
     @property
     def key(self) -> RoundKey:

@@ -94,8 +94,11 @@ class Hall:
         policy: int = consts.FIRST_PRESS,
         secret: bool = False,
         rule: PassingRule = CONGRESS_RESOLUTION,
+        select_k: int | None = None,
     ) -> RoundKey:
-        spec = MotionSpec(motion_id, f"motion {motion_id}", kind, items, options, policy, secret, rule)
+        spec = MotionSpec(
+            motion_id, f"motion {motion_id}", kind, items, options, policy, secret, rule, select_k=select_k
+        )
         self.run(commands.add_motion(self.state, spec, nonce=self.nonce(), at=self.now()))
         return (motion_id, 1)
 

@@ -1,0 +1,200 @@
+"""The result of a closed round, by the motion's rule (gateway.rules), and its broadcast frame.
+
+Pure: computed from the motion and the round's frozen totals, expected and
+present, so the same closed round always gives the same result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.rules import (
+    FOUR_GRADE,
+    THREE_GRADE,
+    CandidateTally,
+    Grade,
+    Standing,
+    VoteCounts,
+    rate,
+    select_projects,
+)
+from gateway.rules import decide as decide_passing
+from protocol import consts
+from protocol.frames import ResultSummary
+
+from .state import MotionSpec, RoundRun
+
+__all__ = ["ItemResult", "RoundResult", "compute_result"]
+
+_GRADES = {
+    consts.EXCELLENT: Grade.EXCELLENT,
+    consts.SATISFIED: Grade.SATISFIED,
+    consts.BASIC: Grade.BASICALLY_SATISFIED,
+    consts.UNSATISFIED: Grade.UNSATISFIED,
+}
+_GRADE_CODES = {grade: code for code, grade in _GRADES.items()}
+_STANDING = {
+    Standing.SELECTED: consts.OUTCOME_SELECTED,
+    Standing.TIED: consts.OUTCOME_TIE,
+    Standing.RANKED_OUT: consts.OUTCOME_NOT_SELECTED,
+    Standing.NOT_PASSED: consts.OUTCOME_FAILED,
+}
+OUTCOME_LABELS = {
+    consts.OUTCOME_NONE: ("—", "—"),
+    consts.OUTCOME_PASSED: ("通过", "passed"),
+    consts.OUTCOME_FAILED: ("未通过", "not passed"),
+    consts.OUTCOME_SELECTED: ("当选", "selected"),
+    consts.OUTCOME_NOT_SELECTED: ("通过但未入选", "passed, not selected"),
+    consts.OUTCOME_TIE: ("票数相同待重新表决", "tie: to be re-voted"),
+}
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    index: int
+    counts: tuple[int, ...]  # yes/no/abstain, or grades 1..4
+    outcome: int  # a protocol outcome code; for ratings the carrying grade code
+    label_zh: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    motion_id: int
+    round: int
+    ballot_kind: int
+    expected: int
+    present: int
+    voted: int
+    not_pressed: int
+    outcome: int
+    items: tuple[ItemResult, ...]
+    rule_zh: str
+    rule_en: str
+    note_zh: str = ""
+    note_en: str = ""
+
+    def frame(self) -> ResultSummary:
+        return ResultSummary(
+            self.motion_id,
+            self.round,
+            self.ballot_kind,
+            self.expected,
+            self.present,
+            self.not_pressed,
+            self.outcome,
+            tuple((item.outcome, item.counts) for item in self.items),
+        )
+
+
+def _make(
+    motion: MotionSpec,
+    run: RoundRun,
+    *,
+    outcome: int,
+    items: tuple[ItemResult, ...],
+    rule_zh: str,
+    rule_en: str,
+    note_zh: str = "",
+    note_en: str = "",
+) -> RoundResult:
+    voted = len(run.participants)
+    return RoundResult(
+        run.motion_id,
+        run.number,
+        motion.ballot_kind,
+        run.expected,
+        run.present,
+        voted,
+        max(run.present - voted, 0),
+        outcome,
+        items,
+        rule_zh,
+        rule_en,
+        note_zh,
+        note_en,
+    )
+
+
+def _counts(row: tuple[int, ...], kind: int) -> tuple[int, ...]:
+    width = consts.options_per_item(kind)
+    return tuple(row[1 : 1 + width]) + (0,) * (width - len(row[1:]))
+
+
+def compute_result(motion: MotionSpec, run: RoundRun) -> RoundResult:
+    """The result of a closed round (``run.totals``, ``run.expected``, ``run.present`` frozen)."""
+    kind = motion.ballot_kind
+    rows = [_counts(row, kind) for row in run.totals]
+    if kind == consts.RATING:
+        return _rating(motion, run, rows)
+    if kind == consts.ITEM_LIST and motion.select_k:
+        return _selection(motion, run, rows)
+    items = []
+    for i, (yes, no, abstain) in enumerate(rows):
+        vote = decide_passing(
+            VoteCounts(yes, no, abstain), expected=run.expected, present=run.present, rule=motion.passing_rule
+        )
+        code = consts.OUTCOME_PASSED if vote.passed else consts.OUTCOME_FAILED
+        items.append(ItemResult(i, (yes, no, abstain), code, *OUTCOME_LABELS[code]))
+    overall = items[0].outcome if kind == consts.YES_NO_ABSTAIN else consts.OUTCOME_NONE
+    rule = motion.passing_rule
+    return _make(
+        motion,
+        run,
+        outcome=overall,
+        items=tuple(items),
+        rule_zh=rule.describe("zh"),
+        rule_en=rule.describe("en"),
+    )
+
+
+def _selection(motion: MotionSpec, run: RoundRun, rows: list[tuple[int, ...]]) -> RoundResult:
+    assert motion.select_k is not None
+    tallies = [CandidateTally(str(i), yes, no, abstain) for i, (yes, no, abstain) in enumerate(rows)]
+    selection = select_projects(
+        tallies, motion.select_k, run.present, motion.passing_rule, expected=run.expected
+    )
+    items = []
+    for outcome in selection.outcomes:
+        code = _STANDING[outcome.standing]
+        i = int(outcome.candidate_id)
+        items.append(ItemResult(i, rows[i], code, outcome.standing.label("zh"), outcome.standing.label("en")))
+    if selection.tie is not None:
+        overall, note_zh, note_en = (
+            consts.OUTCOME_TIE,
+            selection.tie.describe("zh"),
+            selection.tie.describe("en"),
+        )
+    else:
+        overall = consts.OUTCOME_SELECTED if selection.selected else consts.OUTCOME_FAILED
+        note_zh = f"当选 {len(selection.selected)} 项, 名额 {motion.select_k} 项"
+        note_en = f"{len(selection.selected)} selected of {motion.select_k} places"
+    rule = motion.passing_rule
+    return _make(
+        motion,
+        run,
+        outcome=overall,
+        items=tuple(items),
+        rule_zh=rule.describe("zh"),
+        rule_en=rule.describe("en"),
+        note_zh=note_zh,
+        note_en=note_en,
+    )
+
+
+def _rating(motion: MotionSpec, run: RoundRun, rows: list[tuple[int, ...]]) -> RoundResult:
+    rule = FOUR_GRADE if motion.options & (1 << consts.EXCELLENT) else THREE_GRADE
+    items = []
+    for i, row in enumerate(rows):
+        counts = {_GRADES[code]: row[code - 1] for code in _GRADES if _GRADES[code] in rule.grades}
+        rated = rate(counts, run.expected, rule, present=run.present)
+        grade = rated.grade
+        items.append(ItemResult(i, row, _GRADE_CODES[grade], grade.label("zh"), grade.label("en")))
+    return _make(
+        motion,
+        run,
+        outcome=consts.OUTCOME_NONE,
+        items=tuple(items),
+        rule_zh=rule.describe("zh"),
+        rule_en=rule.describe("en"),
+    )

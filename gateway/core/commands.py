@@ -8,7 +8,14 @@ clock come in as arguments, so the functions stay pure.
 
 from __future__ import annotations
 
-from gateway.rules import ChairOverride, OpenDecision, RuleError, check_quorum, require_quorum_to_open
+from gateway.rules import (
+    ChairOverride,
+    OpenDecision,
+    RuleError,
+    check_candidate_margin,
+    check_quorum,
+    require_quorum_to_open,
+)
 from protocol import consts
 
 from .errors import CommandError
@@ -116,6 +123,13 @@ def _check_motion(motion: MotionSpec) -> None:
         raise CommandError("BAD_MOTION", "按键规则无效 / unknown press policy")
     if motion.motion_id < 1 or motion.motion_id > 0xFFFFFFFF:
         raise CommandError("BAD_MOTION", "议题编号超出范围 / motion id out of range")
+    if motion.select_k is not None:
+        if kind != consts.ITEM_LIST:
+            raise CommandError("BAD_MOTION", "只有项目票决可设名额 / only item lists select K")
+        try:
+            check_candidate_margin(count_, motion.select_k)
+        except RuleError as exc:
+            raise CommandError(exc.code, str(exc)) from None
 
 
 def _nonce(nonce: bytes) -> bytes:

@@ -174,3 +174,15 @@ def test_commands_need_a_sitting() -> None:
     with pytest.raises(CommandError) as err:
         commands.open_checkin(hall.state, at=1.0)
     assert err.value.code == "NO_SITTING"
+
+
+def test_livelihood_list_needs_the_20_percent_margin() -> None:
+    hall = Hall()
+    hall.in_session()
+    with pytest.raises(CommandError) as err:
+        hall.add_motion(7, kind=consts.ITEM_LIST, items=11, select_k=10)  # 11 < ceil(1.2 x 10)
+    assert err.value.code == "CANDIDATE_MARGIN"
+    hall.add_motion(8, kind=consts.ITEM_LIST, items=12, select_k=10)
+    with pytest.raises(CommandError) as err:
+        hall.add_motion(9, select_k=1)
+    assert err.value.code == "BAD_MOTION"

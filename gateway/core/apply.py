@@ -17,6 +17,7 @@ from .events import (
     Event,
     FrameAccepted,
     MotionAdded,
+    ResultComputed,
     RoundClosed,
     RoundCreated,
     RoundFocused,
@@ -95,6 +96,8 @@ def apply(state: HallState, event: Event) -> None:
             sitting.current = None
         if event.secret:
             _erase_secret_links(state, run)
+    elif isinstance(event, ResultComputed):
+        _round(state, event.round).result = event.result
 
 
 def _erase_secret_links(state: HallState, run: RoundRun) -> None:

@@ -8,6 +8,8 @@ clock come in as arguments, so the functions stay pure.
 
 from __future__ import annotations
 
+import dataclasses
+
 from gateway.rules import (
     ChairOverride,
     OpenDecision,
@@ -22,6 +24,7 @@ from .errors import CommandError
 from .events import (
     Event,
     MotionAdded,
+    ResultComputed,
     RoundClosed,
     RoundCreated,
     RoundFocused,
@@ -29,6 +32,7 @@ from .events import (
     RoundStateChanged,
     SittingStateChanged,
 )
+from .results import compute_result
 from .state import HallState, MotionSpec, RoundKey, RoundRun, SittingRun
 from .states import (
     LIVE_ROUND_STATES,
@@ -197,7 +201,16 @@ def close_round(state: HallState, key: RoundKey, *, at: float) -> list[Event]:
     voted = [b for b in run.ballots.values() if b.pressed]
     totals = count(voted, motion.ballot_kind, motion.item_count)
     participants = frozenset(b.member_id for b in voted)
-    return [RoundClosed(key, motion.secret, participants, totals, sitting.expected, sitting.present, at)]
+    closed = RoundClosed(key, motion.secret, participants, totals, sitting.expected, sitting.present, at)
+    frozen = dataclasses.replace(
+        run,
+        ballots={},
+        participants=participants,
+        totals=totals,
+        expected=sitting.expected,
+        present=sitting.present,
+    )
+    return [closed, ResultComputed(key, compute_result(motion, frozen), at)]
 
 
 def focus_item(state: HallState, key: RoundKey, item: int, *, at: float) -> list[Event]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .results import RoundResult
 from .state import Accepted, Ballot, MotionSpec, RoundKey
 from .states import RoundState, SittingState
 
@@ -19,6 +20,7 @@ __all__ = [
     "Event",
     "FrameAccepted",
     "MotionAdded",
+    "ResultComputed",
     "RoundClosed",
     "RoundCreated",
     "RoundFocused",
@@ -138,6 +140,15 @@ class RoundClosed:
     at: float
 
 
+@dataclass(frozen=True)
+class ResultComputed:
+    """The round's result by the motion's rule, computed when it closed and frozen with it."""
+
+    round: RoundKey
+    result: RoundResult
+    at: float
+
+
 Event = (
     FrameAccepted
     | DeviceHealth
@@ -150,4 +161,5 @@ Event = (
     | RoundStateChanged
     | RoundFocused
     | RoundClosed
+    | ResultComputed
 )

@@ -8,10 +8,14 @@ read them.  Members are identified by their integer id, seats by label.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gateway.rules import PassingRule, QuorumRule
 
 from .states import RoundState, SittingState
+
+if TYPE_CHECKING:
+    from .results import RoundResult
 
 __all__ = [
     "REPLAY_WINDOW",
@@ -123,6 +127,7 @@ class RoundRun:
     totals: tuple[tuple[int, ...], ...] = ()
     expected: int = 0
     present: int = 0
+    result: RoundResult | None = None
 
     @property
     def key(self) -> RoundKey:

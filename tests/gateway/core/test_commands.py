@@ -7,7 +7,7 @@ from hvtest.halls import Hall
 
 from gateway.core import commands
 from gateway.core.errors import CommandError
-from gateway.core.events import RoundClosed, RoundCreated, RoundOpened
+from gateway.core.events import ResultComputed, RoundClosed, RoundCreated, RoundOpened
 from gateway.core.state import MotionSpec
 from gateway.core.states import RoundState, SittingState
 from gateway.rules import CONGRESS_RESOLUTION, STANDING_COMMITTEE_QUORUM, ChairOverride
@@ -117,12 +117,14 @@ def test_close_round_freezes_totals_and_not_pressed() -> None:
     hall.vote(1, key, Y)
     hall.vote(2, key, Y)
     hall.vote(3, key, N_)
-    (closed,) = commands.close_round(hall.state, key, at=hall.now())
-    assert isinstance(closed, RoundClosed)
+    closed, computed = commands.close_round(hall.state, key, at=hall.now())
+    assert isinstance(closed, RoundClosed) and isinstance(computed, ResultComputed)
+    assert computed.result.outcome == consts.OUTCOME_FAILED  # 2 yes of 5 members
     assert closed.totals == ((0, 2, 1, 0),) and closed.participants == frozenset({1, 2, 3})
     assert not closed.secret
-    hall.run([closed])
+    hall.run([closed, computed])
     assert hall.sitting.current is None
+    assert hall.sitting.rounds[key].result == computed.result
     assert len(hall.sitting.rounds[key].ballots) == 3  # named: per-seat choices are kept
 
 

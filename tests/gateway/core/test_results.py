@@ -15,7 +15,10 @@ Y, N_, A = consts.YES, consts.NO, consts.ABSTAIN
 def close(hall: Hall, key: tuple[int, int]):  # type: ignore[no-untyped-def]
     hall.run(commands.close_round(hall.state, key, at=hall.now()))
     sitting = hall.sitting
-    return compute_result(sitting.motions[key[0]], sitting.rounds[key])
+    result = sitting.rounds[key].result
+    assert result is not None
+    assert compute_result(sitting.motions[key[0]], sitting.rounds[key]) == result  # deterministic from the frozen round
+    return result
 
 
 def test_resolution_needs_more_than_half_of_all_members() -> None:

@@ -127,6 +127,8 @@ def _check_motion(motion: MotionSpec) -> None:
         raise CommandError("BAD_MOTION", "按键规则无效 / unknown press policy")
     if motion.motion_id < 1 or motion.motion_id > 0xFFFFFFFF:
         raise CommandError("BAD_MOTION", "议题编号超出范围 / motion id out of range")
+    if motion.passing_rule is None and kind != consts.RATING:
+        raise CommandError("BAD_MOTION", "表决需要通过规则 / a vote needs a passing rule")
     if motion.select_k is not None:
         if kind != consts.ITEM_LIST:
             raise CommandError("BAD_MOTION", "只有项目票决可设名额 / only item lists select K")

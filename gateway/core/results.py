@@ -129,15 +129,16 @@ def compute_result(motion: MotionSpec, run: RoundRun) -> RoundResult:
         return _rating(motion, run, rows)
     if kind == consts.ITEM_LIST and motion.select_k:
         return _selection(motion, run, rows)
+    rule = motion.passing_rule
+    assert rule is not None, "votes and item lists carry a passing rule (checked by add_motion)"
     items = []
     for i, (yes, no, abstain) in enumerate(rows):
         vote = decide_passing(
-            VoteCounts(yes, no, abstain), expected=run.expected, present=run.present, rule=motion.passing_rule
+            VoteCounts(yes, no, abstain), expected=run.expected, present=run.present, rule=rule
         )
         code = consts.OUTCOME_PASSED if vote.passed else consts.OUTCOME_FAILED
         items.append(ItemResult(i, (yes, no, abstain), code, *OUTCOME_LABELS[code]))
     overall = items[0].outcome if kind == consts.YES_NO_ABSTAIN else consts.OUTCOME_NONE
-    rule = motion.passing_rule
     return _make(
         motion,
         run,
@@ -149,7 +150,7 @@ def compute_result(motion: MotionSpec, run: RoundRun) -> RoundResult:
 
 
 def _selection(motion: MotionSpec, run: RoundRun, rows: list[tuple[int, ...]]) -> RoundResult:
-    assert motion.select_k is not None
+    assert motion.select_k is not None and motion.passing_rule is not None
     tallies = [CandidateTally(str(i), yes, no, abstain) for i, (yes, no, abstain) in enumerate(rows)]
     selection = select_projects(
         tallies, motion.select_k, run.present, motion.passing_rule, expected=run.expected

@@ -105,7 +105,7 @@ class MotionSpec:
     options: int
     press_policy: int
     secret: bool
-    passing_rule: PassingRule
+    passing_rule: PassingRule | None  # None only for ratings (the rating rule applies)
     countdown_s: int | None = None
     select_k: int | None = None  # livelihood projects: how many to select
 

@@ -1,0 +1,394 @@
+"""The running gateway for one hall: the pure core between the broker bridge and the store.
+
+One lock serialises everything that touches the hall state: batches of
+uplink frames from the bridge and commands from the chair's console.  A
+batch is decided frame by frame (each decision sees the ones before it),
+written to the store in **one transaction**, and only then are the replies
+handed back for publishing: a keypad is acked only for a durable decision.
+If the commit fails, the in-memory state is rebuilt from the store and the
+batch's messages stay unacked (the broker redelivers them).
+
+Commands work the same way: events from :mod:`gateway.core.commands`,
+applied, committed with their audit records, then broadcast (retained) so
+keypads and screens see the sitting and motion state.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, update
+
+from gateway import crypto
+from gateway.broker_bridge.handler import Outbound
+from gateway.core import commands
+from gateway.core.apply import apply_all
+from gateway.core.decide import Inbound, Verifier, decide
+from gateway.core.events import (
+    CheckInRecorded,
+    Event,
+    RoundClosed,
+    RoundFocused,
+    RoundOpened,
+    RoundStateChanged,
+    SittingStateChanged,
+)
+from gateway.core.state import HallState, RoundKey, SittingRun
+from gateway.core.states import RoundState
+from gateway.core.tally import count
+from gateway.rules import ChairOverride
+from gateway.store import Writer, load_hall, load_sitting
+from gateway.store import tables as t
+from gateway.store.convert import from_ts, motion_spec
+from protocol import codec, consts, topics
+from protocol.frames import MotionClosed, MotionOpen, SittingState
+
+__all__ = ["Gateway", "StoreError"]
+
+log = logging.getLogger("hallvote.gateway")
+
+AuditHook = Callable[[Any, Sequence[Event], str], None]
+
+
+class StoreError(RuntimeError):
+    """The store refused a commit; nothing of the batch or command is durable."""
+
+
+class Gateway:
+    def __init__(
+        self,
+        engine: Engine,
+        hall_id: str,
+        *,
+        verify: Verifier = crypto.verify,
+        clock: Callable[[], float] = time.time,
+        nonce: Callable[[], bytes] = lambda: secrets.token_bytes(consts.NONCE_LEN),
+        audit: AuditHook | None = None,
+    ) -> None:
+        self.engine = engine
+        self.hall_id = topics.check_id(hall_id, "hall")
+        self._verify = verify
+        self._clock = clock
+        self._nonce = nonce
+        self._audit = audit
+        self._lock = threading.RLock()
+        self._writer = Writer(hall_id)
+        self._listeners: list[Callable[[list[Outbound]], None]] = []
+        self.version = 0
+        with engine.connect() as conn:
+            self.state: HallState = load_hall(conn, hall_id)
+
+    # ------------------------------------------------------------ state
+
+    def reload(self) -> None:
+        """Rebuild the hall state from the store (after a failed commit, or a setup change)."""
+        with self._lock, self.engine.connect() as conn:
+            self._writer.forget()
+            self.state = load_hall(conn, self.hall_id)
+            self.version += 1
+
+    @property
+    def sitting(self) -> SittingRun | None:
+        return self.state.sitting
+
+    def on_broadcast(self, listener: Callable[[list[Outbound]], None]) -> None:
+        """Call ``listener`` with retained broadcasts produced by commands (the bridge publishes them)."""
+        self._listeners.append(listener)
+
+    # ------------------------------------------------------------ frames (bridge Handler)
+
+    def handle_batch(self, batch: Sequence[Inbound]) -> list[Outbound]:
+        with self._lock:
+            decisions = []
+            events: list[Event] = []
+            for inbound in batch:
+                decision = decide(self.state, inbound, verify=self._verify)
+                apply_all(self.state, decision.events)
+                events.extend(decision.events)
+                decisions.append(decision)
+            self._commit(events, actor="keypads")
+            out = [
+                Outbound(topics.device(self.hall_id, d.device_id, "down"), codec.encode(d.reply))
+                for d in decisions
+            ]
+            out.extend(self._broadcasts(events))
+            return out
+
+    def presence(self, device_id: str, online: bool, at: float) -> list[Outbound]:
+        with self._lock:
+            if device_id not in self.state.devices:
+                return []
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(t.device)
+                    .where(t.device.c.device_id == device_id)
+                    .values(online=online, last_seen=from_ts(at))
+                )
+            self.version += 1
+            return []
+
+    def _commit(self, events: Sequence[Event], actor: str) -> None:
+        if not events:
+            return
+        try:
+            with self.engine.begin() as conn:
+                self._writer.write(conn, events)
+                if self._audit is not None:
+                    self._audit(conn, events, actor)
+        except Exception as exc:
+            log.exception("commit failed; rebuilding the hall state from the store")
+            self.reload()
+            raise StoreError(str(exc)) from exc
+        self.version += 1
+
+    # ------------------------------------------------------------ commands
+
+    def _run(self, events: list[Event], actor: str) -> list[Event]:
+        apply_all(self.state, events)
+        self._commit(events, actor)
+        outs = self._broadcasts(events)
+        for listener in self._listeners:
+            listener(outs)
+        return events
+
+    def activate_sitting(self, sitting_id: int) -> SittingRun:
+        """Make a sitting of this hall the current one (loaded from the store)."""
+        with self._lock, self.engine.connect() as conn:
+            run = load_sitting(conn, sitting_id)
+            self.state.sitting = run
+            self.version += 1
+        self._publish(self._sitting_frame(run))
+        return run
+
+    def open_checkin(self, actor: str) -> list[Event]:
+        with self._lock:
+            return self._run(commands.open_checkin(self.state, at=self._clock()), actor)
+
+    def start_session(self, actor: str) -> list[Event]:
+        with self._lock:
+            return self._run(commands.start_session(self.state, at=self._clock()), actor)
+
+    def close_sitting(self, actor: str) -> list[Event]:
+        with self._lock:
+            return self._run(commands.close_sitting(self.state, at=self._clock()), actor)
+
+    def add_motion(self, motion_row_id: int, actor: str) -> RoundKey:
+        """Load a motion created in the store (gateway.db) into the sitting, with its round 1."""
+        with self._lock:
+            with self.engine.connect() as conn:
+                row = conn.execute(t.motion.select().where(t.motion.c.id == motion_row_id)).one()
+            spec = motion_spec(row)
+            self._run(commands.add_motion(self.state, spec, nonce=self._nonce(), at=self._clock()), actor)
+            return (spec.motion_id, 1)
+
+    def open_round(self, key: RoundKey, actor: str, override: ChairOverride | None = None) -> list[Event]:
+        with self._lock:
+            events, _decision = commands.open_round(self.state, key, at=self._clock(), override=override)
+            return self._run(events, actor)
+
+    def pause_round(self, key: RoundKey, actor: str) -> list[Event]:
+        with self._lock:
+            return self._run(commands.pause_round(self.state, key, at=self._clock()), actor)
+
+    def resume_round(self, key: RoundKey, actor: str) -> list[Event]:
+        with self._lock:
+            return self._run(commands.resume_round(self.state, key, at=self._clock()), actor)
+
+    def close_round(self, key: RoundKey, actor: str) -> list[Event]:
+        with self._lock:
+            events = self._run(commands.close_round(self.state, key, at=self._clock()), actor)
+        self._purge_if_secret(events)
+        return events
+
+    def announce_round(self, key: RoundKey, actor: str) -> list[Event]:
+        with self._lock:
+            return self._run(commands.announce_round(self.state, key, at=self._clock()), actor)
+
+    def rerun(self, motion_id: int, actor: str) -> list[Event]:
+        with self._lock:
+            return self._run(
+                commands.rerun(self.state, motion_id, nonce=self._nonce(), at=self._clock()), actor
+            )
+
+    def focus_item(self, key: RoundKey, item: int, actor: str) -> list[Event]:
+        with self._lock:
+            return self._run(commands.focus_item(self.state, key, item, at=self._clock()), actor)
+
+    def tick(self) -> list[Event]:
+        """Close the live round when its countdown has run out."""
+        with self._lock:
+            sitting = self.state.sitting
+            if sitting is None or sitting.current is None:
+                return []
+            run = sitting.rounds[sitting.current]
+            if run.state is RoundState.OPEN and run.deadline is not None and self._clock() >= run.deadline:
+                return self.close_round(run.key, "countdown")
+            return []
+
+    def _purge_if_secret(self, events: Sequence[Event]) -> None:
+        if any(isinstance(e, RoundClosed) and e.secret for e in events):
+            from gateway.db.engine import purge_deleted
+
+            try:
+                purge_deleted(self.engine, ("secret_pending", "accepted_frame"))
+            except Exception:  # the close itself is durable; purging is retried at the next close
+                log.exception("purging deleted secret-ballot rows failed")
+
+    # ------------------------------------------------------------ broadcasts
+
+    def _publish(self, outbound: Outbound) -> None:
+        for listener in self._listeners:
+            listener([outbound])
+
+    def _sitting_frame(self, sitting: SittingRun) -> Outbound:
+        frame = SittingState(
+            sitting.sitting_id,
+            int(sitting.state),
+            sitting.nonce,
+            sitting.expected,
+            sitting.present,
+            int(self._clock()),
+        )
+        return Outbound(topics.broadcast(self.hall_id, "sitting"), codec.encode(frame), retain=True)
+
+    def _motion_frame(self, key: RoundKey) -> Outbound:
+        sitting = self.state.sitting
+        assert sitting is not None
+        run = sitting.rounds[key]
+        motion = sitting.motions[key[0]]
+        topic = topics.broadcast(self.hall_id, "motion")
+        if run.state in (RoundState.OPEN, RoundState.PAUSED):
+            flags = (consts.FLAG_SECRET if motion.secret else 0) | (
+                consts.FLAG_PAUSED if run.state is RoundState.PAUSED else 0
+            )
+            frame: MotionOpen | MotionClosed = MotionOpen(
+                run.motion_id,
+                run.number,
+                run.nonce,
+                motion.ballot_kind,
+                motion.item_count,
+                motion.options,
+                motion.press_policy,
+                flags,
+                run.focus,
+                int(self._clock()),
+                int(run.deadline or 0),
+            )
+        else:
+            frame = MotionClosed(run.motion_id, run.number, run.nonce, int(self._clock()))
+        return Outbound(topic, codec.encode(frame), retain=True)
+
+    def _broadcasts(self, events: Sequence[Event]) -> list[Outbound]:
+        sitting = self.state.sitting
+        if sitting is None:
+            return []
+        out: list[Outbound] = []
+        if any(isinstance(e, (SittingStateChanged, CheckInRecorded)) for e in events):
+            out.append(self._sitting_frame(sitting))
+        keys = {
+            e.round
+            for e in events
+            if isinstance(e, (RoundOpened, RoundStateChanged, RoundFocused, RoundClosed))
+        }
+        for key in sorted(keys):
+            if key in sitting.rounds:
+                out.append(self._motion_frame(key))
+                run = sitting.rounds[key]
+                if run.state is RoundState.ANNOUNCED and run.result is not None:
+                    out.append(
+                        Outbound(
+                            topics.broadcast(self.hall_id, "result"),
+                            codec.encode(run.result.frame()),
+                            retain=True,
+                        )
+                    )
+        return out
+
+    # ------------------------------------------------------------ what the console and screen show
+
+    def snapshot(self) -> dict[str, Any]:
+        """The live picture: sitting with 应到/实到, and the current (or latest) round.
+
+        Counts of a named round are live; a secret round shows only how many
+        have voted until it closes, then its totals and result.
+        """
+        with self._lock:
+            sitting = self.state.sitting
+            data: dict[str, Any] = {
+                "hall": self.hall_id,
+                "version": self.version,
+                "sitting": None,
+                "round": None,
+            }
+            if sitting is None:
+                return data
+            data["sitting"] = {
+                "id": sitting.sitting_id,
+                "state": sitting.state.name.lower(),
+                "expected": sitting.expected,
+                "present": sitting.present,
+            }
+            key = sitting.current or (
+                max(sitting.rounds, key=lambda k: (sitting.rounds[k].opened_at or 0, k))
+                if sitting.rounds
+                else None
+            )
+            if key is None:
+                return data
+            run = sitting.rounds[key]
+            motion = sitting.motions[key[0]]
+            closed = run.state in (RoundState.CLOSED, RoundState.ANNOUNCED)
+            voted = len(run.participants) if closed else sum(1 for b in run.ballots.values() if b.pressed)
+            totals = (
+                run.totals
+                if closed
+                else (
+                    None
+                    if motion.secret
+                    else count(run.ballots.values(), motion.ballot_kind, motion.item_count)
+                )
+            )
+            data["round"] = {
+                "motion_id": key[0],
+                "round": key[1],
+                "title": motion.title,
+                "state": run.state.value,
+                "secret": motion.secret,
+                "ballot_kind": motion.ballot_kind,
+                "item_count": motion.item_count,
+                "deadline": run.deadline,
+                "voted": voted,
+                "not_pressed": max((run.present if closed else sitting.present) - voted, 0),
+                "totals": [list(row[1:]) for row in totals] if totals is not None else None,
+                "result": _result_json(run.result) if run.result is not None else None,
+            }
+            return data
+
+
+def _result_json(result: Any) -> dict[str, Any]:
+    return {
+        "outcome": result.outcome,
+        "expected": result.expected,
+        "present": result.present,
+        "voted": result.voted,
+        "not_pressed": result.not_pressed,
+        "rule_zh": result.rule_zh,
+        "rule_en": result.rule_en,
+        "note_zh": result.note_zh,
+        "note_en": result.note_en,
+        "items": [
+            {
+                "index": i.index,
+                "counts": list(i.counts),
+                "outcome": i.outcome,
+                "label_zh": i.label_zh,
+                "label_en": i.label_en,
+            }
+            for i in result.items
+        ],
+    }

@@ -1,0 +1,234 @@
+"""Writing events to the database: one transaction per batch, SQLAlchemy Core only.
+
+Every event the core produced maps to a few statements; the caller runs
+:func:`write` inside one transaction (``engine.begin()``) for a whole batch
+of decisions (group commit), and acks nothing until it has committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from gateway.core.events import (
+    CheckInRecorded,
+    DeviceHealth,
+    Event,
+    FrameAccepted,
+    MotionAdded,
+    ResultComputed,
+    RoundClosed,
+    RoundCreated,
+    RoundFocused,
+    RoundOpened,
+    RoundStateChanged,
+    SittingStateChanged,
+    VoteRecorded,
+)
+from gateway.core.state import RoundKey
+from gateway.core.states import RoundState, SittingState
+from protocol import consts
+
+from . import tables as t
+from .convert import from_ts
+
+__all__ = ["Writer"]
+
+
+class Writer:
+    """Maps events to statements for one hall; caches seat and round ids (stable once created)."""
+
+    def __init__(self, hall_id: str) -> None:
+        self.hall_id = hall_id
+        self._seats: dict[str, int] = {}
+        self._rounds: dict[RoundKey, int] = {}
+
+    def forget(self) -> None:
+        self._seats.clear()
+        self._rounds.clear()
+
+    def seat_id(self, conn: Connection, label: str) -> int:
+        if label not in self._seats:
+            for seat_id, seat_label in conn.execute(
+                select(t.seat.c.id, t.seat.c.label).where(t.seat.c.hall_id == self.hall_id)
+            ):
+                self._seats[seat_label] = seat_id
+        return self._seats[label]
+
+    def round_id(self, conn: Connection, key: RoundKey) -> int:
+        if key not in self._rounds:
+            rid = conn.execute(
+                select(t.round_.c.id).where(t.round_.c.motion_id == key[0], t.round_.c.number == key[1])
+            ).scalar_one()
+            self._rounds[key] = rid
+        return self._rounds[key]
+
+    def write(self, conn: Connection, events: Sequence[Event]) -> None:
+        accepted: list[dict[str, Any]] = []
+        for event in events:
+            if isinstance(event, FrameAccepted):
+                a = event.accepted
+                accepted.append(
+                    {
+                        "device_id": event.device_id,
+                        "counter": a.counter,
+                        "frame_type": a.frame_type,
+                        "reason": a.reason,
+                        "ref_id": a.ref_id,
+                        "round": a.round,
+                        "digest": a.digest,
+                    }
+                )
+            else:
+                if accepted:  # keep statement order: frames are inserted before what follows them
+                    conn.execute(insert(t.accepted), accepted)
+                    accepted = []
+                self._write_one(conn, event)
+        if accepted:
+            conn.execute(insert(t.accepted), accepted)
+
+    def _write_one(self, conn: Connection, event: Event) -> None:
+        if isinstance(event, DeviceHealth):
+            conn.execute(
+                update(t.device)
+                .where(t.device.c.device_id == event.device_id)
+                .values(
+                    last_seen=from_ts(event.at),
+                    battery=None if event.battery == 255 else event.battery,
+                    rssi=event.rssi,
+                    free_heap=event.free_heap,
+                    firmware_version="%d.%d.%d" % event.firmware,
+                    online=True,
+                )
+            )
+        elif isinstance(event, CheckInRecorded):
+            conn.execute(
+                insert(t.attendance).values(
+                    sitting_id=event.sitting_id,
+                    member_id=event.member_id,
+                    seat_id=self.seat_id(conn, event.seat),
+                    device_id=event.device_id,
+                    counter=event.counter,
+                    checked_in_at=from_ts(event.at),
+                    late=event.late,
+                )
+            )
+        elif isinstance(event, VoteRecorded):
+            self._vote(conn, event)
+        elif isinstance(event, SittingStateChanged):
+            values: dict[str, Any] = {"state": int(event.state)}
+            if event.state is SittingState.CHECKIN_OPEN:
+                values["opened_at"] = from_ts(event.at)
+            elif event.state is SittingState.CLOSED:
+                values["closed_at"] = from_ts(event.at)
+            conn.execute(update(t.sitting).where(t.sitting.c.id == event.sitting_id).values(**values))
+        elif isinstance(event, MotionAdded):
+            pass  # the motion row is created by the store before the command (it owns the id)
+        elif isinstance(event, RoundCreated):
+            rid = conn.execute(
+                insert(t.round_)
+                .values(
+                    motion_id=event.round[0],
+                    number=event.round[1],
+                    nonce=event.nonce,
+                    state=RoundState.READY.value,
+                )
+                .returning(t.round_.c.id)
+            ).scalar_one()
+            self._rounds[event.round] = rid
+        elif isinstance(event, RoundOpened):
+            conn.execute(
+                update(t.round_)
+                .where(t.round_.c.id == self.round_id(conn, event.round))
+                .values(
+                    state=RoundState.OPEN.value,
+                    nonce=event.nonce,
+                    opened_at=from_ts(event.at),
+                    deadline=from_ts(event.deadline),
+                    quorum_override=event.quorum_override,
+                )
+            )
+        elif isinstance(event, RoundStateChanged):
+            values = {"state": event.state.value}
+            if event.state is RoundState.ANNOUNCED:
+                values["announced_at"] = from_ts(event.at)
+            conn.execute(
+                update(t.round_).where(t.round_.c.id == self.round_id(conn, event.round)).values(**values)
+            )
+        elif isinstance(event, RoundFocused):
+            conn.execute(
+                update(t.round_)
+                .where(t.round_.c.id == self.round_id(conn, event.round))
+                .values(focus=event.focus)
+            )
+        elif isinstance(event, RoundClosed):
+            self._close(conn, event)
+        elif isinstance(event, ResultComputed):
+            r = event.result
+            conn.execute(
+                insert(t.result).values(
+                    round_id=self.round_id(conn, event.round),
+                    counts=[list(item.counts) for item in r.items],
+                    item_outcomes=[item.outcome for item in r.items],
+                    expected=r.expected,
+                    present=r.present,
+                    not_pressed=r.not_pressed,
+                    outcome=r.outcome,
+                    rule_zh=r.rule_zh,
+                    rule_en=r.rule_en,
+                    frozen_at=from_ts(event.at),
+                )
+            )
+
+    def _vote(self, conn: Connection, event: VoteRecorded) -> None:
+        rid = self.round_id(conn, event.round)
+        b = event.ballot
+        values = {
+            "device_id": b.device_id,
+            "counter": event.counter,
+            "choices": bytes(b.choices),
+            "item_counters": list(b.item_counters),
+        }
+        table = t.pending if event.secret else t.named
+        if not event.secret:
+            values["seat_id"] = self.seat_id(conn, b.seat)
+        key = (table.c.round_id == rid) & (table.c.member_id == b.member_id)
+        done = conn.execute(update(table).where(key).values(**values)).rowcount
+        if not done:
+            conn.execute(insert(table).values(round_id=rid, member_id=b.member_id, **values))
+
+    def _close(self, conn: Connection, event: RoundClosed) -> None:
+        rid = self.round_id(conn, event.round)
+        conn.execute(
+            update(t.round_)
+            .where(t.round_.c.id == rid)
+            .values(state=RoundState.CLOSED.value, closed_at=from_ts(event.at))
+        )
+        if not event.secret:
+            return
+        # Secret: keep totals and participation only, inserted in member / item order, then erase the links.
+        tallies = [
+            {"round_id": rid, "item": i, "choice": code, "count": n}
+            for i, row in enumerate(event.totals)
+            for code, n in enumerate(row)
+            if code and n
+        ]
+        if tallies:
+            conn.execute(insert(t.secret_tally), tallies)
+        if event.participants:
+            conn.execute(
+                insert(t.participation),
+                [{"round_id": rid, "member_id": mid} for mid in sorted(event.participants)],
+            )
+        conn.execute(delete(t.pending).where(t.pending.c.round_id == rid))
+        conn.execute(
+            update(t.accepted)
+            .where(
+                t.accepted.c.frame_type == consts.VOTE,
+                t.accepted.c.ref_id == event.round[0],
+                t.accepted.c.round == event.round[1],
+            )
+            .values(digest=None)
+        )

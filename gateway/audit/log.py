@@ -1,0 +1,303 @@
+"""The audit log on a database: append (serialised, never forking), head, read, verify.
+
+Rules:
+- every event is checked against :mod:`gateway.audit.kinds` *before* any
+  lock is taken; a refused event raises :class:`AuditSchemaError` and
+  writes nothing (``append_many`` writes all of its events or none);
+- an append takes the database's writer lock first (PostgreSQL: the
+  transaction-scoped advisory lock :data:`PG_LOCK_KEY`; SQLite: the write
+  lock, by a no-op UPDATE of the table), then a process-wide lock, then
+  reads the head and inserts ``seq = head + 1`` chained to the head's
+  hash; the database lock is held to the end of the transaction, so two
+  appends (threads or processes) can never read the same head.  (Taking
+  the database lock first means a thread never holds the process lock
+  while it waits for another transaction, so there is no deadlock.)
+- ``append(..., conn=c)`` joins the caller's transaction (a Connection or
+  an ORM Session): the event commits or rolls back with the caller's
+  work, and every other append waits until that transaction ends.  On
+  SQLite the caller's transaction must not have read before appending
+  unless it began with a write (else SQLite reports "database is locked");
+- ``at`` never goes backwards: it is ``max(clock(), previous at)``;
+- ``vote.recorded_named`` (every ``named_only`` kind) is written only for a
+  round whose ``round.opened`` (earlier in the log, or earlier in the same
+  batch) said ``secret: false``, and no ``round.opened`` for it said
+  ``secret: true``; otherwise :class:`AuditSchemaError` (SECRET_BALLOT);
+- ``verify`` streams the rows in seq order in pages and never loads the
+  whole log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, Table, false, func, select, update
+from sqlalchemy.orm import Session
+
+from .chain import GENESIS, Anchor, Head, Record, VerifyReport, seal, verify_chain
+from .errors import AuditSchemaError, SchemaCode
+from .kinds import KINDS, Kind, round_key, validate
+from .table import audit_table
+
+__all__ = ["PG_LOCK_KEY", "AuditLog", "Event"]
+
+#: pg_advisory_xact_lock key: the first 8 bytes of SHA-256("hallvote.audit_event"), signed.
+PG_LOCK_KEY = int.from_bytes(hashlib.sha256(b"hallvote.audit_event").digest()[:8], "big", signed=True)
+
+_PAGE = 1000
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _process_lock(key: str) -> threading.Lock:
+    with _locks_guard:
+        lock = _locks.get(key)
+        if lock is None:
+            lock = _locks[key] = threading.Lock()
+        return lock
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event to append: ``kind``, ``actor`` (the authenticated user, or ``system``), ``payload``."""
+
+    kind: str
+    actor: str
+    payload: Mapping[str, Any]
+
+
+_Prepared = tuple[str, str, dict[str, Any], Kind]
+
+
+class AuditLog:
+    """The append-only, hash-chained audit log in the ``audit_event`` table of ``engine``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        table: Table | None = None,
+        clock: Callable[[], datetime] | None = None,
+        registry: Mapping[str, Kind] = KINDS,
+    ) -> None:
+        self.engine = engine
+        self.table = table if table is not None else audit_table()
+        self._clock = clock if clock is not None else _utcnow
+        self._registry = registry
+        url = engine.url.render_as_string(hide_password=True)
+        self._lock = _process_lock(f"{url}#{self.table.name}")
+        self._aware = bool(getattr(self.table.c.at.type, "timezone", False))
+        # round key -> [(seq, hash, secret)] of the round.opened events seen; checked before use.
+        self._rounds: dict[tuple[Any, Any], list[tuple[int, str, bool]]] = {}
+
+    # ------------------------------------------------------------------ writing
+
+    def append(
+        self, kind: str, actor: str, payload: Mapping[str, Any], *, conn: Connection | Session | None = None
+    ) -> Record:
+        """Append one event; returns the stored record.  See the module rules."""
+        return self.append_many([Event(kind, actor, payload)], conn=conn)[0]
+
+    def append_many(
+        self,
+        events: Iterable[Event | tuple[str, str, Mapping[str, Any]]],
+        *,
+        conn: Connection | Session | None = None,
+    ) -> list[Record]:
+        """Append several events in order, atomically (all or none)."""
+        prepared: list[_Prepared] = []
+        for e in events:
+            kind, actor, payload = (e.kind, e.actor, e.payload) if isinstance(e, Event) else e
+            data = validate(kind, actor, payload, self._registry)
+            prepared.append((kind, actor, data, self._registry[kind]))
+        if not prepared:
+            return []
+        if conn is None:
+            with self.engine.begin() as own:
+                return self._write(own, prepared)
+        return self._write(_connection(conn), prepared)
+
+    def _write(self, conn: Connection, prepared: Sequence[_Prepared]) -> list[Record]:
+        self._lock_database(conn)
+        with self._lock:
+            prev, prev_at = self._head_row(conn)
+            self._check_ballot_modes(conn, prepared)
+            records: list[Record] = []
+            for kind, actor, data, _k in prepared:
+                now = self._clock()
+                at = now if prev_at is None or now >= prev_at else prev_at
+                rec = seal(prev, at, kind, actor, data)
+                records.append(rec)
+                prev, prev_at = rec.head, rec.at
+            conn.execute(self.table.insert(), [self._row(r) for r in records])
+            for rec, (kind, _a, data, _k) in zip(records, prepared, strict=True):
+                if kind == "round.opened":
+                    self._rounds.setdefault(round_key(data), []).append(
+                        (rec.seq, rec.hash, bool(data["secret"]))
+                    )
+        return records
+
+    def _lock_database(self, conn: Connection) -> None:
+        dialect = conn.dialect.name
+        if dialect == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(PG_LOCK_KEY)))
+        elif dialect == "sqlite":
+            # Any write statement takes SQLite's (single) write lock until the transaction ends.
+            t = self.table
+            conn.execute(update(t).where(false()).values(seq=t.c.seq))
+
+    def _row(self, rec: Record) -> dict[str, Any]:
+        at = rec.at if self._aware else rec.at.replace(tzinfo=None)
+        return {
+            "seq": rec.seq,
+            "at": at,
+            "kind": rec.kind,
+            "actor": rec.actor,
+            "payload": rec.payload,
+            "prev_hash": rec.prev_hash,
+            "hash": rec.hash,
+        }
+
+    # ------------------------------------------------------------------ the secret-ballot guard
+
+    def _check_ballot_modes(self, conn: Connection, prepared: Sequence[_Prepared]) -> None:
+        needed = {round_key(data) for _kind, _a, data, k in prepared if k.named_only}
+        if not needed:
+            return
+        modes = self._known_modes(conn, needed)
+        for kind, _a, data, k in prepared:
+            key = round_key(data)
+            if kind == "round.opened":
+                modes.setdefault(key, set()).add(bool(data["secret"]))
+            elif k.named_only:
+                seen = modes.get(key, set())
+                if True in seen:
+                    raise AuditSchemaError(
+                        SchemaCode.SECRET_BALLOT,
+                        f"{kind}: motion {key[0]!r} round {key[1]!r} is secret: no choice may be linked to a member",
+                        kind=kind,
+                    )
+                if not seen:
+                    raise AuditSchemaError(
+                        SchemaCode.SECRET_BALLOT,
+                        f"{kind}: no round.opened for motion {key[0]!r} round {key[1]!r}: "
+                        "a choice is recorded only for a round opened as named",
+                        kind=kind,
+                    )
+
+    def _known_modes(self, conn: Connection, keys: set[tuple[Any, Any]]) -> dict[tuple[Any, Any], set[bool]]:
+        """Ballot modes of the rounds in ``keys``, from the cache when it is still true, else the table."""
+        t = self.table
+        cached = [e for key in keys for e in self._rounds.get(key, ())]
+        fresh = all(key in self._rounds for key in keys)
+        if fresh and cached:
+            rows = conn.execute(
+                select(t.c.seq, t.c.hash).where(t.c.seq.in_([s for s, _h, _m in cached]))
+            ).all()
+            fresh = {(r.seq, r.hash) for r in rows} == {(s, h) for s, h, _m in cached}
+        if not fresh:
+            self._rounds = {}
+            q = select(t.c.seq, t.c.hash, t.c.payload).where(t.c.kind == "round.opened").order_by(t.c.seq)
+            for r in conn.execute(q):
+                try:
+                    data = json.loads(r.payload)
+                    entry = (r.seq, r.hash, data["secret"] is not False)
+                    self._rounds.setdefault(round_key(data), []).append(entry)
+                except (ValueError, KeyError, TypeError):
+                    continue  # a damaged row: verify reports it; it opens no named round
+        return {key: {m for _s, _h, m in self._rounds.get(key, ())} for key in keys}
+
+    # ------------------------------------------------------------------ reading
+
+    def head(self, *, conn: Connection | Session | None = None) -> Head:
+        """``(seq, hash)`` of the last record; :data:`~gateway.audit.chain.GENESIS` when empty."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self._head_row(own)[0]
+        return self._head_row(_connection(conn))[0]
+
+    def _head_row(self, conn: Connection) -> tuple[Head, datetime | None]:
+        t = self.table
+        row = conn.execute(select(t.c.seq, t.c.hash, t.c.at).order_by(t.c.seq.desc()).limit(1)).first()
+        if row is None:
+            return GENESIS, None
+        return Head(row.seq, row.hash), _utc(row.at)
+
+    def records(
+        self, *, after: int = 0, limit: int | None = None, conn: Connection | Session | None = None
+    ) -> Iterator[Record]:
+        """Records with seq > ``after`` in seq order, fetched in pages of 1000."""
+        if conn is None:
+            with self.engine.connect() as own:
+                yield from self._pages(own, after, limit)
+        else:
+            yield from self._pages(_connection(conn), after, limit)
+
+    def _pages(self, conn: Connection, after: int, limit: int | None) -> Iterator[Record]:
+        t = self.table
+        left = limit
+        while left is None or left > 0:
+            n = _PAGE if left is None else min(_PAGE, left)
+            rows = conn.execute(select(t).where(t.c.seq > after).order_by(t.c.seq).limit(n)).all()
+            for row in rows:
+                yield _record(row)
+            if len(rows) < n:
+                return
+            after = rows[-1].seq
+            if left is not None:
+                left -= len(rows)
+
+    def tail(self, limit: int, *, conn: Connection | Session | None = None) -> list[Record]:
+        """The last ``limit`` records, oldest first."""
+        t = self.table
+        q = select(t).order_by(t.c.seq.desc()).limit(limit)
+        if conn is None:
+            with self.engine.connect() as own:
+                rows = own.execute(q).all()
+        else:
+            rows = _connection(conn).execute(q).all()
+        return [_record(r) for r in reversed(rows)]
+
+    def count(self) -> int:
+        with self.engine.connect() as c:
+            return int(c.execute(select(func.count()).select_from(self.table)).scalar_one())
+
+    def verify(self, *, anchor: Anchor | None = None, max_problems: int = 100) -> VerifyReport:
+        """Verify the whole log in seq order (optionally against a published anchor)."""
+        return verify_chain(self.records(), anchor=anchor, max_problems=max_problems)
+
+
+def _connection(conn: Connection | Session) -> Connection:
+    if isinstance(conn, Session):
+        return conn.connection()
+    return conn
+
+
+def _utc(at: Any) -> Any:
+    """Stored time as aware UTC (SQLite gives naive UTC back); anything else passes to verify as is."""
+    if isinstance(at, datetime):
+        return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return at
+
+
+def _record(row: Row[Any]) -> Record:
+    m = row._mapping
+    return Record(
+        seq=m["seq"],
+        at=_utc(m["at"]),
+        kind=m["kind"],
+        actor=m["actor"],
+        payload=m["payload"],
+        prev_hash=m["prev_hash"],
+        hash=m["hash"],
+    )

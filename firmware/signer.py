@@ -1,0 +1,408 @@
+"""The keypad's ECDSA P-256 / SHA-256 signer, with a pool of precomputed nonces.
+
+Runs on MicroPython (ESP32, the WebAssembly port) and CPython.  Randomness
+is always injected as ``rng(n) -> bytes`` (``os.urandom`` on the device);
+this module never imports a random source of its own.
+
+Signing at a key press is cheap because the expensive part of ECDSA, the
+nonce point ``R = k*G`` and the inversion ``k^-1``, does not depend on the
+message.  :class:`Signer` keeps a small pool of ready nonces, each stored as
+``(r, k^-1 mod n, r*d mod n)``, so ``sign()`` costs one SHA-256, one modular
+multiplication and a reduction.  The pool is refilled by
+``precompute_slice()``, which does at most ``steps_per_slice`` bounded steps
+(see :mod:`firmware.p256`) so the caller's loop never stalls key scanning.
+
+Nonces are hedged: ``k`` is derived from SHA-256 over a domain tag, the
+device secret, 32 fresh random bytes and a per-signer counter, expanded to
+512 bits and reduced into ``[1, n-1]``.  A broken RNG then still gives
+distinct secret nonces (the counter and the secret), and a leaked or
+repeated RNG output alone does not reveal them (the secret).  Nonces live
+in RAM only and each is removed from the pool before it is used, so none is
+ever used twice.
+
+Signatures are raw 64 bytes ``r || s`` (big-endian, 32 bytes each) with
+``s <= n/2`` (low-s), the only form the gateway accepts.
+"""
+
+import hashlib
+
+from . import p256
+
+# Type checkers treat any name TYPE_CHECKING as true; at run time (MicroPython
+# has no typing module) nothing is imported and annotations are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "DEFAULT_POOL_SIZE",
+    "DEFAULT_STEPS_PER_SLICE",
+    "NONCE_STEPS",
+    "NONCE_TAG",
+    "SIGNATURE_LENGTH",
+    "Signer",
+    "generate_private_key",
+    "public_key_sec1",
+    "sign_with_nonce",
+]
+
+N = p256.N
+HALF_N = p256.HALF_N
+SIGNATURE_LENGTH = 64
+DEFAULT_POOL_SIZE = 4
+# At most this many steps per precompute_slice(); a step is one comb column
+# (a doubling and a mixed addition) or INV_BITS bits of an inversion.
+# Measured on MicroPython 1.27 (WebAssembly port under Node 20): a comb
+# column ~0.05 ms, an inversion step ~0.03 ms, so a 4-step slice has a median
+# of ~0.17 ms and a p99 of ~0.4 ms there.  Not yet measured on an ESP32,
+# which is much slower: re-measure there and lower or raise this to taste.
+# A nonce is NONCE_STEPS steps (~5-7 ms of work in WebAssembly).
+DEFAULT_STEPS_PER_SLICE = 4
+NONCE_TAG = b"hallvote/ecdsa-p256-nonce/v1"
+# Steps per nonce: derive k, 64 comb columns, start the field inversion,
+# 256 / INV_BITS field-inversion steps, compute r and start the scalar
+# inversion, 256 / INV_BITS scalar-inversion steps, finish.
+NONCE_STEPS = 1 + 64 + 1 + 256 // p256.INV_BITS + 1 + 256 // p256.INV_BITS + 1
+
+_KEYGEN_ATTEMPTS = 64
+_COUNTER_LIMIT = 1 << 64
+
+
+def _secret_int(secret: bytes) -> int:
+    if len(secret) != 32:
+        raise ValueError("private key must be 32 bytes")
+    d = int.from_bytes(secret, "big")
+    if not 0 < d < N:
+        raise ValueError("private key out of range [1, n-1]")
+    return d
+
+
+def _random32(rng: "Callable[[int], bytes]") -> bytes:
+    fresh = rng(32)
+    if len(fresh) != 32:
+        raise ValueError("rng(32) did not return 32 bytes")
+    return bytes(fresh)
+
+
+def _digest_int(msg: bytes) -> int:
+    return int.from_bytes(hashlib.sha256(msg).digest(), "big")
+
+
+def generate_private_key(rng: "Callable[[int], bytes]") -> bytes:
+    """A new private key: 32 big-endian bytes, uniform in [1, n-1].
+
+    ``rng(n)`` must return ``n`` random bytes (``os.urandom`` on the device,
+    called after Wi-Fi is up so the ESP32 RNG is truly random).  Draws are
+    rejected until one falls in range (almost always the first).
+    """
+    for _ in range(_KEYGEN_ATTEMPTS):
+        raw = _random32(rng)
+        d = int.from_bytes(raw, "big")
+        if 0 < d < N:
+            return raw
+    raise ValueError("rng gave no usable private key; is it broken?")
+
+
+def public_key_sec1(secret: bytes) -> bytes:
+    """The 65-byte uncompressed SEC1 public key ``04 || X || Y`` for ``secret``."""
+    pt = p256.mul_base(_secret_int(secret))
+    if pt is None:  # impossible for d in [1, n-1]
+        raise ValueError("private key out of range")
+    return b"\x04" + pt[0].to_bytes(32, "big") + pt[1].to_bytes(32, "big")
+
+
+def _low_s_signature(r: int, s: int) -> bytes:
+    if s > HALF_N:
+        s = N - s
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def sign_with_nonce(secret: bytes, msg: bytes, k: "int | bytes") -> bytes:
+    """Sign ``msg`` with the caller's nonce ``k``: FOR GOLDEN TEST VECTORS ONLY.
+
+    Deterministic: the same (secret, msg, k) always gives the same 64-byte
+    low-s ``r || s``.  Never use it on a device: a nonce that is known,
+    repeated or even slightly biased gives away the private key.  Real
+    signing goes through :class:`Signer`.  ``k`` is an int or 32 big-endian
+    bytes in [1, n-1].
+    """
+    d = _secret_int(secret)
+    if isinstance(k, (bytes, bytearray)):
+        if len(k) != 32:
+            raise ValueError("nonce must be 32 bytes")
+        k = int.from_bytes(k, "big")
+    if not 0 < k < N:
+        raise ValueError("nonce out of range [1, n-1]")
+    pt = p256.mul_base(k)
+    if pt is None:
+        raise ValueError("nonce out of range")
+    r = pt[0] % N
+    s = p256.inverse(k, N) * (_digest_int(msg) + r * d) % N
+    if r == 0 or s == 0:
+        raise ValueError("degenerate nonce; choose another")
+    return _low_s_signature(r, s)
+
+
+class _NonceJob:
+    """One hedged nonce being precomputed, resumable step by step.
+
+    Phases: 0 derive k; 1 comb columns of k*G; 2 start inverting Z^2 mod p;
+    3 field-inversion steps; 4 r = x mod n, start inverting k mod n;
+    5 scalar-inversion steps; 6 finish: ``entry = (r, k^-1, r*d mod n)``.
+    """
+
+    def __init__(
+        self,
+        d: int,
+        secret: bytes,
+        rng: "Callable[[int], bytes]",
+        next_counter: "Callable[[], int]",
+    ) -> None:
+        self._d = d
+        self._secret = secret
+        self._rng = rng
+        self._next_counter = next_counter
+        self._phase = 0
+        self._k = 0
+        self._X = 0
+        self._r = 0
+        self._mul: p256.BaseMul | None = None
+        self._inv: p256.Inverse | None = None
+        self.entry: tuple[int, int, int] | None = None
+        self.steps = 0
+        self.work = 0
+        self.restarts = 0
+
+    def _derive(self) -> int:
+        fresh = _random32(self._rng)
+        ctr = self._next_counter().to_bytes(8, "big")
+        h0 = hashlib.sha256(NONCE_TAG)
+        h0.update(self._secret)
+        h0.update(fresh)
+        h0.update(ctr)
+        h0.update(b"\x00")
+        h1 = hashlib.sha256(NONCE_TAG)
+        h1.update(self._secret)
+        h1.update(fresh)
+        h1.update(ctr)
+        h1.update(b"\x01")
+        return int.from_bytes(h0.digest() + h1.digest(), "big") % (N - 1) + 1
+
+    def step(self, n: int) -> bool:
+        """Do at most ``n`` steps; True while the nonce is not finished."""
+        while n > 0 and self.entry is None:
+            n -= 1
+            self.steps += 1
+            phase = self._phase
+            if phase == 1:
+                mul = self._mul
+                assert mul is not None
+                w = mul.work
+                if not mul.step(1):
+                    self._phase = 2
+                self.work += mul.work - w
+            elif phase == 3 or phase == 5:
+                inv = self._inv
+                assert inv is not None
+                w = inv.work
+                if not inv.step(1):
+                    self._phase = phase + 1
+                self.work += inv.work - w
+            elif phase == 0:
+                self._k = self._derive()
+                self._mul = p256.BaseMul(self._k)
+                self._phase = 1
+            elif phase == 2:
+                mul = self._mul
+                assert mul is not None
+                X, _, Z = mul.result()
+                mul.wipe()
+                self._mul = None
+                self._X = X
+                self._inv = p256.Inverse(Z * Z % p256.P, p256.P)
+                self.work += 1
+                self._phase = 3
+            elif phase == 4:
+                inv = self._inv
+                assert inv is not None
+                r = self._X * inv.result() % p256.P % N
+                inv.wipe()
+                self._X = 0
+                self.work += 1
+                if r == 0:  # probability ~2^-256; take a fresh nonce
+                    self.restarts += 1
+                    self._phase = 0
+                    continue
+                self._r = r
+                self._inv = p256.Inverse(self._k, N)
+                self._phase = 5
+            else:  # phase 6
+                inv = self._inv
+                assert inv is not None
+                kinv = inv.result()
+                inv.wipe()
+                self._inv = None
+                self._k = 0
+                r = self._r
+                self.entry = (r, kinv, r * self._d % N)
+                self._r = 0
+                self.work += 1
+        return self.entry is None
+
+    def wipe(self) -> None:
+        if self._mul is not None:
+            self._mul.wipe()
+        if self._inv is not None:
+            self._inv.wipe()
+        self._mul = None
+        self._inv = None
+        self._k = self._X = self._r = 0
+        self.entry = None
+
+
+class Signer:
+    """ECDSA P-256 signer with a pool of precomputed, hedged, single-use nonces.
+
+    ``secret``: the 32-byte private key.  ``rng(n) -> bytes``: the random
+    source.  ``pool_size``: nonces kept ready.  ``steps_per_slice``: the
+    most steps one ``precompute_slice()`` does (see DEFAULT_STEPS_PER_SLICE).
+    ``counter_base``: first value of the nonce counter (8 bytes in the
+    derivation).  Counters never repeat within one Signer; to keep them
+    unique across reboots too (so that even a dead RNG after a reboot cannot
+    repeat a nonce) the app may pass a value persisted in NVS, e.g.
+    ``boot_count << 32``.
+
+    Work counters (for tests and the bench; units from :mod:`firmware.p256`,
+    modular multiplications): ``last_slice_steps`` and ``last_slice_work``
+    for the latest ``precompute_slice()``, ``total_steps`` and ``total_work``
+    over the signer's life (inline nonce computation included),
+    ``nonces_made``, ``inline_nonces`` (nonces computed inside ``sign()``
+    because the pool was empty) and ``signatures``.
+    """
+
+    def __init__(
+        self,
+        secret: bytes,
+        rng: "Callable[[int], bytes]",
+        pool_size: int = DEFAULT_POOL_SIZE,
+        steps_per_slice: int = DEFAULT_STEPS_PER_SLICE,
+        counter_base: int = 0,
+    ) -> None:
+        if pool_size < 0:
+            raise ValueError("pool_size must be >= 0")
+        if steps_per_slice < 1:
+            raise ValueError("steps_per_slice must be >= 1")
+        if not 0 <= counter_base < _COUNTER_LIMIT:
+            raise ValueError("counter_base out of range")
+        self._d = _secret_int(secret)
+        self._secret = bytes(secret)
+        self._rng = rng
+        self.pool_size = pool_size
+        self.steps_per_slice = steps_per_slice
+        self._pool: list[tuple[int, int, int]] = []
+        self._job: _NonceJob | None = None
+        self._counter = counter_base
+        self.last_slice_steps = 0
+        self.last_slice_work = 0
+        self.total_steps = 0
+        self.total_work = 0
+        self.nonces_made = 0
+        self.inline_nonces = 0
+        self.signatures = 0
+
+    @property
+    def ready(self) -> int:
+        """Number of precomputed nonces ready for ``sign()``."""
+        return len(self._pool)
+
+    @property
+    def pending(self) -> bool:
+        """True while the pool is not full (``precompute_slice()`` has work)."""
+        return len(self._pool) < self.pool_size
+
+    @property
+    def counter(self) -> int:
+        """The next nonce counter value (what ``counter_base`` could resume from)."""
+        return self._counter
+
+    def _next_counter(self) -> int:
+        # Every derivation takes a new counter value, even one whose nonce is
+        # later dropped (clear()) or restarted, so no two ever share one.
+        c = self._counter
+        if c >= _COUNTER_LIMIT:
+            raise ValueError("nonce counter exhausted")
+        self._counter = c + 1
+        return c
+
+    def _new_job(self) -> "_NonceJob":
+        return _NonceJob(self._d, self._secret, self._rng, self._next_counter)
+
+    def _run(self, job: "_NonceJob", n: int) -> bool:
+        s = job.steps
+        w = job.work
+        more = job.step(n)
+        ds = job.steps - s
+        dw = job.work - w
+        self.last_slice_steps += ds
+        self.last_slice_work += dw
+        self.total_steps += ds
+        self.total_work += dw
+        return more
+
+    def _take_entry(self, job: "_NonceJob") -> "tuple[int, int, int]":
+        entry = job.entry
+        assert entry is not None
+        job.entry = None
+        self.nonces_made += 1
+        return entry
+
+    def precompute_slice(self) -> bool:
+        """One bounded slice of nonce precomputation (at most ``steps_per_slice``
+        steps).  Returns True while more work is pending (pool not full)."""
+        self.last_slice_steps = 0
+        self.last_slice_work = 0
+        if len(self._pool) >= self.pool_size:
+            return False
+        job = self._job
+        if job is None:
+            job = self._job = self._new_job()
+        if not self._run(job, self.steps_per_slice):
+            self._pool.append(self._take_entry(job))
+            self._job = None
+        return len(self._pool) < self.pool_size
+
+    def _inline_entry(self) -> "tuple[int, int, int]":
+        # Pool empty: finish the nonce in progress (or a new one) right here.
+        job = self._job
+        self._job = None
+        if job is None:
+            job = self._new_job()
+        while self._run(job, NONCE_STEPS):
+            pass
+        self.inline_nonces += 1
+        return self._take_entry(job)
+
+    def sign(self, msg: bytes) -> bytes:
+        """The 64-byte low-s signature ``r || s`` over SHA-256(msg).
+
+        Uses (and removes) the oldest pooled nonce; with an empty pool it
+        computes one inline (correct, but a whole nonce's work).
+        """
+        e = _digest_int(msg)
+        while True:
+            if self._pool:
+                r, kinv, rd = self._pool.pop(0)
+            else:
+                r, kinv, rd = self._inline_entry()
+            s = kinv * (e + rd) % N
+            if s:  # s == 0 has probability ~2^-256: use the next nonce
+                break
+        self.signatures += 1
+        return _low_s_signature(r, s)
+
+    def clear(self) -> None:
+        """Drop every pooled and in-progress nonce (e.g. before a key change)."""
+        if self._job is not None:
+            self._job.wipe()
+        self._job = None
+        self._pool = []

@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy import Engine, update
 
 from gateway import crypto
+from gateway.audit import AuditLog
+from gateway.audit_trail import make_hook
 from gateway.broker_bridge.handler import Outbound
 from gateway.core import commands
 from gateway.core.apply import apply_all
@@ -52,7 +54,7 @@ __all__ = ["Gateway", "StoreError"]
 
 log = logging.getLogger("hallvote.gateway")
 
-AuditHook = Callable[[Any, Sequence[Event], str], None]
+AuditHook = Callable[[Any, HallState, Sequence[Event], str], None]
 
 
 class StoreError(RuntimeError):
@@ -68,14 +70,15 @@ class Gateway:
         verify: Verifier = crypto.verify,
         clock: Callable[[], float] = time.time,
         nonce: Callable[[], bytes] = lambda: secrets.token_bytes(consts.NONCE_LEN),
-        audit: AuditHook | None = None,
+        audit_log: AuditLog | None = None,
     ) -> None:
         self.engine = engine
         self.hall_id = topics.check_id(hall_id, "hall")
         self._verify = verify
         self._clock = clock
         self._nonce = nonce
-        self._audit = audit
+        self._audit_log = audit_log
+        self._audit: AuditHook | None = make_hook(audit_log) if audit_log is not None else None
         self._lock = threading.RLock()
         self._writer = Writer(hall_id)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
@@ -132,14 +135,20 @@ class Gateway:
             self.version += 1
             return []
 
-    def _commit(self, events: Sequence[Event], actor: str) -> None:
+    def _commit(
+        self, events: Sequence[Event], actor: str, extra: Sequence[tuple[str, dict[str, Any]]] = ()
+    ) -> None:
         if not events:
             return
         try:
             with self.engine.begin() as conn:
                 self._writer.write(conn, events)
                 if self._audit is not None:
-                    self._audit(conn, events, actor)
+                    self._audit(conn, self.state, events, actor)
+                if extra and self._audit_log is not None:
+                    self._audit_log.append_many(
+                        [(kind, actor, payload) for kind, payload in extra], conn=conn
+                    )
         except Exception as exc:
             log.exception("commit failed; rebuilding the hall state from the store")
             self.reload()
@@ -148,9 +157,11 @@ class Gateway:
 
     # ------------------------------------------------------------ commands
 
-    def _run(self, events: list[Event], actor: str) -> list[Event]:
+    def _run(
+        self, events: list[Event], actor: str, extra: Sequence[tuple[str, dict[str, Any]]] = ()
+    ) -> list[Event]:
         apply_all(self.state, events)
-        self._commit(events, actor)
+        self._commit(events, actor, extra)
         outs = self._broadcasts(events)
         for listener in self._listeners:
             listener(outs)
@@ -188,8 +199,25 @@ class Gateway:
 
     def open_round(self, key: RoundKey, actor: str, override: ChairOverride | None = None) -> list[Event]:
         with self._lock:
-            events, _decision = commands.open_round(self.state, key, at=self._clock(), override=override)
-            return self._run(events, actor)
+            events, decision = commands.open_round(self.state, key, at=self._clock(), override=override)
+            extra: list[tuple[str, dict[str, Any]]] = []
+            if decision.override_used and override is not None:
+                opened = events[0]
+                assert isinstance(opened, RoundOpened)
+                extra.append(
+                    (
+                        "override.quorum",
+                        {
+                            "motion": key[0],
+                            "round": key[1],
+                            "chair": override.by,
+                            "reason": override.reason,
+                            "quorum_expected": opened.expected,
+                            "quorum_present": opened.present,
+                        },
+                    )
+                )
+            return self._run(events, actor, extra)
 
     def pause_round(self, key: RoundKey, actor: str) -> list[Event]:
         with self._lock:

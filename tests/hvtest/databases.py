@@ -59,6 +59,7 @@ __all__ = [
     "pg_server_url",
     "postgres_database",
     "session",
+    "sqlite_engine",
     "sqlite_url",
 ]
 
@@ -144,6 +145,17 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
             yield eng
         finally:
             eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite engine only, for what is SQLite's alone (pragmas, WITHOUT ROWID, the WAL file)."""
+    eng = make_engine(sqlite_url(tmp_path))
+    try:
+        init_db(eng)
+        yield eng
+    finally:
+        eng.dispose()
 
 
 @pytest.fixture

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from hvtest.databases import sqlite_url
 from sqlalchemy import CheckConstraint, Engine, inspect, text
 
 from gateway.db.engine import alembic_config, init_db, make_engine
@@ -54,14 +50,6 @@ def test_check_constraints_and_partial_index_match_the_models(engine: Engine) ->
 
 def _sql(clause: object) -> str | None:
     return None if clause is None else str(clause).strip().strip("()").lower()
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = make_engine(sqlite_url(tmp_path))
-    init_db(eng)
-    yield eng
-    eng.dispose()
 
 
 def test_sqlite_storage_options(sqlite_engine: Engine) -> None:

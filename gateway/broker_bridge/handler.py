@@ -1,4 +1,9 @@
-"""The interface between the broker bridge and the rest of the gateway."""
+"""The interface between the broker bridge and the rest of the gateway.
+
+The bridge hands every batch of uplink frames to a :class:`Handler` and
+publishes what it returns; it acks the MQTT messages of a batch only after
+``handle_batch`` returned, i.e. after the decisions are durable.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ __all__ = ["Handler", "Inbound", "Outbound"]
 
 @dataclass(frozen=True)
 class Outbound:
-    """Something to publish: a reply on a device's downlink, or a (retained) hall broadcast."""
+    """Something to publish: a reply on a device's ``down`` topic or a (retained) hall broadcast."""
 
     topic: str
     payload: bytes
@@ -23,13 +28,12 @@ class Outbound:
 
 class Handler(Protocol):
     def handle_batch(self, batch: Sequence[Inbound]) -> Sequence[Outbound]:
-        """Decide every inbound frame, make the decisions durable, return replies and broadcasts.
+        """Decide every inbound frame, make the decisions durable, return replies (acks/nacks) and any broadcasts.
 
-        Raises on a storage failure: then nothing in the batch was made
-        durable and nothing may be acked.
+        Raises on a storage failure: then nothing in the batch was made durable and nothing may be acked.
         """
         ...
 
     def presence(self, device_id: str, online: bool, at: float) -> Sequence[Outbound]:
-        """A device's presence changed (``01`` online on connect, ``00`` from its last will)."""
+        """A device came online (``01``) or went offline (``00``, its last will) at ``at`` (Unix seconds)."""
         ...

@@ -1,0 +1,528 @@
+"""The gateway's MQTT edge: paho-mqtt 2.x between Mosquitto and a :class:`Handler`.
+
+Rules, in the order a message meets them:
+
+* **paho's network thread only enqueues.**  ``on_message`` turns the
+  message into a frozen :class:`Received` (topic, payload, mid, QoS, the
+  connection it came on) and puts it on an unbounded ``queue.Queue``; it
+  never parses, decides, blocks or raises.
+* **One worker thread does the rest.**  It drains up to ``batch_max``
+  messages (waiting at most ``batch_wait_s`` after the first), turns each
+  into a :class:`gateway.core.decide.Inbound` (``up`` and ``status``) or a
+  presence change, calls the handler, publishes its replies and broadcasts,
+  and only **then** acks the messages (``manual_ack=True``: paho sends no
+  PUBACK by itself).  A message is acked only after ``handle_batch``
+  returned, i.e. after its decision is durable; if the gateway dies
+  before that, the broker redelivers it to the persistent session
+  (fixed client id, ``clean_session=False``) and the core answers the
+  redelivered copy like any retransmission.
+* **A bad message is logged and skipped, never kills the loop.**  A topic
+  that is not a hallvote v1 device topic of this hall (another hall, a
+  broadcast, ``down``, unparsable, not UTF-8) and a presence payload other
+  than ``01``/``00`` are logged, counted as ``skipped`` and acked (so the
+  broker never retries them forever).  A malformed frame on a good topic
+  goes to the core, which refuses it with a nack.
+* **A handler failure acks nothing.**  The batch is retried ``retries``
+  times with exponential backoff (the messages stay unacked meanwhile).  If
+  it still fails, its frames are retried one by one (``retries`` times
+  each), so one poison message cannot hold the others back; a frame that
+  fails even alone is refused with a nack (``BUSY`` for a readable frame:
+  nothing was recorded, the keypad may send it again; the decoder's reason,
+  e.g. ``MALFORMED``, for an unreadable one) and its message acked.  While
+  the bridge is stopping it gives up instead: the messages stay unacked
+  and come back on the next start.
+* **Acks belong to a connection.**  Every message remembers the connection
+  it arrived on; after a disconnect its PUBACK would be meaningless (or,
+  with packet ids reused, wrong), so messages of an earlier connection are
+  neither acked nor handled: the broker redelivers them on the new one.
+
+``publish()`` is thread-safe (the API uses it for retained broadcasts);
+paho keeps QoS 1 messages published while disconnected and sends them on
+reconnect.  Subscriptions (QoS 1 to ``up``, ``status``, ``presence`` of
+every device of the hall) are made on every (re)connect; ``connected`` is
+set once the broker granted them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.reasoncodes import ReasonCode
+
+from gateway.core.decide import Inbound
+from protocol import codec, consts, reasons, topics
+from protocol.errors import DecodeError, ProtocolError
+from protocol.frames import Nack, Uplink
+
+from .handler import Handler, Outbound
+
+__all__ = ["BridgeStats", "BrokerBridge", "Received"]
+
+log = logging.getLogger("hallvote.broker_bridge")
+
+UPLINK_CHANNELS: Final = ("up", "status")
+SUBSCRIBED_CHANNELS: Final = ("up", "status", "presence")
+_PRESENCE: Final = {topics.PRESENCE_ONLINE: True, topics.PRESENCE_OFFLINE: False}
+_DISCONNECTED: Final = -1  # the connection generation while there is none
+
+
+@dataclass(frozen=True)
+class Received:
+    """One MQTT message exactly as it arrived, frozen at the edge.
+
+    ``connection`` numbers the connection it came on: its PUBACK (``mid``)
+    is only meaningful on that connection.  ``topic`` is "" if the topic was
+    not UTF-8.
+    """
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    retain: bool
+    dup: bool
+    received_at: float
+    connection: int
+
+
+@dataclass(frozen=True)
+class BridgeStats:
+    """Counters for health and metrics (monotonic since ``start()``)."""
+
+    received: int = 0  # messages paho delivered
+    handled: int = 0  # messages the handler returned for (uplink frames and presence changes)
+    skipped: int = 0  # bad topic or presence payload: logged, acked, not handled
+    refused: int = 0  # frames that failed the handler even alone: nacked by the bridge and acked
+    dropped: int = 0  # messages of an earlier connection: left to the broker's redelivery
+    published: int = 0  # messages handed to paho for publishing
+    handler_errors: int = 0  # exceptions from the handler (each failed attempt)
+    connects: int = 0  # successful CONNACKs
+
+
+@dataclass(frozen=True)
+class _Presence:
+    received: Received
+    device_id: str
+    online: bool
+
+
+@dataclass(frozen=True)
+class _Uplink:
+    received: Received
+    inbound: Inbound
+
+
+class _Failed:
+    """Marker: the handler kept failing (or the bridge is stopping)."""
+
+
+_FAILED: Final = _Failed()
+_STOP: Final = object()  # queue sentinel
+
+
+class BrokerBridge:
+    def __init__(
+        self,
+        *,
+        hall_id: str,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        handler: Handler,
+        client_id: str | None = None,
+        tls: ssl.SSLContext | None = None,
+        batch_max: int = 256,
+        batch_wait_s: float = 0.002,
+        keepalive: int = 30,
+        retries: int = 3,
+        retry_backoff_s: float = 0.1,
+        retry_backoff_max_s: float = 2.0,
+        reconnect_delay_s: tuple[int, int] = (1, 30),
+        max_inflight: int = 100,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if batch_max < 1 or retries < 1:
+            raise ValueError("batch_max and retries must be at least 1")
+        self.hall_id = topics.check_id(hall_id, "hall")
+        self.client_id = client_id if client_id is not None else f"hallvote-gw-{self.hall_id}"
+        self.host = host
+        self.port = port
+        self.handler = handler
+        self.batch_max = batch_max
+        self.batch_wait_s = batch_wait_s
+        self.keepalive = keepalive
+        self.retries = retries
+        self.retry_backoff_s = retry_backoff_s
+        self.retry_backoff_max_s = retry_backoff_max_s
+        self._clock = clock
+        self.filters = tuple(topics.device_filter(self.hall_id, ch) for ch in SUBSCRIBED_CHANNELS)
+
+        #: set while connected with the subscriptions granted
+        self.connected = threading.Event()
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._stopping = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._started = False
+        # _conn_lock guards _connection: the worker acks under it, the network thread changes it
+        # under it (held for a few deque appends at most, so paho's thread never waits long).
+        self._conn_lock = threading.Lock()
+        self._connection = _DISCONNECTED
+        self._connections = itertools.count(1)
+        self._sub_mid: int | None = None
+        self._stats_lock = threading.Lock()
+        self._stats: dict[str, int] = dict.fromkeys(BridgeStats.__dataclass_fields__, 0)
+
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            clean_session=False,
+            protocol=paho.MQTTv311,
+            manual_ack=True,
+        )
+        client.username_pw_set(username, password)
+        if tls is not None:
+            client.tls_set_context(tls)
+        client.reconnect_delay_set(min_delay=reconnect_delay_s[0], max_delay=reconnect_delay_s[1])
+        client.max_inflight_messages_set(max_inflight)
+        client.suppress_exceptions = True  # belt and braces: a callback bug must not end paho's loop
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        self._client = client
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Connect (in the background, retrying) and start the worker; returns at once.
+
+        Wait on ``connected`` to know the subscriptions are in place.  A
+        bridge starts once; after ``stop()`` make a new one (same client id:
+        it resumes the broker's session).
+        """
+        if self._started:
+            raise RuntimeError("a BrokerBridge starts once")
+        self._started = True
+        self._worker = threading.Thread(target=self._run, name=f"hallvote-bridge-{self.hall_id}", daemon=True)
+        self._worker.start()
+        self._client.connect_async(self.host, self.port, keepalive=self.keepalive)
+        self._client.loop_start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the batch in hand (and ack it), then disconnect.
+
+        Messages still queued are left unacked; the broker keeps them in the
+        session and delivers them to the next bridge with this client id.
+        """
+        if not self._started:
+            return
+        self._stopping.set()
+        self._queue.put(_STOP)
+        if self._worker is not None:
+            self._worker.join(timeout)
+            if self._worker.is_alive():
+                log.error("bridge worker did not finish within %.1f s (handler stuck?)", timeout)
+        with self._conn_lock:
+            self._connection = _DISCONNECTED
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.connected.clear()
+
+    def __enter__(self) -> BrokerBridge:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ publishing
+
+    def publish(self, outbound: Outbound) -> paho.MQTTMessageInfo:
+        """Publish ``outbound``; thread-safe, never blocks.
+
+        Returns paho's message info (``wait_for_publish(timeout)`` waits for
+        the broker's PUBACK).  While disconnected, paho keeps a QoS 1 message
+        and sends it after reconnecting.
+        """
+        info = self._client.publish(
+            outbound.topic, outbound.payload, qos=outbound.qos, retain=outbound.retain
+        )
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            log.error("publish to %s failed: %s", outbound.topic, paho.error_string(info.rc))
+        else:
+            self._count("published")
+        return info
+
+    # ------------------------------------------------------------ counters
+
+    def stats(self) -> BridgeStats:
+        with self._stats_lock:
+            return BridgeStats(**self._stats)
+
+    @property
+    def received(self) -> int:
+        return self.stats().received
+
+    @property
+    def handled(self) -> int:
+        return self.stats().handled
+
+    @property
+    def skipped(self) -> int:
+        return self.stats().skipped
+
+    @property
+    def published(self) -> int:
+        return self.stats().published
+
+    def _count(self, name: str, n: int = 1) -> None:
+        with self._stats_lock:
+            self._stats[name] += n
+
+    # ------------------------------------------------------------ paho callbacks (network thread)
+
+    def _on_connect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error("broker refused the gateway's connection: %s", reason)
+            return
+        with self._conn_lock:
+            self._connection = next(self._connections)
+        self._count("connects")
+        log.info(
+            "connected to %s:%d as %s (session present: %s)",
+            self.host,
+            self.port,
+            self.client_id,
+            getattr(flags, "session_present", None),
+        )
+        rc, mid = client.subscribe([(f, 1) for f in self.filters])
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            log.error("subscribe failed: %s", paho.error_string(rc))
+        self._sub_mid = mid
+
+    def _on_subscribe(
+        self, client: paho.Client, userdata: Any, mid: int, reasons_: list[ReasonCode], props: Any
+    ) -> None:
+        if mid != self._sub_mid:
+            return
+        refused = [f for f, rc in zip(self.filters, reasons_, strict=False) if rc.is_failure]
+        if refused:
+            log.error("broker refused the subscriptions %s (ACL?)", refused)
+            return
+        self.connected.set()
+
+    def _on_disconnect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
+    ) -> None:
+        with self._conn_lock:
+            self._connection = _DISCONNECTED
+        self.connected.clear()
+        if not self._stopping.is_set():
+            log.warning("disconnected from the broker (%s); paho reconnects", reason)
+
+    def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        try:
+            try:
+                topic = msg.topic
+            except UnicodeDecodeError:
+                topic = ""
+            item = Received(
+                topic,
+                bytes(msg.payload),
+                msg.mid,
+                msg.qos,
+                bool(msg.retain),
+                bool(msg.dup),
+                self._clock(),
+                self._connection,
+            )
+        except Exception:  # never let a message end paho's loop
+            log.exception("could not take a message from paho (mid %s)", getattr(msg, "mid", "?"))
+            item = Received("", b"", msg.mid, msg.qos, False, False, 0.0, self._connection)
+        self._queue.put(item)
+        self._count("received")
+
+    # ------------------------------------------------------------ the worker
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            batch = self._next_batch()
+            if batch:
+                try:
+                    self._process(batch)
+                except Exception:  # a bug here must not end the worker; the messages stay unacked
+                    log.exception("bridge worker failed on a batch of %d messages", len(batch))
+
+    def _next_batch(self) -> list[Received]:
+        first = self._queue.get()
+        if first is _STOP:
+            return []
+        batch: list[Received] = [first]
+        deadline = time.monotonic() + self.batch_wait_s
+        while len(batch) < self.batch_max:
+            left = deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                self._queue.put(_STOP)  # seen again after this batch
+                break
+            batch.append(item)
+        return batch
+
+    def _process(self, batch: Sequence[Received]) -> None:
+        """Classify, then hand consecutive uplinks to the handler as one batch (presence in between)."""
+        current = self._connection
+        run: list[_Uplink] = []
+        for item in batch:
+            if item.qos > 0 and item.connection != current:
+                self._count("dropped")  # the broker redelivers it on the current connection
+                continue
+            what = self._classify(item)
+            if what is None:
+                self._count("skipped")
+                self._ack([item])
+            elif isinstance(what, _Uplink):
+                run.append(what)
+            else:
+                if run:
+                    self._uplinks(run)
+                    run = []
+                self._presence(what)
+        if run:
+            self._uplinks(run)
+
+    def _classify(self, item: Received) -> _Uplink | _Presence | None:
+        try:
+            hall, device_id, channel = topics.parse(item.topic)
+        except DecodeError:
+            log.warning("skipped a message on a topic that is not hallvote v1: %r", item.topic[:120])
+            return None
+        if hall != self.hall_id or not device_id or channel not in SUBSCRIBED_CHANNELS:
+            log.warning("skipped a message on %r: not an uplink of hall %s", item.topic, self.hall_id)
+            return None
+        if channel == "presence":
+            online = _PRESENCE.get(item.payload)
+            if online is None:
+                log.warning(
+                    "skipped presence of %s: payload %r is neither 01 nor 00", device_id, item.payload[:8]
+                )
+                return None
+            return _Presence(item, device_id, online)
+        return _Uplink(item, Inbound(device_id, channel, item.payload, item.received_at))
+
+    def _uplinks(self, run: Sequence[_Uplink]) -> None:
+        out = self._attempt(self._batch_call(run), len(run))
+        if not isinstance(out, _Failed):
+            self._done([u.received for u in run], out)
+            return
+        if len(run) > 1 and not self._stopping.is_set():
+            # One poison frame must not hold the others back: each frame alone.
+            log.error("a batch of %d frames keeps failing; handling them one by one", len(run))
+            for u in run:
+                self._uplinks([u])
+            return
+        if not self._stopping.is_set():
+            self._refuse(run[0])
+        # while stopping: left unacked, the broker redelivers them to the next bridge
+
+    def _batch_call(self, run: Sequence[_Uplink]) -> Callable[[], Sequence[Outbound]]:
+        batch = [u.inbound for u in run]
+        return lambda: self.handler.handle_batch(batch)
+
+    def _presence(self, p: _Presence) -> None:
+        at = p.received.received_at
+        out = self._attempt(lambda: self.handler.presence(p.device_id, p.online, at), 1)
+        if isinstance(out, _Failed):
+            if self._stopping.is_set():
+                return
+            log.error(
+                "presence of %s (%s) dropped after %d failed attempts", p.device_id, p.online, self.retries
+            )
+            self._count("skipped")
+            self._ack([p.received])
+            return
+        self._done([p.received], out)
+
+    def _attempt(self, call: Callable[[], Sequence[Outbound]], size: int) -> Sequence[Outbound] | _Failed:
+        """``call()`` up to ``retries`` times with exponential backoff; _FAILED if it never returned."""
+        for attempt in range(self.retries):
+            if attempt and self._stopping.is_set():
+                break
+            try:
+                return call()
+            except Exception:
+                self._count("handler_errors")
+                log.exception(
+                    "handler failed on %d message(s), attempt %d of %d; nothing acked",
+                    size,
+                    attempt + 1,
+                    self.retries,
+                )
+            if attempt + 1 < self.retries:
+                delay = min(self.retry_backoff_s * 2**attempt, self.retry_backoff_max_s)
+                self._stopping.wait(delay)
+        return _FAILED
+
+    def _done(self, items: Sequence[Received], out: Sequence[Outbound]) -> None:
+        """The handler returned: its decisions are durable.  Publish, then ack."""
+        self._count("handled", len(items))
+        for o in out:
+            self.publish(o)
+        self._ack(items)
+
+    def _refuse(self, u: _Uplink) -> None:
+        """Nack a frame the handler could not take even alone, and ack its message.
+
+        BUSY for a readable frame (nothing was recorded; the keypad may send it
+        again), the decoder's reason for an unreadable one.
+        """
+        inbound = u.inbound
+        try:
+            frame = codec.decode_for_topic(inbound.channel, inbound.device_id, inbound.payload)
+            assert isinstance(frame, Uplink)
+            nack = Nack(frame.counter, reasons.BUSY, frame.TYPE)
+        except ProtocolError as exc:
+            counter, frame_type = _peek(inbound.payload)
+            nack = Nack(counter, exc.reason, frame_type)
+        log.error(
+            "refused frame %d of %s with %s: the handler failed on it %d times alone",
+            nack.counter,
+            inbound.device_id,
+            reasons.name(nack.reason),
+            self.retries,
+        )
+        self._count("refused")
+        self.publish(Outbound(topics.device(self.hall_id, inbound.device_id, "down"), codec.encode(nack)))
+        self._ack([u.received])
+
+    def _ack(self, items: Sequence[Received]) -> None:
+        """PUBACK each message, if it came on the connection we still have."""
+        with self._conn_lock:
+            current = self._connection
+            for item in items:
+                if item.qos and item.connection == current:
+                    self._client.ack(item.mid, item.qos)
+
+
+def _peek(payload: bytes) -> tuple[int, int]:
+    """Best-effort (counter, type) of an unreadable uplink frame, for its nack; (0, 0) if unknown."""
+    if len(payload) >= 3 and consts.is_uplink(payload[1]) and payload[1] in codec.LAYOUTS:
+        end = 3 + payload[2]
+        if len(payload) >= end + 4:
+            return int.from_bytes(payload[end : end + 4], "big"), payload[1]
+    return 0, 0

@@ -135,8 +135,14 @@ def hall() -> Hall:
 
 
 @pytest.fixture
-def broker(tmp_path: Path, hall: Hall) -> Iterator[MosquittoBroker]:
-    with running_broker(tmp_path, devices=sorted(hall.keypads)) as b:
+def broker_options() -> dict[str, Any]:
+    """Extra running_broker options; a test overrides it with ``@pytest.mark.parametrize``."""
+    return {}
+
+
+@pytest.fixture
+def broker(tmp_path: Path, hall: Hall, broker_options: dict[str, Any]) -> Iterator[MosquittoBroker]:
+    with running_broker(tmp_path, devices=sorted(hall.keypads), **broker_options) as b:
         yield b
 
 

@@ -1,0 +1,124 @@
+"""Errors of the API and how refusals map to HTTP: always a JSON body ``{code, message}``.
+
+=====================================  ======  ==============================
+refusal                                status  code
+=====================================  ======  ==============================
+no or unknown bearer token             401     ``UNAUTHENTICATED``
+role may not do this                   403     ``FORBIDDEN``
+no such row (gateway.db.crud)          404     ``NOT_FOUND``
+command refused by the core            409     the core's code (``QUORUM_NOT_MET``, ...)
+store conflict (gateway.db.crud)       409     ``CONFLICT``
+request body or parameters invalid     422     ``VALIDATION`` (+ ``detail``)
+CSV rejected (gateway.db.csv_import)   422     ``CSV_INVALID`` (+ ``errors``)
+the store refused a commit             503     ``STORE_FAILED``
+=====================================  ======  ==============================
+
+Messages are Chinese first, then English.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from gateway.core.errors import CommandError
+from gateway.db import crud
+from gateway.service import StoreError
+
+__all__ = ["ERROR_RESPONSES", "ApiError", "CsvRowError", "ErrorOut", "install_handlers"]
+
+log = logging.getLogger("hallvote.api")
+
+
+class ApiError(Exception):
+    """A refusal with an HTTP status, a stable ``code`` and a message (Chinese / English)."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(code, message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+class ErrorOut(BaseModel):
+    code: str
+    message: str
+
+
+class CsvRowError(BaseModel):
+    row: int | None
+    column: str | None
+    message: str
+
+
+class CsvErrorOut(ErrorOut):
+    errors: list[CsvRowError]
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "未认证 / no or unknown bearer token"},
+    403: {"model": ErrorOut, "description": "无权限 / this role may not do this"},
+}
+"""Documented on every authenticated route."""
+
+
+def _json(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message, **jsonable_encoder(extra)}, status_code=status)
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api(_request: Request, exc: ApiError) -> JSONResponse:
+        response = _json(exc.status, exc.code, exc.message)
+        response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(CommandError)
+    async def _command(_request: Request, exc: CommandError) -> JSONResponse:
+        return _json(409, exc.code, exc.message)
+
+    @app.exception_handler(crud.NotFound)
+    async def _not_found(_request: Request, exc: crud.NotFound) -> JSONResponse:
+        return _json(404, "NOT_FOUND", str(exc))
+
+    @app.exception_handler(crud.Conflict)
+    async def _conflict(_request: Request, exc: crud.Conflict) -> JSONResponse:
+        return _json(409, "CONFLICT", str(exc))
+
+    @app.exception_handler(StoreError)
+    async def _store(_request: Request, exc: StoreError) -> JSONResponse:
+        log.error("store refused a command: %s", exc)
+        return _json(
+            503,
+            "STORE_FAILED",
+            "数据库写入失败，未生效，请重试 / the store refused the write; nothing changed, retry",
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _json(422, "VALIDATION", "请求数据无效 / the request is not valid", detail=list(exc.errors()))
+
+    try:
+        from gateway.db.csv_import import CsvImportError
+    except ImportError:  # pragma: no cover - csv_import is optional
+        return
+
+    @app.exception_handler(CsvImportError)
+    async def _csv(_request: Request, exc: CsvImportError) -> JSONResponse:
+        rows = [{"row": e.row, "column": e.column, "message": e.message} for e in exc.errors]
+        return _json(
+            422,
+            "CSV_INVALID",
+            "CSV 文件有误，未导入任何数据 / the CSV was rejected; nothing was imported",
+            errors=rows,
+        )

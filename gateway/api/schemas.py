@@ -1,0 +1,160 @@
+"""Request and response bodies of the API that are not table models (those are in gateway.db.models)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from gateway.db.models import MotionPublic, RoundPublic
+from protocol import consts
+
+__all__ = [
+    "ChoiceLabel",
+    "DeviceBindIn",
+    "FocusIn",
+    "ItemResultOut",
+    "LiveRound",
+    "LiveSitting",
+    "LiveSnapshot",
+    "MeOut",
+    "MotionDetail",
+    "OpenRoundIn",
+    "ResultOut",
+    "ResultsOut",
+    "RoundResultOut",
+]
+
+
+class MeOut(BaseModel):
+    name: str
+    role: str
+
+
+class DeviceBindIn(BaseModel):
+    seat_id: int | None = Field(description="座位 id；null 解除绑定 / seat id; null unbinds the keypad")
+
+
+class OpenRoundIn(BaseModel):
+    override_reason: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None
+    ) = Field(
+        default=None,
+        description=(
+            "仅主持人：不足法定人数时开启表决的理由（须机构允许，记入审计日志）/ chair only: why the vote "
+            "opens without quorum (if the body allows it; recorded in the audit log)"
+        ),
+    )
+
+
+class FocusIn(BaseModel):
+    item: int = Field(
+        ge=0,
+        le=consts.ALL_ITEMS,
+        description="事项序号 0..31，255 表示全部事项 / item index 0..31, or 255 for every item",
+    )
+
+
+# --------------------------------------------------------------------------- live picture
+
+
+class LiveSitting(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    state: str = Field(description="setup | checkin_open | in_session | closed")
+    expected: int = Field(description="应到 / members expected (the roster)")
+    present: int = Field(description="实到 / members checked in")
+
+
+class LiveRound(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    motion_id: int
+    round: int
+    title: str
+    state: str = Field(description="ready | open | paused | closed | announced")
+    secret: bool = Field(description="无记名 / secret ballot: no live counts, totals only after closing")
+    ballot_kind: int
+    item_count: int
+    deadline: float | None = Field(description="倒计时结束（Unix 秒）/ countdown end (Unix seconds)")
+    voted: int = Field(description="已按键人数 / members who pressed")
+    not_pressed: int = Field(description="未按 / present but did not press")
+    totals: list[list[int]] | None = Field(
+        description="每项计数 / counts per item (赞成/反对/弃权 or grades); null while secret and open"
+    )
+    result: dict[str, object] | None
+
+
+class LiveSnapshot(BaseModel):
+    """What the chair console and the big screen show: the sitting and the current (or latest) round."""
+
+    model_config = ConfigDict(extra="allow")
+
+    hall: str
+    version: int = Field(description="每次状态变化加一 / increases with every change")
+    sitting: LiveSitting | None
+    round: LiveRound | None
+
+
+# --------------------------------------------------------------------------- motions and results
+
+
+class MotionDetail(MotionPublic):
+    rounds: list[RoundPublic]
+
+
+class ChoiceLabel(BaseModel):
+    code: int
+    zh: str
+    en: str
+
+
+class ItemResultOut(BaseModel):
+    index: int
+    title: str = Field(
+        description="事项名称（是非表决为议题标题）/ item title (the motion's title for yes/no)"
+    )
+    counts: list[int] = Field(description="按 choices 顺序的计数 / counts in the order of ``choices``")
+    outcome: int
+    label_zh: str
+    label_en: str
+
+
+class ResultOut(BaseModel):
+    outcome: int
+    outcome_zh: str
+    outcome_en: str
+    expected: int = Field(description="应到 / members expected (the roster)")
+    present: int = Field(description="实到 / members checked in when the round closed")
+    voted: int = Field(description="已按 / members who pressed")
+    not_pressed: int = Field(description="未按 / present but did not press")
+    rule_zh: str = Field(description="适用的通过规则 / the passing rule applied (Chinese)")
+    rule_en: str
+    note_zh: str
+    note_en: str
+    items: list[ItemResultOut]
+
+
+class RoundResultOut(BaseModel):
+    number: int
+    state: str
+    opened_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    announced_at: dt.datetime | None
+    quorum_override: bool
+    result: ResultOut | None = Field(
+        description="本轮结束后才有；显示屏仅在宣布后可见 / once the round is closed; the display role sees it "
+        "once announced"
+    )
+
+
+class ResultsOut(BaseModel):
+    motion_id: int
+    sitting_id: int
+    title: str
+    ballot_kind: int
+    secret: bool
+    choices: list[ChoiceLabel] = Field(description="计数的含义 / what each count counts")
+    rounds: list[RoundResultOut]

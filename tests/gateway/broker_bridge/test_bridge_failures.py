@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import threading
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -296,3 +297,73 @@ def test_reconnects_and_resubscribes_after_a_broker_restart(
     kp1.send(hall.kp(1).check_in(42, SITTING_NONCE))
     ack = kp1.reply_for(hall.kp(1).counter)
     assert isinstance(ack, Ack) and ack.reason == reasons.ACCEPTED
+
+
+def test_starts_while_the_broker_is_down_and_connects_when_it_is_up(
+    broker: MosquittoBroker, core: Any, bridges: Any
+) -> None:
+    broker.stop()
+    bridge = bridges(core, start=False)
+    bridge.start()  # never raises for a broker that is not there yet
+    assert not bridge.connected.is_set()
+    broker.start()
+    assert bridge.connected.wait(20)
+
+
+class _Gated:
+    """Wraps a handler; its first handle_batch waits (bounded) until the test opens the gate."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def handle_batch(self, batch: Any) -> Any:
+        if not self.entered.is_set():
+            self.entered.set()
+            assert self.gate.wait(30)
+        return self.inner.handle_batch(batch)
+
+    def presence(self, device_id: str, online: bool, at: float) -> Any:
+        return self.inner.presence(device_id, online, at)
+
+
+@pytest.mark.parametrize("broker_options", [{"persistence": True}])
+def test_connection_lost_mid_batch_redelivers_and_counts_once(
+    hall: Hall, broker: MosquittoBroker, core: Any, bridges: Any, device: Any, wait_until: Any
+) -> None:
+    """The broker restarts while a batch is in the handler and another message waits in the queue.
+
+    Neither may be acked on the new connection with an old packet id: the decided
+    one is decided again as a retransmission (ALREADY_RECORDED), the queued one is
+    dropped in favour of its redelivered copy.  Each frame counts once.
+    """
+    core.run(hall.open_checkin)
+    gated = _Gated(core)
+    bridge = bridges(gated, start=False)
+    acks = _spy_acks(bridge, core.trace)
+    bridge.start()
+    assert bridge.connected.wait(10)
+    kp1, kp2 = device(hall.kp(1)), device(hall.kp(2))
+    first = kp1.send(hall.kp(1).check_in(42, SITTING_NONCE))
+    assert gated.entered.wait(10)
+    second = kp2.send(hall.kp(2).check_in(42, SITTING_NONCE))
+    wait_until(lambda: bridge.stats().received == 2, "the second message queued")
+
+    broker.restart()  # SIGTERM: Mosquitto saves the session with both messages unacked
+    wait_until(lambda: bridge.stats().connects == 2 and bridge.received >= 4, "both redelivered", 20)
+    gated.gate.set()
+    wait_until(lambda: len(core.decisions) == 3, "three decisions")
+
+    assert [(d.device_id, d.reply.reason) for d in core.decisions] == [
+        ("kp-1", reasons.ACCEPTED),  # decided on the lost connection: not acked
+        ("kp-1", reasons.ALREADY_RECORDED),  # its redelivered copy: acked
+        ("kp-2", reasons.ACCEPTED),  # the queued copy was dropped, the redelivered one decided
+    ]
+    assert core.inbound_payloads() == [first, first, second]
+    stats = bridge.stats()
+    assert stats.dropped == 1
+    wait_until(lambda: len(acks) == 2, "two PUBACKs on the new connection")
+    # No PUBACK after the first return (its packet id belonged to the lost connection).
+    assert core.trace == ["return", "return", "ack", "ack"]
+    assert hall.sitting.present == 2

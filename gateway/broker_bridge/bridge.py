@@ -385,9 +385,13 @@ class BrokerBridge:
         return batch
 
     def _process(self, batch: Sequence[Received]) -> None:
-        """Classify, then hand consecutive uplinks to the handler as one batch (presence in between)."""
+        """Classify, then hand consecutive uplinks to the handler as one batch (presence in between).
+
+        PUBACKs go out in the order the messages arrived (MQTT 3.1.1 section
+        4.6): a skipped message stays in the run and is acked with it.
+        """
         current = self._connection
-        run: list[_Uplink] = []
+        run: list[_Uplink | Received] = []
         for item in batch:
             if item.qos > 0 and item.connection != current:
                 self._count("dropped")  # the broker redelivers it on the current connection
@@ -395,16 +399,14 @@ class BrokerBridge:
             what = self._classify(item)
             if what is None:
                 self._count("skipped")
-                self._ack([item])
+                run.append(item)
             elif isinstance(what, _Uplink):
                 run.append(what)
             else:
-                if run:
-                    self._uplinks(run)
-                    run = []
+                self._uplinks(run)
+                run = []
                 self._presence(what)
-        if run:
-            self._uplinks(run)
+        self._uplinks(run)
 
     def _classify(self, item: Received) -> _Uplink | _Presence | None:
         try:
@@ -425,24 +427,32 @@ class BrokerBridge:
             return _Presence(item, device_id, online)
         return _Uplink(item, Inbound(device_id, channel, item.payload, item.received_at))
 
-    def _uplinks(self, run: Sequence[_Uplink]) -> None:
-        out = self._attempt(self._batch_call(run), len(run))
+    def _uplinks(self, run: Sequence[_Uplink | Received]) -> None:
+        """Hand the run's frames to the handler as one batch; ack the whole run in order after it returned."""
+        uplinks = [e for e in run if isinstance(e, _Uplink)]
+        if not uplinks:
+            self._ack([e for e in run if isinstance(e, Received)])
+            return
+        batch = [u.inbound for u in uplinks]
+        out = self._attempt(lambda: self.handler.handle_batch(batch), len(batch))
         if not isinstance(out, _Failed):
-            self._done([u.received for u in run], out)
+            self._count("handled", len(uplinks))
+            self._done([e.received if isinstance(e, _Uplink) else e for e in run], out)
             return
-        if len(run) > 1 and not self._stopping.is_set():
+        if self._stopping.is_set():
+            return  # left unacked: the broker redelivers them to the next bridge
+        if len(uplinks) > 1:
             # One poison frame must not hold the others back: each frame alone.
-            log.error("a batch of %d frames keeps failing; handling them one by one", len(run))
-            for u in run:
-                self._uplinks([u])
-            return
-        if not self._stopping.is_set():
-            self._refuse(run[0])
-        # while stopping: left unacked, the broker redelivers them to the next bridge
-
-    def _batch_call(self, run: Sequence[_Uplink]) -> Callable[[], Sequence[Outbound]]:
-        batch = [u.inbound for u in run]
-        return lambda: self.handler.handle_batch(batch)
+            log.error("a batch of %d frames keeps failing; handling them one by one", len(uplinks))
+        for e in run:
+            if self._stopping.is_set():
+                return
+            if not isinstance(e, _Uplink):
+                self._ack([e])
+            elif len(uplinks) > 1:
+                self._uplinks([e])
+            else:
+                self._refuse(e)
 
     def _presence(self, p: _Presence) -> None:
         at = p.received.received_at
@@ -456,6 +466,7 @@ class BrokerBridge:
             self._count("skipped")
             self._ack([p.received])
             return
+        self._count("handled")
         self._done([p.received], out)
 
     def _attempt(self, call: Callable[[], Sequence[Outbound]], size: int) -> Sequence[Outbound] | _Failed:
@@ -480,7 +491,6 @@ class BrokerBridge:
 
     def _done(self, items: Sequence[Received], out: Sequence[Outbound]) -> None:
         """The handler returned: its decisions are durable.  Publish, then ack."""
-        self._count("handled", len(items))
         for o in out:
             self.publish(o)
         self._ack(items)

@@ -156,10 +156,13 @@ def _loosen(acl: str) -> str:
 
 @pytest.mark.parametrize("broker_options", [{"acl_transform": _loosen}])
 def test_garbage_never_kills_the_loop(
-    hall: Hall, broker: MosquittoBroker, core: Any, bridges: Any, device: Any
+    hall: Hall, broker: MosquittoBroker, core: Any, bridges: Any, device: Any, wait_until: Any
 ) -> None:
     core.run(hall.open_checkin)
-    bridge = bridges(core)
+    bridge = bridges(core, start=False, batch_wait_s=0.05)  # garbage and good frames share batches
+    acks = _spy_acks(bridge, [])
+    bridge.start()
+    assert bridge.connected.wait(10)
     kp1, kp2 = device(hall.kp(1)), device(hall.kp(2))
     rng = random.Random(1)
 
@@ -224,6 +227,12 @@ def test_garbage_never_kills_the_loop(
     assert stats.handled == len(up_garbage) + 1 + 1 + 1
     assert stats.received == stats.handled + stats.skipped
     assert stats.handler_errors == stats.refused == 0
+    # Every broker-delivered message acked once, in the order it arrived (MQTT 3.1.1 section 4.6).
+    real = stats.received - 6
+    wait_until(lambda: len(acks) >= real, "every message acked")
+    assert len(acks) == real
+    assert [mid for mid, _ in acks] == sorted(mid for mid, _ in acks)
+    assert len({mid for mid, _ in acks}) == real
 
 
 def test_received_is_frozen() -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks of device code on the real MicroPython interpreter (``python -m hil.bench.<name>``)."""

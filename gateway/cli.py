@@ -5,6 +5,7 @@ Each command group lives in its own module and is registered here.
 
 import typer
 
+from gateway.cli_audit import audit_app
 from gateway.cli_broker import broker_app
 
 app = typer.Typer(
@@ -20,3 +21,4 @@ def main() -> None:
 
 
 app.add_typer(broker_app, name="broker")
+app.add_typer(audit_app, name="audit")

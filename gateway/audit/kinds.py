@@ -33,10 +33,21 @@ from .chain import canonical_json, canonical_value
 from .errors import AuditSchemaError, CanonicalError, SchemaCode
 
 __all__ = [
+    "BOOL",
+    "CHOICES",
     "CHOICE_WORDS",
+    "COUNT",
+    "HEX",
+    "ID",
     "KINDS",
+    "LABEL",
     "MAX_ACTOR",
     "MAX_PAYLOAD",
+    "METHOD",
+    "PATH",
+    "STATUS",
+    "TEXT",
+    "TOTALS",
     "Field",
     "FieldType",
     "Kind",

@@ -97,8 +97,9 @@ class AuditLog:
         url = engine.url.render_as_string(hide_password=True)
         self._lock = _process_lock(f"{url}#{self.table.name}")
         self._aware = bool(getattr(self.table.c.at.type, "timezone", False))
-        # round key -> [(seq, hash, secret)] of the round.opened events seen; checked before use.
-        self._rounds: dict[tuple[Any, Any], list[tuple[int, str, bool]]] = {}
+        # round key -> ballot modes (secret?) of its round.opened events, read up to _scanned.
+        self._modes: dict[tuple[Any, Any], set[bool]] = {}
+        self._scanned: Head = GENESIS
 
     # ------------------------------------------------------------------ writing
 
@@ -131,7 +132,7 @@ class AuditLog:
         self._lock_database(conn)
         with self._lock:
             prev, prev_at = self._head_row(conn)
-            self._check_ballot_modes(conn, prepared)
+            self._check_ballot_modes(conn, prepared, prev)
             records: list[Record] = []
             for kind, actor, data, _k in prepared:
                 now = self._clock()
@@ -140,11 +141,6 @@ class AuditLog:
                 records.append(rec)
                 prev, prev_at = rec.head, rec.at
             conn.execute(self.table.insert(), [self._row(r) for r in records])
-            for rec, (kind, _a, data, _k) in zip(records, prepared, strict=True):
-                if kind == "round.opened":
-                    self._rounds.setdefault(round_key(data), []).append(
-                        (rec.seq, rec.hash, bool(data["secret"]))
-                    )
         return records
 
     def _lock_database(self, conn: Connection) -> None:
@@ -170,11 +166,13 @@ class AuditLog:
 
     # ------------------------------------------------------------------ the secret-ballot guard
 
-    def _check_ballot_modes(self, conn: Connection, prepared: Sequence[_Prepared]) -> None:
-        needed = {round_key(data) for _kind, _a, data, k in prepared if k.named_only}
-        if not needed:
+    def _check_ballot_modes(self, conn: Connection, prepared: Sequence[_Prepared], head: Head) -> None:
+        if not any(k.named_only for _kind, _a, _d, k in prepared):
             return
-        modes = self._known_modes(conn, needed)
+        known = self._known_modes(conn, head)
+        modes = {
+            key: set(m) for key, m in known.items()
+        }  # the batch's own round.opened do not leak into the cache
         for kind, _a, data, k in prepared:
             key = round_key(data)
             if kind == "round.opened":
@@ -195,27 +193,35 @@ class AuditLog:
                         kind=kind,
                     )
 
-    def _known_modes(self, conn: Connection, keys: set[tuple[Any, Any]]) -> dict[tuple[Any, Any], set[bool]]:
-        """Ballot modes of the rounds in ``keys``, from the cache when it is still true, else the table."""
+    def _known_modes(self, conn: Connection, head: Head) -> dict[tuple[Any, Any], set[bool]]:
+        """Ballot modes of every round opened in the log up to ``head``.
+
+        Kept across calls and brought up to date incrementally: the cache is
+        valid while the last record it read (``_scanned``) is still in the
+        log with the same hash, since the chain then vouches for every
+        record before it.  If that record is gone (its transaction rolled
+        back) the whole log is read again.
+        """
         t = self.table
-        cached = [e for key in keys for e in self._rounds.get(key, ())]
-        fresh = all(key in self._rounds for key in keys)
-        if fresh and cached:
-            rows = conn.execute(
-                select(t.c.seq, t.c.hash).where(t.c.seq.in_([s for s, _h, _m in cached]))
-            ).all()
-            fresh = {(r.seq, r.hash) for r in rows} == {(s, h) for s, h, _m in cached}
-        if not fresh:
-            self._rounds = {}
-            q = select(t.c.seq, t.c.hash, t.c.payload).where(t.c.kind == "round.opened").order_by(t.c.seq)
-            for r in conn.execute(q):
+        if self._scanned != GENESIS:
+            row = conn.execute(select(t.c.hash).where(t.c.seq == self._scanned.seq)).first()
+            if row is None or row.hash != self._scanned.hash:
+                self._scanned, self._modes = GENESIS, {}
+        if head.seq > self._scanned.seq:
+            q = (
+                select(t.c.payload)
+                .where(t.c.kind == "round.opened", t.c.seq > self._scanned.seq, t.c.seq <= head.seq)
+                .order_by(t.c.seq)
+            )
+            for (payload,) in conn.execute(q):
                 try:
-                    data = json.loads(r.payload)
-                    entry = (r.seq, r.hash, data["secret"] is not False)
-                    self._rounds.setdefault(round_key(data), []).append(entry)
+                    data = json.loads(payload)
+                    secret = data["secret"] is not False  # anything but a literal false counts as secret
+                    self._modes.setdefault(round_key(data), set()).add(secret)
                 except (ValueError, KeyError, TypeError):
                     continue  # a damaged row: verify reports it; it opens no named round
-        return {key: {m for _s, _h, m in self._rounds.get(key, ())} for key in keys}
+            self._scanned = head
+        return self._modes
 
     # ------------------------------------------------------------------ reading
 

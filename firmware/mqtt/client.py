@@ -1,0 +1,571 @@
+"""The keypad's MQTT 3.1.1 client: non-blocking, over asyncio streams.
+
+Runs on MicroPython (1.22+ asyncio: ``open_connection(host, port, ssl=ctx,
+server_hostname=...)``, ``Event``, ``Lock``, ``wait_for``, ``sleep``,
+``create_task``) and CPython alike; nothing outside that common subset is
+used.  TLS comes from an ``ssl.SSLContext`` the caller passes in (see
+:func:`tls_context`).
+
+Behaviour:
+
+* :meth:`MQTTClient.run` is the one outer loop: connect, serve, and on link
+  loss (``OSError``, a timeout, a refused CONNACK or a protocol error from
+  the broker) wait a jittered exponential backoff (:class:`Backoff`, full
+  jitter, injected random source) and connect again.  Nothing else catches
+  link errors.
+* QoS 0 and 1 publishes.  A QoS 1 message stays in flight until its PUBACK;
+  after a reconnect every un-acknowledged one is sent again with the DUP flag
+  and its packet id.  Publishes made while offline wait in a bounded queue
+  (oldest dropped first, counted in ``dropped``) and go out after the
+  reconnect, in order.
+* Subscriptions are remembered and renewed on every connect.  Inbound
+  messages go to the ``on_message(topic, payload, retained)`` callback; a
+  callback that raises is counted in ``callback_errors`` and never stops the
+  loop.  Inbound QoS 1 is acknowledged after the callback ran.
+* Keepalive: a PINGREQ when nothing was sent or received for half the
+  keepalive; no PINGRESP within another half means the link is dead.
+* Last will and a "birth" message published on every connect (the keypad's
+  presence, see :func:`for_device`).
+"""
+
+import asyncio
+import time
+
+from . import codec
+
+__all__ = [
+    "Backoff",
+    "MQTTClient",
+    "MQTTConnectError",
+    "for_device",
+    "tls_context",
+]
+
+_HAS_TICKS = hasattr(time, "ticks_ms")
+# MicroPython's asyncio.TimeoutError is its own class, not the builtin TimeoutError
+# (which MicroPython lacks), and MicroPython has no contextlib: hence the spelling below.
+_TIMEOUT = asyncio.TimeoutError
+
+
+def _ticks():
+    if _HAS_TICKS:
+        return time.ticks_ms()
+    return int(time.monotonic() * 1000)
+
+
+def _elapsed(since):
+    """Milliseconds from ``since`` (a ``_ticks()`` value) to now."""
+    if _HAS_TICKS:
+        return time.ticks_diff(time.ticks_ms(), since)
+    return _ticks() - since
+
+
+def _default_rand():
+    """A float in [0, 1) from the hardware/OS RNG, so keypads booted together differ."""
+    try:
+        import os
+
+        b = os.urandom(4)
+        return ((b[0] << 16) | (b[1] << 8) | b[2]) / 16777216.0
+    except (ImportError, AttributeError, OSError, NotImplementedError):
+        import random
+
+        return random.getrandbits(24) / 16777216.0
+
+
+class MQTTConnectError(codec.MQTTError):
+    """The broker refused the connection; ``code`` is the CONNACK return code (1..5)."""
+
+    def __init__(self, code):
+        codec.MQTTError.__init__(self, code)
+        self.code = code
+
+    def __str__(self):
+        text = codec.CONNACK_MESSAGES[self.code] if 0 <= self.code <= 5 else "?"
+        return "connection refused (%d: %s)" % (self.code, text)
+
+
+class Backoff:
+    """Full-jitter exponential backoff: ``delay = rand() * min(cap, base * 2**attempt)``.
+
+    With full jitter the first retries of thousands of keypads that lost the
+    broker at the same instant spread evenly over ``[0, base)`` instead of
+    arriving together.  ``rand`` returns a float in ``[0, 1)``.
+    """
+
+    MAX_EXP = 30
+
+    def __init__(self, base=1.0, cap=60.0, rand=None):
+        if not base > 0 or cap < base:
+            raise ValueError("backoff needs 0 < base <= cap")
+        self.base = base
+        self.cap = cap
+        self.rand = rand if rand is not None else _default_rand
+        self.attempt = 0
+
+    def ceiling(self):
+        return min(self.cap, self.base * (1 << self.attempt))
+
+    def next(self):
+        """The next delay in seconds; each call doubles the ceiling up to ``cap``."""
+        delay = self.rand() * self.ceiling()
+        if self.attempt < self.MAX_EXP:
+            self.attempt += 1
+        return delay
+
+    def reset(self):
+        self.attempt = 0
+
+
+async def _open_connection(host, port, ssl, server_hostname):
+    if ssl is None:
+        return await asyncio.open_connection(host, port)
+    return await asyncio.open_connection(host, port, ssl=ssl, server_hostname=server_hostname)
+
+
+def tls_context(cafile=None, cadata=None):
+    """A client TLS context that trusts only the given CA (the hall CA) and checks the host.
+
+    ``cafile`` is a path; ``cadata`` the CA certificate itself (PEM text on
+    CPython; on MicroPython what its ``load_verify_locations`` accepts).
+    """
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    if hasattr(ctx, "check_hostname"):
+        ctx.check_hostname = True
+    if cafile is not None:
+        ctx.load_verify_locations(cafile=cafile)
+    if cadata is not None:
+        ctx.load_verify_locations(cadata=cadata)
+    return ctx
+
+
+class MQTTClient:
+    """One MQTT 3.1.1 connection, kept up by :meth:`run`.
+
+    ``will`` and ``birth`` are ``(topic, payload, qos, retain)`` or None.
+    ``open_connection(host, port, ssl, server_hostname)`` may be replaced to
+    put an impaired or in-memory link under the client (tests, hil/).
+    """
+
+    def __init__(
+        self,
+        client_id,
+        host,
+        port=8883,
+        username=None,
+        password=None,
+        ssl=None,
+        server_hostname=None,
+        keepalive=60,
+        clean_session=True,
+        will=None,
+        birth=None,
+        on_message=None,
+        backoff_base=1.0,
+        backoff_cap=60.0,
+        rand=None,
+        sleep=None,
+        connect_timeout=10.0,
+        queue_max=32,
+        max_inflight=8,
+        max_packet=16384,
+        open_connection=None,
+    ):
+        self.client_id = client_id
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.ssl = ssl
+        self.server_hostname = server_hostname if server_hostname is not None else host
+        self.keepalive = keepalive
+        self.clean_session = clean_session
+        self.will = will
+        self.birth = birth
+        self.on_message = on_message
+        self.backoff = Backoff(backoff_base, backoff_cap, rand)
+        self._sleep = sleep if sleep is not None else asyncio.sleep
+        self.connect_timeout = connect_timeout
+        self.queue_max = queue_max
+        self.max_inflight = max_inflight
+        self.max_packet = max_packet
+        self._open = open_connection if open_connection is not None else _open_connection
+        # the CONNECT packet, checked now so bad settings fail at once
+        self._connect_packet().encode()
+
+        self.connected = False
+        self.connects = 0  # CONNACKs accepted
+        self.attempts = 0  # connection attempts
+        self.dropped = 0  # messages dropped from the offline queue or lost as QoS 0
+        self.callback_errors = 0
+        self.pings = 0
+        self.refused = None  # last CONNACK refusal code, None after an accepted one
+        self.last_error = None
+
+        self._inflight = []  # QoS 1 Publish packets awaiting PUBACK, in send order
+        self._queue = []  # Publish packets not yet sent
+        self._subs = []  # (filter, qos) renewed on every connect
+        self._waiters = {}  # packet id -> [Event, result] for SUBACK / UNSUBACK
+        self._pid = 0
+        self._reader = None
+        self._writer = None
+        self._broken = False
+        self._closing = False
+        self._task = None
+        self._lock = asyncio.Lock()
+        self._up = asyncio.Event()
+        self._last_tx = _ticks()
+        self._last_rx = _ticks()
+        self._ping_at = None
+
+    # ------------------------------------------------------------ public API
+
+    def start(self):
+        """Run :meth:`run` as a task and return it."""
+        self._closing = False
+        self._task = asyncio.create_task(self.run())
+        return self._task
+
+    async def run(self, first_delay=0):
+        """Connect and stay connected until :meth:`close`; the one place link loss is caught."""
+        if first_delay:
+            await self._sleep(first_delay)
+        while not self._closing:
+            try:
+                await self._session()
+            except (OSError, EOFError, _TIMEOUT, codec.MQTTError) as e:
+                self.last_error = e
+                if isinstance(e, MQTTConnectError):
+                    self.refused = e.code
+            finally:
+                self._teardown()
+            if self._closing:
+                break
+            await self._sleep(self.backoff.next())
+
+    async def wait_connected(self, timeout=None):
+        """True once connected (within ``timeout`` seconds), else False."""
+        if self.connected:
+            return True
+        try:
+            if timeout is None:
+                await self._up.wait()
+            else:
+                await asyncio.wait_for(self._up.wait(), timeout)
+        except _TIMEOUT:
+            return False
+        return self.connected
+
+    async def publish(self, topic, payload, qos=0, retain=False):
+        """Send now if connected, else queue; returns the packet id (QoS 1) or None.
+
+        Never raises on link loss: a QoS 1 message is then resent after the
+        reconnect, a QoS 0 message is lost (and counted in ``dropped``).
+        """
+        if qos not in (0, 1):
+            raise codec.MQTTProtocolError("this client publishes QoS 0 or 1, not %r" % (qos,))
+        pid = self._next_pid() if qos else None
+        pkt = codec.Publish(topic, payload, qos, retain, False, pid)
+        pkt.encode()  # bad topic or payload: MQTTProtocolError now, not at send time
+        if len(self._queue) >= self.queue_max:
+            self._queue.pop(0)
+            self.dropped += 1
+        self._queue.append(pkt)
+        await self._pump_safely()
+        return pid
+
+    def is_pending(self, packet_id):
+        """True while a QoS 1 message is queued or awaiting its PUBACK."""
+        return any(p.packet_id == packet_id for p in self._inflight + self._queue)
+
+    def pending(self):
+        """Messages queued or in flight."""
+        return len(self._queue) + len(self._inflight)
+
+    async def subscribe(self, topic_filter, qos=1, timeout=10.0):
+        """Subscribe now and on every reconnect; the granted QoS, 0x80, or None if offline."""
+        codec.Subscribe(1, [(topic_filter, qos)]).encode()  # validates
+        self._subs = [(f, q) for f, q in self._subs if f != topic_filter]
+        self._subs.append((topic_filter, qos))
+        if not self.connected:
+            return None
+        result = await self._request(codec.Subscribe(self._next_pid(), [(topic_filter, qos)]),
+                                     timeout)
+        return result[0] if result else None
+
+    async def unsubscribe(self, topic_filter, timeout=10.0):
+        self._subs = [(f, q) for f, q in self._subs if f != topic_filter]
+        if self.connected:
+            await self._request(codec.Unsubscribe(self._next_pid(), [topic_filter]), timeout)
+
+    async def close(self, disconnect=True):
+        """Stop. ``disconnect=False`` drops the socket without DISCONNECT: the will is sent."""
+        self._closing = True
+        if disconnect and self.connected:
+            try:  # noqa: SIM105
+                await asyncio.wait_for(self._send(codec.Disconnect()), 2)
+            except (OSError, _TIMEOUT):
+                pass
+        self._teardown()
+        await self._stop_task()
+
+    def drop_link(self):
+        """Fault injection: lose the link abruptly (no DISCONNECT, so the broker sends the
+        will); :meth:`run` notices and reconnects as after any link loss."""
+        if self._writer is not None:
+            self._link_lost(OSError("link dropped"))
+
+    # ------------------------------------------------------------ the session
+
+    def _connect_packet(self):
+        will = self.will
+        return codec.Connect(
+            self.client_id,
+            clean_session=self.clean_session,
+            keepalive=self.keepalive,
+            will_topic=will[0] if will else None,
+            will_message=will[1] if will else b"",
+            will_qos=will[2] if will else 0,
+            will_retain=will[3] if will else False,
+            username=self.username,
+            password=self.password,
+        )
+
+    async def _session(self):
+        self.attempts += 1
+        self._broken = False
+        self._ping_at = None
+        reader, writer = await asyncio.wait_for(
+            self._open(self.host, self.port, self.ssl, self.server_hostname),
+            self.connect_timeout,
+        )
+        self._reader, self._writer = reader, writer
+        parser = codec.Parser(self.max_packet)
+        await self._send(self._connect_packet())
+        early = await asyncio.wait_for(self._await_connack(parser), self.connect_timeout)
+
+        self.connected = True
+        self.connects += 1
+        self.refused = None
+        self.backoff.reset()
+        self._last_rx = _ticks()
+        self._up.set()
+        for p in self._inflight:  # not acknowledged on the last link: send again, marked DUP
+            p.dup = True
+            await self._send(p)
+        if self._subs:
+            await self._send(codec.Subscribe(self._next_pid(), self._subs))
+        if self.birth:
+            topic, payload, qos, retain = self.birth
+            pid = self._next_pid() if qos else None
+            self._queue.insert(0, codec.Publish(topic, payload, qos, retain, False, pid))
+        await self._pump()
+        for pkt in early:
+            await self._handle(pkt)
+        await self._serve(parser)
+
+    async def _await_connack(self, parser):
+        while True:
+            data = await self._reader.read(256)
+            if not data:
+                raise OSError("connection closed before CONNACK")
+            packets = parser.feed(data)
+            if packets:
+                first = packets[0]
+                if not isinstance(first, codec.Connack):
+                    raise codec.MQTTProtocolError("expected CONNACK, got %r" % (first,))
+                if first.return_code != codec.ACCEPTED:
+                    raise MQTTConnectError(first.return_code)
+                return packets[1:]
+
+    def _tick(self):
+        if self.keepalive:
+            return min(max(self.keepalive / 4, 0.05), 5.0)
+        return 5.0
+
+    async def _serve(self, parser):
+        tick = self._tick()
+        while True:
+            try:
+                data = await asyncio.wait_for(self._reader.read(512), tick)
+            except _TIMEOUT:
+                data = None
+            if self._broken:
+                raise OSError("link lost while sending")
+            if self._closing:
+                raise OSError("client closing")
+            if data is not None:
+                if not data:
+                    raise OSError("connection closed by the broker")
+                self._last_rx = _ticks()
+                for pkt in parser.feed(data):
+                    await self._handle(pkt)
+            await self._keepalive()
+
+    async def _keepalive(self):
+        if not self.keepalive:
+            return
+        half = self.keepalive * 500
+        if self._ping_at is not None:
+            if _elapsed(self._ping_at) > half:
+                raise OSError("keepalive: no PINGRESP")
+        elif _elapsed(self._last_tx) >= half or _elapsed(self._last_rx) >= half:
+            self._ping_at = _ticks()
+            self.pings += 1
+            await self._send(codec.Pingreq())
+
+    async def _handle(self, pkt):
+        if isinstance(pkt, codec.Publish):
+            if pkt.qos == 2:
+                raise codec.MQTTProtocolError("QoS 2 delivery, but we never subscribe above QoS 1")
+            if self.on_message is not None:
+                try:
+                    self.on_message(pkt.topic, pkt.payload, pkt.retain)
+                except Exception as e:  # one bad message never stops the loop
+                    self.callback_errors += 1
+                    self.last_error = e
+            if pkt.qos == 1:
+                await self._send(codec.Puback(pkt.packet_id))
+        elif isinstance(pkt, codec.Puback):
+            self._inflight = [p for p in self._inflight if p.packet_id != pkt.packet_id]
+            await self._pump()
+        elif isinstance(pkt, (codec.Suback, codec.Unsuback)):
+            waiter = self._waiters.pop(pkt.packet_id, None)
+            if waiter is not None:
+                waiter[1] = pkt.return_codes if isinstance(pkt, codec.Suback) else []
+                waiter[0].set()
+        elif isinstance(pkt, codec.Pingresp):
+            self._ping_at = None
+        else:
+            raise codec.MQTTProtocolError("unexpected %s from the broker" % type(pkt).__name__)
+
+    # ------------------------------------------------------------ sending
+
+    async def _send(self, pkt):
+        writer = self._writer
+        if writer is None:
+            raise OSError("not connected")
+        data = pkt.encode()
+        async with self._lock:
+            writer.write(data)
+            await writer.drain()
+        self._last_tx = _ticks()
+
+    async def _pump(self):
+        """Send queued messages in order while connected and the in-flight window has room."""
+        while self.connected and self._queue:
+            head = self._queue[0]
+            if head.qos and len(self._inflight) >= self.max_inflight:
+                return
+            self._queue.pop(0)
+            if head.qos:
+                self._inflight.append(head)
+            try:
+                await self._send(head)
+            except OSError:
+                if not head.qos:
+                    self.dropped += 1
+                raise
+
+    async def _pump_safely(self):
+        try:
+            await self._pump()
+        except OSError as e:  # the outer loop notices and reconnects
+            self._link_lost(e)
+
+    async def _request(self, pkt, timeout):
+        waiter = [asyncio.Event(), None]
+        self._waiters[pkt.packet_id] = waiter
+        try:
+            await self._send(pkt)
+            await asyncio.wait_for(waiter[0].wait(), timeout)
+        except OSError as e:
+            self._link_lost(e)
+        except _TIMEOUT:
+            pass
+        finally:
+            self._waiters.pop(pkt.packet_id, None)
+        return waiter[1]
+
+    def _next_pid(self):
+        busy = [p.packet_id for p in self._inflight] + [p.packet_id for p in self._queue]
+        while True:
+            self._pid = self._pid % 0xFFFF + 1
+            if self._pid not in busy and self._pid not in self._waiters:
+                return self._pid
+
+    # ------------------------------------------------------------ teardown
+
+    def _link_lost(self, error):
+        self.last_error = error
+        self._broken = True
+        self._close_socket()
+
+    def _close_socket(self):
+        writer = self._writer
+        if writer is None:
+            return
+        try:  # noqa: SIM105
+            writer.close()
+        except Exception:
+            pass
+        sock = getattr(writer, "s", None)  # MicroPython's Stream.close() leaves the socket open
+        if sock is not None:
+            try:  # noqa: SIM105
+                sock.close()
+            except Exception:
+                pass
+
+    def _teardown(self):
+        self._close_socket()
+        self._writer = None
+        self._reader = None
+        self.connected = False
+        self._up.clear()
+        self._ping_at = None
+        for waiter in self._waiters.values():
+            waiter[0].set()
+        self._waiters = {}
+
+    async def _stop_task(self):
+        """Stop the run task (``_closing`` is already set, so it also stops by itself)."""
+        task = self._task
+        self._task = None
+        current = asyncio.current_task()
+        if task is None or task is current:
+            return
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            # ours to swallow only if it was the run task that got cancelled, not our caller
+            cancelling = getattr(current, "cancelling", None)
+            if cancelling is not None and cancelling():
+                raise
+        except Exception:
+            pass
+
+
+def for_device(hall, device_id, password, host, port=8883, ssl=None, server_hostname=None, **kw):
+    """The keypad's client: username and client id = device id, presence as will and birth,
+    subscribed to its own downlink and the hall broadcasts (exactly what the ACL allows)."""
+    from protocol import topics
+
+    presence = topics.device(hall, device_id, "presence")
+    client = MQTTClient(
+        device_id,
+        host,
+        port,
+        username=device_id,
+        password=password,
+        ssl=ssl,
+        server_hostname=server_hostname,
+        will=(presence, topics.PRESENCE_OFFLINE, 1, True),
+        birth=(presence, topics.PRESENCE_ONLINE, 1, True),
+        **kw
+    )
+    client._subs = [(topics.device(hall, device_id, "down"), 1), (topics.broadcast_filter(hall), 1)]
+    return client

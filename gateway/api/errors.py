@@ -32,7 +32,7 @@ from gateway.core.errors import CommandError
 from gateway.db import crud
 from gateway.service import StoreError
 
-__all__ = ["ERROR_RESPONSES", "ApiError", "CsvRowError", "ErrorOut", "install_handlers"]
+__all__ = ["ERROR_RESPONSES", "ApiError", "CsvRowError", "ErrorOut", "command_message", "install_handlers"]
 
 log = logging.getLogger("hallvote.api")
 
@@ -72,6 +72,29 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 """Documented on every authenticated route."""
 
 
+_ZH = {
+    "QUORUM_NOT_MET": "未达到法定人数，不能开始表决",
+    "QUORUM_OVERRIDE_NOT_ALLOWED": "本机构不允许在不足法定人数时开始表决",
+    "INVALID_OVERRIDE": "主持人的决定无效",
+    "CANDIDATE_MARGIN": "候选项目数不足（差额比例不低于20%）",
+    "INVALID_RULE": "规则无效",
+    "COUNTS_INCONSISTENT": "计数不一致",
+}
+"""Chinese for refusals whose message comes from gateway.rules in English only."""
+
+
+def _has_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def command_message(exc: CommandError) -> str:
+    """The refusal's message, Chinese first: the rules' English-only messages get their Chinese."""
+    message = exc.message.removeprefix(f"{exc.code}: ").strip() or exc.code
+    if _has_chinese(message):
+        return message
+    return f"{_ZH.get(exc.code, '操作被拒绝')} / {message}"
+
+
 def _json(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"code": code, "message": message, **jsonable_encoder(extra)}, status_code=status)
 
@@ -85,7 +108,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CommandError)
     async def _command(_request: Request, exc: CommandError) -> JSONResponse:
-        return _json(409, exc.code, exc.message)
+        return _json(409, exc.code, command_message(exc))
 
     @app.exception_handler(crud.NotFound)
     async def _not_found(_request: Request, exc: crud.NotFound) -> JSONResponse:

@@ -94,9 +94,13 @@ def create_motion(
     票式 ballot_kind: 1 赞成/反对/弃权, 2 事项列表（民生实事项目）, 3 测评; 差额比例不低于 20%."""
     active_sitting(gateway, sitting_id)
     motion = crud.create_motion(session=session, sitting_id=sitting_id, motion_in=motion_in)
-    assert motion.id is not None
+    motion_id = motion.id
+    assert motion_id is not None
+    # End the session's read transaction (and read nothing more before the gateway has committed):
+    # on SQLite its snapshot would not show the round the gateway adds.
+    session.commit()
     try:
-        gateway.add_motion(motion.id, user.name)
+        gateway.add_motion(motion_id, user.name)
     except Exception as exc:
         # The core refused it (or the store failed): the row must not stay behind without its round.
         try:
@@ -105,7 +109,7 @@ def create_motion(
             if not isinstance(exc, CommandError):
                 reload_hall(gateway)
         except Exception:
-            log.exception("could not remove motion %s after the gateway refused it", motion.id)
+            log.exception("could not remove motion %s after the gateway refused it", motion_id)
         raise
     return _detail(session, motion)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 import signal
 import ssl
@@ -31,7 +32,7 @@ from gateway.settings import ConfigError, GatewaySettings, load_settings
 if TYPE_CHECKING:
     from gateway.service import Gateway
 
-__all__ = ["TICK_S", "Ticker", "gateway_app"]
+__all__ = ["TICK_S", "RedactTokens", "Ticker", "gateway_app"]
 
 log = logging.getLogger("hallvote.gateway")
 
@@ -72,6 +73,19 @@ def _settings(path: Path) -> GatewaySettings:
 def _fail(message: str, code: int = 1) -> typer.Exit:
     _err().print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
+
+
+class RedactTokens(logging.Filter):
+    """Hide ``token=...`` query values (the WebSocket's ``?token=``) in uvicorn's log lines."""
+
+    _TOKEN = re.compile(r"(token=)[^&\s\"']+", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message.lower():
+            record.msg = self._TOKEN.sub(r"\1***", message)
+            record.args = ()
+        return True
 
 
 class Ticker:
@@ -232,6 +246,8 @@ def run(
     server = uvicorn.Server(
         uvicorn.Config(app, host=settings.api.host, port=settings.api.port, log_level=log_level.lower())
     )
+    for name in ("uvicorn.error", "uvicorn.access"):  # after uvicorn.Config has set its logging up
+        logging.getLogger(name).addFilter(RedactTokens())
     _out().print(
         f"hallvote gateway {settings.hall_id}: API http://{settings.api.host}:{settings.api.port}/docs, "
         f"broker {settings.broker.host}:{settings.broker.port}"

@@ -97,7 +97,7 @@ def create_app(
     for module in (setup, sittings, motions, live):
         _document_roles(module.router)
         app.include_router(module.router)
-    app.add_middleware(AuditCallsMiddleware, audit=audit)
+    app.add_middleware(AuditCallsMiddleware, audit=audit, settings=settings)
     return app
 
 

@@ -4,7 +4,7 @@ A pure ASGI middleware (it must see refusals too: 401, 403, 404, 409, 422).
 For ``POST``, ``PUT``, ``PATCH`` and ``DELETE`` it appends, when the
 response starts and *before* the client sees it::
 
-    api.call  actor=<user name | "anonymous">
+    api.call  actor=<user name | "anonymous">   (the token's user even when no route ran)
               {method, path: the route template ("/api/v1/motions/{motion_id}/rounds/{number}/open"),
                role: <role | "none">, status}
 
@@ -25,8 +25,9 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.audit import AuditLog
+from gateway.settings import GatewaySettings
 
-from .deps import USER_SCOPE_KEY, User
+from .deps import USER_SCOPE_KEY, User, authenticate
 
 __all__ = ["MUTATING", "UNMATCHED", "AuditCallsMiddleware", "call_payload"]
 
@@ -36,20 +37,39 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UNMATCHED = "/{unmatched}"
 
 
-def call_payload(scope: Scope, status: int) -> tuple[str, dict[str, Any]]:
-    """``(actor, payload)`` of the ``api.call`` record for a request that ended with ``status``."""
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else None
+    return None
+
+
+def call_payload(
+    scope: Scope, status: int, settings: GatewaySettings | None = None
+) -> tuple[str, dict[str, Any]]:
+    """``(actor, payload)`` of the ``api.call`` record for a request that ended with ``status``.
+
+    The user is the one the route authenticated; when no route ran (404,
+    405) it is looked up from the bearer token, so a probe is still named.
+    """
     route: BaseRoute | None = scope.get("route")
     path = getattr(route, "path", None) or UNMATCHED
     user: User | None = scope.get(USER_SCOPE_KEY)
+    if user is None and settings is not None:
+        user = authenticate(settings, _bearer(scope))
     actor = user.name if user is not None else "anonymous"
     role = user.role if user is not None else "none"
     return actor, {"method": scope["method"], "path": path, "role": role, "status": status}
 
 
 class AuditCallsMiddleware:
-    def __init__(self, app: ASGIApp, *, audit: AuditLog | None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, audit: AuditLog | None, settings: GatewaySettings | None = None
+    ) -> None:
         self.app = app
         self.audit = audit
+        self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in MUTATING or self.audit is None:
@@ -62,7 +82,7 @@ class AuditCallsMiddleware:
             if recorded:
                 return
             recorded = True
-            actor, payload = call_payload(scope, status)
+            actor, payload = call_payload(scope, status, self.settings)
             try:
                 await anyio.to_thread.run_sync(self._append, actor, payload)
             except Exception:

@@ -165,3 +165,21 @@ def test_only_the_chair_overrides_quorum(api: Api) -> None:
     assert r.status_code == 409, r.text
     assert r.json()["code"] != "FORBIDDEN"
     assert api.post("chair", url, json={"override_reason": "   "}).status_code == 422
+
+
+def test_calls_to_no_route_are_audited_too(api: Api) -> None:
+    r = api.post("chair", "/api/v1/nowhere/42")
+    assert r.status_code == 404
+    # No route ran, but the token is known: the caller is named; the URL itself is not recorded.
+    assert _last_call(api) == (
+        api.names["chair"],
+        {"method": "POST", "path": "/{unmatched}", "role": "chair", "status": 404},
+    )
+    assert api.client.post("/api/v1/nowhere").status_code == 404
+    assert _last_call(api)[0] == "anonymous"
+    r = api.client.delete("/api/v1/live", headers=api.auth("display"))
+    assert r.status_code == 405
+    assert _last_call(api) == (
+        api.names["display"],
+        {"method": "DELETE", "path": "/api/v1/live", "role": "display", "status": 405},
+    )

@@ -255,6 +255,9 @@ def run(
     previous = _stop_on_signals(server)
     try:
         bridge.start()
+        publish(
+            gateway.current_broadcasts()
+        )  # keypads learn the sitting even if the broker lost its retained state
         ticker.start()
         server.run()  # returns after SIGINT / SIGTERM
     finally:

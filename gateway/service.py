@@ -89,10 +89,18 @@ class Gateway:
     # ------------------------------------------------------------ state
 
     def reload(self) -> None:
-        """Rebuild the hall state from the store (after a failed commit, or a setup change)."""
+        """Rebuild the hall state from the store (after a failed commit, or a setup change).
+
+        The sitting that was current stays current, even if it is not the
+        hall's latest open one (a chair may have activated an older sitting).
+        """
         with self._lock, self.engine.connect() as conn:
+            current = self.state.sitting.sitting_id if self.state.sitting is not None else None
             self._writer.forget()
-            self.state = load_hall(conn, self.hall_id)
+            state = load_hall(conn, self.hall_id)
+            if current is not None and (state.sitting is None or state.sitting.sitting_id != current):
+                state.sitting = load_sitting(conn, current)
+            self.state = state
             self.version += 1
 
     @property
@@ -268,6 +276,17 @@ class Gateway:
                 log.exception("purging deleted secret-ballot rows failed")
 
     # ------------------------------------------------------------ broadcasts
+
+    def current_broadcasts(self) -> list[Outbound]:
+        """The retained broadcasts that describe the hall now (sitting, live round): to publish at start."""
+        with self._lock:
+            sitting = self.state.sitting
+            if sitting is None:
+                return []
+            out = [self._sitting_frame(sitting)]
+            if sitting.current is not None:
+                out.append(self._motion_frame(sitting.current))
+            return out
 
     def _publish(self, outbound: Outbound) -> None:
         for listener in self._listeners:

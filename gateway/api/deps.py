@@ -183,14 +183,9 @@ Operator = Annotated[User, require("chair", "clerk")]
 def reload_hall(gateway: Gateway) -> None:
     """Rebuild the gateway's state after a setup change (roster, seat map, keypads), keeping its sitting.
 
-    ``Gateway.reload`` loads the hall's latest open sitting; if another one
-    was activated, it is activated again.
+    ``Gateway.reload`` keeps the sitting that was current.
     """
-    before = gateway.sitting.sitting_id if gateway.sitting is not None else None
     gateway.reload()
-    after = gateway.sitting.sitting_id if gateway.sitting is not None else None
-    if before is not None and after != before:
-        gateway.activate_sitting(before)
 
 
 def roles_of(dependant: Any) -> tuple[str, ...] | None:

@@ -177,3 +177,28 @@ def test_announce_broadcasts_result_and_snapshot(engine: Engine, hall: SeededHal
     snap = gw.snapshot()
     assert snap["round"]["state"] == "announced" and snap["round"]["totals"] == [[1, 0, 0]]
     assert snap["round"]["result"]["outcome"] == consts.OUTCOME_FAILED  # 1 yes of 5 members
+
+
+def test_reload_keeps_the_activated_sitting_and_current_broadcasts(engine: Engine, hall: SeededHall) -> None:  # noqa: F811
+    from sqlmodel import Session
+
+    from gateway.db import models as m
+
+    with Session(engine) as s:
+        newer = m.Sitting(
+            body_id=hall.body_id, hall_id=hall.hall_id, kind=m.SittingKind.PLENARY, title="第二次全体会议"
+        )
+        s.add(newer)
+        s.commit()
+        newer_id = newer.id
+    gw = make_gateway(engine)
+    assert gw.sitting.sitting_id == newer_id  # the latest open sitting by default
+    gw.activate_sitting(hall.sitting_id)
+    gw.reload()
+    assert gw.sitting.sitting_id == hall.sitting_id
+    start(gw, hall)
+    key = gw.add_motion(add_motion(engine, hall.sitting_id), "clerk")
+    gw.open_round(key, "chair")
+    kinds = [codec.decode(o.payload).TYPE for o in gw.current_broadcasts()]
+    assert kinds == [consts.SITTING_STATE, consts.MOTION_OPEN]
+    assert all(o.retain for o in gw.current_broadcasts())

@@ -14,14 +14,22 @@ Rules:
   while it waits for another transaction, so there is no deadlock.)
 - ``append(..., conn=c)`` joins the caller's transaction (a Connection or
   an ORM Session): the event commits or rolls back with the caller's
-  work, and every other append waits until that transaction ends.  On
-  SQLite the caller's transaction must not have read before appending
-  unless it began with a write (else SQLite reports "database is locked");
+  work, and every other append waits until that transaction ends.  The
+  caller's transaction should append early (or, on SQLite, write before
+  it reads): on SQLite a transaction that read before another writer
+  committed cannot take the write lock ("database is locked"); on
+  PostgreSQL under REPEATABLE READ or SERIALIZABLE a snapshot older than
+  the lock sees an old head, and the insert fails on the unique seq.
+  Either way it is an error, never a fork;
+- one thread must not append through its own connection while it holds
+  another open transaction that appended (it would wait for itself);
 - ``at`` never goes backwards: it is ``max(clock(), previous at)``;
 - ``vote.recorded_named`` (every ``named_only`` kind) is written only for a
   round whose ``round.opened`` (earlier in the log, or earlier in the same
   batch) said ``secret: false``, and no ``round.opened`` for it said
-  ``secret: true``; otherwise :class:`AuditSchemaError` (SECRET_BALLOT);
+  ``secret: true``; otherwise :class:`AuditSchemaError` (SECRET_BALLOT).
+  The modes are cached per AuditLog and read incrementally; the cache is
+  thrown away when the last record it read is no longer in the log;
 - ``verify`` streams the rows in seq order in pages and never loads the
   whole log.
 """

@@ -445,10 +445,11 @@ def load_ca(cert_pem: bytes, key_pem: bytes, *, hall: str | None = None) -> KeyP
         raise InvalidSettingError("existing CA certificate and key do not match")
     if hall is not None:
         cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        if not cns or cns[0].value != _ca_common_name(hall):
-            raise InvalidSettingError(
-                f"existing CA is not the CA of hall {hall!r} ({cns[0].value if cns else '?'})"
-            )
+        found = cns[0].value if cns else "?"
+        if isinstance(found, bytes):
+            found = found.decode("utf-8", "replace")
+        if found != _ca_common_name(hall):
+            raise InvalidSettingError(f"existing CA is not the CA of hall {hall!r} ({found})")
     return ca
 
 

@@ -33,6 +33,15 @@ import time
 
 from . import codec
 
+# Type checkers treat any name TYPE_CHECKING as true; at run time (MicroPython
+# has no typing module) nothing is imported and annotations are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Awaitable, Callable
+
+    Message = tuple[str, bytes, int, bool]  # (topic, payload, qos, retain)
+    Opener = Callable[[str, int, Any, "str | None"], Awaitable[tuple[Any, Any]]]
+
 __all__ = [
     "Backoff",
     "MQTTClient",
@@ -41,26 +50,27 @@ __all__ = [
     "tls_context",
 ]
 
-_HAS_TICKS = hasattr(time, "ticks_ms")
+_TICKS_MS = getattr(time, "ticks_ms", None)  # MicroPython
+_TICKS_DIFF = getattr(time, "ticks_diff", None)
 # MicroPython's asyncio.TimeoutError is its own class, not the builtin TimeoutError
 # (which MicroPython lacks), and MicroPython has no contextlib: hence the spelling below.
 _TIMEOUT = asyncio.TimeoutError
 
 
-def _ticks():
-    if _HAS_TICKS:
-        return time.ticks_ms()
+def _ticks() -> int:
+    if _TICKS_MS is not None:
+        return int(_TICKS_MS())
     return int(time.monotonic() * 1000)
 
 
-def _elapsed(since):
+def _elapsed(since: int) -> int:
     """Milliseconds from ``since`` (a ``_ticks()`` value) to now."""
-    if _HAS_TICKS:
-        return time.ticks_diff(time.ticks_ms(), since)
+    if _TICKS_DIFF is not None:
+        return int(_TICKS_DIFF(_ticks(), since))
     return _ticks() - since
 
 
-def _default_rand():
+def _default_rand() -> float:
     """A float in [0, 1) from the hardware/OS RNG, so keypads booted together differ."""
     try:
         import os
@@ -76,11 +86,11 @@ def _default_rand():
 class MQTTConnectError(codec.MQTTError):
     """The broker refused the connection; ``code`` is the CONNACK return code (1..5)."""
 
-    def __init__(self, code):
+    def __init__(self, code: int) -> None:
         codec.MQTTError.__init__(self, code)
         self.code = code
 
-    def __str__(self):
+    def __str__(self) -> str:
         text = codec.CONNACK_MESSAGES[self.code] if 0 <= self.code <= 5 else "?"
         return "connection refused (%d: %s)" % (self.code, text)
 
@@ -95,7 +105,9 @@ class Backoff:
 
     MAX_EXP = 30
 
-    def __init__(self, base=1.0, cap=60.0, rand=None):
+    def __init__(
+        self, base: float = 1.0, cap: float = 60.0, rand: "Callable[[], float] | None" = None
+    ) -> None:
         if not base > 0 or cap < base:
             raise ValueError("backoff needs 0 < base <= cap")
         self.base = base
@@ -103,27 +115,29 @@ class Backoff:
         self.rand = rand if rand is not None else _default_rand
         self.attempt = 0
 
-    def ceiling(self):
+    def ceiling(self) -> float:
         return min(self.cap, self.base * (1 << self.attempt))
 
-    def next(self):
+    def next(self) -> float:
         """The next delay in seconds; each call doubles the ceiling up to ``cap``."""
         delay = self.rand() * self.ceiling()
         if self.attempt < self.MAX_EXP:
             self.attempt += 1
         return delay
 
-    def reset(self):
+    def reset(self) -> None:
         self.attempt = 0
 
 
-async def _open_connection(host, port, ssl, server_hostname):
+async def _open_connection(
+    host: str, port: int, ssl: "Any", server_hostname: "str | None"
+) -> "tuple[Any, Any]":
     if ssl is None:
         return await asyncio.open_connection(host, port)
     return await asyncio.open_connection(host, port, ssl=ssl, server_hostname=server_hostname)
 
 
-def tls_context(cafile=None, cadata=None):
+def tls_context(cafile: "str | None" = None, cadata: "Any" = None) -> "Any":
     """A client TLS context that trusts only the given CA (the hall CA) and checks the host.
 
     ``cafile`` is a path; ``cadata`` the CA certificate itself (PEM text on
@@ -142,6 +156,14 @@ def tls_context(cafile=None, cadata=None):
     return ctx
 
 
+class _Waiter:
+    """A SUBSCRIBE / UNSUBSCRIBE awaiting its acknowledgement."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.result: list[int] | None = None
+
+
 class MQTTClient:
     """One MQTT 3.1.1 connection, kept up by :meth:`run`.
 
@@ -152,28 +174,28 @@ class MQTTClient:
 
     def __init__(
         self,
-        client_id,
-        host,
-        port=8883,
-        username=None,
-        password=None,
-        ssl=None,
-        server_hostname=None,
-        keepalive=60,
-        clean_session=True,
-        will=None,
-        birth=None,
-        on_message=None,
-        backoff_base=1.0,
-        backoff_cap=60.0,
-        rand=None,
-        sleep=None,
-        connect_timeout=10.0,
-        queue_max=32,
-        max_inflight=8,
-        max_packet=16384,
-        open_connection=None,
-    ):
+        client_id: str,
+        host: str,
+        port: int = 8883,
+        username: "str | None" = None,
+        password: "str | bytes | None" = None,
+        ssl: "Any" = None,
+        server_hostname: "str | None" = None,
+        keepalive: int = 60,
+        clean_session: bool = True,
+        will: "Message | None" = None,
+        birth: "Message | None" = None,
+        on_message: "Callable[[str, bytes, bool], object] | None" = None,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        rand: "Callable[[], float] | None" = None,
+        sleep: "Callable[[float], Awaitable[object]] | None" = None,
+        connect_timeout: float = 10.0,
+        queue_max: int = 32,
+        max_inflight: int = 8,
+        max_packet: int = 16384,
+        open_connection: "Opener | None" = None,
+    ) -> None:
         self.client_id = client_id
         self.host = host
         self.port = port
@@ -187,12 +209,14 @@ class MQTTClient:
         self.birth = birth
         self.on_message = on_message
         self.backoff = Backoff(backoff_base, backoff_cap, rand)
-        self._sleep = sleep if sleep is not None else asyncio.sleep
+        self._sleep: Callable[[float], Awaitable[object]] = (
+            sleep if sleep is not None else asyncio.sleep
+        )
         self.connect_timeout = connect_timeout
         self.queue_max = queue_max
         self.max_inflight = max_inflight
         self.max_packet = max_packet
-        self._open = open_connection if open_connection is not None else _open_connection
+        self._open: Opener = open_connection if open_connection is not None else _open_connection
         # the CONNECT packet, checked now so bad settings fail at once
         self._connect_packet().encode()
 
@@ -202,34 +226,34 @@ class MQTTClient:
         self.dropped = 0  # messages dropped from the offline queue or lost as QoS 0
         self.callback_errors = 0
         self.pings = 0
-        self.refused = None  # last CONNACK refusal code, None after an accepted one
-        self.last_error = None
+        self.refused: int | None = None  # last CONNACK refusal, None after an accepted one
+        self.last_error: BaseException | None = None
 
-        self._inflight = []  # QoS 1 Publish packets awaiting PUBACK, in send order
-        self._queue = []  # Publish packets not yet sent
-        self._subs = []  # (filter, qos) renewed on every connect
-        self._waiters = {}  # packet id -> [Event, result] for SUBACK / UNSUBACK
+        self._inflight: list[codec.Publish] = []  # QoS 1 awaiting PUBACK, in send order
+        self._queue: list[codec.Publish] = []  # not yet sent
+        self._subs: list[tuple[str, int]] = []  # (filter, qos) renewed on every connect
+        self._waiters: dict[int, _Waiter] = {}  # SUBACK / UNSUBACK by packet id
         self._pid = 0
-        self._reader = None
-        self._writer = None
+        self._reader: Any = None
+        self._writer: Any = None
         self._broken = False
         self._closing = False
-        self._task = None
+        self._task: Any = None
         self._lock = asyncio.Lock()
         self._up = asyncio.Event()
         self._last_tx = _ticks()
         self._last_rx = _ticks()
-        self._ping_at = None
+        self._ping_at: int | None = None
 
     # ------------------------------------------------------------ public API
 
-    def start(self):
+    def start(self) -> "Any":
         """Run :meth:`run` as a task and return it."""
         self._closing = False
         self._task = asyncio.create_task(self.run())
         return self._task
 
-    async def run(self, first_delay=0):
+    async def run(self, first_delay: float = 0) -> None:
         """Connect and stay connected until :meth:`close`; the one place link loss is caught."""
         if first_delay:
             await self._sleep(first_delay)
@@ -246,7 +270,7 @@ class MQTTClient:
                 break
             await self._sleep(self.backoff.next())
 
-    async def wait_connected(self, timeout=None):
+    async def wait_connected(self, timeout: "float | None" = None) -> bool:
         """True once connected (within ``timeout`` seconds), else False."""
         if self.connected:
             return True
@@ -259,7 +283,9 @@ class MQTTClient:
             return False
         return self.connected
 
-    async def publish(self, topic, payload, qos=0, retain=False):
+    async def publish(
+        self, topic: str, payload: bytes, qos: int = 0, retain: bool = False
+    ) -> "int | None":
         """Send now if connected, else queue; returns the packet id (QoS 1) or None.
 
         Never raises on link loss: a QoS 1 message is then resent after the
@@ -277,15 +303,15 @@ class MQTTClient:
         await self._pump_safely()
         return pid
 
-    def is_pending(self, packet_id):
+    def is_pending(self, packet_id: "int | None") -> bool:
         """True while a QoS 1 message is queued or awaiting its PUBACK."""
         return any(p.packet_id == packet_id for p in self._inflight + self._queue)
 
-    def pending(self):
+    def pending(self) -> int:
         """Messages queued or in flight."""
         return len(self._queue) + len(self._inflight)
 
-    async def subscribe(self, topic_filter, qos=1, timeout=10.0):
+    async def subscribe(self, topic_filter: str, qos: int = 1, timeout: float = 10.0) -> "int | None":
         """Subscribe now and on every reconnect; the granted QoS, 0x80, or None if offline."""
         codec.Subscribe(1, [(topic_filter, qos)]).encode()  # validates
         self._subs = [(f, q) for f, q in self._subs if f != topic_filter]
@@ -296,12 +322,12 @@ class MQTTClient:
                                      timeout)
         return result[0] if result else None
 
-    async def unsubscribe(self, topic_filter, timeout=10.0):
+    async def unsubscribe(self, topic_filter: str, timeout: float = 10.0) -> None:
         self._subs = [(f, q) for f, q in self._subs if f != topic_filter]
         if self.connected:
             await self._request(codec.Unsubscribe(self._next_pid(), [topic_filter]), timeout)
 
-    async def close(self, disconnect=True):
+    async def close(self, disconnect: bool = True) -> None:
         """Stop. ``disconnect=False`` drops the socket without DISCONNECT: the will is sent."""
         self._closing = True
         if disconnect and self.connected:
@@ -312,7 +338,7 @@ class MQTTClient:
         self._teardown()
         await self._stop_task()
 
-    def drop_link(self):
+    def drop_link(self) -> None:
         """Fault injection: lose the link abruptly (no DISCONNECT, so the broker sends the
         will); :meth:`run` notices and reconnects as after any link loss."""
         if self._writer is not None:
@@ -320,7 +346,7 @@ class MQTTClient:
 
     # ------------------------------------------------------------ the session
 
-    def _connect_packet(self):
+    def _connect_packet(self) -> codec.Connect:
         will = self.will
         return codec.Connect(
             self.client_id,
@@ -334,7 +360,7 @@ class MQTTClient:
             password=self.password,
         )
 
-    async def _session(self):
+    async def _session(self) -> None:
         self.attempts += 1
         self._broken = False
         self._ping_at = None
@@ -367,7 +393,7 @@ class MQTTClient:
             await self._handle(pkt)
         await self._serve(parser)
 
-    async def _await_connack(self, parser):
+    async def _await_connack(self, parser: codec.Parser) -> "list[codec.Packet]":
         while True:
             data = await self._reader.read(256)
             if not data:
@@ -381,12 +407,12 @@ class MQTTClient:
                     raise MQTTConnectError(first.return_code)
                 return packets[1:]
 
-    def _tick(self):
+    def _tick(self) -> float:
         if self.keepalive:
             return min(max(self.keepalive / 4, 0.05), 5.0)
         return 5.0
 
-    async def _serve(self, parser):
+    async def _serve(self, parser: codec.Parser) -> None:
         tick = self._tick()
         while True:
             try:
@@ -405,7 +431,7 @@ class MQTTClient:
                     await self._handle(pkt)
             await self._keepalive()
 
-    async def _keepalive(self):
+    async def _keepalive(self) -> None:
         if not self.keepalive:
             return
         half = self.keepalive * 500
@@ -417,7 +443,7 @@ class MQTTClient:
             self.pings += 1
             await self._send(codec.Pingreq())
 
-    async def _handle(self, pkt):
+    async def _handle(self, pkt: codec.Packet) -> None:
         if isinstance(pkt, codec.Publish):
             if pkt.qos == 2:
                 raise codec.MQTTProtocolError("QoS 2 delivery, but we never subscribe above QoS 1")
@@ -427,7 +453,7 @@ class MQTTClient:
                 except Exception as e:  # one bad message never stops the loop
                     self.callback_errors += 1
                     self.last_error = e
-            if pkt.qos == 1:
+            if pkt.qos == 1 and pkt.packet_id is not None:  # the codec guarantees an id
                 await self._send(codec.Puback(pkt.packet_id))
         elif isinstance(pkt, codec.Puback):
             self._inflight = [p for p in self._inflight if p.packet_id != pkt.packet_id]
@@ -435,8 +461,8 @@ class MQTTClient:
         elif isinstance(pkt, (codec.Suback, codec.Unsuback)):
             waiter = self._waiters.pop(pkt.packet_id, None)
             if waiter is not None:
-                waiter[1] = pkt.return_codes if isinstance(pkt, codec.Suback) else []
-                waiter[0].set()
+                waiter.result = pkt.return_codes if isinstance(pkt, codec.Suback) else []
+                waiter.event.set()
         elif isinstance(pkt, codec.Pingresp):
             self._ping_at = None
         else:
@@ -444,7 +470,7 @@ class MQTTClient:
 
     # ------------------------------------------------------------ sending
 
-    async def _send(self, pkt):
+    async def _send(self, pkt: codec.Packet) -> None:
         writer = self._writer
         if writer is None:
             raise OSError("not connected")
@@ -454,7 +480,7 @@ class MQTTClient:
             await writer.drain()
         self._last_tx = _ticks()
 
-    async def _pump(self):
+    async def _pump(self) -> None:
         """Send queued messages in order while connected and the in-flight window has room."""
         while self.connected and self._queue:
             head = self._queue[0]
@@ -470,27 +496,29 @@ class MQTTClient:
                     self.dropped += 1
                 raise
 
-    async def _pump_safely(self):
+    async def _pump_safely(self) -> None:
         try:
             await self._pump()
         except OSError as e:  # the outer loop notices and reconnects
             self._link_lost(e)
 
-    async def _request(self, pkt, timeout):
-        waiter = [asyncio.Event(), None]
+    async def _request(
+        self, pkt: "codec.Subscribe | codec.Unsubscribe", timeout: float
+    ) -> "list[int] | None":
+        waiter = _Waiter()
         self._waiters[pkt.packet_id] = waiter
         try:
             await self._send(pkt)
-            await asyncio.wait_for(waiter[0].wait(), timeout)
+            await asyncio.wait_for(waiter.event.wait(), timeout)
         except OSError as e:
             self._link_lost(e)
         except _TIMEOUT:
             pass
         finally:
             self._waiters.pop(pkt.packet_id, None)
-        return waiter[1]
+        return waiter.result
 
-    def _next_pid(self):
+    def _next_pid(self) -> int:
         busy = [p.packet_id for p in self._inflight] + [p.packet_id for p in self._queue]
         while True:
             self._pid = self._pid % 0xFFFF + 1
@@ -499,12 +527,12 @@ class MQTTClient:
 
     # ------------------------------------------------------------ teardown
 
-    def _link_lost(self, error):
+    def _link_lost(self, error: BaseException) -> None:
         self.last_error = error
         self._broken = True
         self._close_socket()
 
-    def _close_socket(self):
+    def _close_socket(self) -> None:
         writer = self._writer
         if writer is None:
             return
@@ -519,7 +547,7 @@ class MQTTClient:
             except Exception:
                 pass
 
-    def _teardown(self):
+    def _teardown(self) -> None:
         self._close_socket()
         self._writer = None
         self._reader = None
@@ -527,10 +555,10 @@ class MQTTClient:
         self._up.clear()
         self._ping_at = None
         for waiter in self._waiters.values():
-            waiter[0].set()
+            waiter.event.set()
         self._waiters = {}
 
-    async def _stop_task(self):
+    async def _stop_task(self) -> None:
         """Stop the run task (``_closing`` is already set, so it also stops by itself)."""
         task = self._task
         self._task = None
@@ -549,7 +577,16 @@ class MQTTClient:
             pass
 
 
-def for_device(hall, device_id, password, host, port=8883, ssl=None, server_hostname=None, **kw):
+def for_device(
+    hall: str,
+    device_id: str,
+    password: "str | bytes",
+    host: str,
+    port: int = 8883,
+    ssl: "Any" = None,
+    server_hostname: "str | None" = None,
+    **kw: "Any",
+) -> MQTTClient:
     """The keypad's client: username and client id = device id, presence as will and birth,
     subscribed to its own downlink and the hall broadcasts (exactly what the ACL allows)."""
     from protocol import topics

@@ -23,6 +23,12 @@ packets in one read both work.  After an error it stays failed.
 
 import struct
 
+# Type checkers treat any name TYPE_CHECKING as true; at run time (MicroPython
+# has no typing module) nothing is imported and annotations are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 __all__ = [
     "ACCEPTED",
     "CONNACK",
@@ -117,11 +123,11 @@ class MQTTProtocolError(MQTTError):
 # ---------------------------------------------------------------- helpers
 
 
-def _fail(msg):
+def _fail(msg: str) -> "NoReturn":
     raise MQTTProtocolError(msg)
 
 
-def _varint(n):
+def _varint(n: int) -> bytes:
     if not 0 <= n <= MAX_REMAINING:
         _fail("remaining length out of range: %d" % n)
     out = bytearray()
@@ -135,13 +141,13 @@ def _varint(n):
             return bytes(out)
 
 
-def _as_bytes(value, what):
+def _as_bytes(value: object, what: str) -> bytes:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     _fail("%s must be bytes, not %s" % (what, type(value).__name__))
 
 
-def _check_str(value, what):
+def _check_str(value: object, what: str) -> str:
     if not isinstance(value, str):
         _fail("%s must be str, not %s" % (what, type(value).__name__))
     if "\x00" in value:
@@ -149,38 +155,38 @@ def _check_str(value, what):
     return value
 
 
-def _enc_str(value, what):
+def _enc_str(value: object, what: str) -> bytes:
     return _enc_bin(_check_str(value, what).encode("utf-8"), what)
 
 
-def _enc_bin(data, what):
+def _enc_bin(data: bytes, what: str) -> bytes:
     if len(data) > 0xFFFF:
         _fail("%s longer than 65535 bytes" % what)
     return struct.pack("!H", len(data)) + data
 
 
-def _check_pid(pid):
+def _check_pid(pid: object) -> int:
     if not isinstance(pid, int) or isinstance(pid, bool) or not 1 <= pid <= 0xFFFF:
         _fail("packet id must be 1..65535: %r" % (pid,))
     return pid
 
 
-def _check_qos(qos, top=2):
+def _check_qos(qos: object, top: int = 2) -> int:
     if not isinstance(qos, int) or isinstance(qos, bool) or not 0 <= qos <= top:
         _fail("QoS must be 0..%d: %r" % (top, qos))
     return qos
 
 
-def _frame(first, body):
+def _frame(first: int, body: bytes) -> bytes:
     return bytes((first,)) + _varint(len(body)) + body
 
 
-def valid_topic_name(topic):
+def valid_topic_name(topic: object) -> bool:
     """True for a topic one may PUBLISH to: non-empty, no ``+`` or ``#``."""
     return isinstance(topic, str) and len(topic) > 0 and "+" not in topic and "#" not in topic
 
 
-def valid_topic_filter(flt):
+def valid_topic_filter(flt: object) -> bool:
     """True for a well-formed subscription filter (``+`` fills a level, ``#`` only last)."""
     if not isinstance(flt, str) or not flt:
         return False
@@ -197,37 +203,37 @@ def valid_topic_filter(flt):
 class _Reader:
     """Cursor over a packet body; every read past the end is a protocol error."""
 
-    def __init__(self, data):
+    def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
 
-    def left(self):
+    def left(self) -> int:
         return len(self.data) - self.pos
 
-    def take(self, n):
+    def take(self, n: int) -> bytes:
         if n > self.left():
             _fail("packet truncated")
         start = self.pos
         self.pos += n
         return bytes(self.data[start : self.pos])
 
-    def u8(self):
+    def u8(self) -> int:
         return self.take(1)[0]
 
-    def u16(self):
+    def u16(self) -> int:
         b = self.take(2)
         return (b[0] << 8) | b[1]
 
-    def pid(self):
+    def pid(self) -> int:
         pid = self.u16()
         if pid == 0:
             _fail("packet id 0")
         return pid
 
-    def binary(self):
+    def binary(self) -> bytes:
         return self.take(self.u16())
 
-    def string(self, what):
+    def string(self, what: str) -> str:
         raw = self.binary()
         try:
             text = raw.decode("utf-8")
@@ -237,10 +243,10 @@ class _Reader:
             _fail("%s contains U+0000" % what)
         return text
 
-    def rest(self):
+    def rest(self) -> bytes:
         return self.take(self.left())
 
-    def end(self):
+    def end(self) -> None:
         if self.left():
             _fail("%d trailing bytes" % self.left())
 
@@ -252,22 +258,26 @@ class Packet:
     """Base of all packets: equality and repr over ``FIELDS``."""
 
     TYPE = 0
-    FIELDS = ()
+    FIELDS: "tuple[str, ...]" = ()
 
-    def _values(self):
+    def _values(self) -> "tuple[object, ...]":
         return tuple(getattr(self, f) for f in self.FIELDS)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self._values() == other._values()
 
-    def __ne__(self, other):
+    def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         parts = ["%s=%r" % (f, getattr(self, f)) for f in self.FIELDS]
         return "%s(%s)" % (type(self).__name__, ", ".join(parts))
 
-    def encode(self):
+    def encode(self) -> bytes:
+        raise NotImplementedError
+
+    @classmethod
+    def _decode(cls, r: _Reader, flags: int) -> "Packet":
         raise NotImplementedError
 
 
@@ -287,16 +297,16 @@ class Connect(Packet):
 
     def __init__(
         self,
-        client_id,
-        clean_session=True,
-        keepalive=60,
-        will_topic=None,
-        will_message=b"",
-        will_qos=0,
-        will_retain=False,
-        username=None,
-        password=None,
-    ):
+        client_id: str,
+        clean_session: bool = True,
+        keepalive: int = 60,
+        will_topic: "str | None" = None,
+        will_message: bytes = b"",
+        will_qos: int = 0,
+        will_retain: bool = False,
+        username: "str | None" = None,
+        password: "bytes | str | None" = None,
+    ) -> None:
         self.client_id = client_id
         self.clean_session = bool(clean_session)
         self.keepalive = keepalive
@@ -307,7 +317,7 @@ class Connect(Packet):
         self.username = username
         self.password = password.encode("utf-8") if isinstance(password, str) else password
 
-    def encode(self):
+    def encode(self) -> bytes:
         flags = 0x02 if self.clean_session else 0
         if not isinstance(self.keepalive, int) or not 0 <= self.keepalive <= 0xFFFF:
             _fail("keepalive must be 0..65535 s: %r" % (self.keepalive,))
@@ -333,7 +343,7 @@ class Connect(Packet):
         return _frame(CONNECT << 4, head + tail)
 
     @classmethod
-    def _decode(cls, r):
+    def _decode(cls, r: _Reader, flags: int) -> "Packet":
         if r.string("protocol name") != PROTOCOL_NAME:
             _fail("protocol name is not MQTT")
         level = r.u8()
@@ -380,15 +390,15 @@ class Connack(Packet):
     TYPE = CONNACK
     FIELDS = ("session_present", "return_code")
 
-    def __init__(self, session_present=False, return_code=ACCEPTED):
+    def __init__(self, session_present: bool = False, return_code: int = ACCEPTED) -> None:
         self.session_present = bool(session_present)
         self.return_code = return_code
 
     @property
-    def message(self):
+    def message(self) -> str:
         return CONNACK_MESSAGES[self.return_code]
 
-    def encode(self):
+    def encode(self) -> bytes:
         if not isinstance(self.return_code, int) or not 0 <= self.return_code <= 5:
             _fail("CONNACK return code must be 0..5: %r" % (self.return_code,))
         if self.session_present and self.return_code:
@@ -396,7 +406,7 @@ class Connack(Packet):
         return _frame(CONNACK << 4, bytes((1 if self.session_present else 0, self.return_code)))
 
     @classmethod
-    def _decode(cls, r):
+    def _decode(cls, r: _Reader, flags: int) -> "Packet":
         ack = r.u8()
         code = r.u8()
         r.end()
@@ -413,7 +423,15 @@ class Publish(Packet):
     TYPE = PUBLISH
     FIELDS = ("topic", "payload", "qos", "retain", "dup", "packet_id")
 
-    def __init__(self, topic, payload=b"", qos=0, retain=False, dup=False, packet_id=None):
+    def __init__(
+        self,
+        topic: str,
+        payload: bytes = b"",
+        qos: int = 0,
+        retain: bool = False,
+        dup: bool = False,
+        packet_id: "int | None" = None,
+    ) -> None:
         self.topic = topic
         self.payload = payload
         self.qos = qos
@@ -421,7 +439,7 @@ class Publish(Packet):
         self.dup = bool(dup)
         self.packet_id = packet_id
 
-    def encode(self):
+    def encode(self) -> bytes:
         if not valid_topic_name(self.topic):
             _fail("bad PUBLISH topic %r" % (self.topic,))
         qos = _check_qos(self.qos)
@@ -436,7 +454,7 @@ class Publish(Packet):
         return _frame(first, body + _as_bytes(self.payload, "payload"))
 
     @classmethod
-    def _decode(cls, r, flags):
+    def _decode(cls, r: _Reader, flags: int) -> "Packet":
         qos = (flags >> 1) & 3
         dup = bool(flags & 0x08)
         if qos == 3:
@@ -454,14 +472,14 @@ class _IdOnly(Packet):
     FIELDS = ("packet_id",)
     FLAGS = 0
 
-    def __init__(self, packet_id):
+    def __init__(self, packet_id: int) -> None:
         self.packet_id = packet_id
 
-    def encode(self):
+    def encode(self) -> bytes:
         return _frame((self.TYPE << 4) | self.FLAGS, struct.pack("!H", _check_pid(self.packet_id)))
 
     @classmethod
-    def _decode(cls, r):
+    def _decode(cls, r: _Reader, flags: int) -> "Packet":
         pid = r.pid()
         r.end()
         return cls(pid)
@@ -492,12 +510,12 @@ class Subscribe(Packet):
     TYPE = SUBSCRIBE
     FIELDS = ("packet_id", "topics")
 
-    def __init__(self, packet_id, topics):
+    def __init__(self, packet_id: int, topics: "list[tuple[str, int]]") -> None:
         """``topics`` is a list of ``(filter, max_qos)``."""
         self.packet_id = packet_id
         self.topics = [(f, q) for f, q in topics]
 
-    def encode(self):
+    def encode(self) -> bytes:
         if not self.topics:
             _fail("SUBSCRIBE without topics")
         body = struct.pack("!H", _check_pid(self.packet_id))
@@ -508,7 +526,7 @@ class Subscribe(Packet):
         return _frame((SUBSCRIBE << 4) | 0x02, body)
 
     @classmethod
-    def _decode(cls, r):
+    def _decode(cls, r: _Reader, flags: int) -> "Packet":
         pid = r.pid()
         topics = []
         while r.left():
@@ -528,12 +546,12 @@ class Suback(Packet):
     TYPE = SUBACK
     FIELDS = ("packet_id", "return_codes")
 
-    def __init__(self, packet_id, return_codes):
+    def __init__(self, packet_id: int, return_codes: "list[int]") -> None:
         """``return_codes``: granted QoS 0..2 or ``SUBACK_FAILURE`` (0x80), one per filter."""
         self.packet_id = packet_id
         self.return_codes = list(return_codes)
 
-    def encode(self):
+    def encode(self) -> bytes:
         if not self.return_codes:
             _fail("SUBACK without return codes")
         for c in self.return_codes:
@@ -543,7 +561,7 @@ class Suback(Packet):
         return _frame(SUBACK << 4, body)
 
     @classmethod
-    def _decode(cls, r):
+    def _decode(cls, r: _Reader, flags: int) -> "Packet":
         pid = r.pid()
         codes = list(r.rest())
         if not codes:
@@ -558,11 +576,11 @@ class Unsubscribe(Packet):
     TYPE = UNSUBSCRIBE
     FIELDS = ("packet_id", "topics")
 
-    def __init__(self, packet_id, topics):
+    def __init__(self, packet_id: int, topics: "list[str]") -> None:
         self.packet_id = packet_id
         self.topics = list(topics)
 
-    def encode(self):
+    def encode(self) -> bytes:
         if not self.topics:
             _fail("UNSUBSCRIBE without topics")
         body = struct.pack("!H", _check_pid(self.packet_id))
@@ -573,7 +591,7 @@ class Unsubscribe(Packet):
         return _frame((UNSUBSCRIBE << 4) | 0x02, body)
 
     @classmethod
-    def _decode(cls, r):
+    def _decode(cls, r: _Reader, flags: int) -> "Packet":
         pid = r.pid()
         topics = []
         while r.left():
@@ -587,11 +605,11 @@ class Unsubscribe(Packet):
 
 
 class _Empty(Packet):
-    def encode(self):
+    def encode(self) -> bytes:
         return bytes((self.TYPE << 4, 0))
 
     @classmethod
-    def _decode(cls, r):
+    def _decode(cls, r: _Reader, flags: int) -> "Packet":
         r.end()
         return cls()
 
@@ -611,7 +629,7 @@ class Disconnect(_Empty):
 # ---------------------------------------------------------------- decoding
 
 # type -> (class, required low-nibble flags, or None for PUBLISH)
-_TABLE = {
+_TABLE: "dict[int, tuple[type[Packet], int | None]]" = {
     CONNECT: (Connect, 0),
     CONNACK: (Connack, 0),
     PUBLISH: (Publish, None),
@@ -629,7 +647,7 @@ _TABLE = {
 }
 
 
-def _check_first(first):
+def _check_first(first: int) -> "type[Packet]":
     entry = _TABLE.get(first >> 4)
     if entry is None:
         _fail("reserved packet type %d" % (first >> 4))
@@ -638,33 +656,31 @@ def _check_first(first):
     return entry[0]
 
 
-def decode(first, body):
+def decode(first: int, body: bytes) -> Packet:
     """Decode one packet from its fixed-header byte and its body (after the length)."""
     cls = _check_first(first)
     r = _Reader(body)
-    if cls is Publish:
-        return Publish._decode(r, first & 0x0F)
-    return cls._decode(r)
+    return cls._decode(r, first & 0x0F)
 
 
 class Parser:
     """Incremental decoder: ``feed(bytes)`` returns the list of packets completed by it."""
 
-    def __init__(self, max_packet=MAX_REMAINING + 5):
+    def __init__(self, max_packet: int = MAX_REMAINING + 5) -> None:
         self.max_packet = max_packet
         self._buf = b""
-        self._error = None
+        self._error: MQTTProtocolError | None = None
 
-    def pending(self):
+    def pending(self) -> int:
         """Number of buffered bytes that do not yet form a whole packet."""
         return len(self._buf)
 
-    def feed(self, data):
+    def feed(self, data: bytes) -> "list[Packet]":
         if self._error is not None:
             raise self._error
         if data:
             self._buf += bytes(data)
-        out = []
+        out: list[Packet] = []
         try:
             while True:
                 pkt = self._next()
@@ -676,7 +692,7 @@ class Parser:
             self._buf = b""
             raise
 
-    def _next(self):
+    def _next(self) -> "Packet | None":
         buf = self._buf
         if not buf:
             return None

@@ -167,8 +167,7 @@ class MosquittoBroker:
     def _new_ports(self) -> None:
         self.port = free_port()
         self.local_port = free_port() if self.local_port else None
-        self.settings = dataclasses.replace(self.settings, port=self.port,
-                                            local_port=self.local_port)
+        self.settings = dataclasses.replace(self.settings, port=self.port, local_port=self.local_port)
         self.conf_path.write_text(bc.render_conf(self.settings, self.confdir))
 
     def _start_once(self) -> None:
@@ -183,9 +182,7 @@ class MosquittoBroker:
         ports = [self.port] + ([self.local_port] if self.local_port else [])
         for _ in range(START_ATTEMPTS):
             if self.proc.poll() is not None:
-                raise BrokerStartError(
-                    f"mosquitto exited with {self.proc.returncode}:\n{self.log()[-3000:]}"
-                )
+                raise BrokerStartError(f"mosquitto exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
             if all(_accepts(p) for p in ports):
                 return
             time.sleep(0.02)
@@ -373,8 +370,9 @@ class PahoClient:
         except queue.Empty:
             raise TimeoutError(f"no message within {timeout} s") from None
 
-    def expect_where(self, pred: Callable[[paho.MQTTMessage], bool],
-                     timeout: float = WAIT) -> tuple[paho.MQTTMessage, list[paho.MQTTMessage]]:
+    def expect_where(
+        self, pred: Callable[[paho.MQTTMessage], bool], timeout: float = WAIT
+    ) -> tuple[paho.MQTTMessage, list[paho.MQTTMessage]]:
         """Wait for a message matching ``pred``; also return the ones that came before it."""
         deadline = time.monotonic() + timeout
         before: list[paho.MQTTMessage] = []

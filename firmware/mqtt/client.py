@@ -304,7 +304,12 @@ class MQTTClient:
         return pid
 
     def is_pending(self, packet_id: "int | None") -> bool:
-        """True while a QoS 1 message is queued or awaiting its PUBACK."""
+        """True while a QoS 1 message is queued or awaiting its PUBACK.
+
+        False once acknowledged, or once dropped from a full offline queue
+        (counted in ``dropped``): the keypad's own retransmit-until-acked
+        logic, not this flag, decides whether a vote was recorded.
+        """
         return any(p.packet_id == packet_id for p in self._inflight + self._queue)
 
     def pending(self) -> int:

@@ -49,20 +49,24 @@ import datetime
 import hashlib
 import hmac
 import io
-import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
 from protocol import topics
 from protocol.errors import EncodeError
+
+from .broker_errors import (
+    BrokerConfigError,
+    DevicesFileError,
+    DuplicateDeviceError,
+    InvalidIdError,
+    InvalidSettingError,
+)
+from .broker_errors import check_id as _check_id
+from .broker_pki import DEFAULT_HOSTS, KeyPair, load_ca, make_ca, make_server_cert, subject_alt_name
 
 __all__ = [
     "DEFAULT_HOSTS",
@@ -106,7 +110,6 @@ DISPLAY_USER = "_display"
 ROLE_DEVICE = "device"
 ROLE_GATEWAY = "gateway"
 ROLE_DISPLAY = "display"
-DEFAULT_HOSTS = ("localhost", "127.0.0.1")
 DEFAULT_ITERATIONS = 101  # what mosquitto_passwd 2.x writes
 MIN_PASSWORD = 8
 MAX_PASSWORD = 200
@@ -123,42 +126,6 @@ CONF = "mosquitto.conf"
 DATA_DIR = "data"
 LOG_FILE = "mosquitto.log"
 SECRET_FILES = frozenset({CA_KEY, SERVER_KEY, PASSWORD_FILE, CREDENTIALS})
-
-
-# ---------------------------------------------------------------- errors
-
-
-class BrokerConfigError(Exception):
-    """Input that cannot become a broker configuration; the message names the problem."""
-
-
-class InvalidIdError(BrokerConfigError):
-    """A hall or device id that is not 1..16 of ``a-z 0-9 -`` (not starting with ``-``)."""
-
-
-class DuplicateDeviceError(BrokerConfigError):
-    """The same device id listed twice."""
-
-
-class DevicesFileError(BrokerConfigError):
-    """A bad row in the devices CSV; ``row`` is its 1-based line number."""
-
-    def __init__(self, row: int, problem: str, source: str = "devices CSV") -> None:
-        super().__init__(f"{source}, row {row}: {problem}")
-        self.row = row
-        self.problem = problem
-
-
-class InvalidSettingError(BrokerConfigError):
-    """A broker setting out of range (port, bind address, host name, path, ...)."""
-
-
-def _check_id(value: object, what: str) -> str:
-    try:
-        return topics.check_id(value, what)  # type: ignore[arg-type]
-    except EncodeError as e:
-        raise InvalidIdError(f"bad {what} id {value!r}: must be 1..{topics.ID_MAX} of a-z 0-9 - "
-                             "and not start with -") from e
 
 
 # ---------------------------------------------------------------- accounts and passwords
@@ -189,8 +156,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def hash_password(password: str, *, salt: bytes | None = None,
-                  iterations: int = DEFAULT_ITERATIONS) -> str:
+def hash_password(password: str, *, salt: bytes | None = None, iterations: int = DEFAULT_ITERATIONS) -> str:
     """Mosquitto 2.x password hash: ``$7$<iterations>$<b64 salt>$<b64 PBKDF2-SHA512>``."""
     if iterations < 1:
         raise InvalidSettingError("password hash iterations must be >= 1")
@@ -238,16 +204,14 @@ def parse_devices_csv(text: str, *, source: str = "devices CSV") -> list[tuple[s
             continue
         header_allowed = False
         if len(cells) > 2:
-            raise DevicesFileError(line, f"expected device_id,password, got {len(cells)} fields",
-                                   source)
+            raise DevicesFileError(line, f"expected device_id,password, got {len(cells)} fields", source)
         device_id = cells[0]
         try:
             topics.check_id(device_id, "device")
         except EncodeError:
             raise DevicesFileError(
                 line,
-                f"bad device id {device_id!r}: must be 1..{topics.ID_MAX} of a-z 0-9 - "
-                "and not start with -",
+                f"bad device id {device_id!r}: must be 1..{topics.ID_MAX} of a-z 0-9 - and not start with -",
                 source,
             ) from None
         password = cells[1] if len(cells) == 2 and cells[1] else None
@@ -255,8 +219,7 @@ def parse_devices_csv(text: str, *, source: str = "devices CSV") -> list[tuple[s
             raise DevicesFileError(line, f"{problem} (device {device_id})", source)
         if device_id in first_row:
             raise DuplicateDeviceError(
-                f"{source}, row {line}: device {device_id!r} already listed in row "
-                f"{first_row[device_id]}"
+                f"{source}, row {line}: device {device_id!r} already listed in row {first_row[device_id]}"
             )
         first_row[device_id] = line
         out.append((device_id, password))
@@ -271,8 +234,7 @@ def parse_credentials_csv(text: str) -> dict[str, str]:
         if not row or row[0] == "username" or row[0].startswith("#"):
             continue
         if len(row) != 3:
-            raise DevicesFileError(reader.line_num, "expected username,password,role",
-                                   CREDENTIALS)
+            raise DevicesFileError(reader.line_num, "expected username,password,role", CREDENTIALS)
         out[row[0]] = row[1]
     return out
 
@@ -322,8 +284,7 @@ def render_password_file(
 ) -> str:
     """Mosquitto's ``password_file``: ``username:$7$...`` per line."""
     return "".join(
-        f"{a.username}:{hash_password(a.password, salt=salt(), iterations=iterations)}\n"
-        for a in accounts
+        f"{a.username}:{hash_password(a.password, salt=salt(), iterations=iterations)}\n" for a in accounts
     )
 
 
@@ -364,158 +325,6 @@ def render_acl(hall: str, accounts: Sequence[Account]) -> str:
     return "\n".join(lines) + "\n"
 
 
-# ---------------------------------------------------------------- certificates
-
-
-@dataclass(frozen=True)
-class KeyPair:
-    """A PEM certificate and its PEM (PKCS#8, unencrypted) private key."""
-
-    cert_pem: bytes
-    key_pem: bytes = field(repr=False)
-
-    @property
-    def cert(self) -> x509.Certificate:
-        return x509.load_pem_x509_certificate(self.cert_pem)
-
-    def private_key(self) -> ec.EllipticCurvePrivateKey:
-        key = serialization.load_pem_private_key(self.key_pem, password=None)
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise InvalidSettingError("CA key is not an EC key")
-        return key
-
-
-def _now(now: datetime.datetime | None) -> datetime.datetime:
-    return now if now is not None else datetime.datetime.now(datetime.UTC)
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def _ca_common_name(hall: str) -> str:
-    return f"hallvote hall {hall} CA"
-
-
-def make_ca(hall: str, *, now: datetime.datetime | None = None, days: int = 3650) -> KeyPair:
-    """A new hall CA: EC P-256, may sign server certificates only (path length 0)."""
-    hall = _check_id(hall, "hall")
-    now = _now(now)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "hallvote"),
-        x509.NameAttribute(NameOID.COMMON_NAME, _ca_common_name(hall)),
-    ])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
-
-
-def load_ca(cert_pem: bytes, key_pem: bytes, *, hall: str | None = None) -> KeyPair:
-    """Load an existing hall CA, checking the key matches and (if given) the hall."""
-    try:
-        ca = KeyPair(cert_pem, key_pem)
-        cert = ca.cert
-        key = ca.private_key()
-    except (ValueError, TypeError) as e:
-        raise InvalidSettingError(f"existing CA cannot be read: {e}") from e
-    if cert.public_key().public_numbers() != key.public_key().public_numbers():  # type: ignore[union-attr]
-        raise InvalidSettingError("existing CA certificate and key do not match")
-    if hall is not None:
-        cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        found = cns[0].value if cns else "?"
-        if isinstance(found, bytes):
-            found = found.decode("utf-8", "replace")
-        if found != _ca_common_name(hall):
-            raise InvalidSettingError(f"existing CA is not the CA of hall {hall!r} ({found})")
-    return ca
-
-
-def _san(host: str) -> x509.GeneralName:
-    try:
-        return x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        pass
-    labels = host.split(".")
-    ok = host and len(host) <= 253 and all(
-        label and len(label) <= 63 and label[0] != "-" and label[-1] != "-"
-        and all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in label)
-        for label in labels
-    )
-    if not ok:
-        raise InvalidSettingError(f"bad host name {host!r}: not an IP address or DNS name")
-    return x509.DNSName(host.lower())
-
-
-def make_server_cert(
-    ca: KeyPair,
-    hosts: Sequence[str] = DEFAULT_HOSTS,
-    *,
-    now: datetime.datetime | None = None,
-    days: int = 825,
-) -> KeyPair:
-    """A TLS server certificate signed by ``ca`` for the given DNS names and IP addresses."""
-    if not hosts:
-        raise InvalidSettingError("at least one host name or IP address is needed")
-    sans = [_san(h) for h in hosts]
-    now = _now(now)
-    ca_cert = ca.cert
-    ca_key = ca.private_key()
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "hallvote"),
-            x509.NameAttribute(NameOID.COMMON_NAME, hosts[0]),
-        ]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
-
-
 # ---------------------------------------------------------------- mosquitto.conf
 
 
@@ -540,26 +349,33 @@ class BrokerSettings:
         for what, port in (("port", self.port), ("local port", self.local_port)):
             if port is not None and (isinstance(port, bool) or not 1 <= port <= 65535):
                 raise InvalidSettingError(f"{what} must be 1..65535, not {port!r}")
-        if self.local_port is not None and self.local_port == self.port and self.bind in (
-            "127.0.0.1", "0.0.0.0", "localhost",
+        if (
+            self.local_port is not None
+            and self.local_port == self.port
+            and self.bind
+            in (
+                "127.0.0.1",
+                "0.0.0.0",
+                "localhost",
+            )
         ):
             raise InvalidSettingError("the TLS port and the local plain port must differ")
         if not self.bind or not all(ch.isalnum() or ch in ".-:" for ch in self.bind):
             raise InvalidSettingError(f"bad bind address {self.bind!r}")
         for host in self.hosts:
-            _san(host)
+            subject_alt_name(host)
         if not self.hosts:
             raise InvalidSettingError("at least one host name or IP address is needed")
         if self.log_dest not in ("stderr", "file", "syslog"):
-            raise InvalidSettingError(f"log destination must be stderr, file or syslog, "
-                                      f"not {self.log_dest!r}")
+            raise InvalidSettingError(
+                f"log destination must be stderr, file or syslog, not {self.log_dest!r}"
+            )
         if self.run_as_user is not None and (
             not self.run_as_user or any(ch.isspace() for ch in self.run_as_user)
         ):
             raise InvalidSettingError(f"bad user name {self.run_as_user!r}")
         if self.tls_version not in ("tlsv1.2", "tlsv1.3"):
-            raise InvalidSettingError(f"TLS version must be tlsv1.2 or tlsv1.3, "
-                                      f"not {self.tls_version!r}")
+            raise InvalidSettingError(f"TLS version must be tlsv1.2 or tlsv1.3, not {self.tls_version!r}")
         if self.iterations < 1:
             raise InvalidSettingError("password hash iterations must be >= 1")
 
@@ -594,8 +410,10 @@ def render_conf(settings: BrokerSettings, base_dir: str | os.PathLike[str]) -> s
             f"persistence_location {p(DATA_DIR)}/",
         ]
     else:
-        lines += ["# Off: with secret ballots nothing on disk may link a device to a choice.",
-                  "persistence false"]
+        lines += [
+            "# Off: with secret ballots nothing on disk may link a device to a choice.",
+            "persistence false",
+        ]
     if s.log_dest == "file":
         lines.append(f"log_dest file {p(LOG_FILE)}")
     else:

@@ -1,0 +1,117 @@
+"""Turning key presses into a ballot for the open round.
+
+* A yes/no/abstain motion, or an item list / rating whose ``focus`` is one
+  item (the chair puts items one at a time), is voted by one press: the
+  choice key gives a ballot with that one item set, on every keypad.
+* With ``focus`` = all items, a keypad with a display and navigation keys
+  edits a draft: ``up``/``down`` move between items, a choice key sets the
+  current item (an item list then moves on to the next item; a rating item
+  stays, so a second yes can raise 满意 to 优秀), ``confirm`` sends the
+  draft.  A three-key keypad cannot vote such a round (WRONG_BALLOT).
+* Keys to choices: yes 1, no 2, abstain 3.  For ratings the three keys map
+  by ``rating_keys`` (default yes 满意, abstain 基本满意, no 不满意); on a
+  draft, pressing yes on an item already 满意 makes it 优秀 when the motion
+  admits it.
+* A choice the motion's ``options`` mask does not admit is BAD_CHOICE.
+
+Press-policy checks (first press) need to know what was recorded and are
+made by the keypad, not here.
+"""
+
+from protocol import consts, reasons
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from protocol.frames import MotionOpen
+
+__all__ = ["CHOICE_KEYS", "DEFAULT_RATING_KEYS", "NAV_KEYS", "Ballot"]
+
+CHOICE_KEYS = ("yes", "no", "abstain")
+NAV_KEYS = ("up", "down", "confirm")
+_PLAIN = {"yes": consts.YES, "no": consts.NO, "abstain": consts.ABSTAIN}
+DEFAULT_RATING_KEYS = {"yes": consts.SATISFIED, "abstain": consts.BASIC, "no": consts.UNSATISFIED}
+
+# What Ballot.key() returns: ("vote", choices), ("nav", None), ("deny", reason) or None (nothing).
+VOTE = "vote"
+NAV = "nav"
+DENY = "deny"
+
+
+class Ballot:
+    """The draft ballot for one round, on one keypad."""
+
+    def __init__(self, motion: "MotionOpen", navigable: bool, rating_keys: "dict[str, int] | None" = None) -> None:
+        self.motion = motion
+        self.kind = motion.ballot_kind
+        self.count = motion.item_count
+        self.navigable = navigable
+        self.rating_keys = rating_keys or DEFAULT_RATING_KEYS
+        self.draft = [consts.NONE] * self.count
+        self.cursor = 0
+
+    @property
+    def single(self) -> bool:
+        """True when one press votes (one item, or the chair's focus item)."""
+        return self.count == 1 or self.motion.focus != consts.ALL_ITEMS
+
+    def target(self) -> int:
+        """The item a single press votes on (0 for yes/no/abstain)."""
+        return 0 if self.count == 1 else self.motion.focus
+
+    def current(self) -> int:
+        """The item the keypad shows: the focus item, or the draft's cursor."""
+        return self.target() if self.single else self.cursor
+
+    def refocus(self, motion: "MotionOpen") -> None:
+        """The same round with a new focus or paused flag; the draft stays."""
+        self.motion = motion
+
+    def choice_of(self, key: str, item: int) -> int:
+        if self.kind != consts.RATING:
+            return _PLAIN.get(key, consts.NONE)
+        choice = self.rating_keys.get(key, consts.NONE)
+        if (
+            key == "yes" and not self.single and self.draft[item] == choice
+            and self.admits(consts.EXCELLENT)
+        ):  # fmt: skip
+            return consts.EXCELLENT
+        return choice
+
+    def admits(self, choice: int) -> bool:
+        return choice != consts.NONE and bool(self.motion.options & (1 << choice))
+
+    def key(self, name: str) -> "tuple[str, object] | None":
+        """What a press of ``name`` means for this round (see the module docstring)."""
+        if self.single:
+            if name not in CHOICE_KEYS:
+                return None
+            item = self.target()
+            if item >= self.count:
+                return (DENY, reasons.WRONG_BALLOT)
+            choice = self.choice_of(name, item)
+            if not self.admits(choice):
+                return (DENY, reasons.BAD_CHOICE)
+            choices = [consts.NONE] * self.count
+            choices[item] = choice
+            return (VOTE, tuple(choices))
+        if not self.navigable:
+            return (DENY, reasons.WRONG_BALLOT) if name in CHOICE_KEYS else None
+        if name == "up":
+            self.cursor = (self.cursor - 1) % self.count
+            return (NAV, None)
+        if name == "down":
+            self.cursor = (self.cursor + 1) % self.count
+            return (NAV, None)
+        if name == "confirm":
+            if not any(self.draft):
+                return (DENY, reasons.EMPTY_BALLOT)
+            return (VOTE, tuple(self.draft))
+        if name in CHOICE_KEYS:
+            choice = self.choice_of(name, self.cursor)
+            if not self.admits(choice):
+                return (DENY, reasons.BAD_CHOICE)
+            self.draft[self.cursor] = choice
+            if self.kind != consts.RATING:  # a rating item stays: yes twice is 优秀
+                self.cursor = min(self.cursor + 1, self.count - 1)
+            return (NAV, None)
+        return None

@@ -1,0 +1,500 @@
+"""The keypad application: what it knows, how inputs become events, and the actions.
+
+The state machine itself is data (:mod:`firmware.app.states`); this module
+classifies raw inputs (key presses, received frames, link changes, timers)
+into the table's events, runs the actions the table names and derives the
+state for RESUME.  It is synchronous and does no network I/O: frames to
+publish are appended to ``tx`` as ``(topic, payload)`` and the loop
+(:mod:`firmware.app.runner`) hands them to the MQTT client.  So the same
+object runs under CPython tests with a deterministic clock, in the
+simulated rig and on the ESP32.
+
+Reliability rules kept here: the counter is reserved in NVS before signing
+(:mod:`firmware.counter`); a signed frame is kept in the outbox and resent
+unchanged until answered or its round closes; the private key is generated
+after Wi-Fi is up, stored in NVS and never leaves (only the public key is
+exposed); at most one nonce-precomputation slice runs per ``step()``.
+"""
+
+from firmware import signer as sg
+from firmware.counter import Counter
+from protocol import codec, consts, frames, reasons, topics
+from protocol.errors import ProtocolError
+
+from . import config, feedback, states
+from .ballot import CHOICE_KEYS, DENY, NAV, NAV_KEYS, Ballot
+from .outbox import CHECKIN, VOTE, Entry, Outbox
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from firmware.hal.port import Board
+
+__all__ = ["HISTORY", "Keypad"]
+
+HISTORY = 64  # transitions kept for tests and diagnostics
+_S = states
+
+
+def _u32(raw: "bytes | None") -> int:
+    return int.from_bytes(raw, "big") if raw is not None and len(raw) == 4 else 0
+
+
+class Keypad:
+    def __init__(self, board: "Board", cfg: "dict[str, Any] | None" = None) -> None:
+        self.board = board
+        self.cfg = cfg if cfg is not None else config.load(None)
+        self.clock = board.clock
+        self.hall = self.cfg["hall"]
+        self.device_id = self.cfg["device_id"]
+        self.up_topic = topics.device(self.hall, self.device_id, "up")
+        self.status_topic = topics.device(self.hall, self.device_id, "status")
+        nvs = board.nvs
+        self.counter = Counter(nvs, self.cfg["counter_block"], config.NVS_COUNTER)
+        self.boots = _u32(nvs.get(config.NVS_BOOTS)) + 1
+        nvs.set(config.NVS_BOOTS, self.boots.to_bytes(4, "big"))
+        self.signer: sg.Signer | None = None
+        secret = nvs.get(config.NVS_SECRET)
+        if secret is not None:
+            self._use_key(secret)
+        self.outbox = Outbox(self.cfg["outbox_max"], self.cfg["retransmit_ms"], self.cfg["retransmit_max_ms"])
+        self.navigable = board.display is not None and "confirm" in board.keys.names
+        self.state = _S.BOOTING
+        self.history: list[tuple[str, str, str]] = []
+        self.inbox: list[tuple[str, bytes]] = []  # filled by the MQTT callback, drained by step()
+        self.inbox_dropped = 0
+        self.bad_frames = 0
+        self.tx: list[tuple[str, bytes]] = []
+        self.online = False
+        self.want_mqtt = False
+        self._wifi = False
+        self._mqtt = False
+        self._connects = 0
+        self.started = self.clock.ticks_ms()
+        self.now = self.started
+        self._wifi_tried = self.started
+        self._heartbeat_at = self.started
+        self._leds: dict[str, str] = {}
+        self._lines: list[str] | None = None
+        # what the keypad knows of the hall
+        self.sitting: frames.SittingState | None = None
+        self.checked_in = False
+        self.seat = ""
+        self.motion: frames.MotionOpen | None = None
+        self.ballot: Ballot | None = None
+        self.recorded: dict[int, int] = {}  # item -> choice (0 when not shown: secret)
+        self.refusal: int | None = None
+        self._refusal_at = 0
+        self.result: frames.ResultSummary | None = None
+        self._pressed = ""
+
+    # ------------------------------------------------------------ identity
+
+    def _use_key(self, secret: bytes) -> None:
+        self.signer = sg.Signer(
+            secret, self.board.rng, self.cfg["nonce_pool"], self.cfg["steps_per_slice"], self.boots << 32
+        )
+        self._public = sg.public_key_sec1(secret)
+
+    def public_key(self) -> "bytes | None":
+        """The 65-byte SEC1 public key to register at the gateway, once generated."""
+        return self._public if self.signer is not None else None
+
+    def _seal(self, frame: "frames.Uplink") -> bytes:
+        signer = self.signer
+        assert signer is not None
+        return codec.seal(frame, signer.sign)
+
+    # ------------------------------------------------------------ the loop's entry points
+
+    def start(self) -> None:
+        self.dispatch(_S.BOOTED)
+
+    def on_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
+        """MQTT callback: only enqueue (bounded; the oldest is dropped and counted)."""
+        if len(self.inbox) >= self.cfg["inbox_max"]:
+            self.inbox.pop(0)
+            self.inbox_dropped += 1
+        self.inbox.append((topic, payload))
+
+    def step(self, now: int, mqtt_up: bool = False, connects: int = 0) -> None:
+        """One loop iteration: scan keys, follow the link, drain the inbox, run timers,
+        drive the LEDs and do at most one precomputation slice."""
+        self.now = now
+        for key, pressed in self.board.keys.poll(now):
+            if pressed:
+                self.press(key)
+        self._link(now, mqtt_up, connects)
+        while self.inbox:
+            topic, payload = self.inbox.pop(0)
+            self.receive(topic, payload)
+        self._timers(now)
+        self.board.leds.tick(now)
+        if self.signer is not None:
+            self.signer.precompute_slice()
+
+    def _link(self, now: int, mqtt_up: bool, connects: int) -> None:
+        wifi = self.board.wifi.connected()
+        if wifi != self._wifi:
+            self._wifi = wifi
+            self.dispatch(_S.WIFI_UP if wifi else _S.WIFI_DOWN)
+        if connects != self._connects:  # a new MQTT session, even if we missed the drop
+            self._connects = connects
+            if self._mqtt:
+                self.dispatch(_S.MQTT_DOWN)
+            self._mqtt = False
+        if mqtt_up != self._mqtt:
+            self._mqtt = mqtt_up
+            self.dispatch(_S.MQTT_UP if mqtt_up else _S.MQTT_DOWN)
+        if not wifi and self.state != _S.BOOTING and self._diff(now, self._wifi_tried) >= self.cfg["wifi_retry_ms"]:
+            self._join(now)
+
+    def _timers(self, now: int) -> None:
+        if self.online and self.outbox.due(now, self.clock.ticks_diff):
+            self.dispatch(_S.RETRANSMIT)
+        if self.online and self._diff(now, self._heartbeat_at) >= self.cfg["heartbeat_s"] * 1000:
+            self.dispatch(_S.HEARTBEAT)
+        if self.refusal is not None and self._diff(now, self._refusal_at) >= self.cfg["refusal_ms"]:
+            self.dispatch(_S.DISPLAY_TIMEOUT)
+
+    def _diff(self, a: int, b: int) -> int:
+        return self.clock.ticks_diff(a, b)
+
+    # ------------------------------------------------------------ the machine
+
+    def dispatch(self, event: str, arg: "Any" = None) -> str:
+        """Run one table transition: the action, then the next state (SAME, RESUME or named)."""
+        before = self.state
+        nxt, action = _S.transition(before, event)
+        if action is not None:
+            getattr(self, "_do_" + action)(arg)
+        if nxt == _S.RESUME:
+            nxt = self.derive()
+        elif nxt == _S.SAME:
+            nxt = before
+        self.state = nxt
+        self.history.append((before, event, nxt))
+        if len(self.history) > HISTORY:
+            self.history.pop(0)
+        self.render()
+        return nxt
+
+    def round_key(self) -> "tuple[int, int] | None":
+        m = self.motion
+        return (m.motion_id, m.round) if m is not None else None
+
+    def _known(self, item: int) -> int:
+        """The choice pending or recorded for an item of this round (0: none or not known)."""
+        for e in reversed(self._pending(VOTE, self.round_key())):
+            if item in e.items:
+                return e.choices[item]
+        return self.recorded.get(item, 0)
+
+    def _pending(self, kind: str, ref: "Any" = None) -> "list[Entry]":
+        return [e for e in self.outbox.entries if e.kind == kind and (ref is None or e.ref == ref)]
+
+    def derive(self) -> str:
+        """RESUME: the state that what the keypad knows implies (states rule 8)."""
+        item = self.ballot.current() if self.ballot is not None else 0
+        if self.ballot is not None and not self.ballot.single:
+            recorded = bool(self.recorded)
+        else:
+            recorded = item in self.recorded
+        return _S.derive(
+            self.refusal is not None, len(self.outbox) > 0, self.checked_in, self.motion is not None, recorded
+        )
+
+    def render(self) -> None:
+        leds = feedback.leds(self)
+        for name, mode in leds.items():
+            if self._leds.get(name) != mode:
+                self.board.leds.set(name, mode)
+        self._leds = leds
+        display = self.board.display
+        if display is not None:
+            lines = feedback.lines(self)
+            if lines != self._lines:
+                self._lines = lines
+                display.show(lines)
+
+    # ------------------------------------------------------------ inputs -> events
+
+    def press(self, key: str) -> None:
+        if key == "checkin":
+            event, arg = self._checkin_press()
+        elif key in CHOICE_KEYS or key in NAV_KEYS:
+            event, arg = self._vote_press(key)
+        else:
+            return
+        if event is not None:
+            self._pressed = key
+            self.dispatch(event, arg)
+
+    def _checkin_press(self) -> "tuple[str | None, Any]":
+        if self.checked_in or self._pending(CHECKIN):
+            return None, None  # nothing to add: the LED already says so
+        s = self.sitting
+        if s is None:
+            return _S.KEY_DENIED, reasons.NO_SITTING
+        if s.state not in (consts.SITTING_CHECKIN_OPEN, consts.SITTING_IN_SESSION):
+            return _S.KEY_DENIED, reasons.CHECKIN_CLOSED
+        return _S.KEY_CHECKIN, None
+
+    def _vote_press(self, key: str) -> "tuple[str | None, Any]":
+        b, m = self.ballot, self.motion
+        if b is None or m is None:
+            return (_S.KEY_DENIED, reasons.MOTION_NOT_OPEN) if key in CHOICE_KEYS else (None, None)
+        if not (self.checked_in or self._pending(CHECKIN)):
+            return _S.KEY_DENIED, reasons.NOT_CHECKED_IN
+        if m.paused:
+            return _S.KEY_DENIED, reasons.ROUND_PAUSED
+        first = m.press_policy == consts.FIRST_PRESS
+        item = b.current()
+        if key in CHOICE_KEYS and b.single and self._known(item) == b.choice_of(key, item):
+            return None, None  # the same choice again: already sent or recorded
+        taken = set(self.recorded)
+        for e in self._pending(VOTE, self.round_key()):
+            taken.update(e.items)
+        if first and key in CHOICE_KEYS and item in taken:
+            return _S.KEY_DENIED, reasons.FIRST_PRESS_FINAL
+        result = b.key(key)
+        if result is None:
+            return None, None
+        kind, value = result
+        if kind == DENY:
+            return _S.KEY_DENIED, value
+        if kind == NAV:
+            return _S.KEY_NAV, None
+        choices: tuple[int, ...] = value  # type: ignore[assignment]
+        if first:
+            choices = tuple(0 if i in taken else c for i, c in enumerate(choices))
+            if not any(choices):
+                return _S.KEY_DENIED, reasons.FIRST_PRESS_FINAL
+        return _S.KEY_VOTE, choices
+
+    def receive(self, topic: str, payload: bytes) -> None:
+        """One received message -> at most one event; a bad one is counted and skipped."""
+        try:
+            hall, device, channel = topics.parse(topic)
+            frame = codec.decode(payload)
+        except ProtocolError:
+            self.bad_frames += 1
+            return
+        if hall != self.hall:
+            return
+        if device:
+            if device == self.device_id and channel == "down":
+                self._answer(frame)
+            return
+        event = self._broadcast(frame)
+        if event is not None:
+            self.dispatch(event, frame)
+
+    def _answer(self, frame: "frames.Frame") -> None:
+        if isinstance(frame, frames.Ack):
+            entry, kind = self.outbox.find(frame.counter), frame.acked_type
+            event = _S.ACK
+        elif isinstance(frame, frames.Nack):
+            entry, kind = self.outbox.find(frame.counter), frame.nacked_type
+            event = _S.NACK_BUSY if frame.reason == reasons.BUSY else _S.NACK
+        else:
+            return
+        if entry is not None and kind == (consts.CHECK_IN if entry.kind == CHECKIN else consts.VOTE):
+            self.dispatch(event, frame)
+
+    def _broadcast(self, f: "frames.Frame") -> "str | None":
+        if isinstance(f, frames.SittingState):
+            old = self.sitting
+            if old is None or old.sitting_id != f.sitting_id:
+                return _S.SITTING_NEW
+            if f.state == consts.SITTING_CLOSED and old.state != consts.SITTING_CLOSED:
+                return _S.SITTING_CLOSED
+            return _S.SITTING_UPDATE if f != old else None
+        if isinstance(f, frames.MotionOpen):
+            m = self.motion
+            if m is None or (m.motion_id, m.round, m.round_nonce) != (f.motion_id, f.round, f.round_nonce):
+                return _S.MOTION_OPENED
+            return _S.MOTION_UPDATE if (m.flags, m.focus) != (f.flags, f.focus) else None
+        if isinstance(f, frames.MotionClosed):
+            key = (f.motion_id, f.round)
+            m = self.motion
+            if (m is not None and key == self.round_key() and m.round_nonce == f.round_nonce) or self._pending(
+                VOTE, key
+            ):
+                return _S.MOTION_CLOSED
+            return None
+        if isinstance(f, frames.ResultSummary):
+            return _S.RESULT if f != self.result else None
+        return None
+
+    # ------------------------------------------------------------ actions (named in the table)
+
+    def _join(self, now: int) -> None:
+        self._wifi_tried = now
+        self.board.wifi.connect(self.cfg["wifi_ssid"], self.cfg["wifi_password"])
+
+    def _do_boot(self, _: "Any") -> None:
+        self._join(self.now)
+
+    def _do_wifi_up(self, _: "Any") -> None:
+        if self.signer is None:  # first boot: the radio is on, so the RNG is truly random now
+            secret = sg.generate_private_key(self.board.rng)
+            self.board.nvs.set(config.NVS_SECRET, secret)
+            self._use_key(secret)
+        self.want_mqtt = True
+
+    def _do_online(self, _: "Any") -> None:
+        self.online = True
+        self.refusal = None
+        self._send_health(frames.Hello)
+        self.outbox.all_due()
+        self._do_retransmit(None)
+
+    def _do_link_down(self, _: "Any") -> None:
+        self.online = False
+
+    def _transmit(self, entry: Entry) -> None:
+        if self.online:
+            self.tx.append((self.up_topic, entry.frame))
+            self.outbox.sending(entry, self.now)
+
+    def _card(self) -> bytes:
+        card = self.board.card
+        uid = card.poll() if card is not None else None
+        return bytes(uid[: consts.CARD_UID_MAX]) if uid else b""
+
+    def _do_send_checkin(self, _: "Any") -> None:
+        s = self.sitting
+        assert s is not None
+        counter = self.counter.take()  # reserved in NVS before the signature exists
+        frame = self._seal(frames.CheckIn(self.device_id, counter, s.sitting_id, s.sitting_nonce, self._card()))
+        self._queue(Entry(counter, CHECKIN, frame, s.sitting_id, "checkin"))
+
+    def _do_send_vote(self, choices: "tuple[int, ...]") -> None:
+        m = self.motion
+        assert m is not None
+        key = self.round_key()
+        items = set(i for i, c in enumerate(choices) if c)
+        # a newer press for the same items supersedes an unanswered older one (last press)
+        self.outbox.drop_where(lambda e: e.kind == VOTE and e.ref == key and set(e.items) <= items)
+        counter = self.counter.take()
+        vote = frames.Vote(
+            self.device_id, counter, m.motion_id, m.round, m.round_nonce, m.ballot_kind, choices, self._card()
+        )
+        self._queue(Entry(counter, VOTE, self._seal(vote), key, self._pressed, choices))
+
+    def _queue(self, entry: Entry) -> None:
+        self.refusal = None
+        self.outbox.add(entry)
+        self._transmit(entry)
+
+    def _send_health(self, cls: "Any") -> None:
+        if self.signer is None:
+            return
+        b = self.board
+        rssi = max(-128, min(127, b.wifi.rssi()))
+        uptime = max(0, self._diff(self.now, self.started)) // 1000
+        frame = cls(self.device_id, self.counter.take(), b.firmware_version, uptime,
+                    b.battery(), rssi, b.free_heap())  # fmt: skip
+        self.tx.append((self.status_topic, self._seal(frame)))
+        self._heartbeat_at = self.now
+
+    def _do_heartbeat(self, _: "Any") -> None:
+        self._send_health(frames.Status)
+
+    def _do_retransmit(self, _: "Any") -> None:
+        for entry in self.outbox.due(self.now, self.clock.ticks_diff):
+            self._transmit(entry)
+
+    def _do_busy(self, _: "Any") -> None:
+        pass  # nothing recorded: the entry stays and is resent on its schedule
+
+    def _do_redraw(self, _: "Any") -> None:
+        pass  # render() runs after every transition
+
+    def _do_deny(self, reason: int) -> None:
+        self.refusal = reason
+        self._refusal_at = self.now
+
+    def _do_clear_refusal(self, _: "Any") -> None:
+        self.refusal = None
+
+    def _do_new_sitting(self, f: "frames.SittingState") -> None:
+        # Rounds are left alone: retained broadcasts arrive in any order, and a
+        # round ends with its own motion-closed or the next motion-open.
+        self.sitting = f
+        ci = _u32(self.board.nvs.get(config.NVS_CHECKIN))
+        self.checked_in = f.state != consts.SITTING_CLOSED and ci == f.sitting_id
+        self.seat = ""
+        self.outbox.drop_where(lambda e: e.kind == CHECKIN and e.ref != f.sitting_id)
+        self.refusal = None
+
+    def _do_close_sitting(self, f: "frames.SittingState") -> None:
+        self.sitting = f
+        self.checked_in = False
+        self._forget_rounds()
+        self.outbox.drop_where(lambda e: True)
+        self.refusal = None
+
+    def _forget_rounds(self) -> None:
+        self.motion = None
+        self.ballot = None
+        self.recorded = {}
+        self.result = None
+
+    def _do_open_round(self, f: "frames.MotionOpen") -> None:
+        key = (f.motion_id, f.round)
+        self.outbox.drop_where(lambda e: e.kind == VOTE and e.ref != key)  # a new round ends the old
+        self.motion = f
+        self.ballot = Ballot(f, self.navigable, self.cfg["rating_keys"])
+        self.recorded = {}
+        self.result = None
+        self.refusal = None
+
+    def _do_update_round(self, f: "frames.MotionOpen") -> None:
+        self.motion = f
+        if self.ballot is not None:
+            self.ballot.refocus(f)
+
+    def _do_close_round(self, f: "frames.MotionClosed") -> None:
+        key = (f.motion_id, f.round)
+        lost = self.outbox.drop_where(lambda e: e.kind == VOTE and e.ref == key)
+        if key == self.round_key():
+            self.motion = None
+            self.ballot = None
+            self.recorded = {}
+        if lost:  # pressed, never acknowledged, and now too late: say so
+            self._do_deny(reasons.ROUND_CLOSED)
+
+    def _do_show_result(self, f: "frames.ResultSummary") -> None:
+        self.result = f
+
+    def _do_acked(self, ack: "frames.Ack") -> None:
+        entry = self.outbox.remove(ack.counter)
+        self.refusal = None
+        if entry is None:
+            return
+        if entry.kind == CHECKIN:
+            if self.sitting is not None and entry.ref == self.sitting.sitting_id:
+                self.checked_in = True
+                self.seat = ack.seat
+                if _u32(self.board.nvs.get(config.NVS_CHECKIN)) != entry.ref:  # survives a reboot
+                    self.board.nvs.set(config.NVS_CHECKIN, int(entry.ref).to_bytes(4, "big"))
+        elif entry.ref == self.round_key():
+            secret = self.motion is not None and self.motion.secret
+            shown = ack.choices if len(ack.choices) == len(entry.choices) else entry.choices
+            for i in entry.items:
+                self.recorded[i] = 0 if secret else shown[i]
+
+    def _do_refused(self, nack: "frames.Nack") -> None:
+        entry = self.outbox.remove(nack.counter)
+        self._do_deny(nack.reason)
+        if entry is None:
+            return
+        if nack.reason == reasons.NOT_CHECKED_IN:
+            self.checked_in = False
+            self.board.nvs.set(config.NVS_CHECKIN, bytes(4))
+        elif nack.reason == reasons.FIRST_PRESS_FINAL and entry.ref == self.round_key():
+            for i in entry.items:  # an earlier press was recorded (choice unknown here)
+                self.recorded.setdefault(i, 0)

@@ -1,0 +1,104 @@
+"""The keypad's main loop over asyncio, with the MQTT client beside it.
+
+One iteration: start the MQTT client once the app wants it (after Wi-Fi is
+up and the key exists), ``Keypad.step()`` (key scan, link changes, received
+frames, timers, LEDs, one precomputation slice), hand the frames it produced
+to the MQTT client, feed the watchdog if the iteration was healthy, sleep
+``loop_ms``.  ``OSError`` (link loss from the network stack, e.g. Wi-Fi
+calls) is caught here and only here; the next iteration sees the link state
+and the state machine moves to ``offline``.  The MQTT client keeps its own
+connection up (:meth:`firmware.mqtt.client.MQTTClient.run`).
+
+The watchdog is fed only by a healthy loop: the iteration finished within
+``stall_ms`` and the MQTT task, once started, has not died.  A wedged loop,
+a crashed client task or a blocking driver therefore ends in a reset.
+"""
+
+import asyncio
+
+from firmware.mqtt import client as mc
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .keypad import Keypad
+
+__all__ = ["Runner", "make_client"]
+
+
+def make_client(kp: "Keypad", **kw: "Any") -> mc.MQTTClient:
+    """The keypad's MQTT client from its config; received messages go to ``kp.on_message``."""
+    cfg = kp.cfg
+    ssl = kw.pop("ssl", None)
+    if ssl is None and cfg["ca_file"]:
+        ssl = mc.tls_context(cafile=cfg["ca_file"])
+    return mc.for_device(
+        cfg["hall"],
+        cfg["device_id"],
+        cfg["mqtt_password"],
+        cfg["broker_host"],
+        cfg["broker_port"],
+        ssl=ssl,
+        server_hostname=cfg["server_hostname"],
+        keepalive=cfg["keepalive"],
+        on_message=kp.on_message,
+        **kw
+    )
+
+
+class Runner:
+    """Drives one Keypad and its MQTT client until :meth:`stop`."""
+
+    def __init__(self, kp: "Keypad", client: "mc.MQTTClient") -> None:
+        self.kp = kp
+        self.client = client
+        self.task: Any = None
+        self.running = False
+        self.stopping = False
+        self.iterations = 0
+        self.feeds = 0
+        self.stalls = 0  # iterations that did not feed the watchdog
+        self.link_errors = 0
+        self.last_error: BaseException | None = None
+
+    def healthy(self, took_ms: int) -> bool:
+        if took_ms > self.kp.cfg["stall_ms"]:
+            return False
+        return self.task is None or not self.task.done()
+
+    async def iteration(self) -> None:
+        kp, client = self.kp, self.client
+        clock = kp.clock
+        start = clock.ticks_ms()
+        try:
+            if kp.want_mqtt and self.task is None:
+                self.task = client.start()
+            kp.step(start, client.connected, client.connects)
+            while kp.tx:
+                topic, payload = kp.tx.pop(0)
+                await client.publish(topic, payload, 1)
+        except OSError as e:  # link loss: the next step() sees the link state
+            self.link_errors += 1
+            self.last_error = e
+        self.iterations += 1
+        if self.healthy(clock.ticks_diff(clock.ticks_ms(), start)):
+            kp.board.watchdog.feed()
+            self.feeds += 1
+        else:
+            self.stalls += 1
+
+    async def run(self) -> None:
+        self.running = True
+        self.kp.start()
+        pause = self.kp.cfg["loop_ms"] / 1000
+        try:
+            while not self.stopping:
+                await self.iteration()
+                await asyncio.sleep(pause)
+        finally:
+            self.running = False
+
+    async def stop(self) -> None:
+        self.stopping = True
+        await self.client.close()

@@ -1,0 +1,203 @@
+"""The keypad's state machine, as data.
+
+Rules (what the table below says, in words):
+
+1. ``booting`` waits for ``booted`` (config, counter and key loaded), then
+   ``joining`` Wi-Fi; ``wifi_up`` generates the key if there is none (so the
+   RNG is truly random) and goes to ``connecting`` (MQTT).  Wi-Fi lost while
+   connecting goes back to ``joining``.
+2. ``mqtt_up`` (first connect or a reconnect) sends hello, resends every
+   unanswered frame at once and RESUMEs (rule 8).
+3. Once online, losing Wi-Fi or MQTT goes to ``offline``.  Offline, presses
+   are still signed and kept in the bounded outbox (oldest dropped first,
+   counted) and sent when the link returns, if their round is still open.
+4. A check-in or vote press that the keypad can turn into a frame signs it
+   (counter persisted first), puts it in the outbox and goes to ``sent``; a
+   press the keypad refuses locally (no sitting, not checked in, round
+   paused, first press already made, choice not admitted ...) goes to
+   ``refused`` with the reason.  Navigation keys only edit the draft ballot.
+5. ``ack`` for an outbox frame records it (checked in / item recorded) and
+   RESUMEs; ``nack`` drops the frame and shows the reason (``refused``);
+   ``nack_busy`` (gateway BUSY) keeps it: stay and retransmit.
+6. ``retransmit`` resends the unchanged signed frames that are due;
+   ``heartbeat`` sends a status frame; both only while online.
+7. Broadcasts update what the keypad knows in every state (a new sitting
+   forgets the old one's check-in and rounds; a new round drops unanswered
+   votes of the old round; a closed round drops its unanswered votes and
+   shows ROUND_CLOSED if one was dropped); online they RESUME, since the
+   state follows from what changed.  ``refused`` returns after
+   ``display_timeout``.
+8. RESUME means "the state the keypad's knowledge implies", in this order:
+   a refusal to show -> ``refused``; an unanswered frame -> ``sent``; not
+   checked in -> ``idle``; the current round's item recorded ->
+   ``recorded``; a round open -> ``motion_open``; else ``checked_in``.
+   :func:`derive` is that rule.
+
+``TABLE[state][event]`` is ``(next, action)``; ``next`` is a state, SAME or
+RESUME, ``action`` the name of a Keypad method (``_do_<action>``) or None.
+Every state has a row for every event: :func:`transition` never guesses.
+"""
+
+__all__ = [
+    "EVENTS",
+    "ONLINE",
+    "RESUME",
+    "SAME",
+    "STATES",
+    "TABLE",
+    "derive",
+    "transition",
+]
+
+# States.
+BOOTING = "booting"
+JOINING = "joining"  # joining Wi-Fi
+CONNECTING = "connecting"  # connecting to the broker
+IDLE = "idle"  # online, not checked in
+CHECKED_IN = "checked_in"
+MOTION_OPEN = "motion_open"
+SENT = "sent"  # a signed frame awaits its ack
+RECORDED = "recorded"
+REFUSED = "refused"  # shows the reason
+OFFLINE = "offline"
+STATES = (BOOTING, JOINING, CONNECTING, IDLE, CHECKED_IN, MOTION_OPEN, SENT, RECORDED, REFUSED, OFFLINE)
+ONLINE = (IDLE, CHECKED_IN, MOTION_OPEN, SENT, RECORDED, REFUSED)
+
+# Pseudo targets.
+SAME = "=same"
+RESUME = "=resume"
+
+# Events.
+BOOTED = "booted"
+WIFI_UP = "wifi_up"
+WIFI_DOWN = "wifi_down"
+MQTT_UP = "mqtt_up"
+MQTT_DOWN = "mqtt_down"
+KEY_CHECKIN = "key_checkin"  # a check-in press the keypad can sign
+KEY_VOTE = "key_vote"  # a ballot ready to sign (arg: choices)
+KEY_NAV = "key_nav"  # draft edited (navigation, item choice)
+KEY_DENIED = "key_denied"  # a press refused locally (arg: reason code)
+SITTING_NEW = "sitting_new"
+SITTING_UPDATE = "sitting_update"
+SITTING_CLOSED = "sitting_closed"
+MOTION_OPENED = "motion_open"  # a new round (arg: MotionOpen)
+MOTION_UPDATE = "motion_update"  # same round, paused or focus changed
+MOTION_CLOSED = "motion_closed"  # the current round closed
+RESULT = "result"
+ACK = "ack"  # for a frame in the outbox
+NACK = "nack"  # a refusal for a frame in the outbox
+NACK_BUSY = "nack_busy"  # BUSY: nothing recorded, keep retransmitting
+RETRANSMIT = "retransmit"  # an outbox frame is due
+HEARTBEAT = "heartbeat"
+DISPLAY_TIMEOUT = "display_timeout"  # a refusal has been shown long enough
+EVENTS = (
+    BOOTED, WIFI_UP, WIFI_DOWN, MQTT_UP, MQTT_DOWN,
+    KEY_CHECKIN, KEY_VOTE, KEY_NAV, KEY_DENIED,
+    SITTING_NEW, SITTING_UPDATE, SITTING_CLOSED,
+    MOTION_OPENED, MOTION_UPDATE, MOTION_CLOSED, RESULT,
+    ACK, NACK, NACK_BUSY, RETRANSMIT, HEARTBEAT, DISPLAY_TIMEOUT,
+)  # fmt: skip
+
+# What a broadcast or an answer does to the keypad's knowledge, in any state.
+_FACTS = {
+    SITTING_NEW: "new_sitting",
+    SITTING_UPDATE: "redraw",
+    SITTING_CLOSED: "close_sitting",
+    MOTION_OPENED: "open_round",
+    MOTION_UPDATE: "update_round",
+    MOTION_CLOSED: "close_round",
+    RESULT: "show_result",
+    ACK: "acked",
+    NACK: "refused",
+    NACK_BUSY: "busy",
+}
+
+
+def _row(default: "tuple[str, str | None]", facts_next: str, **rows: "tuple[str, str | None]") -> "dict[str, tuple[str, str | None]]":
+    """A state's row: every event -> default, facts with their action, a refusal
+    timing out is cleared, then the given cells."""
+    row: dict[str, tuple[str, str | None]] = {}
+    for event in EVENTS:
+        row[event] = default
+    for event, action in _FACTS.items():
+        row[event] = (facts_next, action)
+    row[DISPLAY_TIMEOUT] = (SAME, "clear_refusal")
+    row.update(rows)
+    return row
+
+
+# Before the first connect nothing can be pressed into a frame (no sitting known yet).
+_BOOTING = _row((SAME, None), SAME, booted=(JOINING, "boot"))
+_JOINING = _row(
+    (SAME, None), SAME,
+    wifi_up=(CONNECTING, "wifi_up"),
+    mqtt_up=(RESUME, "online"),
+)  # fmt: skip
+_CONNECTING = _row(
+    (SAME, None), SAME,
+    wifi_down=(JOINING, None),
+    mqtt_up=(RESUME, "online"),
+)  # fmt: skip
+
+
+def _online(**cells: "tuple[str, str | None]") -> "dict[str, tuple[str, str | None]]":
+    row = _row(
+        (SAME, None), RESUME,
+        wifi_down=(OFFLINE, "link_down"),
+        mqtt_down=(OFFLINE, "link_down"),
+        mqtt_up=(RESUME, "online"),
+        key_checkin=(SENT, "send_checkin"),
+        key_vote=(SENT, "send_vote"),
+        key_nav=(SAME, "redraw"),
+        key_denied=(REFUSED, "deny"),
+        sitting_update=(SAME, "redraw"),
+        sitting_closed=(IDLE, "close_sitting"),
+        result=(SAME, "show_result"),
+        nack=(REFUSED, "refused"),
+        nack_busy=(SAME, "busy"),
+        retransmit=(SAME, "retransmit"),
+        heartbeat=(SAME, "heartbeat"),
+    )
+    row.update(cells)
+    return row
+
+
+_OFFLINE = _row(
+    (SAME, None), SAME,
+    mqtt_up=(RESUME, "online"),
+    key_checkin=(SAME, "send_checkin"),
+    key_vote=(SAME, "send_vote"),
+    key_nav=(SAME, "redraw"),
+    key_denied=(SAME, "deny"),
+)  # fmt: skip
+
+TABLE = {
+    BOOTING: _BOOTING,
+    JOINING: _JOINING,
+    CONNECTING: _CONNECTING,
+    IDLE: _online(),
+    CHECKED_IN: _online(),
+    MOTION_OPEN: _online(),
+    SENT: _online(),
+    RECORDED: _online(),
+    REFUSED: _online(display_timeout=(RESUME, "clear_refusal")),
+    OFFLINE: _OFFLINE,
+}
+
+
+def transition(state: str, event: str) -> "tuple[str, str | None]":
+    """``(next, action)`` for an event in a state; KeyError for an unknown state or event."""
+    return TABLE[state][event]
+
+
+def derive(refusal: bool, unanswered: bool, checked_in: bool, round_open: bool, recorded: bool) -> str:
+    """RESUME: the state implied by what the keypad knows (rule 8)."""
+    if refusal:
+        return REFUSED
+    if unanswered:
+        return SENT
+    if not checked_in:
+        return IDLE
+    if round_open:
+        return RECORDED if recorded else MOTION_OPEN
+    return CHECKED_IN

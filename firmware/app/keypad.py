@@ -453,8 +453,8 @@ class Keypad:
         self.refusal = None
 
     def _do_update_round(self, f: "frames.MotionOpen") -> None:
-        self.motion = f
-        if self.ballot is not None:
+        if self.ballot is not None and (f.motion_id, f.round) == self.round_key():
+            self.motion = f
             self.ballot.refocus(f)
 
     def _do_close_round(self, f: "frames.MotionClosed") -> None:

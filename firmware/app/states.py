@@ -12,10 +12,14 @@ Rules (what the table below says, in words):
    are still signed and kept in the bounded outbox (oldest dropped first,
    counted) and sent when the link returns, if their round is still open.
 4. A check-in or vote press that the keypad can turn into a frame signs it
-   (counter persisted first), puts it in the outbox and goes to ``sent``; a
-   press the keypad refuses locally (no sitting, not checked in, round
-   paused, first press already made, choice not admitted ...) goes to
-   ``refused`` with the reason.  Navigation keys only edit the draft ballot.
+   (counter persisted first), puts it in the outbox and goes to ``sent``
+   (offline: stays ``offline``); a press the keypad refuses locally (no
+   sitting, not checked in, round paused, first press already made, choice
+   not admitted ...) goes to ``refused`` with the reason.  Navigation keys
+   only edit the draft ballot.  Key events exist only where they make
+   sense: ``key_checkin`` when not checked in and none is unanswered (idle,
+   refused, offline), ``key_vote`` with a round open and a check-in
+   (motion_open, sent, recorded, refused, offline); elsewhere they stay.
 5. ``ack`` for an outbox frame records it (checked in / item recorded) and
    RESUMEs; ``nack`` drops the frame and shows the reason (``refused``);
    ``nack_busy`` (gateway BUSY) keeps it: stay and retransmit.
@@ -146,8 +150,6 @@ def _online(**cells: "tuple[str, str | None]") -> "dict[str, tuple[str, str | No
         wifi_down=(OFFLINE, "link_down"),
         mqtt_down=(OFFLINE, "link_down"),
         mqtt_up=(RESUME, "online"),
-        key_checkin=(SENT, "send_checkin"),
-        key_vote=(SENT, "send_vote"),
         key_nav=(SAME, "redraw"),
         key_denied=(REFUSED, "deny"),
         sitting_update=(SAME, "redraw"),
@@ -162,6 +164,11 @@ def _online(**cells: "tuple[str, str | None]") -> "dict[str, tuple[str, str | No
     return row
 
 
+# Key events are produced only when they make sense (rule 4), so some cells
+# cannot occur: a check-in press once checked in (or with one unanswered),
+# a vote press without an open round and a check-in.  Those cells stay put.
+_CHECKIN = (SENT, "send_checkin")
+_VOTE = (SENT, "send_vote")
 _OFFLINE = _row(
     (SAME, None), SAME,
     mqtt_up=(RESUME, "online"),
@@ -175,12 +182,12 @@ TABLE = {
     BOOTING: _BOOTING,
     JOINING: _JOINING,
     CONNECTING: _CONNECTING,
-    IDLE: _online(),
+    IDLE: _online(key_checkin=_CHECKIN),
     CHECKED_IN: _online(),
-    MOTION_OPEN: _online(),
-    SENT: _online(),
-    RECORDED: _online(),
-    REFUSED: _online(display_timeout=(RESUME, "clear_refusal")),
+    MOTION_OPEN: _online(key_vote=_VOTE),
+    SENT: _online(key_vote=_VOTE),
+    RECORDED: _online(key_vote=_VOTE),
+    REFUSED: _online(key_checkin=_CHECKIN, key_vote=_VOTE, display_timeout=(RESUME, "clear_refusal")),
     OFFLINE: _OFFLINE,
 }
 

@@ -54,6 +54,7 @@ DEFAULTS: "dict[str, Any]" = {
     "retransmit_ms": 2000,  # first retransmission; doubles per try
     "retransmit_max_ms": 15000,
     "refusal_ms": 4000,  # how long a refusal is shown
+    "settle_ms": 300,  # after a reconnect, wait this long for retained broadcasts before resending
     "wifi_retry_ms": 15000,
     "stall_ms": 2000,  # an iteration slower than this is unhealthy: the watchdog is not fed
     # bounds

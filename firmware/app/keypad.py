@@ -348,7 +348,9 @@ class Keypad:
         self.online = True
         self.refusal = None
         self._send_health(frames.Hello)
-        self.outbox.all_due()
+        # Kept frames go out once the retained broadcasts had a moment to say whether
+        # their round is still open (a closed round drops them unsent).
+        self.outbox.all_due(self.now, self.cfg["settle_ms"])
         self._do_retransmit(None)
 
     def _do_link_down(self, _: "Any") -> None:
@@ -429,6 +431,9 @@ class Keypad:
         self.seat = ""
         self.outbox.drop_where(lambda e: e.kind == CHECKIN and e.ref != f.sitting_id)
         self.refusal = None
+
+    def _do_update_sitting(self, f: "frames.SittingState") -> None:
+        self.sitting = f  # same sitting: state, 应到 / 实到
 
     def _do_close_sitting(self, f: "frames.SittingState") -> None:
         self.sitting = f

@@ -99,10 +99,11 @@ class Outbox:
     def any(self, pred: "Callable[[Entry], bool]") -> bool:
         return any(pred(e) for e in self.entries)
 
-    def all_due(self) -> None:
-        """Make every entry due now (after a reconnect)."""
+    def all_due(self, now: int = 0, after: int = 0) -> None:
+        """Make every entry due ``after`` ms from ``now`` (after a reconnect); at once if 0."""
         for e in self.entries:
-            e.last = None
+            e.last = now if after else None
+            e.wait = after
 
     def due(self, now: int, diff: "Callable[[int, int], int]") -> "list[Entry]":
         """Entries to transmit now; ``diff`` is the wrap-safe ``ticks_diff``."""

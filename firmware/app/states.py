@@ -7,7 +7,8 @@ Rules (what the table below says, in words):
    RNG is truly random) and goes to ``connecting`` (MQTT).  Wi-Fi lost while
    connecting goes back to ``joining``.
 2. ``mqtt_up`` (first connect or a reconnect) sends hello, resends every
-   unanswered frame at once and RESUMEs (rule 8).
+   unanswered frame once the retained broadcasts had ``settle_ms`` to say
+   whether its round is still open, and RESUMEs (rule 8).
 3. Once online, losing Wi-Fi or MQTT goes to ``offline``.  Offline, presses
    are still signed and kept in the bounded outbox (oldest dropped first,
    counted) and sent when the link returns, if their round is still open.
@@ -105,7 +106,7 @@ EVENTS = (
 # What a broadcast or an answer does to the keypad's knowledge, in any state.
 _FACTS = {
     SITTING_NEW: "new_sitting",
-    SITTING_UPDATE: "redraw",
+    SITTING_UPDATE: "update_sitting",
     SITTING_CLOSED: "close_sitting",
     MOTION_OPENED: "open_round",
     MOTION_UPDATE: "update_round",
@@ -152,7 +153,7 @@ def _online(**cells: "tuple[str, str | None]") -> "dict[str, tuple[str, str | No
         mqtt_up=(RESUME, "online"),
         key_nav=(SAME, "redraw"),
         key_denied=(REFUSED, "deny"),
-        sitting_update=(SAME, "redraw"),
+        sitting_update=(SAME, "update_sitting"),
         sitting_closed=(IDLE, "close_sitting"),
         result=(SAME, "show_result"),
         nack=(REFUSED, "refused"),

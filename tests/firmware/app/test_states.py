@@ -11,36 +11,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
-from pathlib import Path
-from types import ModuleType
 
+import kpcontexts as ctx
 import pytest
 
 from firmware.app import states as S
 from firmware.app.keypad import Keypad
 
-
-def load_contexts() -> ModuleType:
-    name = "kpcontexts"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("kpcontexts.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-ctx = load_contexts()
-
 PRE_LINK = (S.BOOTING, S.JOINING, S.CONNECTING)
 ONLINE = (S.IDLE, S.CHECKED_IN, S.MOTION_OPEN, S.SENT, S.RECORDED, S.REFUSED)
 FACT_ACTIONS = {
     S.SITTING_NEW: "new_sitting",
-    S.SITTING_UPDATE: "redraw",
+    S.SITTING_UPDATE: "update_sitting",
     S.SITTING_CLOSED: "close_sitting",
     S.MOTION_OPENED: "open_round",
     S.MOTION_UPDATE: "update_round",
@@ -61,7 +44,7 @@ def expected_cell(state: str, event: str) -> tuple[str, str | None]:
         if state not in ONLINE:
             return S.SAME, action
         fixed = {
-            S.SITTING_UPDATE: (S.SAME, "redraw"),
+            S.SITTING_UPDATE: (S.SAME, "update_sitting"),
             S.SITTING_CLOSED: (S.IDLE, "close_sitting"),
             S.RESULT: (S.SAME, "show_result"),
             S.NACK: (S.REFUSED, "refused"),

@@ -1,0 +1,332 @@
+"""The ESP32 board adapter: the keypad HAL (:mod:`firmware.hal.port`) on real hardware.
+
+This is the only module of the firmware that imports ``machine``,
+``network`` or ``esp32``.  It is glue: it opens the pins and buses a
+hardware profile (:mod:`firmware.hal.profiles`) names and hands plain
+functions to the pure parts, which are tested without hardware:
+
+=============  ===============================  ===================================
+port class     here                             logic in
+=============  ===============================  ===================================
+Keys           GPIO inputs, pull-ups            :mod:`firmware.hal.debounce`
+Leds           GPIO outputs                     :mod:`firmware.hal.leds`
+Display        SSD1306 on ``machine.I2C``       :mod:`firmware.hal.ssd1306`, ``glyphs``
+CardReader     RC522 on ``machine.SPI`` + CS    :mod:`firmware.hal.rc522`
+Nvs            ``esp32.NVS`` blobs + commit     (here)
+Wifi           ``network.WLAN(STA_IF)``         (here)
+Watchdog       ``machine.WDT``, armed lazily    (here)
+Clock          ``time`` ticks, ``ntptime``      (here)
+=============  ===============================  ===================================
+
+Local faults never raise ``OSError`` into the app (that means link loss):
+a display or card reader that does not answer at start-up is left out
+(``display``/``card`` None) and named in ``board.faults``; I2C errors later
+are counted in ``board.display_errors``; NVS failures raise RuntimeError.
+
+Usage (boot)::
+
+    from firmware.hal import esp32
+    board = esp32.board(config)     # config: the device config dict
+"""
+
+import gc
+import os
+import time
+
+import esp32
+import machine
+import network
+
+from .. import version
+from . import debounce, glyphs, leds, port, profiles, rc522, ssd1306
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+# MicroPython's time and gc have ticks_ms, ticks_diff, sleep_ms and mem_free.
+_time = time  # type: Any
+_gc = gc  # type: Any
+
+__all__ = ["Esp32Board", "EspClock", "EspNvs", "EspWatchdog", "EspWifi", "board"]
+
+# The ESP32 port counted time.time() from 2000-01-01 in older releases.
+_EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
+_CLOCK_SET_AFTER = 1704067200  # 2024-01-01: an RTC before this was never set
+_NVS_NOT_FOUND = 0x1102
+_NVS_INVALID_LENGTH = 0x110C
+_NVS_KEY_MAX = 15
+
+
+class EspClock(port.Clock):
+    def ticks_ms(self) -> int:
+        return int(_time.ticks_ms())
+
+    def ticks_diff(self, a: int, b: int) -> int:
+        return int(_time.ticks_diff(a, b))
+
+    def time(self) -> "int | None":
+        t = int(time.time()) + _EPOCH_OFFSET
+        return t if t >= _CLOCK_SET_AFTER else None
+
+    def sync(self, host: "str | None" = None) -> None:
+        """Set the RTC from NTP (the hall server); OSError when the network fails."""
+        import ntptime
+
+        if host:
+            ntptime.host = host
+        ntptime.settime()
+
+
+def _esp_code(exc: OSError) -> int:
+    # check_esp_err raises OSError(-code, name) for ESP-IDF errors.
+    code = exc.args[0] if exc.args else 0
+    return -code if isinstance(code, int) and code < 0 else 0
+
+
+class EspNvs(port.Nvs):
+    """Blobs in one NVS namespace; ``set`` commits before it returns (NVS writes are atomic per key)."""
+
+    def __init__(self, namespace: str = "hallvote") -> None:
+        self._nvs = esp32.NVS(namespace)
+
+    @staticmethod
+    def _key(key: str) -> str:
+        if not key or len(key) > _NVS_KEY_MAX:
+            raise ValueError("NVS keys are 1..15 characters: %r" % (key,))
+        return key
+
+    def get(self, key: str) -> "bytes | None":
+        self._key(key)
+        size = 64
+        while True:
+            buf = bytearray(size)
+            try:
+                n = self._nvs.get_blob(key, buf)
+            except OSError as exc:
+                code = _esp_code(exc)
+                if code == _NVS_NOT_FOUND or "NOT_FOUND" in str(exc):
+                    return None
+                if (code == _NVS_INVALID_LENGTH or "LENGTH" in str(exc)) and size < 4096:
+                    size *= 4
+                    continue
+                raise RuntimeError("NVS get %s: %s" % (key, exc)) from exc
+            return bytes(buf[:n])
+
+    def set(self, key: str, value: bytes) -> None:
+        self._key(key)
+        try:
+            self._nvs.set_blob(key, value)
+            self._nvs.commit()
+        except OSError as exc:
+            raise RuntimeError("NVS set %s: %s" % (key, exc)) from exc
+
+
+class EspWifi(port.Wifi):
+    def __init__(self, hostname: "str | None" = None) -> None:
+        self._wlan = network.WLAN(network.STA_IF)
+        self._wlan.active(True)
+        # No modem sleep: acks must reach the keypad without beacon-interval delays.
+        self.power_save = False
+        try:
+            self._wlan.config(pm=self._wlan.PM_NONE)
+        except (AttributeError, ValueError, OSError):  # older firmware: keep its default
+            self.power_save = True
+        self.hostname = hostname
+        if hostname:
+            try:
+                network.hostname(hostname)
+            except (AttributeError, ValueError, OSError):
+                self.hostname = None
+
+    def connect(self, ssid: str, password: str) -> None:
+        if self._wlan.isconnected():
+            self._wlan.disconnect()
+        self._wlan.connect(ssid, password)
+
+    def connected(self) -> bool:
+        return bool(self._wlan.isconnected())
+
+    def rssi(self) -> int:
+        try:
+            return int(self._wlan.status("rssi"))
+        except (OSError, ValueError, TypeError):
+            return 0
+
+    def ip(self) -> "str | None":
+        return self._wlan.ifconfig()[0] if self._wlan.isconnected() else None
+
+
+class EspWatchdog(port.Watchdog):
+    """``machine.WDT``, started by the first ``feed`` (the app's loop), so provisioning is not reset.
+
+    Once started the ESP32 watchdog cannot be stopped.
+    """
+
+    def __init__(self, timeout_ms: int = 8000) -> None:
+        self.timeout_ms = timeout_ms
+        self._wdt = None  # type: Any
+
+    def feed(self) -> None:
+        if self._wdt is None:
+            self._wdt = machine.WDT(timeout=self.timeout_ms)
+        self._wdt.feed()
+
+    @property
+    def armed(self) -> bool:
+        return self._wdt is not None
+
+
+def _key_reader(pin_no: int, active_low: bool) -> "Callable[[], bool]":
+    pull = None
+    if pin_no not in profiles.INPUT_ONLY:  # GPIO 34-39 have no pull resistors
+        pull = machine.Pin.PULL_UP if active_low else machine.Pin.PULL_DOWN
+    value = machine.Pin(pin_no, machine.Pin.IN, pull).value
+    if active_low:
+        return lambda: not value()
+    return lambda: bool(value())
+
+
+def _led_writer(pin_no: int, active_low: bool) -> "Callable[[bool], None]":
+    off = 1 if active_low else 0
+    value = machine.Pin(pin_no, machine.Pin.OUT, value=off).value
+    return lambda lit: value(off ^ 1 if lit else off)
+
+
+def _built_profile() -> "str | None":
+    try:
+        from . import build_info  # type: ignore[attr-defined]  # generated by the build
+
+        return str(build_info.PROFILE) if build_info.PROFILE else None
+    except ImportError:
+        return None
+
+
+class Esp32Board(port.Board):
+    """The keypad's hardware per ``profile`` (a dict from :func:`profiles.select`)."""
+
+    def __init__(
+        self, profile: "dict[str, Any]", nvs_namespace: str = "hallvote", hostname: "str | None" = None
+    ) -> None:
+        self.profile = profile
+        self.faults = []  # type: list[str]
+        self.display_errors = 0
+        self.firmware_version = version.VERSION
+        self.clock = EspClock()
+        self.keys = debounce.DebouncedKeys(
+            {
+                name: _key_reader(pin, profile.get("key_active_low", True))
+                for name, pin in profile["keys"].items()
+            },
+            ticks_diff=_time.ticks_diff,
+        )
+        self.leds = leds.BlinkingLeds(
+            {
+                name: _led_writer(pin, profile.get("led_active_low", False))
+                for name, pin in profile["leds"].items()
+            }
+        )
+        self.nvs = EspNvs(nvs_namespace)
+        self.wifi = EspWifi(hostname)
+        self.watchdog = EspWatchdog(profile.get("watchdog_ms", 8000))
+        self.display = self._open_display(profile.get("display"), profile.get("i2c"))
+        self.card = self._open_card(profile.get("card"), profile.get("spi"))
+        self._battery = profile.get("battery")
+        self._adc = None
+        if self._battery:
+            self._adc = machine.ADC(machine.Pin(self._battery["adc"]))
+            self._adc.atten(machine.ADC.ATTN_11DB)  # full scale ~3.1 V
+
+    def _open_display(
+        self, cfg: "dict[str, Any] | None", bus: "dict[str, Any] | None"
+    ) -> "ssd1306.Ssd1306 | None":
+        if not cfg or not bus:
+            return None
+        try:
+            from . import glyph_data  # type: ignore[attr-defined]  # generated by the build
+        except ImportError:
+            self.faults.append("display: no glyph table (flash a `hallvote firmware build` output)")
+            return None
+        i2c = machine.I2C(
+            bus["id"], scl=machine.Pin(bus["scl"]), sda=machine.Pin(bus["sda"]), freq=bus.get("freq", 400000)
+        )
+        addr = cfg.get("addr", 0x3C)
+        if addr not in i2c.scan():
+            self.faults.append("display: nothing answers at I2C 0x%02x" % addr)
+            return None
+
+        def write(data: "bytes | bytearray") -> None:
+            try:
+                i2c.writeto(addr, data)
+            except OSError:
+                self.display_errors += 1
+
+        return ssd1306.Ssd1306(
+            write,
+            glyphs.Font(glyph_data),
+            cfg.get("width", 128),
+            cfg.get("height", 64),
+            external_vcc=cfg.get("external_vcc", False),
+            flip=cfg.get("flip", False),
+            align=cfg.get("align", "left"),
+        )
+
+    def _open_card(
+        self, cfg: "dict[str, Any] | None", bus: "dict[str, Any] | None"
+    ) -> "rc522.Rc522Reader | None":
+        if not cfg or not bus:
+            return None
+        spi = machine.SPI(
+            bus["id"],
+            baudrate=bus.get("baudrate", 1000000),
+            polarity=0,
+            phase=0,
+            sck=machine.Pin(bus["sck"]),
+            mosi=machine.Pin(bus["mosi"]),
+            miso=machine.Pin(bus["miso"]),
+        )
+        cs = machine.Pin(cfg["cs"], machine.Pin.OUT, value=1)
+        rst = machine.Pin(cfg["rst"], machine.Pin.OUT, value=0)  # hard reset pulse
+        _time.sleep_ms(1)
+        rst.value(1)
+        _time.sleep_ms(50)  # oscillator start-up
+
+        def xfer(tx: bytes) -> bytearray:
+            rx = bytearray(len(tx))
+            cs.value(0)
+            try:
+                spi.write_readinto(tx, rx)
+            finally:
+                cs.value(1)
+            return rx
+
+        reader = rc522.Rc522Reader(
+            rc522.Rc522(xfer), _time.ticks_ms, _time.ticks_diff, cfg.get("interval_ms", 250)
+        )
+        if not reader.ok:
+            self.faults.append("card: no RC522 answers (VersionReg 0x%02x)" % reader.chip.version)
+            return None
+        return reader
+
+    def rng(self, n: int) -> bytes:
+        return os.urandom(n)
+
+    def battery(self) -> int:
+        if self._adc is None or not self._battery:
+            return 255
+        mv = self._adc.read_uv() / 1000 * self._battery.get("divider", 2.0)
+        return profiles.battery_percent(mv, self._battery)
+
+    def free_heap(self) -> int:
+        return int(_gc.mem_free())
+
+    def reset(self) -> None:
+        machine.reset()
+
+
+def board(config: "dict[str, Any] | None" = None) -> Esp32Board:
+    """The board for the device ``config``: its ``"profile"`` (default: the build's, then
+    :data:`profiles.DEFAULT`) with ``"hardware"`` overrides; ``"nvs_namespace"``, ``"hostname"``."""
+    config = config or {}
+    profile = profiles.select(config, _built_profile())
+    return Esp32Board(profile, config.get("nvs_namespace", "hallvote"), config.get("hostname"))

@@ -1,0 +1,69 @@
+"""LEDs with blinking: pure logic over one ``write(level)`` function per LED.
+
+:class:`BlinkingLeds` implements :class:`firmware.hal.port.Leds`.  ``set``
+records a mode and drives a steady LED at once; ``tick(now_ms)`` drives the
+blinking ones, all in phase (a half period on, a half period off, phase taken
+from the clock, so a blink started later joins the others).  A pin is only
+written when its level changes, so ticking every loop iteration costs one
+comparison per LED.  Active-low wiring is the adapter's business: ``write``
+receives True for "lit".
+"""
+
+from . import port
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
+
+__all__ = ["DEFAULT_BLINK_MS", "BlinkingLeds"]
+
+# Full blink period: 2 Hz, readable at a glance and distinct from steady light.
+DEFAULT_BLINK_MS = 500
+
+
+class BlinkingLeds(port.Leds):
+    def __init__(
+        self, writers: "dict[str, Callable[[bool], None]]", period_ms: int = DEFAULT_BLINK_MS
+    ) -> None:
+        if period_ms < 2:
+            raise ValueError("period_ms must be >= 2")
+        self.names = tuple(writers)
+        self._writers = writers
+        self._half = period_ms // 2
+        self._modes = {}  # type: dict[str, str]
+        self._levels = {}  # type: dict[str, bool]
+        self._phase = True  # the level blinking LEDs show now
+        for name in self.names:
+            self._modes[name] = port.OFF
+            self._put(name, False)
+
+    def _put(self, name: str, level: bool) -> None:
+        if self._levels.get(name) is not level:
+            self._levels[name] = level
+            self._writers[name](level)
+
+    def set(self, name: str, mode: str) -> None:
+        if mode not in port.MODES:
+            raise ValueError("unknown LED mode %r" % (mode,))
+        if name not in self._writers or self._modes[name] == mode:
+            return
+        self._modes[name] = mode
+        if mode == port.BLINK:
+            self._put(name, self._phase)
+        else:
+            self._put(name, mode == port.ON)
+
+    def tick(self, now_ms: int) -> None:
+        # (now // half) is even in the first half of each period: lit.
+        self._phase = (now_ms // self._half) % 2 == 0
+        for name in self.names:
+            if self._modes[name] == port.BLINK:
+                self._put(name, self._phase)
+
+    def mode(self, name: str) -> str:
+        """The mode last set for ``name`` (OFF for an unknown LED)."""
+        return self._modes.get(name, port.OFF)
+
+    def level(self, name: str) -> bool:
+        """What the LED shows now (True = lit)."""
+        return self._levels.get(name, False)

@@ -1,0 +1,321 @@
+"""MFRC522 (RC522) card reader over SPI: a small pure driver for reading ISO 14443A UIDs.
+
+The driver talks to the chip through one function, ``xfer(tx) -> rx``: a
+full-duplex SPI transaction with chip select held for its length (the ESP32
+adapter wraps ``machine.SPI.write_readinto`` and the CS pin; tests pass a
+simulated chip).  Everything else here is pure: the SPI address bytes, the
+ISO 14443-3 type A frames (REQA/WUPA, anticollision, SELECT, HLTA), CRC_A
+and the BCC check.
+
+Reading a card (:meth:`Rc522.read_uid`): WUPA (wakes idle *and* halted
+cards, so a card left on the reader is found again on every poll), then per
+cascade level ANTICOLLISION (``SEL 0x20``) and SELECT (``SEL 0x70 ...`` with
+CRC_A) until the SAK says the UID is complete (4, 7 or 10 bytes), then HLTA.
+A collision (two cards at once) is reported as no card: a seat has one
+member's card.
+
+:class:`CardPresence` turns the raw reads into "card present / removed" with
+a miss tolerance, so a card is not reported removed because one read failed.
+:class:`Rc522Reader` implements :class:`firmware.hal.port.CardReader` with
+both, reading at most every ``interval_ms``.
+"""
+
+from . import port
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
+
+__all__ = [
+    "CASCADE_TAG",
+    "HLTA",
+    "REQA",
+    "SEL_CL1",
+    "SEL_CL2",
+    "SEL_CL3",
+    "WUPA",
+    "CardError",
+    "CardPresence",
+    "Rc522",
+    "Rc522Reader",
+    "bcc",
+    "check_crc",
+    "crc_a",
+    "hlta_frame",
+    "read_frame",
+    "select_frame",
+    "write_frame",
+]
+
+# ISO/IEC 14443-3 type A commands.
+REQA = 0x26  # 7-bit short frame
+WUPA = 0x52  # 7-bit short frame
+HLTA = 0x50
+SEL_CL1 = 0x93
+SEL_CL2 = 0x95
+SEL_CL3 = 0x97
+CASCADE_TAG = 0x88
+NVB_ANTICOLL = 0x20  # SEL + NVB only: "all cards, send your UID CLn"
+NVB_SELECT = 0x70  # SEL + NVB + 4 UID bytes + BCC
+SAK_UID_INCOMPLETE = 0x04
+
+# MFRC522 registers.
+COMMAND = 0x01
+COM_IRQ = 0x04
+ERROR = 0x06
+FIFO_DATA = 0x09
+FIFO_LEVEL = 0x0A
+CONTROL = 0x0C
+BIT_FRAMING = 0x0D
+COLL = 0x0E
+MODE = 0x11
+TX_CONTROL = 0x14
+TX_ASK = 0x15
+T_MODE = 0x2A
+T_PRESCALER = 0x2B
+T_RELOAD_H = 0x2C
+T_RELOAD_L = 0x2D
+VERSION = 0x37
+
+# MFRC522 commands.
+CMD_IDLE = 0x00
+CMD_TRANSCEIVE = 0x0C
+CMD_SOFT_RESET = 0x0F
+
+# Bits.
+IRQ_RX = 0x20
+IRQ_IDLE = 0x10
+IRQ_ERR = 0x02
+IRQ_TIMER = 0x01
+ERR_COLL = 0x08
+ERR_FATAL = 0x13  # BufferOvfl | ParityErr | ProtocolErr
+START_SEND = 0x80
+FLUSH_FIFO = 0x80
+
+# VersionReg values of genuine chips and common clones; 0x00/0xFF mean nothing answers.
+KNOWN_VERSIONS = (0x88, 0x90, 0x91, 0x92, 0xB2, 0x12)
+
+
+class CardError(Exception):
+    """A garbled exchange with a card (bad CRC or BCC, a collision, a protocol error)."""
+
+
+def crc_a(data: bytes) -> bytes:
+    """ISO/IEC 14443-3 CRC_A of ``data`` (CRC-16/ISO-A: reflected 0x1021, init 0x6363), LSB first."""
+    crc = 0x6363
+    for b in data:
+        b ^= crc & 0xFF
+        b = (b ^ (b << 4)) & 0xFF
+        crc = (crc >> 8) ^ (b << 8) ^ (b << 3) ^ (b >> 4)
+    return bytes((crc & 0xFF, crc >> 8))
+
+
+def check_crc(frame: bytes) -> bytes:
+    """The payload of ``frame`` (payload + CRC_A); CardError if the CRC is wrong."""
+    if len(frame) < 3 or crc_a(frame[:-2]) != bytes(frame[-2:]):
+        raise CardError("bad CRC_A")
+    return bytes(frame[:-2])
+
+
+def bcc(uid4: bytes) -> int:
+    """Block check character of a 4-byte UID part: the XOR of its bytes."""
+    x = 0
+    for b in uid4:
+        x ^= b
+    return x
+
+
+def select_frame(level: int, uid_cln: bytes) -> bytes:
+    """SELECT for cascade ``level`` (SEL_CL1..3) with the 5 bytes anticollision returned (UID part + BCC)."""
+    body = bytes((level, NVB_SELECT)) + bytes(uid_cln)
+    return body + crc_a(body)
+
+
+def hlta_frame() -> bytes:
+    body = bytes((HLTA, 0x00))
+    return body + crc_a(body)
+
+
+def write_frame(reg: int, data: bytes) -> bytes:
+    """SPI bytes writing ``data`` to register ``reg`` (several bytes go to the same register, e.g. the FIFO)."""
+    return bytes(((reg << 1) & 0x7E,)) + bytes(data)
+
+
+def read_frame(reg: int, count: int = 1) -> bytes:
+    """SPI bytes reading register ``reg`` ``count`` times; the reply's bytes 1.. are the values."""
+    addr = 0x80 | ((reg << 1) & 0x7E)
+    return bytes((addr,) * count) + b"\x00"
+
+
+class Rc522:
+    """The chip, through ``xfer``; ``max_polls`` bounds the wait for one exchange."""
+
+    def __init__(self, xfer: "Callable[[bytes], bytes | bytearray]", max_polls: int = 60) -> None:
+        self._xfer = xfer
+        self.max_polls = max_polls
+        self.version = 0
+
+    # --- registers ---------------------------------------------------------
+
+    def read(self, reg: int) -> int:
+        return self._xfer(read_frame(reg))[1]
+
+    def read_many(self, reg: int, count: int) -> bytes:
+        if count <= 0:
+            return b""
+        return bytes(self._xfer(read_frame(reg, count))[1:])
+
+    def write(self, reg: int, data: "int | bytes") -> None:
+        self._xfer(write_frame(reg, bytes((data,)) if isinstance(data, int) else data))
+
+    def set_bits(self, reg: int, mask: int) -> None:
+        self.write(reg, self.read(reg) | mask)
+
+    def clear_bits(self, reg: int, mask: int) -> None:
+        self.write(reg, self.read(reg) & ~mask & 0xFF)
+
+    # --- set-up ------------------------------------------------------------
+
+    def init(self) -> bool:
+        """Reset and configure the chip, antenna on; False if no known chip answers."""
+        self.write(COMMAND, CMD_SOFT_RESET)
+        for _ in range(self.max_polls):  # the reset takes ~40 us; PowerDown clears when done
+            if not self.read(COMMAND) & 0x10:
+                break
+        self.write(T_MODE, 0x80)  # timer starts after each transmission
+        self.write(T_PRESCALER, 0xA9)  # 13.56 MHz / (2 * 0xA9 + 1): 25 us per tick
+        self.write(T_RELOAD_H, 0x00)
+        self.write(T_RELOAD_L, 0x78)  # 120 ticks: 3 ms answer timeout (a card answers in < 0.1 ms)
+        self.write(TX_ASK, 0x40)  # 100 % ASK modulation
+        self.write(MODE, 0x3D)  # CRC preset 0x6363 (ISO 14443A)
+        self.set_bits(TX_CONTROL, 0x03)  # antenna drivers on
+        self.version = self.read(VERSION)
+        return self.version in KNOWN_VERSIONS
+
+    # --- exchanges ---------------------------------------------------------
+
+    def transceive(self, data: bytes, tx_last_bits: int = 0) -> "tuple[bytes, int] | None":
+        """Send ``data`` to the card; ``(reply, valid bits in its last byte or 0)`` or None on timeout.
+
+        Raises CardError on a collision or a framing error.
+        """
+        self.write(COMMAND, CMD_IDLE)
+        self.write(COM_IRQ, 0x7F)  # clear every interrupt request bit
+        self.write(FIFO_LEVEL, FLUSH_FIFO)
+        self.write(FIFO_DATA, data)
+        self.write(BIT_FRAMING, tx_last_bits)
+        self.write(COMMAND, CMD_TRANSCEIVE)
+        self.write(BIT_FRAMING, START_SEND | tx_last_bits)
+        irq = 0
+        for _ in range(self.max_polls):
+            irq = self.read(COM_IRQ)
+            if irq & (IRQ_RX | IRQ_IDLE | IRQ_TIMER):
+                break
+        self.write(BIT_FRAMING, 0)
+        if not irq & (IRQ_RX | IRQ_IDLE):
+            return None  # timer expired (no card) or the chip never finished
+        err = self.read(ERROR)
+        if err & ERR_FATAL:
+            raise CardError("reader error 0x%02x" % err)
+        if err & ERR_COLL:
+            raise CardError("collision: more than one card")
+        n = self.read(FIFO_LEVEL) & 0x7F
+        if n == 0:
+            return None
+        reply = self.read_many(FIFO_DATA, n)
+        return reply, self.read(CONTROL) & 0x07
+
+    def read_uid(self) -> "bytes | None":
+        """The UID of the one card in the field (4, 7 or 10 bytes), or None when there is none."""
+        got = self.transceive(bytes((WUPA,)), 7)
+        if got is None:
+            return None
+        if len(got[0]) != 2:
+            raise CardError("bad ATQA")
+        self.clear_bits(COLL, 0x80)  # ValuesAfterColl = 0: bits after a collision read as 0
+        uid = b""
+        for level in (SEL_CL1, SEL_CL2, SEL_CL3):
+            got = self.transceive(bytes((level, NVB_ANTICOLL)))
+            if got is None:
+                return None
+            part = got[0]
+            if len(part) != 5 or bcc(part[:4]) != part[4]:
+                raise CardError("bad UID part or BCC")
+            got = self.transceive(select_frame(level, part))
+            if got is None:
+                return None
+            sak = check_crc(got[0])
+            if len(sak) != 1:
+                raise CardError("bad SAK")
+            if part[0] == CASCADE_TAG and sak[0] & SAK_UID_INCOMPLETE:
+                uid += part[1:4]
+                continue
+            uid += part[:4]
+            self.transceive(hlta_frame())  # a halted card stays quiet until the next WUPA
+            return uid
+        raise CardError("UID longer than three cascade levels")
+
+
+class CardPresence:
+    """ "Card present / removed" from raw reads: a card counts as removed after ``misses`` failed reads.
+
+    ``update(uid)`` takes one read (a UID, or None for nothing or a failed
+    read) and returns the card considered present now.  A different UID
+    replaces the card at once.
+    """
+
+    def __init__(self, misses: int = 2) -> None:
+        self.misses = misses
+        self.uid = None  # type: bytes | None
+        self._missed = 0
+
+    def update(self, uid: "bytes | None") -> "bytes | None":
+        if uid is not None:
+            self.uid = bytes(uid)
+            self._missed = 0
+        elif self.uid is not None:
+            self._missed += 1
+            if self._missed >= self.misses:
+                self.uid = None
+                self._missed = 0
+        return self.uid
+
+
+class Rc522Reader(port.CardReader):
+    """:class:`port.CardReader` over :class:`Rc522`; reads at most every ``interval_ms``.
+
+    ``ticks_ms``/``ticks_diff`` are the board clock's.  Garbled reads are
+    counted in ``errors`` and treated as a miss.  If the chip did not answer
+    at start-up (``ok`` False) every poll returns None.
+    """
+
+    def __init__(
+        self,
+        chip: Rc522,
+        ticks_ms: "Callable[[], int]",
+        ticks_diff: "Callable[[int, int], int]",
+        interval_ms: int = 250,
+        misses: int = 2,
+    ) -> None:
+        self.chip = chip
+        self._ticks_ms = ticks_ms
+        self._ticks_diff = ticks_diff
+        self.interval_ms = interval_ms
+        self.presence = CardPresence(misses)
+        self.errors = 0
+        self._last = None  # type: int | None
+        self.ok = chip.init()
+
+    def poll(self) -> "bytes | None":
+        if not self.ok:
+            return None
+        now = self._ticks_ms()
+        if self._last is not None and self._ticks_diff(now, self._last) < self.interval_ms:
+            return self.presence.uid
+        self._last = now
+        try:
+            uid = self.chip.read_uid()
+        except CardError:
+            self.errors += 1
+            uid = None
+        return self.presence.update(uid)

@@ -1,0 +1,124 @@
+"""SSD1306 OLED display over I2C: pure driver over one ``write(bytes)`` function.
+
+Implements :class:`firmware.hal.port.Display`.  ``write`` sends one I2C
+transaction to the panel's address (the ESP32 adapter passes
+``lambda b: i2c.writeto(addr, b)``); every transaction starts with the
+SSD1306 control byte: ``0x00`` for a command stream, ``0x40`` for display RAM.
+
+Text is drawn with the firmware's glyph table (:mod:`firmware.hal.glyphs`)
+into a MONO_VLSB framebuffer whose layout is the panel's RAM (8-row pages).
+``show`` sends only the pages that changed since the last refresh, so
+updating one 16-pixel text row moves 2 x 128 bytes (about 6 ms at 400 kHz)
+instead of the whole 1 KiB.
+"""
+
+from . import glyphs, port
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
+
+__all__ = ["CONTROL_CMD", "CONTROL_DATA", "Ssd1306", "init_commands"]
+
+CONTROL_CMD = 0x00
+CONTROL_DATA = 0x40
+
+_DISPLAY_OFF = 0xAE
+_DISPLAY_ON = 0xAF
+_SET_CONTRAST = 0x81
+_SET_COL_ADDR = 0x21
+_SET_PAGE_ADDR = 0x22
+
+
+def init_commands(
+    width: int = 128, height: int = 64, external_vcc: bool = False, flip: bool = False
+) -> bytes:
+    """The power-up command sequence for a ``width`` x ``height`` panel."""
+    return bytes(
+        (
+            _DISPLAY_OFF,
+            0x20, 0x00,  # horizontal addressing: column, then page, wraps
+            0x40,  # display start line 0
+            0xA0 if flip else 0xA1,  # segment remap (column 127 is SEG0 unless flipped)
+            0xA8, height - 1,  # multiplex ratio
+            0xC0 if flip else 0xC8,  # COM scan direction
+            0xD3, 0x00,  # display offset
+            0xDA, 0x02 if width > 2 * height else 0x12,  # COM pins configuration
+            0xD5, 0x80,  # clock divide ratio / oscillator
+            0xD9, 0x22 if external_vcc else 0xF1,  # pre-charge period
+            0xDB, 0x30,  # VCOMH deselect level
+            _SET_CONTRAST, 0xFF,
+            0xA4,  # display follows RAM
+            0xA6,  # not inverted
+            0x8D, 0x10 if external_vcc else 0x14,  # charge pump
+            _DISPLAY_ON,
+        )
+    )  # fmt: skip
+
+
+class Ssd1306(port.Display):
+    """The panel; ``font`` is a :class:`glyphs.Font`; ``align`` ``"left"`` or ``"center"``."""
+
+    def __init__(
+        self,
+        write: "Callable[[bytes | bytearray], object]",
+        font: "glyphs.Font",
+        width: int = 128,
+        height: int = 64,
+        external_vcc: bool = False,
+        flip: bool = False,
+        align: str = "left",
+        accel: bool = True,
+    ) -> None:
+        self._write = write
+        self.font = font
+        self.width = width
+        self.height = height
+        self.align = align
+        self.rows = height // font.height
+        # Each page is sent as one transaction: control byte + `width` bytes of RAM.
+        self.canvas = glyphs.Canvas(width, height, accel=accel)
+        self._sent = None  # type: bytearray | None
+        self._lines = None  # type: list[str] | None
+        self._tx = bytearray(1 + width)
+        self._tx[0] = CONTROL_DATA
+        self._command(init_commands(width, height, external_vcc, flip))
+        self.show([])
+
+    def _command(self, cmds: "bytes | bytearray") -> None:
+        self._write(bytes((CONTROL_CMD,)) + cmds)
+
+    def show(self, lines: "list[str]") -> None:
+        lines = list(lines)
+        if lines == self._lines:
+            return
+        self._lines = lines
+        glyphs.draw_lines(self.canvas, self.font, lines, self.align)
+        self.refresh()
+
+    def refresh(self, force: bool = False) -> int:
+        """Send the pages that differ from what the panel shows; return how many were sent."""
+        buf = self.canvas.buf
+        w = self.width
+        sent = 0
+        first = self._sent is None
+        if self._sent is None:
+            self._sent = bytearray(len(buf))
+        shadow = self._sent
+        for page in range(self.height // 8):
+            lo = page * w
+            if not (force or first) and buf[lo : lo + w] == shadow[lo : lo + w]:
+                continue
+            self._command(bytes((_SET_COL_ADDR, 0, w - 1, _SET_PAGE_ADDR, page, page)))
+            self._tx[1:] = buf[lo : lo + w]
+            self._write(self._tx)
+            shadow[lo : lo + w] = buf[lo : lo + w]
+            sent += 1
+        return sent
+
+    def contrast(self, level: int) -> None:
+        """Panel brightness 0..255 (dim it in secret ballots or to save power)."""
+        self._command(bytes((_SET_CONTRAST, max(0, min(255, level)))))
+
+    def power(self, on: bool) -> None:
+        self._command(bytes((_DISPLAY_ON if on else _DISPLAY_OFF,)))

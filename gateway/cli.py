@@ -7,6 +7,7 @@ import typer
 
 from gateway.cli_audit import audit_app
 from gateway.cli_broker import broker_app
+from gateway.cli_firmware import firmware_app
 from gateway.cli_gateway import gateway_app
 
 app = typer.Typer(
@@ -24,3 +25,4 @@ def main() -> None:
 app.add_typer(broker_app, name="broker")
 app.add_typer(audit_app, name="audit")
 app.add_typer(gateway_app, name="gateway")
+app.add_typer(firmware_app, name="firmware")

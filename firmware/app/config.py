@@ -48,6 +48,11 @@ DEFAULTS: "dict[str, Any]" = {
     "mqtt_password": "",
     "ca_file": "hall-ca.pem",  # the hall CA; None: no TLS (tests only)
     "keepalive": 30,
+    # board (read by the board adapter, firmware/hal/esp32.py)
+    "profile": None,  # hardware profile name; None: the build's default
+    "hardware": {},  # pin overrides of the profile
+    "nvs_namespace": "hallvote",
+    "hostname": None,
     # timing (milliseconds unless named _s)
     "loop_ms": 10,  # one key scan per loop iteration
     "heartbeat_s": 30,

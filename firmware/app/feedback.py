@@ -30,7 +30,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .keypad import Keypad
 
-__all__ = ["TEXT", "leds", "lines"]
+__all__ = ["TEXT", "leds", "lines", "show"]
 
 OFF = "off"
 ON = "on"
@@ -199,3 +199,18 @@ def lines(kp: "Keypad") -> "list[str]":
     if state == states.SENT:
         return [TEXT["sent"]] + _ballot(kp, show_choice)
     return [TEXT["recorded"]] + _ballot(kp, show_choice)  # RECORDED
+
+
+def show(kp: "Keypad") -> None:
+    """Put the keypad's feedback on the board, touching only what changed."""
+    modes = leds(kp)
+    for name, mode in modes.items():
+        if kp.shown_leds.get(name) != mode:
+            kp.board.leds.set(name, mode)
+    kp.shown_leds = modes
+    display = kp.board.display
+    if display is not None:
+        text = lines(kp)[: display.rows]
+        if text != kp.shown_lines:
+            kp.shown_lines = text
+            display.show(text)

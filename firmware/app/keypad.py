@@ -21,8 +21,8 @@ from firmware.counter import Counter
 from protocol import codec, consts, frames, reasons, topics
 from protocol.errors import ProtocolError
 
-from . import config, feedback, states
-from .ballot import CHOICE_KEYS, DENY, NAV, NAV_KEYS, Ballot
+from . import classify, config, feedback, states
+from .ballot import Ballot
 from .outbox import CHECKIN, VOTE, Entry, Outbox
 
 TYPE_CHECKING = False
@@ -71,12 +71,12 @@ class Keypad:
         self._wifi = False
         self._mqtt = False
         self._connects = 0
-        self.started = self.clock.ticks_ms()
-        self.now = self.started
-        self._wifi_tried = self.started
-        self._heartbeat_at = self.started
-        self._leds: dict[str, str] = {}
-        self._lines: list[str] | None = None
+        self.now = self.clock.ticks_ms()
+        self.uptime_ms = 0  # summed per step: ticks wrap (MicroPython), uptime must not
+        self._wifi_tried = self.now
+        self._heartbeat_at = self.now
+        self.shown_leds: dict[str, str] = {}  # what feedback.show() last set
+        self.shown_lines: list[str] | None = None
         # what the keypad knows of the hall
         self.sitting: frames.SittingState | None = None
         self.checked_in = False
@@ -121,6 +121,7 @@ class Keypad:
     def step(self, now: int, mqtt_up: bool = False, connects: int = 0) -> None:
         """One loop iteration: scan keys, follow the link, drain the inbox, run timers,
         drive the LEDs and do at most one precomputation slice."""
+        self.uptime_ms += max(0, self._diff(now, self.now))
         self.now = now
         for key, pressed in self.board.keys.poll(now):
             if pressed:
@@ -184,14 +185,14 @@ class Keypad:
         m = self.motion
         return (m.motion_id, m.round) if m is not None else None
 
-    def _known(self, item: int) -> int:
+    def known(self, item: int) -> int:
         """The choice pending or recorded for an item of this round (0: none or not known)."""
-        for e in reversed(self._pending(VOTE, self.round_key())):
+        for e in reversed(self.pending(VOTE, self.round_key())):
             if item in e.items:
                 return e.choices[item]
         return self.recorded.get(item, 0)
 
-    def _pending(self, kind: str, ref: "Any" = None) -> "list[Entry]":
+    def pending(self, kind: str, ref: "Any" = None) -> "list[Entry]":
         return [e for e in self.outbox.entries if e.kind == kind and (ref is None or e.ref == ref)]
 
     def derive(self) -> str:
@@ -206,72 +207,15 @@ class Keypad:
         )
 
     def render(self) -> None:
-        leds = feedback.leds(self)
-        for name, mode in leds.items():
-            if self._leds.get(name) != mode:
-                self.board.leds.set(name, mode)
-        self._leds = leds
-        display = self.board.display
-        if display is not None:
-            lines = feedback.lines(self)
-            if lines != self._lines:
-                self._lines = lines
-                display.show(lines)
+        feedback.show(self)
 
     # ------------------------------------------------------------ inputs -> events
 
     def press(self, key: str) -> None:
-        if key == "checkin":
-            event, arg = self._checkin_press()
-        elif key in CHOICE_KEYS or key in NAV_KEYS:
-            event, arg = self._vote_press(key)
-        else:
-            return
+        event, arg = classify.press(self, key)
         if event is not None:
             self._pressed = key
             self.dispatch(event, arg)
-
-    def _checkin_press(self) -> "tuple[str | None, Any]":
-        if self.checked_in or self._pending(CHECKIN):
-            return None, None  # nothing to add: the LED already says so
-        s = self.sitting
-        if s is None:
-            return _S.KEY_DENIED, reasons.NO_SITTING
-        if s.state not in (consts.SITTING_CHECKIN_OPEN, consts.SITTING_IN_SESSION):
-            return _S.KEY_DENIED, reasons.CHECKIN_CLOSED
-        return _S.KEY_CHECKIN, None
-
-    def _vote_press(self, key: str) -> "tuple[str | None, Any]":
-        b, m = self.ballot, self.motion
-        if b is None or m is None:
-            return (_S.KEY_DENIED, reasons.MOTION_NOT_OPEN) if key in CHOICE_KEYS else (None, None)
-        if not (self.checked_in or self._pending(CHECKIN)):
-            return _S.KEY_DENIED, reasons.NOT_CHECKED_IN
-        if m.paused:
-            return _S.KEY_DENIED, reasons.ROUND_PAUSED
-        first = m.press_policy == consts.FIRST_PRESS
-        item = b.current()
-        if key in CHOICE_KEYS and b.single and self._known(item) == b.choice_of(key, item):
-            return None, None  # the same choice again: already sent or recorded
-        taken = set(self.recorded)
-        for e in self._pending(VOTE, self.round_key()):
-            taken.update(e.items)
-        if first and key in CHOICE_KEYS and item in taken:
-            return _S.KEY_DENIED, reasons.FIRST_PRESS_FINAL
-        result = b.key(key)
-        if result is None:
-            return None, None
-        kind, value = result
-        if kind == DENY:
-            return _S.KEY_DENIED, value
-        if kind == NAV:
-            return _S.KEY_NAV, None
-        choices: tuple[int, ...] = value  # type: ignore[assignment]
-        if first:
-            choices = tuple(0 if i in taken else c for i, c in enumerate(choices))
-            if not any(choices):
-                return _S.KEY_DENIED, reasons.FIRST_PRESS_FINAL
-        return _S.KEY_VOTE, choices
 
     def receive(self, topic: str, payload: bytes) -> None:
         """One received message -> at most one event; a bad one is counted and skipped."""
@@ -284,49 +228,11 @@ class Keypad:
         if hall != self.hall:
             return
         if device:
-            if device == self.device_id and channel == "down":
-                self._answer(frame)
-            return
-        event = self._broadcast(frame)
+            event = classify.answer(self, frame) if device == self.device_id and channel == "down" else None
+        else:
+            event = classify.broadcast(self, frame)
         if event is not None:
             self.dispatch(event, frame)
-
-    def _answer(self, frame: "frames.Frame") -> None:
-        if isinstance(frame, frames.Ack):
-            entry, kind = self.outbox.find(frame.counter), frame.acked_type
-            event = _S.ACK
-        elif isinstance(frame, frames.Nack):
-            entry, kind = self.outbox.find(frame.counter), frame.nacked_type
-            event = _S.NACK_BUSY if frame.reason == reasons.BUSY else _S.NACK
-        else:
-            return
-        if entry is not None and kind == (consts.CHECK_IN if entry.kind == CHECKIN else consts.VOTE):
-            self.dispatch(event, frame)
-
-    def _broadcast(self, f: "frames.Frame") -> "str | None":
-        if isinstance(f, frames.SittingState):
-            old = self.sitting
-            if old is None or old.sitting_id != f.sitting_id:
-                return _S.SITTING_NEW
-            if f.state == consts.SITTING_CLOSED and old.state != consts.SITTING_CLOSED:
-                return _S.SITTING_CLOSED
-            return _S.SITTING_UPDATE if f != old else None
-        if isinstance(f, frames.MotionOpen):
-            m = self.motion
-            if m is None or (m.motion_id, m.round, m.round_nonce) != (f.motion_id, f.round, f.round_nonce):
-                return _S.MOTION_OPENED
-            return _S.MOTION_UPDATE if (m.flags, m.focus) != (f.flags, f.focus) else None
-        if isinstance(f, frames.MotionClosed):
-            key = (f.motion_id, f.round)
-            m = self.motion
-            if (m is not None and key == self.round_key() and m.round_nonce == f.round_nonce) or self._pending(
-                VOTE, key
-            ):
-                return _S.MOTION_CLOSED
-            return None
-        if isinstance(f, frames.ResultSummary):
-            return _S.RESULT if f != self.result else None
-        return None
 
     # ------------------------------------------------------------ actions (named in the table)
 
@@ -396,8 +302,7 @@ class Keypad:
             return
         b = self.board
         rssi = max(-128, min(127, b.wifi.rssi()))
-        uptime = max(0, self._diff(self.now, self.started)) // 1000
-        frame = cls(self.device_id, self.counter.take(), b.firmware_version, uptime,
+        frame = cls(self.device_id, self.counter.take(), b.firmware_version, self.uptime_ms // 1000,
                     b.battery(), rssi, b.free_heap())  # fmt: skip
         self.tx.append((self.status_topic, self._seal(frame)))
         self._heartbeat_at = self.now

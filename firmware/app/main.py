@@ -20,12 +20,12 @@ __all__ = ["build", "main"]
 
 
 def build(board: "Board | None" = None, cfg: "dict[str, Any] | None" = None) -> runner.Runner:
+    if cfg is None:
+        cfg = config.load()
     if board is None:
         from firmware.hal import esp32  # the only hardware module; absent under CPython
 
-        board = esp32.Board()  # type: ignore[attr-defined]
-    if cfg is None:
-        cfg = config.load()
+        board = esp32.board(cfg)
     kp = Keypad(board, cfg)
     return runner.Runner(kp, runner.make_client(kp))
 

@@ -89,6 +89,7 @@ class Runner:
             self.stalls += 1
 
     async def run(self) -> None:
+        """Run until :meth:`request_stop`; closes the MQTT client on the way out."""
         self.running = True
         self.kp.start()
         pause = self.kp.cfg["loop_ms"] / 1000
@@ -98,7 +99,13 @@ class Runner:
                 await asyncio.sleep(pause)
         finally:
             self.running = False
+            await self.client.close()
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to finish after its current iteration (from any thread: a flag)."""
+        self.stopping = True
 
     async def stop(self) -> None:
+        """Stop from inside the event loop: :meth:`run` ends and closes the client."""
         self.stopping = True
         await self.client.close()

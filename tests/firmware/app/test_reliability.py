@@ -300,3 +300,12 @@ def test_checked_in_survives_a_reboot() -> None:
     kp.step(rig.clock.advance(10), True, 1)
     assert kp.state == S.CHECKED_IN and rig.board.leds.modes["checkin"] == "on"
     assert consts.CHECK_IN not in [codec.decode(p).TYPE for _t, p in kp.tx]
+
+
+def test_main_builds_the_app_on_any_board() -> None:
+    from firmware.app import main
+
+    board = SimBoard(rng=seeded_rng(b"main"))
+    runner = main.build(board, config.load(None, {"hall": HALL, "device_id": DEV, "ca_file": None}))
+    assert runner.kp.board is board and runner.client.client_id == DEV
+    assert runner.kp.state == S.BOOTING and runner.task is None  # nothing runs before run()

@@ -1,0 +1,122 @@
+"""Raw inputs -> the state table's events: the guards live here, not in the table.
+
+Pure functions of what the keypad knows (they never change it, except that
+a navigation key moves the draft ballot's cursor or sets a draft choice):
+
+* :func:`press`: a key -> ``(event, arg)`` or ``(None, None)`` (nothing to
+  do, e.g. check-in when already checked in, the same choice again).  A
+  check-in press needs a sitting in check-in or in session; a vote press
+  needs an open round, a check-in (made or unanswered), a round not paused,
+  and under first press an item not yet recorded or pending; otherwise
+  ``key_denied`` with the reason the gateway would give.
+* :func:`answer`: an ack/nack from the gateway -> ``ack`` / ``nack`` /
+  ``nack_busy``, only for a frame in the outbox (same counter and type).
+* :func:`broadcast`: a broadcast -> a sitting, motion or result event, or
+  None when it tells nothing new (retained broadcasts are repeated on every
+  reconnect and gateway restart).
+"""
+
+from protocol import consts, frames, reasons
+
+from . import states as S
+from .ballot import CHOICE_KEYS, DENY, NAV, NAV_KEYS
+from .outbox import CHECKIN, VOTE
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .keypad import Keypad
+
+__all__ = ["answer", "broadcast", "press"]
+
+NOTHING = (None, None)
+
+
+def press(kp: "Keypad", key: str) -> "tuple[str | None, Any]":
+    if key == "checkin":
+        return _checkin(kp)
+    if key in CHOICE_KEYS or key in NAV_KEYS:
+        return _vote(kp, key)
+    return NOTHING
+
+
+def _checkin(kp: "Keypad") -> "tuple[str | None, Any]":
+    if kp.checked_in or kp.pending(CHECKIN):
+        return NOTHING  # the LED already says so
+    s = kp.sitting
+    if s is None:
+        return S.KEY_DENIED, reasons.NO_SITTING
+    if s.state not in (consts.SITTING_CHECKIN_OPEN, consts.SITTING_IN_SESSION):
+        return S.KEY_DENIED, reasons.CHECKIN_CLOSED
+    return S.KEY_CHECKIN, None
+
+
+def _vote(kp: "Keypad", key: str) -> "tuple[str | None, Any]":
+    b, m = kp.ballot, kp.motion
+    if b is None or m is None:
+        return (S.KEY_DENIED, reasons.MOTION_NOT_OPEN) if key in CHOICE_KEYS else NOTHING
+    if not (kp.checked_in or kp.pending(CHECKIN)):
+        return S.KEY_DENIED, reasons.NOT_CHECKED_IN
+    if m.paused:
+        return S.KEY_DENIED, reasons.ROUND_PAUSED
+    first = m.press_policy == consts.FIRST_PRESS
+    item = b.current()
+    if key in CHOICE_KEYS and b.single and kp.known(item) == b.choice_of(key, item):
+        return NOTHING  # the same choice again: already sent or recorded
+    taken = set(kp.recorded)
+    for e in kp.pending(VOTE, kp.round_key()):
+        taken.update(e.items)
+    if first and key in CHOICE_KEYS and item in taken:
+        return S.KEY_DENIED, reasons.FIRST_PRESS_FINAL
+    result = b.key(key)
+    if result is None:
+        return NOTHING
+    kind, value = result
+    if kind == DENY:
+        return S.KEY_DENIED, value
+    if kind == NAV:
+        return S.KEY_NAV, None
+    choices: tuple[int, ...] = value  # type: ignore[assignment]
+    if first:  # only what is new: recorded items cannot change
+        choices = tuple(0 if i in taken else c for i, c in enumerate(choices))
+        if not any(choices):
+            return S.KEY_DENIED, reasons.FIRST_PRESS_FINAL
+    return S.KEY_VOTE, choices
+
+
+def answer(kp: "Keypad", frame: "frames.Frame") -> "str | None":
+    if isinstance(frame, frames.Ack):
+        counter, kind, event = frame.counter, frame.acked_type, S.ACK
+    elif isinstance(frame, frames.Nack):
+        counter, kind = frame.counter, frame.nacked_type
+        event = S.NACK_BUSY if frame.reason == reasons.BUSY else S.NACK
+    else:
+        return None
+    entry = kp.outbox.find(counter)
+    if entry is None or kind != (consts.CHECK_IN if entry.kind == CHECKIN else consts.VOTE):
+        return None  # an answer to a hello/status, or to a frame given up on
+    return event
+
+
+def broadcast(kp: "Keypad", f: "frames.Frame") -> "str | None":
+    if isinstance(f, frames.SittingState):
+        old = kp.sitting
+        if old is None or old.sitting_id != f.sitting_id:
+            return S.SITTING_NEW
+        if f.state == consts.SITTING_CLOSED and old.state != consts.SITTING_CLOSED:
+            return S.SITTING_CLOSED
+        return S.SITTING_UPDATE if f != old else None
+    if isinstance(f, frames.MotionOpen):
+        m = kp.motion
+        if m is None or (m.motion_id, m.round, m.round_nonce) != (f.motion_id, f.round, f.round_nonce):
+            return S.MOTION_OPENED
+        return S.MOTION_UPDATE if (m.flags, m.focus) != (f.flags, f.focus) else None
+    if isinstance(f, frames.MotionClosed):
+        key = (f.motion_id, f.round)
+        m = kp.motion
+        current = m is not None and key == kp.round_key() and m.round_nonce == f.round_nonce
+        return S.MOTION_CLOSED if current or kp.pending(VOTE, key) else None
+    if isinstance(f, frames.ResultSummary):
+        return S.RESULT if f != kp.result else None
+    return None

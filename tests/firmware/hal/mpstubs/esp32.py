@@ -1,0 +1,44 @@
+"""Stand-in for MicroPython's ``esp32`` on the WebAssembly port (HAL tests only).
+
+``NVS`` raises OSError(-code, name) as the ESP32 port's check_esp_err does;
+values become durable (visible to a new NVS object) only on ``commit``.
+"""
+
+import fakehw
+
+ESP_ERR_NVS_NOT_FOUND = 0x1102
+ESP_ERR_NVS_INVALID_LENGTH = 0x110C
+
+
+class NVS:
+    def __init__(self, namespace):
+        if len(namespace) > 15:
+            raise OSError(-0x1109, "ESP_ERR_NVS_KEY_TOO_LONG")
+        self._ns = namespace
+        fakehw.NVS.setdefault(namespace, {})
+        fakehw.NVS_PENDING.setdefault(namespace, {})
+
+    def _lookup(self, key):
+        pending = fakehw.NVS_PENDING[self._ns]
+        if key in pending:
+            return pending[key]
+        return fakehw.NVS[self._ns].get(key)
+
+    def get_blob(self, key, buf):
+        value = self._lookup(key)
+        if value is None:
+            raise OSError(-ESP_ERR_NVS_NOT_FOUND, "ESP_ERR_NVS_NOT_FOUND")
+        if len(buf) < len(value):
+            raise OSError(-ESP_ERR_NVS_INVALID_LENGTH, "ESP_ERR_NVS_INVALID_LENGTH")
+        for i in range(len(value)):
+            buf[i] = value[i]
+        return len(value)
+
+    def set_blob(self, key, value):
+        if len(key) > 15:
+            raise OSError(-0x1109, "ESP_ERR_NVS_KEY_TOO_LONG")
+        fakehw.NVS_PENDING[self._ns][key] = bytes(value)
+
+    def commit(self):
+        fakehw.NVS[self._ns].update(fakehw.NVS_PENDING[self._ns])
+        fakehw.NVS_PENDING[self._ns].clear()

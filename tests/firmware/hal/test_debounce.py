@@ -1,0 +1,137 @@
+"""Key debouncing (firmware/hal/debounce.py) under CPython: bounce patterns, glitches, long presses,
+stuck keys, wrapping ticks, and the port.Keys face the app sees."""
+
+from __future__ import annotations
+
+import pytest
+
+from firmware.hal import port
+from firmware.hal.debounce import DEFAULT_SETTLE_MS, DebouncedKeys, Debouncer
+
+S = DEFAULT_SETTLE_MS
+
+
+def feed(deb: Debouncer, samples: list[tuple[int, int]]) -> list[tuple[int, bool]]:
+    """Feed (time, raw) samples; return the (time, edge) pairs produced."""
+    out = []
+    for t, raw in samples:
+        edge = deb.update(bool(raw), t)
+        if edge is not None:
+            out.append((t, edge))
+    return out
+
+
+def every_ms(pattern: str, start: int = 0) -> list[tuple[int, int]]:
+    """One sample per millisecond from a string of 0/1."""
+    return [(start + i, int(c)) for i, c in enumerate(pattern)]
+
+
+def test_clean_press_and_release_after_settle_time() -> None:
+    deb = Debouncer()
+    edges = feed(deb, every_ms("0" * 5 + "1" * 60 + "0" * 60))
+    assert edges == [(5 + S, True), (65 + S, False)]
+
+
+def test_bounce_burst_gives_one_press_settle_ms_after_the_last_bounce() -> None:
+    deb = Debouncer()
+    closing = "0" * 5 + "1010110110" + "1" * 60  # the contact stays closed from t=15
+    opening = "0101001" + "0" * 60  # ... and open from t=len(closing)+7
+    edges = feed(deb, every_ms(closing + opening))
+    assert edges == [(15 + S, True), (len(closing) + 7 + S, False)]
+
+
+def test_glitch_shorter_than_settle_is_ignored() -> None:
+    deb = Debouncer()
+    assert feed(deb, every_ms("0" * 5 + "1" * (S - 1) + "0" * 100)) == []
+    assert not deb.pressed
+
+
+def test_sparse_polling_still_needs_stability() -> None:
+    # Samples 15 ms apart (a busy loop): two agreeing samples 30 ms apart suffice.
+    deb = Debouncer()
+    edges = feed(deb, [(0, 0), (15, 1), (30, 1), (45, 1), (60, 0), (75, 1), (90, 0), (105, 0), (120, 0)])
+    assert edges == [(45, True), (120, False)]
+
+
+def test_long_press_reports_once_and_measures_the_hold() -> None:
+    deb = Debouncer()
+    samples = every_ms("0" * 10 + "1" * 5000 + "0" * 50)
+    edges = feed(deb, samples[: 10 + 3000])
+    assert edges == [(10 + S, True)]
+    assert deb.held_ms(10 + 3000) == 3000 - S
+    edges = feed(deb, samples[10 + 3000 :])
+    assert edges == [(5010 + S, False)]  # no repeat while held, one release
+    assert deb.held_ms(6000) == 0
+
+
+def test_key_held_at_power_up_never_presses_until_released() -> None:
+    deb = Debouncer()
+    assert feed(deb, every_ms("1" * 500)) == []
+    # released (with bounce), then pressed again: now it counts
+    edges = feed(deb, every_ms("0010" + "0" * 40 + "1" * 40, start=500))
+    assert edges == [(500 + 44 + S, True)]
+
+
+def test_stuck_key_that_bounces_open_briefly_stays_disarmed() -> None:
+    deb = Debouncer()
+    assert feed(deb, every_ms("1" * 100 + "0" * (S - 5) + "1" * 100)) == []
+
+
+def test_ticks_that_wrap_are_compared_with_the_given_diff() -> None:
+    period = 1 << 30  # MicroPython's ticks_ms period
+
+    def ticks_diff(a: int, b: int) -> int:
+        return ((a - b + period // 2) % period) - period // 2
+
+    deb = Debouncer(ticks_diff=ticks_diff)
+    start = period - 10
+    samples = [((start + i) % period, 1 if i >= 2 else 0) for i in range(60)]
+    edges = feed(deb, samples)
+    assert edges == [((start + 2 + S) % period, True)]
+    assert deb.held_ms((start + 2 + S + 100) % period) == 100
+
+
+def test_zero_settle_passes_every_change_through() -> None:
+    deb = Debouncer(settle_ms=0)
+    assert feed(deb, every_ms("0101")) == [(1, True), (2, False), (3, True)]
+    with pytest.raises(ValueError):
+        Debouncer(settle_ms=-1)
+
+
+class Levels:
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.level = dict.fromkeys(names, False)
+
+    def reader(self, name: str):  # type: ignore[no-untyped-def]
+        return lambda: self.level[name]
+
+
+def test_keys_poll_reports_edges_in_port_order() -> None:
+    lv = Levels(port.KEYS_BASIC + port.KEYS_NAV)
+    # readers given in a scrambled order; edges come out in the port's order
+    keys = DebouncedKeys(
+        {n: lv.reader(n) for n in ("confirm", "no", "checkin", "yes", "abstain", "up", "down")}
+    )
+    assert keys.names == port.KEYS_BASIC + port.KEYS_NAV
+    assert isinstance(keys, port.Keys)
+    assert keys.poll(0) == []
+    lv.level["no"] = lv.level["checkin"] = True
+    assert keys.poll(1) == []
+    assert keys.poll(1 + S) == [("checkin", True), ("no", True)]
+    assert keys.is_pressed("no") and not keys.is_pressed("yes") and not keys.is_pressed("missing")
+    assert keys.held_ms("no", 500 + S) == 499
+    lv.level["no"] = False
+    keys.poll(600)
+    assert keys.poll(600 + S) == [("no", False)]
+    assert keys.poll(2000) == []
+
+
+def test_keys_refuse_unknown_names() -> None:
+    with pytest.raises(ValueError, match="vote"):
+        DebouncedKeys({"vote": lambda: False})
+
+
+def test_four_key_board_has_only_basic_keys() -> None:
+    keys = DebouncedKeys({n: (lambda: False) for n in port.KEYS_BASIC})
+    assert keys.names == port.KEYS_BASIC
+    assert keys.held_ms("confirm", 100) == 0

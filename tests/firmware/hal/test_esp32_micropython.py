@@ -1,0 +1,214 @@
+"""The ESP32 board adapter (firmware/hal/esp32.py) without an ESP32.
+
+* Under CPython: no module of the firmware but esp32.py imports ``machine``,
+  ``network`` or ``esp32`` (the HAL boundary of the issue).
+* On the real MicroPython interpreter (WebAssembly port), from mpy-cross
+  output, with stand-in ``machine``/``network``/``esp32`` modules (mpstubs/,
+  same signatures as the ESP32 port; they refuse pulls on input-only pins,
+  SPI without chip select, a second WDT) written into its /lib: a board is
+  built for every profile and each port class works through the stubs:
+  debounced GPIO keys, LED levels, NVS get/set (commit, not-found, a value
+  larger than the first buffer), Wi-Fi, the lazily armed watchdog, the
+  battery ADC, the RC522 on SPI reading a card, the SSD1306 on I2C, and the
+  faults recorded when the display or the card reader does not answer.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+from pathlib import Path
+
+from hvtest.micropython import (
+    micropython_harness,  # noqa: F401  (the `micropython` fixture)
+    need_mpy_cross,
+)
+
+from firmware.hal import profiles
+
+HERE = Path(__file__).parent
+REPO = HERE.parents[2]
+DEVICE_ONLY = {"machine", "network", "esp32"}
+
+
+def device_imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found & DEVICE_ONLY
+
+
+def test_only_the_board_adapter_imports_device_modules() -> None:
+    offenders = {}
+    for folder in ("firmware", "protocol"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            rel = path.relative_to(REPO).as_posix()
+            used = device_imports(path)
+            if used and rel != "firmware/hal/esp32.py":
+                offenders[rel] = sorted(used)
+    assert offenders == {}
+    assert device_imports(REPO / "firmware/hal/esp32.py") == DEVICE_ONLY
+
+
+def stub_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "mpstubs"
+    shutil.copytree(HERE / "mpstubs", folder)
+    for helper in ("fakehw.py", "glyphcase.py"):
+        shutil.copyfile(HERE / helper, folder / helper)
+    return folder
+
+
+SCRIPT = r"""
+import sys
+sys.path.insert(0, "/lib/mpstubs")
+import hvhost
+import fakehw, glyphcase, machine
+from firmware.hal import esp32, port
+import firmware.hal as hal_pkg
+
+def keys_and_leds(b):
+    out = {"names": list(b.keys.names), "modes": {str(k): list(v) for k, v in fakehw.PIN_MODES.items()}}
+    assert b.keys.poll(0) == []
+    fakehw.LEVELS[b.profile["keys"]["yes"]] = 0  # active low: pressed
+    b.keys.poll(5)
+    out["press"] = b.keys.poll(40)
+    out["held"] = b.keys.held_ms("yes", 1040)
+    fakehw.LEVELS[b.profile["keys"]["yes"]] = 1
+    b.keys.poll(1100)
+    out["release"] = b.keys.poll(1200)
+    b.leds.set("status", port.ON)
+    b.leds.set("yes", port.BLINK)
+    b.leds.tick(0)
+    on = fakehw.LEVELS[b.profile["leds"]["yes"]]
+    b.leds.tick(250)
+    out["leds"] = [fakehw.LEVELS[b.profile["leds"]["status"]], on, fakehw.LEVELS[b.profile["leds"]["yes"]]]
+    return out
+
+def services(b):
+    out = {}
+    out["nvs_missing"] = b.nvs.get("sk")
+    b.nvs.set("sk", b"k" * 32)
+    big = bytes(range(256)) * 2
+    b.nvs.set("cfg", big)
+    out["nvs"] = [b.nvs.get("sk") == b"k" * 32, b.nvs.get("cfg") == big, fakehw.NVS["hallvote"]["sk"] == b"k" * 32, len(fakehw.NVS_PENDING["hallvote"])]
+    try:
+        b.nvs.set("a_key_that_is_too_long", b"")
+        out["nvs_long_key"] = "accepted"
+    except ValueError:
+        out["nvs_long_key"] = "ValueError"
+    b.wifi.connect("hall-net", "secret")
+    out["wifi"] = [fakehw.WIFI["ssid"], b.wifi.connected(), b.wifi.rssi(), fakehw.WIFI["config"].get("pm")]
+    fakehw.WIFI["connected"] = True
+    out["wifi_up"] = [b.wifi.connected(), b.wifi.rssi(), b.wifi.ip()]
+    out["wdt_before"] = fakehw.WDT["timeout"]
+    b.watchdog.feed()
+    b.watchdog.feed()
+    out["wdt"] = [fakehw.WDT["timeout"], fakehw.WDT["feeds"]]
+    t0 = b.clock.ticks_ms()
+    out["clock"] = [type(t0).__name__, b.clock.ticks_diff(t0 + 5, t0), b.clock.time() is None or b.clock.time() > 1700000000]
+    out["battery"] = b.battery()
+    out["heap"] = b.free_heap() > 0
+    out["version"] = list(b.firmware_version)
+    out["ports"] = [isinstance(b.keys, port.Keys), isinstance(b.leds, port.Leds), isinstance(b.nvs, port.Nvs),
+                    isinstance(b.wifi, port.Wifi), isinstance(b.watchdog, port.Watchdog), isinstance(b.clock, port.Clock),
+                    isinstance(b, port.Board)]
+    return out
+
+result = {}
+for name in hvhost.load_input()["profiles"]:
+    fakehw.reset()
+    fakehw.SPI_CHIP = fakehw.FakeRc522()
+    fakehw.SPI_CHIP.cards = [bytes.fromhex("04112233445566")]
+    b = esp32.board({"profile": name})
+    r = {"profile": b.profile["name"], "faults": b.faults, "display": b.display is not None, "card": b.card is not None}
+    r.update(keys_and_leds(b))
+    r.update(services(b))
+    if b.card is not None:
+        r["uid"] = b.card.poll().hex()
+    result[name] = r
+
+# default profile (no build_info in a source tree)
+fakehw.reset()
+result["default"] = esp32.board().profile["name"]
+
+# a display with a glyph table (here the tiny test table), and the panel traffic it causes
+fakehw.reset()
+hal_pkg.glyph_data = glyphcase.Tiny
+b = esp32.board({"profile": "oled-nav-card"})
+n = len(fakehw.I2C_WRITES)
+b.display.show(["A中"])
+result["display"] = {"faults": b.faults, "rows": b.display.rows, "init": fakehw.I2C_WRITES[0][1].hex(),
+                     "writes": [[a, w.hex()] for a, w in fakehw.I2C_WRITES[n:]], "buf": bytes(b.display.canvas.buf[:128]).hex()}
+
+# nothing at the display address, no RC522 on the bus
+fakehw.reset()
+fakehw.I2C_DEVICES[:] = []
+fakehw.SPI_CHIP = fakehw.FakeRc522(version=0)
+b = esp32.board({"profile": "oled-nav-card", "hardware": {"watchdog_ms": 3000}})
+result["absent"] = {"faults": b.faults, "display": b.display, "card": b.card, "wdt": b.watchdog.timeout_ms}
+hvhost.result(result)
+"""
+
+
+def test_board_adapter_runs_on_micropython_with_stub_hardware(micropython, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    need_mpy_cross()
+    names = profiles.names()
+    out = micropython.run_json(
+        SCRIPT,
+        folders=("protocol", "firmware", stub_folder(tmp_path)),
+        compiled=True,
+        input_data={"profiles": names},
+    )
+    for name in names:
+        r = out[name]
+        p = profiles.PROFILES[name]
+        assert r["profile"] == name
+        assert r["ports"] == [True] * 7
+        # keys: internal pull-ups except on input-only pins, one press, one release, the hold
+        for key, pin in p["keys"].items():
+            assert r["modes"][str(pin)] == [1, None if pin >= 34 else 2], key
+        assert r["press"] == [["yes", True]]
+        assert r["held"] == 1000
+        assert r["release"] == [["yes", False]]
+        assert r["leds"] == [1, 1, 0]  # status steady on; yes blinks
+        assert r["nvs_missing"] is None
+        assert r["nvs"] == [True, True, True, 0]  # set() committed
+        assert r["nvs_long_key"] == "ValueError"
+        assert r["wifi"] == ["hall-net", False, 0, 0]  # power save off, rssi unknown while down
+        assert r["wifi_up"] == [True, -61, "192.168.10.23"]
+        assert r["wdt_before"] is None  # not armed until the app's loop feeds it
+        assert r["wdt"] == [8000, 2]
+        assert r["clock"] == ["int", 5, True]
+        assert r["heap"] is True
+        assert r["version"] == [0, 1, 0]
+        assert r["card"] == bool(p.get("card"))
+        if p.get("card"):
+            assert r["uid"] == "04112233445566"
+        assert r["battery"] == (58 if p.get("battery") else 255)  # 1.9 V x 2 = 3.8 V
+        if p.get("display"):
+            assert r["display"] is False
+            assert r["faults"] == ["display: no glyph table (flash a `hallvote firmware build` output)"]
+        else:
+            assert r["faults"] == []
+    assert out["default"] == profiles.DEFAULT
+
+    disp = out["display"]
+    assert disp["faults"] == []
+    assert disp["rows"] == 8  # 64 px / 8 px cells of the tiny table
+    assert disp["init"].startswith("00ae")
+    # one page changed: a column/page command, then 1 + 128 bytes of RAM for page 0
+    assert [a for a, _ in disp["writes"]] == [0x3C, 0x3C]
+    assert disp["writes"][0][1] == "0021007f220000"  # columns 0..127, page 0..0
+    assert disp["writes"][1][1][:2] == "40" and disp["writes"][1][1][2:] == disp["buf"]
+    assert disp["buf"][:8] == "1e05051e"  # "A": columns 0..3
+
+    absent = out["absent"]
+    assert absent["display"] is None and absent["card"] is None
+    assert absent["faults"] == [
+        "display: nothing answers at I2C 0x3c",
+        "card: no RC522 answers (VersionReg 0x00)",
+    ]
+    assert absent["wdt"] == 3000

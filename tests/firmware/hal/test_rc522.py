@@ -1,0 +1,175 @@
+"""RC522 card reader (firmware/hal/rc522.py): CRC_A and frame bytes against ISO/IEC 14443-3, the
+SPI framing of the MFRC522 datasheet, and the driver against a register-level chip model
+(fakehw.FakeRc522) with 4-, 7- and 10-byte UIDs, collisions, garbled answers and card removal."""
+
+from __future__ import annotations
+
+import os
+
+import fakehw
+import pytest
+
+from firmware.hal import port, rc522
+
+# --- pure frames ----------------------------------------------------------------
+
+
+def test_crc_a_matches_the_iso_14443_3_annex_examples() -> None:
+    # ISO/IEC 14443-3, Annex B: CRC_A of 00 00 is 0x1EA0, of 12 34 is 0xCF26 (sent LSB first).
+    assert rc522.crc_a(b"\x00\x00") == b"\xa0\x1e"
+    assert rc522.crc_a(b"\x12\x34") == b"\x26\xcf"
+    assert rc522.hlta_frame() == bytes.fromhex("500057cd")  # the HLTA every trace shows
+
+
+def test_crc_a_equals_the_bitwise_reference_and_leaves_zero_residue() -> None:
+    for n in range(0, 40):
+        data = os.urandom(n)
+        crc = rc522.crc_a(data)
+        assert crc == fakehw.crc_a(data)
+        assert rc522.crc_a(data + crc) == b"\x00\x00"  # no final XOR: a frame with its CRC checks to 0
+
+
+def test_check_crc_returns_the_payload_or_refuses() -> None:
+    assert rc522.check_crc(b"\x08" + rc522.crc_a(b"\x08")) == b"\x08"
+    with pytest.raises(rc522.CardError):
+        rc522.check_crc(b"\x08\xb6\xde")
+    with pytest.raises(rc522.CardError):
+        rc522.check_crc(b"\x08\x00")
+
+
+def test_bcc_and_select_frame() -> None:
+    part = bytes.fromhex("04a1b2c3")
+    assert rc522.bcc(part) == 0x04 ^ 0xA1 ^ 0xB2 ^ 0xC3
+    frame = rc522.select_frame(rc522.SEL_CL1, part + bytes((rc522.bcc(part),)))
+    assert frame[:2] == b"\x93\x70" and frame[2:6] == part and len(frame) == 9
+    assert rc522.crc_a(frame) == b"\x00\x00"
+
+
+def test_spi_address_bytes_follow_the_datasheet() -> None:
+    # MFRC522 8.1.2.3: address byte = 0 (write) / 1 (read) | reg << 1 | 0
+    assert rc522.write_frame(0x01, b"\x0f") == b"\x02\x0f"
+    assert rc522.write_frame(0x09, b"\x26\x52") == b"\x12\x26\x52"
+    assert rc522.read_frame(0x37) == b"\xee\x00"
+    assert rc522.read_frame(0x09, 3) == b"\x92\x92\x92\x00"
+
+
+# --- the driver against the chip model ---------------------------------------------
+
+
+def reader(*cards: bytes, version: int = 0x92) -> tuple[rc522.Rc522, fakehw.FakeRc522]:
+    chip = fakehw.FakeRc522(version)
+    chip.cards = list(cards)
+    drv = rc522.Rc522(chip.xfer)
+    assert drv.init() == (version in rc522.KNOWN_VERSIONS)
+    return drv, chip
+
+
+@pytest.mark.parametrize("uid_hex", ["04a1b2c3", "04112233445566", "0811223344556677889a"])
+def test_reads_single_double_and_triple_size_uids(uid_hex: str) -> None:
+    uid = bytes.fromhex(uid_hex)
+    drv, chip = reader(uid)
+    assert drv.read_uid() == uid
+    levels = len(fakehw.cascade_parts(uid))
+    # WUPA, then anticollision + select per cascade level, then HLTA
+    assert chip.frames[0] == b"\x52"
+    assert [f[:2] for f in chip.frames[1:-1]] == [
+        b"\x93\x20",
+        b"\x93\x70",
+        b"\x95\x20",
+        b"\x95\x70",
+        b"\x97\x20",
+        b"\x97\x70",
+    ][: 2 * levels]
+    assert chip.frames[-1] == rc522.hlta_frame()
+    assert chip.halted == [uid]
+    # the halted card is woken by the next poll's WUPA: a card left on the reader stays present
+    assert drv.read_uid() == uid
+
+
+def test_no_card_is_none_and_chip_absent_is_detected() -> None:
+    drv, chip = reader()
+    assert drv.read_uid() is None
+    assert chip.frames == [b"\x52"]
+    drv, _ = reader(version=0x00)
+    assert drv.version == 0x00
+
+
+def test_antenna_and_timer_are_configured() -> None:
+    _drv, chip = reader()
+    assert chip.regs[rc522.TX_CONTROL] & 0x03 == 0x03
+    assert chip.regs[rc522.TX_ASK] == 0x40
+    assert chip.regs[rc522.MODE] == 0x3D
+    assert chip.regs[rc522.T_MODE] & 0x80
+
+
+def test_two_cards_collide_and_a_garbled_sak_is_refused() -> None:
+    drv, _ = reader(bytes.fromhex("04a1b2c3"), bytes.fromhex("04a1b2c4"))
+    with pytest.raises(rc522.CardError, match="collision"):
+        drv.read_uid()
+    drv, chip = reader(bytes.fromhex("04a1b2c3"))
+    chip.garble_select = True
+    with pytest.raises(rc522.CardError, match="CRC"):
+        drv.read_uid()
+
+
+def test_presence_tolerates_one_missed_read() -> None:
+    p = rc522.CardPresence(misses=2)
+    a, b = b"\x01\x02\x03\x04", b"\x05\x06\x07\x08"
+    assert [p.update(x) for x in (None, a, None, a, None, None, None, b, a)] == [
+        None,
+        a,
+        a,
+        a,
+        a,
+        None,
+        None,
+        b,
+        a,
+    ]
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 0
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def test_reader_polls_at_its_interval_and_reports_insert_and_removal() -> None:
+    chip = fakehw.FakeRc522()
+    ticks = Ticks()
+    rd = rc522.Rc522Reader(rc522.Rc522(chip.xfer), ticks, lambda a, b: a - b, interval_ms=250, misses=2)
+    assert isinstance(rd, port.CardReader) and rd.ok
+    assert rd.poll() is None
+    uid = bytes.fromhex("04112233445566")
+    chip.cards = [uid]
+    ticks.now = 100
+    before = chip.xfers
+    assert rd.poll() is None  # within the interval: no SPI traffic
+    assert chip.xfers == before
+    ticks.now = 250
+    assert rd.poll() == uid
+    chip.cards = []
+    ticks.now = 500
+    assert rd.poll() == uid  # one miss is tolerated
+    ticks.now = 750
+    assert rd.poll() is None  # removed
+
+
+def test_reader_counts_garbled_reads_as_misses() -> None:
+    chip = fakehw.FakeRc522()
+    ticks = Ticks()
+    rd = rc522.Rc522Reader(rc522.Rc522(chip.xfer), ticks, lambda a, b: a - b, interval_ms=10, misses=1)
+    chip.cards = [b"\x01\x02\x03\x04", b"\x01\x02\x03\x05"]
+    assert rd.poll() is None
+    assert rd.errors == 1
+
+
+def test_reader_without_chip_never_touches_the_bus_again() -> None:
+    chip = fakehw.FakeRc522(version=0xFF)
+    rd = rc522.Rc522Reader(rc522.Rc522(chip.xfer), Ticks(), lambda a, b: a - b)
+    assert not rd.ok
+    before = chip.xfers
+    assert rd.poll() is None
+    assert chip.xfers == before

@@ -7,8 +7,10 @@ import typer
 
 from gateway.cli_audit import audit_app
 from gateway.cli_broker import broker_app
+from gateway.cli_device import device_app
 from gateway.cli_firmware import firmware_app
 from gateway.cli_gateway import gateway_app
+from gateway.cli_provision import provision_app
 
 app = typer.Typer(
     name="hallvote",
@@ -26,3 +28,5 @@ app.add_typer(broker_app, name="broker")
 app.add_typer(audit_app, name="audit")
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(firmware_app, name="firmware")
+app.add_typer(provision_app, name="provision")
+app.add_typer(device_app, name="device")

@@ -27,11 +27,12 @@ Rules (what the table below says, in words):
 6. ``retransmit`` resends the unchanged signed frames that are due;
    ``heartbeat`` sends a status frame; both only while online.
 7. Broadcasts update what the keypad knows in every state (a new sitting
-   forgets the old one's check-in and rounds; a new round drops unanswered
-   votes of the old round; a closed round drops its unanswered votes and
-   shows ROUND_CLOSED if one was dropped); online they RESUME, since the
-   state follows from what changed.  ``refused`` returns after
-   ``display_timeout``.
+   forgets the old one's check-in; a closed sitting also its rounds and
+   unanswered frames; a new round drops unanswered votes of the old round;
+   a closed round drops its unanswered votes and shows ROUND_CLOSED if one
+   was dropped); online they RESUME, since the state follows from what
+   changed.  A refusal is shown until ``display_timeout`` (``refused``
+   then RESUMEs).
 8. RESUME means "the state the keypad's knowledge implies", in this order:
    a refusal to show -> ``refused``; an unanswered frame -> ``sent``; not
    checked in -> ``idle``; the current round's item recorded ->
@@ -118,7 +119,9 @@ _FACTS = {
 }
 
 
-def _row(default: "tuple[str, str | None]", facts_next: str, **rows: "tuple[str, str | None]") -> "dict[str, tuple[str, str | None]]":
+def _row(
+    default: "tuple[str, str | None]", facts_next: str, **rows: "tuple[str, str | None]"
+) -> "dict[str, tuple[str, str | None]]":
     """A state's row: every event -> default, facts with their action, a refusal
     timing out is cleared, then the given cells."""
     row: dict[str, tuple[str, str | None]] = {}

@@ -66,6 +66,10 @@ def build(
     ] = None,
 ) -> None:
     """Compile the keypad firmware to .mpy with its glyph table and manifest / 编译固件."""
+    from firmware.hal import profiles as hp
+
+    if profile is not None and profile not in hp.PROFILES:
+        raise _fail(f"unknown profile {profile!r} (known: {', '.join(hp.names())})", 2)
     try:
         manifest = fb.build(out, profile, font=font, glyphs=glyphs)
     except fb.FontMissing as exc:

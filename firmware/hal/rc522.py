@@ -17,7 +17,9 @@ member's card.
 :class:`CardPresence` turns the raw reads into "card present / removed" with
 a miss tolerance, so a card is not reported removed because one read failed.
 :class:`Rc522Reader` implements :class:`firmware.hal.port.CardReader` with
-both, reading at most every ``interval_ms``.
+both, reading at most every ``interval_ms``; the miss tolerance applies only
+to reads in quick succession, so an app that polls only at a key press never
+gets the UID of a card removed since the previous press.
 """
 
 from . import port
@@ -269,6 +271,11 @@ class CardPresence:
         self.uid = None  # type: bytes | None
         self._missed = 0
 
+    def forget(self) -> None:
+        """Drop what earlier reads said (the next read alone decides)."""
+        self.uid = None
+        self._missed = 0
+
     def update(self, uid: "bytes | None") -> "bytes | None":
         if uid is not None:
             self.uid = bytes(uid)
@@ -310,8 +317,14 @@ class Rc522Reader(port.CardReader):
         if not self.ok:
             return None
         now = self._ticks_ms()
-        if self._last is not None and self._ticks_diff(now, self._last) < self.interval_ms:
-            return self.presence.uid
+        if self._last is not None:
+            age = self._ticks_diff(now, self._last)
+            if age < self.interval_ms:
+                return self.presence.uid
+            if age > 2 * self.interval_ms:
+                # Not polled for a while (the app may read the card only at a press):
+                # the last read is too old to vouch for the card, so one miss means gone.
+                self.presence.forget()
         self._last = now
         try:
             uid = self.chip.read_uid()

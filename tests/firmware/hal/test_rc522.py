@@ -157,6 +157,22 @@ def test_reader_polls_at_its_interval_and_reports_insert_and_removal() -> None:
     assert rd.poll() is None  # removed
 
 
+def test_reader_polled_rarely_never_reports_a_card_removed_since() -> None:
+    # The app reads the card only at a press: minutes apart, one miss must mean "gone".
+    chip = fakehw.FakeRc522()
+    ticks = Ticks()
+    rd = rc522.Rc522Reader(rc522.Rc522(chip.xfer), ticks, lambda a, b: a - b, interval_ms=250, misses=2)
+    uid = bytes.fromhex("04a1b2c3")
+    chip.cards = [uid]
+    assert rd.poll() == uid
+    chip.cards = []
+    ticks.now = 60_000
+    assert rd.poll() is None
+    chip.cards = [uid]
+    ticks.now = 120_000
+    assert rd.poll() == uid
+
+
 def test_reader_counts_garbled_reads_as_misses() -> None:
     chip = fakehw.FakeRc522()
     ticks = Ticks()

@@ -119,6 +119,16 @@ def test_every_needed_character_is_in_the_rendered_table(table: fg.GlyphTable) -
     assert table.size < 12 * 1024
 
 
+def test_app_texts_fit_one_display_line(table: fg.GlyphTable) -> None:
+    from firmware.app import feedback
+
+    font = glyphs.Font(as_module(table))
+    for key, text in feedback.TEXT.items():
+        widest = text.replace("%d", "999").replace("%s", "A-12")
+        assert font.missing(widest) == "", key
+        assert font.text_width(widest) <= 128, (key, widest)
+
+
 def test_glyphs_sit_in_their_cells(table: fg.GlyphTable) -> None:
     one, bar, space, zhong = (table.bitmap(c) for c in "一| 中")
     assert len(one) == table.height and len(one[0]) == table.height  # CJK: full width

@@ -38,11 +38,13 @@ import machine
 import network
 
 from .. import version
-from . import debounce, glyphs, leds, port, profiles, rc522, ssd1306
+from . import debounce, leds, port, profiles
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable
+
+    from . import rc522, ssd1306
 
 # MicroPython's time and gc have ticks_ms, ticks_diff, sleep_ms and mem_free.
 _time = time  # type: Any
@@ -247,6 +249,8 @@ class Esp32Board(port.Board):
         except ImportError:
             self.faults.append("display: no glyph table (flash a `hallvote firmware build` output)")
             return None
+        from . import glyphs, ssd1306  # only boards with a display pay for these
+
         i2c = machine.I2C(
             bus["id"], scl=machine.Pin(bus["scl"]), sda=machine.Pin(bus["sda"]), freq=bus.get("freq", 400000)
         )
@@ -276,6 +280,8 @@ class Esp32Board(port.Board):
     ) -> "rc522.Rc522Reader | None":
         if not cfg or not bus:
             return None
+        from . import rc522  # only boards with a card reader pay for it
+
         spi = machine.SPI(
             bus["id"],
             baudrate=bus.get("baudrate", 1000000),

@@ -54,6 +54,9 @@ class BoardLink:
         self.timeout = timeout
         self._errors = _transport_errors()
         self._io_errors: tuple[type[BaseException], ...] = (*self._errors, OSError)
+        from mpremote.transport import TransportExecError
+
+        self._exec_error = TransportExecError
         from mpremote.transport_serial import SerialTransport
 
         quiet = io.StringIO()
@@ -139,41 +142,58 @@ class BoardLink:
         raise DeviceRefused("NO_ANSWER", f"no result line from {name}: {out.strip()[-200:]!r}")
 
     # ------------------------------------------------------------ files
+    # Existence and directories are checked with our own snippets: mpremote's
+    # fs_exists/fs_isdir recognise ENOENT only as MicroPython numbers it, and
+    # ports number errno differently (the WebAssembly port says OSError: 44).
+
+    def _answer(self, code: str, what: str) -> str:
+        out, err = self.run(code)
+        if err:
+            raise DeviceRefused("EXCEPTION", f"{what}: {err.strip().splitlines()[-1]}")
+        return out.strip()
+
+    def exists(self, remote: str) -> bool:
+        code = f"import os\ntry:\n os.stat({remote!r})\n print(1)\nexcept OSError:\n print(0)\n"
+        return self._answer(code, f"stat {remote}") == "1"
 
     def _mkdirs(self, directory: str) -> None:
         if directory in self._dirs:
             return
-        self._mkdirs(posixpath.dirname(directory))
-        try:
-            if not self._t.fs_isdir(directory):
-                self._t.fs_mkdir(directory)
-        except self._errors as exc:
-            raise self._silent(f"mkdir {directory}", exc) from None
-        self._dirs.add(directory)
+        parts = [p for p in directory.split("/") if p]
+        paths = ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+        code = f"import os\nfor d in {paths!r}:\n try:\n  os.mkdir(d)\n except OSError:\n  pass\n"
+        self._answer(code, f"mkdir {directory}")
+        self._dirs.update(paths)
 
     def put(self, data: bytes, remote: str) -> None:
         """Write ``data`` to the file ``remote`` (parents made as needed)."""
         self._mkdirs(posixpath.dirname(remote))
         try:
             self._t.fs_writefile(remote, data, chunk_size=_CHUNK)
+        except self._exec_error as exc:
+            raise DeviceRefused("WRITE", f"{remote}: {exc}") from None
         except self._io_errors as exc:
             raise self._silent(f"writing {remote}", exc) from None
 
     def sha256(self, remote: str) -> str | None:
         """SHA-256 (hex) of the file ``remote`` computed on the keypad, or None if it is missing."""
+        if not self.exists(remote):
+            return None
         try:
-            if not self._t.fs_exists(remote):
-                return None
             digest: bytes = self._t.fs_hashfile(remote, "sha256")
+        except self._exec_error as exc:
+            raise DeviceRefused("HASH", f"{remote}: {exc}") from None
         except self._io_errors as exc:
             raise self._silent(f"hashing {remote}", exc) from None
         return digest.hex()
 
     def read(self, remote: str) -> bytes | None:
         """The contents of ``remote``, or None if it does not exist."""
+        if not self.exists(remote):
+            return None
         try:
-            if not self._t.fs_exists(remote):
-                return None
             return bytes(self._t.fs_readfile(remote))
+        except self._exec_error as exc:
+            raise DeviceRefused("READ", f"{remote}: {exc}") from None
         except self._io_errors as exc:
             raise self._silent(f"reading {remote}", exc) from None

@@ -110,7 +110,7 @@ class Provisioner:
                 if state.device is not None and state.device != device_id:
                     raise SeatTaken(seat, state.device)
             board_key = bytes.fromhex(str(before["public_key"])) if before and had_key and not self.rekey else None
-            store.check_device(self.engine, device_id, board_key, rekey=self.rekey)
+            store.check_device(self.engine, device_id, board_key, rekey=self.rekey or board_key is None)
             say("固件 / firmware", 6)
             if self.copy:
                 self._copy(link, progress)

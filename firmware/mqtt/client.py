@@ -209,9 +209,7 @@ class MQTTClient:
         self.birth = birth
         self.on_message = on_message
         self.backoff = Backoff(backoff_base, backoff_cap, rand)
-        self._sleep: Callable[[float], Awaitable[object]] = (
-            sleep if sleep is not None else asyncio.sleep
-        )
+        self._sleep: Callable[[float], Awaitable[object]] = sleep if sleep is not None else asyncio.sleep
         self.connect_timeout = connect_timeout
         self.queue_max = queue_max
         self.max_inflight = max_inflight
@@ -283,9 +281,7 @@ class MQTTClient:
             return False
         return self.connected
 
-    async def publish(
-        self, topic: str, payload: bytes, qos: int = 0, retain: bool = False
-    ) -> "int | None":
+    async def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> "int | None":
         """Send now if connected, else queue; returns the packet id (QoS 1) or None.
 
         Never raises on link loss: a QoS 1 message is then resent after the
@@ -323,8 +319,7 @@ class MQTTClient:
         self._subs.append((topic_filter, qos))
         if not self.connected:
             return None
-        result = await self._request(codec.Subscribe(self._next_pid(), [(topic_filter, qos)]),
-                                     timeout)
+        result = await self._request(codec.Subscribe(self._next_pid(), [(topic_filter, qos)]), timeout)
         return result[0] if result else None
 
     async def unsubscribe(self, topic_filter: str, timeout: float = 10.0) -> None:
@@ -607,7 +602,7 @@ def for_device(
         server_hostname=server_hostname,
         will=(presence, topics.PRESENCE_OFFLINE, 1, True),
         birth=(presence, topics.PRESENCE_ONLINE, 1, True),
-        **kw
+        **kw,
     )
     client._subs = [(topics.device(hall, device_id, "down"), 1), (topics.broadcast_filter(hall), 1)]
     return client

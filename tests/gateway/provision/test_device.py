@@ -198,3 +198,15 @@ def test_device_list(hall):
     assert "1/3 在线 / online" in result.output
     everything = hall.invoke("device", "list", "--config", str(hall.config), "--all")
     assert "kp-3" in everything.output and "停用 revoked" in everything.output
+
+
+def test_provision_while_the_gateway_runs(hall, live, boards):
+    """A keypad provisioned while the gateway runs is known to it at once (no restart)."""
+    assert "kp-101" not in live.gateway.state.devices
+    result = hall.provision(boards.start().port, "--seat", "B-2", "--token", TECH_TOKEN)
+    assert result.exit_code == 0, result.output
+    assert "网关已重新加载" in result.output
+    entry = live.gateway.state.devices["kp-101"]
+    assert entry.seat == "B-2" and not entry.revoked
+    with Session(hall.engine) as s:
+        assert bytes(s.get(Device, "kp-101").public_key) == entry.public_key

@@ -216,18 +216,18 @@ def _vote(
         if choice and run.focus != consts.ALL_ITEMS and index != run.focus:
             raise _Refuse(reasons.WRONG_BALLOT)
     previous = run.ballots.get(member)
-    merged, outcome = _merge(previous, frame, motion.press_policy)
-    shown = () if motion.secret else merged.choices
+    choices, counters, outcome = _merge(previous, frame, motion.press_policy)
+    shown = () if motion.secret else choices
     accepted = Accepted(frame.counter, frame.TYPE, digest, outcome, run.motion_id, run.number, shown, seat)
-    if previous is not None and merged.item_counters == previous.item_counters:
+    if previous is not None and counters == previous.item_counters:
         return _accept(device, accepted, ())
-    ballot = Ballot(member, seat, device.device_id, merged.choices, merged.item_counters)
+    ballot = Ballot(member, seat, device.device_id, choices, counters)
     recorded = VoteRecorded(run.key, ballot, frame.counter, outcome == reasons.REPLACED, motion.secret, at)
     return _accept(device, accepted, (recorded,))
 
 
-def _merge(previous: Ballot | None, frame: Vote, policy: int) -> tuple[Ballot, int]:
-    """The member's ballot after this frame, and the ack reason it earns."""
+def _merge(previous: Ballot | None, frame: Vote, policy: int) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """The member's choices and per-item counters after this frame, and the ack reason it earns."""
     n = len(frame.choices)
     choices = list(previous.choices) if previous else [0] * n
     counters = list(previous.item_counters) if previous else [0] * n
@@ -252,8 +252,7 @@ def _merge(previous: Ballot | None, frame: Vote, policy: int) -> tuple[Ballot, i
         reason = reasons.ACCEPTED
     else:
         reason = reasons.ALREADY_RECORDED
-    ballot = Ballot(0, "", "", tuple(choices), tuple(counters))
-    return ballot, reason
+    return tuple(choices), tuple(counters), reason
 
 
 def _accept(device: DeviceEntry, accepted: Accepted, events: tuple[Event, ...]) -> Decision:

@@ -418,6 +418,14 @@ class Subscribe(Packet):
         return cls(pid, topics)
 
 
+def _check_suback_codes(codes: "list[int]") -> None:
+    if not codes:
+        _fail("SUBACK without return codes")
+    for c in codes:
+        if c not in (0, 1, 2, SUBACK_FAILURE):
+            _fail("bad SUBACK return code %r" % (c,))
+
+
 class Suback(Packet):
     TYPE = SUBACK
     FIELDS = ("packet_id", "return_codes")
@@ -428,11 +436,7 @@ class Suback(Packet):
         self.return_codes = list(return_codes)
 
     def encode(self) -> bytes:
-        if not self.return_codes:
-            _fail("SUBACK without return codes")
-        for c in self.return_codes:
-            if c not in (0, 1, 2, SUBACK_FAILURE):
-                _fail("bad SUBACK return code %r" % (c,))
+        _check_suback_codes(self.return_codes)
         body = struct.pack("!H", _check_pid(self.packet_id)) + bytes(self.return_codes)
         return _frame(SUBACK << 4, body)
 
@@ -440,11 +444,7 @@ class Suback(Packet):
     def _decode(cls, r: _Reader, flags: int) -> "Packet":
         pid = r.pid()
         codes = list(r.rest())
-        if not codes:
-            _fail("SUBACK without return codes")
-        for c in codes:
-            if c not in (0, 1, 2, SUBACK_FAILURE):
-                _fail("bad SUBACK return code %d" % c)
+        _check_suback_codes(codes)
         return cls(pid, codes)
 
 

@@ -61,12 +61,11 @@ def _env(tmp_path: Path, backend: str, members: int) -> Iterator[Env]:
         engine = make_engine(url)
         init_db(engine)
         hall = seed_hall(engine, hall_id=HALL, members=members)
+        api_port = free_port()
         config = write_config(
-            tmp_path / "hall.toml", hall=HALL, database_url=url, broker=broker, api_port=free_port()
+            tmp_path / "hall.toml", hall=HALL, database_url=url, broker=broker, api_port=api_port
         )
-        proc = GatewayProcess(
-            config, int(config.read_text().split("port = ")[-1].split("\n")[0]), tmp_path / "gateway.log"
-        )
+        proc = GatewayProcess(config, api_port, tmp_path / "gateway.log")
         keypads = {dev: SimKeypad(broker, hall.keypads[dev]) for dev in devices}
         try:
             proc.start()

@@ -144,11 +144,11 @@ def test_failed_commit_acks_nothing_and_rebuilds(engine: Engine, hall: SeededHal
     gw = make_gateway(engine)
     gw.open_checkin("chair")
     good = hall.kp(1).check_in(hall.sitting_id, gw.sitting.nonce)
-    with engine.begin() as conn:  # the store breaks: the device row the attendance refers to is gone
-        conn.execute(t.device.update().where(t.device.c.device_id == "kp-1").values(seat_id=None))
-        conn.execute(t.accepted.delete())
-    gw.state.devices["kp-1"].seat = "A-1"  # the gateway has not noticed (stale memory)
+    # Behind the gateway's back, kp-1's seat A-1 is removed from the store while the gateway's
+    # memory still has kp-1 at A-1: writing the check-in (which needs seat A-1's row) must fail.
+    assert gw.state.devices["kp-1"].seat == "A-1"
     with engine.begin() as conn:
+        conn.execute(t.device.update().where(t.device.c.device_id == "kp-1").values(seat_id=None))
         conn.execute(t.seat_assignment.delete().where(t.seat_assignment.c.seat_id == hall.seats["A-1"]))
         conn.execute(t.seat.delete().where(t.seat.c.id == hall.seats["A-1"]))
     with pytest.raises(StoreError):

@@ -24,11 +24,11 @@ from typing import Any
 
 from sqlalchemy import Engine, update
 
-from gateway import crypto
 from gateway.audit import AuditLog
-from gateway.audit_trail import make_hook
+from gateway.audit.trail import make_hook
 from gateway.broker_bridge.handler import Outbound
 from gateway.core import commands
+from gateway.core import signatures as crypto
 from gateway.core.apply import apply_all
 from gateway.core.decide import Inbound, Verifier, decide
 from gateway.core.events import (

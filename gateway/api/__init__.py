@@ -13,7 +13,7 @@ module                 what
 :mod:`.live`           GET /live, WebSocket /ws/live, /me, /health
 =====================  ====================================================
 
-Served by ``hallvote gateway run --config hall.toml`` (:mod:`gateway.cli_gateway`).
+Served by ``hallvote gateway run --config hall.toml`` (:mod:`gateway.cli.gateway`).
 """
 
 from .app import create_app

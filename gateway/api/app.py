@@ -6,8 +6,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from gateway.audit import AuditLog
+from gateway.config.settings import GatewaySettings
 from gateway.service import Gateway
-from gateway.settings import GatewaySettings
 
 from . import live, motions, setup, sittings
 from .audit_calls import AuditCallsMiddleware

@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.audit import AuditLog
-from gateway.settings import GatewaySettings
+from gateway.config.settings import GatewaySettings
 
 from .deps import USER_SCOPE_KEY, User, authenticate
 

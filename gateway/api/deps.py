@@ -27,8 +27,8 @@ from sqlmodel import Session
 from starlette.requests import HTTPConnection, Request
 
 from gateway.audit import AuditLog
+from gateway.config.settings import ROLES, GatewaySettings, Role
 from gateway.service import Gateway
-from gateway.settings import ROLES, GatewaySettings, Role
 
 from .errors import ApiError
 

@@ -29,8 +29,8 @@ import anyio.to_thread
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from starlette import status
 
+from gateway.config.settings import GatewaySettings
 from gateway.service import Gateway
-from gateway.settings import GatewaySettings
 
 from .deps import API_PREFIX, CurrentUser, GatewayDep, User, authenticate
 from .errors import ERROR_RESPONSES

@@ -3,9 +3,10 @@
 * :mod:`gateway.audit.chain`: canonical JSON, event hashes, :func:`verify_chain` (pure);
 * :mod:`gateway.audit.kinds`: the registry of event kinds and their exact payload fields;
 * :mod:`gateway.audit.log`: :class:`AuditLog` on the ``audit_event`` table (SQLite / PostgreSQL);
+* :mod:`gateway.audit.trail`: which of the core's events are audited, and how (the service's hook);
 * :mod:`gateway.audit.errors`: :class:`Reason`, :class:`SchemaCode` and the error types.
 
-The CLI is ``hallvote audit verify|show`` (:mod:`gateway.cli_audit`).
+The CLI is ``hallvote audit verify|show`` (:mod:`gateway.cli.audit`).
 """
 
 from .chain import (

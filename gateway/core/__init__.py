@@ -5,7 +5,8 @@
 * :mod:`.decide`   decide(state, inbound) -> Decision (ack or nack + events);
 * :mod:`.commands` chair commands -> events;
 * :mod:`.apply`    apply(state, event), the only mutation;
-* :mod:`.tally`    counting ballots.
+* :mod:`.tally`    counting ballots;
+* :mod:`.signatures` strict low-s ECDSA P-256 verification of keypad frames.
 
 No I/O anywhere here: the broker bridge and the store sit at the edges.
 """

@@ -40,7 +40,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gateway import crypto
+from gateway.core import signatures as crypto
 from protocol import codec, consts, reasons
 from protocol.errors import ProtocolError
 from protocol.frames import Ack, CheckIn, Health, Nack, Uplink, Vote

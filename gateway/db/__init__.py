@@ -1,4 +1,7 @@
-"""The gateway's store: SQLModel tables, engines for SQLite and PostgreSQL, migrations, imports.
+"""The schema and everything but the hot path: tables, engines, migrations, the API's reads and edits, CSV imports.
+
+The hot path (a batch of the core's events written in one transaction, the
+core's state loaded at start) is :mod:`gateway.store`.
 
 * :mod:`gateway.db.models`: the tables and their Base/Create/Public classes;
 * :mod:`gateway.db.engine`: :func:`make_engine`, :func:`init_db` (Alembic to head);

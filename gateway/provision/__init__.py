@@ -14,8 +14,8 @@ module                     what
 =========================  ==================================================
 
 The device side is :mod:`firmware.provision`.  The CLI is ``hallvote
-provision`` (:mod:`gateway.cli_provision`) and ``hallvote device``
-(:mod:`gateway.cli_device`); the technician's guide is docs/provisioning.md.
+provision`` (:mod:`gateway.cli.provision`) and ``hallvote device``
+(:mod:`gateway.cli.device`); the technician's guide is docs/provisioning.md.
 """
 
 from .build import Build, load_build

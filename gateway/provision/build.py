@@ -23,7 +23,7 @@ class Build:
 
 def load_build(folder: str | Path) -> Build:
     """A verified build: every file present and matching ``manifest.json``; else BuildError."""
-    from gateway import firmware_build as fb
+    from gateway.firmware_image import build as fb
 
     root = Path(folder)
     if not (root / fb.MANIFEST).is_file():

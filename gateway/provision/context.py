@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from gateway.config.settings import GatewaySettings
 from gateway.db import make_engine
-from gateway.settings import GatewaySettings
 
 from .build import load_build
 from .credentials import Credentials

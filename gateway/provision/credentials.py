@@ -23,7 +23,7 @@ import io
 import os
 from pathlib import Path
 
-from gateway import broker_config as bc
+from gateway.broker import config as bc
 
 from .errors import CredentialsError
 

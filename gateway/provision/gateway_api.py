@@ -24,7 +24,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.settings import GatewaySettings
+from gateway.config.settings import GatewaySettings
 
 from .errors import GatewayError
 

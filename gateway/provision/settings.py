@@ -16,7 +16,7 @@ It is a file of its own because ``hall.toml`` refuses keys it does not
 know, and because the keypads' view of the network (Wi-Fi, the broker's
 LAN address) is not the gateway's.  Relative paths are relative to the
 file.  The gateway's own settings (hall id, database, API address) come
-from ``hall.toml`` (:func:`gateway.settings.load_settings`).
+from ``hall.toml`` (:func:`gateway.config.settings.load_settings`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from gateway.settings import ConfigError, GatewaySettings, format_errors, load_settings
+from gateway.config.settings import ConfigError, GatewaySettings, format_errors, load_settings
 
 from .errors import SettingsError
 
@@ -111,7 +111,7 @@ def load_keypad(path: str | Path) -> KeypadSettings:
 
 
 def load_hall(path: str | Path) -> GatewaySettings:
-    """``hall.toml`` (:func:`gateway.settings.load_settings`), with its problems as a SettingsError."""
+    """``hall.toml`` (:func:`gateway.config.settings.load_settings`), with its problems as a SettingsError."""
     try:
         return load_settings(path)
     except ConfigError as exc:

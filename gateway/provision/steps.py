@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from gateway.settings import GatewaySettings
+from gateway.config.settings import GatewaySettings
 
 from . import store
 from .build import Build

@@ -1,4 +1,7 @@
-"""The gateway's durable store: loading the core's state, writing its events (SQLite or PostgreSQL)."""
+"""The hot path: a batch of the core's events written in one transaction, and the core's state loaded at start.
+
+The schema, migrations and the API's reads and edits are :mod:`gateway.db`.
+"""
 
 from .loader import load_hall, load_sitting
 from .writer import Writer

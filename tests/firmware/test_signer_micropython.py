@@ -77,9 +77,9 @@ hvhost.result({"module": signer.__file__, "sigs": out})
 
 
 def _verifier():
-    """gateway.crypto.verify when present, else cryptography directly (same strictness)."""
+    """gateway.core.signatures.verify when present, else cryptography directly (same strictness)."""
     try:
-        from gateway.crypto import verify
+        from gateway.core.signatures import verify
     except ImportError:
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature

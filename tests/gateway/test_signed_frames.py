@@ -2,7 +2,7 @@
 
 Frames are made and sealed by the keypad's own signer (firmware.signer on
 CPython) and checked as the gateway does: protocol decode, then
-gateway.crypto.verify with the device's public key.
+gateway.core.signatures.verify with the device's public key.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from firmware.signer import Signer, generate_private_key, public_key_sec1
-from gateway import crypto
+from gateway.core import signatures as crypto
 from protocol import codec, frames
 from protocol.errors import ProtocolError
 

@@ -44,7 +44,7 @@ from typing import Any
 
 import paho.mqtt.client as paho
 
-from gateway import broker_config as bc
+from gateway.broker import config as bc
 from hvtest.tools import need_executable
 
 HOST = "127.0.0.1"

@@ -208,10 +208,10 @@ class SeatPublic(SeatBase):
 
 
 def check_public_key(raw: bytes) -> bytes:
-    """A 65-byte uncompressed SEC1 P-256 point, checked on the curve by gateway.crypto."""
+    """A 65-byte uncompressed SEC1 P-256 point, checked on the curve by gateway.core.signatures."""
     try:
-        from gateway.crypto import load_public_key
-    except ImportError:  # pragma: no cover - gateway.crypto is part of the gateway
+        from gateway.core.signatures import load_public_key
+    except ImportError:  # pragma: no cover - gateway.core.signatures is part of the gateway
         if len(raw) != PUBLIC_KEY_LEN or raw[:1] != b"\x04":
             raise ValueError("public key must be 65 bytes 04 || X || Y (uncompressed P-256)") from None
         return raw

@@ -19,7 +19,7 @@ from firmware.app import states as S
 from firmware.app.keypad import Keypad
 from firmware.app.runner import Runner
 from firmware.hal.sim import SimBoard, SimClock, SimCrash, seeded_rng
-from gateway import crypto
+from gateway.core import signatures as crypto
 from protocol import codec, consts, frames, reasons, topics
 
 

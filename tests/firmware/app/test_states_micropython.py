@@ -24,7 +24,7 @@ from hvtest.micropython import (
 )
 
 from firmware.app import states as S
-from gateway import crypto
+from gateway.core import signatures as crypto
 from protocol import codec, consts
 
 pytestmark = pytest.mark.micropython

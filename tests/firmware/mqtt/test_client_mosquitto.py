@@ -20,7 +20,7 @@ from hvtest.mosquitto import MosquittoBroker, PahoClient, running_broker
 
 from firmware.mqtt import client as mc
 from firmware.mqtt import codec as c
-from gateway import broker_config as bc
+from gateway.broker import config as bc
 from protocol import topics
 
 pytestmark = pytest.mark.mosquitto

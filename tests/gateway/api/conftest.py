@@ -16,9 +16,9 @@ from sqlalchemy import Engine
 
 from gateway.api import create_app
 from gateway.audit import AuditLog
+from gateway.config.settings import GatewaySettings
 from gateway.core.decide import Inbound
 from gateway.service import Gateway
-from gateway.settings import GatewaySettings
 from protocol import codec, frames
 
 __all__ = ["NAMES", "TOKENS", "Api", "api", "engine", "settings_for"]

@@ -13,7 +13,7 @@ from typing import Any
 from hvtest.databases import new_public_key
 
 from gateway.api.audit_calls import MUTATING
-from gateway.settings import ROLES
+from gateway.config.settings import ROLES
 
 Api = Any  # tests/gateway/api/conftest.py's Api (a conftest cannot be imported under importlib mode)
 CLERK, TECH, RUN = ("clerk",), ("technician",), ("chair", "clerk")

@@ -33,7 +33,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from typer.testing import CliRunner, Result
 
-from gateway import broker_config as bc
+from gateway.broker import config as bc
 from gateway.cli import app
 from gateway.db import crud
 from gateway.db.models import SeatCreate
@@ -47,7 +47,7 @@ WIFI_PASSWORD = "wifi-secret-5e2b"
 @pytest.fixture(scope="session")
 def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     need_mpy_cross()
-    from gateway import firmware_build as fb
+    from gateway.firmware_image import build as fb
 
     out = tmp_path_factory.mktemp("fw") / "build"
     fb.build(out, glyphs=False)
@@ -58,7 +58,7 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def old_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A build of the same sources that says it is firmware 0.0.9."""
     need_mpy_cross()
-    from gateway import firmware_build as fb
+    from gateway.firmware_image import build as fb
 
     root = tmp_path_factory.mktemp("oldsrc")
     for folder in ("firmware", "protocol"):

@@ -22,11 +22,11 @@ from sqlmodel import Session, select
 
 from gateway.api import create_app
 from gateway.audit import AuditLog
+from gateway.config.settings import GatewaySettings
 from gateway.core.decide import Inbound
 from gateway.db import crud
 from gateway.db.models import Attendance, Device, DeviceCreate
 from gateway.service import Gateway
-from gateway.settings import GatewaySettings
 from protocol import codec, frames, reasons
 
 TECH_TOKEN = "tech-token-swap-0001"

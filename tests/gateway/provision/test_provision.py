@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlmodel import Session, select
 
-from gateway import crypto
 from gateway.audit import AuditLog
+from gateway.core import signatures as crypto
 from gateway.db.models import Device
 from gateway.provision.link import BoardLink
 

@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import Any
 
-from gateway.cli_gateway import RedactTokens, Ticker
+from gateway.cli.gateway import RedactTokens, Ticker
 
 
 class FakeGateway:

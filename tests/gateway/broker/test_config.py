@@ -1,4 +1,4 @@
-"""gateway.broker_config: files, errors, and the real Mosquitto accepting what we generate."""
+"""gateway.broker.config: files, errors, and the real Mosquitto accepting what we generate."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hvtest.mosquitto import ConnectRefused, MosquittoBroker, running_broker
 from hvtest.tools import need_executable
 
-from gateway import broker_config as bc
+from gateway.broker import config as bc
 from protocol import topics
 
 # --------------------------------------------------------------- passwords

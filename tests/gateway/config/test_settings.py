@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
-from gateway.settings import ConfigError, GatewaySettings, load_settings
+from gateway.config.settings import ConfigError, GatewaySettings, load_settings
 
 DIGEST = hashlib.sha256(b"chair-token-7f3a9c2e1b").hexdigest()
 

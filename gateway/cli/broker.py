@@ -3,7 +3,7 @@
 ``hallvote broker config --hall HALL --out DIR`` writes a complete broker
 configuration (hall CA, server certificate, password file, ACL,
 mosquitto.conf, credentials for provisioning); see
-:mod:`gateway.broker_config`.
+:mod:`gateway.broker.config`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway import broker_config as bc
+from gateway.broker import config as bc
 
 broker_app = typer.Typer(
     name="broker",

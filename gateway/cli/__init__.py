@@ -1,16 +1,16 @@
-"""The ``hallvote`` command line (typer).
+"""The ``hallvote`` command line (typer): thin commands over the parts of the gateway.
 
-Each command group lives in its own module and is registered here.
+Each command group lives in its own module of this package and is registered here.
 """
 
 import typer
 
-from gateway.cli_audit import audit_app
-from gateway.cli_broker import broker_app
-from gateway.cli_device import device_app
-from gateway.cli_firmware import firmware_app
-from gateway.cli_gateway import gateway_app
-from gateway.cli_provision import provision_app
+from gateway.cli.audit import audit_app
+from gateway.cli.broker import broker_app
+from gateway.cli.device import device_app
+from gateway.cli.firmware import firmware_app
+from gateway.cli.gateway import gateway_app
+from gateway.cli.provision import provision_app
 
 app = typer.Typer(
     name="hallvote",

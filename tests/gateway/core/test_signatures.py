@@ -1,4 +1,4 @@
-"""gateway.crypto: strict low-s ECDSA P-256 verification of keypad signatures."""
+"""gateway.core.signatures: strict low-s ECDSA P-256 verification of keypad signatures."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware import p256, signer
-from gateway import crypto
+from gateway.core import signatures as crypto
 from protocol import reasons
 from protocol.errors import SignatureError
 

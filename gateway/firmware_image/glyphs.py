@@ -42,7 +42,7 @@ __all__ = [
     "render_glyphs",
 ]
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("protocol", "firmware")
 # CPython-only modules that never go onto a keypad.
 EXCLUDE = ("firmware/hal/sim.py",)

@@ -58,15 +58,15 @@ from pathlib import Path
 from protocol import topics
 from protocol.errors import EncodeError
 
-from .broker_errors import (
+from .errors import (
     BrokerConfigError,
     DevicesFileError,
     DuplicateDeviceError,
     InvalidIdError,
     InvalidSettingError,
 )
-from .broker_errors import check_id as _check_id
-from .broker_pki import DEFAULT_HOSTS, KeyPair, load_ca, make_ca, make_server_cert, subject_alt_name
+from .errors import check_id as _check_id
+from .pki import DEFAULT_HOSTS, KeyPair, load_ca, make_ca, make_server_cert, subject_alt_name
 
 __all__ = [
     "DEFAULT_HOSTS",

@@ -1,7 +1,7 @@
 """``hallvote gateway ...``: run a hall's gateway, prepare its database, hash API tokens.
 
 ``hallvote gateway run --config hall.toml`` loads the settings
-(:mod:`gateway.settings`; a bad file prints every bad key and exits 2),
+(:mod:`gateway.config.settings`; a bad file prints every bad key and exits 2),
 brings the database to the current schema, starts the gateway, its broker
 bridge and countdown ticker, and serves the API until SIGTERM or SIGINT,
 then stops the bridge (finishing the batch in hand) and everything else.
@@ -27,7 +27,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from gateway.settings import ConfigError, GatewaySettings, load_settings
+from gateway.config.settings import ConfigError, GatewaySettings, load_settings
 
 if TYPE_CHECKING:
     from gateway.service import Gateway

@@ -1,4 +1,4 @@
-"""``hallvote firmware build`` (gateway/firmware_build.py, gateway/firmware_glyphs.py, cli_firmware.py).
+"""``hallvote firmware build`` (gateway/firmware_image/build.py, gateway/firmware_image/glyphs.py, cli_firmware.py).
 
 What these tests establish:
 
@@ -41,12 +41,12 @@ from typer.testing import CliRunner
 
 from firmware import version
 from firmware.hal import glyphs, profiles, words
-from gateway import firmware_build as fb
-from gateway import firmware_glyphs as fg
 from gateway.cli import app
+from gateway.firmware_image import build as fb
+from gateway.firmware_image import glyphs as fg
 from protocol import consts, reasons
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 HAL_TESTS = REPO / "tests" / "firmware" / "hal"
 
 

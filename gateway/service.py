@@ -82,6 +82,7 @@ class Gateway:
         self._lock = threading.RLock()
         self._writer = Writer(hall_id)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
+        self._reload_listeners: list[Callable[[], None]] = []
         self.version = 0
         with engine.connect() as conn:
             self.state: HallState = load_hall(conn, hall_id)
@@ -102,6 +103,12 @@ class Gateway:
                 state.sitting = load_sitting(conn, current)
             self.state = state
             self.version += 1
+        for listener in self._reload_listeners:
+            listener()
+
+    def on_reload(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every reload (keypads revoked or swapped: broker accounts follow)."""
+        self._reload_listeners.append(listener)
 
     @property
     def sitting(self) -> SittingRun | None:

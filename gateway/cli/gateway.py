@@ -242,6 +242,7 @@ def run(
             bridge.publish(outbound)
 
     gateway.on_broadcast(publish)
+    keeper = _account_keeper(settings, gateway)
     ticker = Ticker(gateway)
     app = create_app(gateway, settings, audit=audit)
     server = uvicorn.Server(
@@ -256,15 +257,38 @@ def run(
     previous = _stop_on_signals(server)
     try:
         bridge.start()
+        if keeper is not None:
+            gateway.on_reload(keeper.wake)
+            keeper.start()
         ticker.start()
         server.run()  # returns after SIGINT / SIGTERM
     finally:
         ticker.stop()
+        if keeper is not None:
+            keeper.stop()
         bridge.stop()
         engine.dispose()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _out().print("网关已停止 / gateway stopped")
+
+
+def _account_keeper(settings: GatewaySettings, gateway: Gateway) -> Any:
+    """With ``broker.control_password_file``: an AccountKeeper disabling revoked keypads on the broker."""
+    secret = settings.broker.control_secret()
+    if secret is None:
+        return None
+    from gateway.broker.dynsec import DynsecClient
+    from gateway.broker.keeper import AccountKeeper
+
+    b = settings.broker
+
+    def revoked() -> list[str]:
+        return [d for d, entry in gateway.state.devices.items() if entry.revoked]
+
+    return AccountKeeper(
+        revoked, lambda: DynsecClient(host=b.host, port=b.port, password=secret, tls=_tls(settings))
+    )
 
 
 def _bridge_class() -> Any:

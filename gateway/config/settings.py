@@ -105,6 +105,13 @@ class BrokerSettings(_Section):
     """The hall CA certificate (PEM): TLS to the broker, verified against it."""
     client_id: str | None = Field(default=None, min_length=1, max_length=64)
     """MQTT client id; default ``hallvote-gw-<hall_id>`` (fixed, so the broker keeps the session)."""
+    control_password_file: Path | None = None
+    """The ``_control`` account's password (dynamic security): the gateway then disables revoked keypads."""
+
+    def control_secret(self) -> str | None:
+        if self.control_password_file is None:
+            return None
+        return self.control_password_file.read_text(encoding="utf-8").strip()
 
     @model_validator(mode="after")
     def _resolve(self) -> BrokerSettings:
@@ -120,6 +127,8 @@ class BrokerSettings(_Section):
             if not secret:
                 raise ValueError(f"broker.password_file: {self.password_file} is empty")
             object.__setattr__(self, "password", SecretStr(secret))
+        if self.control_password_file is not None and not self.control_password_file.is_file():
+            raise ValueError(f"broker.control_password_file: no such file {self.control_password_file}")
         if self.ca_file is not None and not self.ca_file.is_file():
             raise ValueError(f"broker.ca_file: no such file {self.ca_file}")
         if self.port == 0:
@@ -247,7 +256,7 @@ def _relative_to(data: dict[str, Any], base: Path) -> None:
     broker = data.get("broker")
     if not isinstance(broker, dict):
         return
-    for key in ("password_file", "ca_file"):
+    for key in ("password_file", "ca_file", "control_password_file"):
         value = broker.get(key)
         if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
             broker[key] = str(base / value)

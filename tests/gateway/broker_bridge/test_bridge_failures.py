@@ -104,7 +104,7 @@ def test_poison_frame_is_isolated_and_refused(
     bridge = bridges(core, retries=2, batch_wait_s=0.3)
     kps = {i: device(hall.kp(i)) for i in (1, 2, 3, 4)}
     frames = {i: hall.kp(i).check_in(42, SITTING_NONCE) for i in (1, 2, 3)}
-    unreadable = b"\x01\x03\x04kp-4" + b"\x00\x00\x00\x09" + b"\xee" * 5  # counter 9, then garbage
+    unreadable = b"\x02\x03\x04kp-4" + b"\x00\x00\x00\x09" + b"\xee" * 5  # counter 9, then garbage
     core.poison = {frames[2], unreadable}
     # All at once, so they tend to share a batch with the poison.
     for i in (1, 2, 3):
@@ -170,8 +170,8 @@ def test_garbage_never_kills_the_loop(
         b"",
         b"\x00",
         b"\x01",
-        b"\x02\x04" + bytes(90),  # protocol version 2
-        b"\x01" * 300,  # too long
+        b"\x01\x04" + bytes(90),  # protocol version 1
+        b"\x02" + b"\x01" * 299,  # too long
         bytes(rng.randrange(256) for _ in range(95)),
         hall.kp(1).check_in(42, SITTING_NONCE)[:-1],  # truncated
         hall.kp(1).status(),  # a status frame on the up channel
@@ -194,7 +194,7 @@ def test_garbage_never_kills_the_loop(
         b"hallvote/v2/h2/dev/kp-1/up",  # another hall
         b"hallvote/v2/h1/hall/sitting",  # a broadcast
         b"hallvote/v2/h1/dev/kp-1/down",  # a downlink
-        b"hallvote/v2/h1/dev/kp-1/up",  # another protocol version
+        b"hallvote/v1/h1/dev/kp-1/up",  # another protocol version
         b"hallvote/v2/h1/dev/\xff\xfe/up",  # not UTF-8
         b"x",
     ):

@@ -108,6 +108,7 @@ class MotionSpec:
     passing_rule: PassingRule | None  # None only for ratings (the rating rule applies)
     countdown_s: int | None = None
     select_k: int | None = None  # livelihood projects: how many to select
+    item_labels: tuple[str, ...] = ()  # item lists and ratings: each item's label (项目10 ...)
 
 
 @dataclass

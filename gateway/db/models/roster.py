@@ -56,7 +56,7 @@ class BodyKind(enum.StrEnum):
 
 
 DEFAULT_QUORUM: dict[BodyKind, tuple[int, int, bool]] = {
-    BodyKind.CONGRESS: (2, 3, True),  # more than 2/3 of the deputies
+    BodyKind.CONGRESS: (2, 3, False),  # 三分之二以上: at least 2/3 of the deputies (218 of 327)
     BodyKind.PRESIDIUM: (1, 2, True),  # more than half
     BodyKind.STANDING_COMMITTEE: (1, 2, True),  # more than half
 }

@@ -202,3 +202,7 @@ class Board:
     def free_heap(self) -> int:
         """Free heap in bytes (``gc.mem_free()`` on MicroPython)."""
         return 0
+
+    def reset(self) -> None:
+        """Hard-reset the board (``machine.reset()``; does not return on the device)."""
+        raise NotImplementedError

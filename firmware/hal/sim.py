@@ -271,6 +271,7 @@ class SimBoard(port.Board):
         self._rng = rng if rng is not None else _os_rng
         self.battery_level = 255
         self.heap = 80000
+        self.resets = 0
 
     def press(self, name: str) -> None:
         self.keys.press(name)  # type: ignore[attr-defined]
@@ -283,3 +284,7 @@ class SimBoard(port.Board):
 
     def free_heap(self) -> int:
         return self.heap
+
+    def reset(self) -> None:
+        """Counted; the caller stops as if the board had restarted."""
+        self.resets += 1

@@ -330,6 +330,25 @@ class MQTTClient:
         await self._pump_safely()
         return pid
 
+    def post(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> "int | None":
+        """Queue a message for the client task to send; never waits on the network.
+
+        The keypad's loop uses this, so a stalled link can slow only the client
+        task (whose every wait is bounded), never key scanning or the watchdog.
+        Same queue, bound and drop rule as :meth:`publish`.
+        """
+        if qos not in (0, 1):
+            raise codec.MQTTProtocolError("this client publishes QoS 0 or 1, not %r" % (qos,))
+        pid = self._next_pid() if qos else None
+        pkt = codec.Publish(topic, payload, qos, retain, False, pid)
+        pkt.encode()
+        if len(self._queue) >= self.queue_max:
+            self._queue.pop(0)
+            self.dropped += 1
+        self._queue.append(pkt)
+        self._wake.set()
+        return pid
+
     def is_pending(self, packet_id: "int | None") -> bool:
         """True while a QoS 1 message is queued or awaiting its PUBACK.
 
@@ -491,6 +510,7 @@ class MQTTClient:
             await self._wait_wake(tick, lambda: False)
             if self._closing:
                 raise OSError("client closing")
+            await self._pump()  # what post() queued
             await self._keepalive()
 
     async def _keepalive(self) -> None:

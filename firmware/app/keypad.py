@@ -25,6 +25,7 @@ from protocol.errors import ProtocolError
 from . import classify, config, feedback, outbox, states
 from .ballot import Ballot
 from .outbox import CHECKIN, VOTE, Entry, Outbox
+from .timefloor import TimeFloor
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ class Keypad:
         self.status_topic = topics.device(self.hall, self.device_id, "status")
         nvs = board.nvs
         self.counter = Counter(nvs, self.cfg["counter_block"], config.NVS_COUNTER)
+        self.timefloor = TimeFloor(nvs, self.clock)
+        self.timefloor.apply()  # before any TLS handshake: the RTC starts at 2000-01-01
         self.boots = _u32(nvs.get(config.NVS_BOOTS)) + 1
         nvs.set(config.NVS_BOOTS, self.boots.to_bytes(4, "big"))
         self.signer: sg.Signer | None = None
@@ -248,6 +251,9 @@ class Keypad:
             return
         if hall != self.hall:
             return
+        issued_at = getattr(frame, "issued_at", None)
+        if not device and issued_at:  # the gateway's time, over TLS, on topics only it may publish
+            self.timefloor.seen(issued_at)
         if device:
             event = classify.answer(self, frame) if device == self.device_id and channel == "down" else None
         else:

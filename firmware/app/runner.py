@@ -25,6 +25,8 @@ import asyncio
 
 from firmware.mqtt import client as mc
 
+from . import boot
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -70,8 +72,16 @@ class Runner:
         self.stalls = 0  # iterations that did not feed the watchdog
         self.link_errors = 0
         self.offline_resets = 0
+        self.stable = False  # healthy for boot.STABLE_MS (the faulty-boot count is cleared)
         self._offline_since: int | None = None
         self.last_error: BaseException | None = None
+
+    def _stable(self) -> None:
+        """Healthy for STABLE_MS: the consecutive faulty-boot count starts again at 0."""
+        self.stable = True
+        nvs = self.kp.board.nvs
+        if nvs.get(boot.NVS_FAULTS) not in (None, bytes(4)):
+            nvs.set(boot.NVS_FAULTS, bytes(4))
 
     def _offline_check(self, now: int) -> None:
         """Reset the board after ``offline_reset_s`` with Wi-Fi up but no broker session.
@@ -114,6 +124,8 @@ class Runner:
         if self.healthy(clock.ticks_diff(clock.ticks_ms(), start)):
             kp.board.watchdog.feed()
             self.feeds += 1
+            if not self.stable and kp.uptime_ms >= boot.STABLE_MS:
+                self._stable()
         else:
             self.stalls += 1
 

@@ -164,8 +164,12 @@ class Clock:
         return a - b
 
     def time(self) -> "int | None":
-        """Unix seconds (int) if the wall clock is set (NTP), else None."""
+        """Unix seconds (int) if the wall clock has been set, else None."""
         return None
+
+    def set(self, unix: int) -> None:
+        """Set the wall clock (the RTC) to ``unix`` seconds (see :mod:`firmware.app.timefloor`)."""
+        raise NotImplementedError
 
 
 class Board:

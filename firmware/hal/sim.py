@@ -243,7 +243,12 @@ class SimClock(port.Clock):
         return self.t
 
     def time(self) -> "int | None":
+        if self.unix is None or self.unix < 1704067200:  # before 2024: never set (the ESP32 starts at 2000)
+            return None
         return self.unix
+
+    def set(self, unix: int) -> None:
+        self.unix = unix
 
 
 class SimBoard(port.Board):

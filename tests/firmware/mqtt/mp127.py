@@ -24,6 +24,7 @@ reading only while ``reading`` is true.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from firmware.mqtt import codec as c
@@ -89,14 +90,14 @@ class Conn127:
         if self.closed:
             return True  # an error is "ready": the next call raises
         if not self.handshaken:
-            return self.broker.handshake != "stall"
+            return self.broker.mode() != "stall"
         return len(self.sock_buf) < self.broker.sndbuf
 
     def _sock_write(self, data: bytes) -> int | None:
         if self.closed:
             raise OSError(9, "EBADF")
         if not self.handshaken:
-            mode = self.broker.handshake
+            mode = self.broker.mode()
             if mode == "stall" or not self.q_attempted:
                 self.q_attempted = True
                 return None  # ClientHello sent, waiting for the server
@@ -176,10 +177,11 @@ class Broker127:
     """The broker end of every :class:`Conn127` it opens (see the module docstring).
 
     ``handshake``: "ok", "stall" (accepts TCP, never answers the ClientHello)
-    or "cert" (the keypad refuses its certificate: ``ValueError``).
+    or "cert" (the keypad refuses its certificate: ``ValueError``), or a
+    function returning one of those at each handshake (e.g. from the keypad's clock).
     """
 
-    def __init__(self, handshake: str = "ok", sndbuf: int = 4096, connack: int = 0) -> None:
+    def __init__(self, handshake: str | Callable[[], str] = "ok", sndbuf: int = 4096, connack: int = 0) -> None:
         self.handshake = handshake
         self.sndbuf = sndbuf
         self.connack = connack
@@ -192,6 +194,9 @@ class Broker127:
         conn = Conn127(self)
         self.conns.append(conn)
         return conn, conn
+
+    def mode(self) -> str:
+        return self.handshake() if callable(self.handshake) else self.handshake
 
     def set_reading(self, on: bool) -> None:
         self.reading = on

@@ -8,12 +8,14 @@ module                    tables
 :mod:`.ballot`            named_ballot, secret_participation, secret_tally,
                           secret_pending (transient), accepted_frame, result
 :mod:`.record`            rating_record, audit_event
+:mod:`.console`           console_session (signed-in browsers)
 ========================  =============================================
 
 All timestamps are timezone-aware UTC (:class:`gateway.db.types.UTCDateTime`).
 """
 
 from ._meta import NAMING_CONVENTION, metadata
+from .console import ConsoleSession
 from .ballot import (
     AcceptedFrame,
     NamedBallot,
@@ -59,6 +61,7 @@ from .roster import (
 )
 from .sitting import (
     DEFAULT_OPTIONS,
+    INTERIM_DISPLAYS,
     ROUND_STATES,
     Attendance,
     AttendancePublic,
@@ -84,6 +87,7 @@ from .sitting import (
 __all__ = [
     "DEFAULT_OPTIONS",
     "DEFAULT_QUORUM",
+    "INTERIM_DISPLAYS",
     "NAMING_CONVENTION",
     "ROUND_STATES",
     "AcceptedFrame",
@@ -92,6 +96,7 @@ __all__ = [
     "AuditEvent",
     "AuditEventPublic",
     "Body",
+    "ConsoleSession",
     "BodyBase",
     "BodyCreate",
     "BodyKind",

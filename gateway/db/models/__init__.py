@@ -15,7 +15,6 @@ All timestamps are timezone-aware UTC (:class:`gateway.db.types.UTCDateTime`).
 """
 
 from ._meta import NAMING_CONVENTION, metadata
-from .console import ConsoleSession
 from .ballot import (
     AcceptedFrame,
     NamedBallot,
@@ -27,6 +26,7 @@ from .ballot import (
     SecretTally,
     SecretTallyPublic,
 )
+from .console import ConsoleSession
 from .record import (
     AuditEvent,
     AuditEventPublic,
@@ -96,11 +96,11 @@ __all__ = [
     "AuditEvent",
     "AuditEventPublic",
     "Body",
-    "ConsoleSession",
     "BodyBase",
     "BodyCreate",
     "BodyKind",
     "BodyPublic",
+    "ConsoleSession",
     "Device",
     "DeviceCreate",
     "DevicePublic",

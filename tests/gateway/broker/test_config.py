@@ -402,20 +402,20 @@ def _loosen(old: str, new: str):  # type: ignore[no-untyped-def]
     ("transform", "leaked"),
     [
         (
-            _loosen("topic write hallvote/v1/h1/dev/kp-2/up", "topic write hallvote/v1/h1/dev/+/up"),
+            _loosen("topic write hallvote/v2/h1/dev/kp-2/up", "topic write hallvote/v2/h1/dev/+/up"),
             ["kp-2 as kp-1 up"],
         ),
         (
-            _loosen("topic write hallvote/v1/h1/dev/kp-2/status",
-                    "topic write hallvote/v1/h1/dev/+/+"),
+            _loosen("topic write hallvote/v2/h1/dev/kp-2/status",
+                    "topic write hallvote/v2/h1/dev/+/+"),
             ["kp-2 as kp-1 status", "kp-2 as kp-1 up", "kp-2 to kp-1 down"],
         ),
         (
-            _loosen("user _display\ntopic read hallvote/v1/h1/hall/+",
-                    "user _display\ntopic readwrite hallvote/v1/h1/hall/+"),
+            _loosen("user _display\ntopic read hallvote/v2/h1/hall/+",
+                    "user _display\ntopic readwrite hallvote/v2/h1/hall/+"),
             ["display broadcast"],
         ),
-        (lambda acl: acl + "\npattern write hallvote/v1/h1/hall/%u\npattern write #\n",
+        (lambda acl: acl + "\npattern write hallvote/v2/h1/hall/%u\npattern write #\n",
          ["display broadcast", "kp-2 as kp-1 status", "kp-2 as kp-1 up", "kp-2 broadcast",
           "kp-2 to kp-1 down"]),
     ],

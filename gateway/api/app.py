@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
@@ -12,6 +14,7 @@ from gateway.service import Gateway
 from . import live, motions, setup, sittings
 from .audit_calls import AuditCallsMiddleware
 from .deps import API_PREFIX, roles_of
+from .edge import EdgeMiddleware
 from .errors import install_handlers
 from .live import HEARTBEAT_S, POLL_S
 
@@ -61,7 +64,11 @@ name, role and the SHA-256 of its token (`hallvote gateway hash-token`).
 **角色 / roles**: `display` (大屏) only reads; `technician` manages halls, seats and keypads; `clerk`
 manages bodies, members, sittings, seat maps and motions, and may run the sitting beside the chair;
 `chair` runs check-in, the sitting and its rounds, and alone may open a vote without quorum.
-Every mutating call is recorded in the audit log (`api.call`), refused ones included.
+Every mutating call of a signed-in user is recorded in the audit log (`api.call`), refused ones
+included. A request to `/api/` without a valid token is refused with 401 before its body is read, and
+is not recorded; a body larger than the settings' `[api] max_body_bytes` is refused with 413
+`TOO_LARGE`; text that is not valid Unicode (a lone surrogate) with 422 `INVALID_TEXT`. `/docs` and
+`/openapi.json` are for signed-in users unless the settings say `[api] docs = true`.
 
 **错误 / errors**: a JSON body `{code, message}` (message Chinese first, then English); a command the
 rules refuse is 409 with the core's code, e.g. `QUORUM_NOT_MET`.
@@ -105,7 +112,23 @@ def create_app(
 
     install_console(app)
     app.add_middleware(AuditCallsMiddleware, audit=audit, settings=settings)
+    app.add_middleware(EdgeMiddleware, settings=settings, session_user=_session_checker(gateway, settings))
     return app
+
+
+def _session_checker(gateway: Gateway, settings: GatewaySettings) -> Callable[[str], bool]:
+    """Is a console session cookie a signed-in person (for /docs and /openapi.json)?"""
+
+    def signed_in(cookie: str) -> bool:
+        from gateway.console.auth import NotSignedIn, session_user
+
+        try:
+            session_user(gateway.engine, settings, cookie)
+        except NotSignedIn:
+            return False
+        return True
+
+    return signed_in
 
 
 def _document_roles(router: APIRouter) -> None:

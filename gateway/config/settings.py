@@ -157,7 +157,7 @@ class ApiSettings(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
     docs: bool = False
     """Serve /docs and /openapi.json to anyone; off: only to a signed-in user (bearer token or console)."""
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     """The largest request body; a larger one is refused with 413 before it is read."""
 
 

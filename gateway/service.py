@@ -129,6 +129,8 @@ class Gateway:
         self._listeners: list[Callable[[list[Outbound]], None]] = []
         self._reload_listeners: list[Callable[[], None]] = []
         self.version = 0
+        self.last_commit: tuple[float, float] | None = None
+        """(when, seconds) of the last successful commit of events: for health."""
         self._purge = SecretPurge(engine, completed=self._purged)
         with engine.connect() as conn:
             self.state: HallState = load_hall(conn, hall_id)
@@ -239,6 +241,7 @@ class Gateway:
         The log line names the error, never the statement's parameters.
         """
         if events:
+            started = time.monotonic()
             try:
                 with self.engine.begin() as conn:
                     self._writer.write(conn, events)
@@ -260,6 +263,7 @@ class Gateway:
                     except StoreError:
                         log.warning("could not reload the hall state after a failed commit")
                 raise error from exc
+            self.last_commit = (time.time(), time.monotonic() - started)
             self.version += 1
         self.state = state
 

@@ -8,14 +8,16 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from gateway.audit import AuditLog
+from gateway.broker_bridge.bridge import LinkState
 from gateway.config.settings import GatewaySettings
 from gateway.service import Gateway
 
-from . import live, motions, setup, sittings
+from . import health, live, motions, setup, sittings
 from .audit_calls import AuditCallsMiddleware
 from .deps import API_PREFIX, roles_of
 from .edge import EdgeMiddleware
 from .errors import install_handlers
+from .health import DatabaseProbe
 from .live import HEARTBEAT_S, POLL_S
 
 __all__ = ["API_PREFIX", "TAGS", "create_app"]
@@ -88,6 +90,7 @@ def create_app(
     audit: AuditLog | None,
     poll_s: float = POLL_S,
     heartbeat_s: float = HEARTBEAT_S,
+    broker_link: Callable[[], LinkState] | None = None,
 ) -> FastAPI:
     """The API of ``gateway``; users from ``settings``; mutating calls recorded in ``audit`` (if given)."""
     app = FastAPI(
@@ -104,8 +107,10 @@ def create_app(
     app.state.audit = audit
     app.state.live_poll_s = poll_s
     app.state.live_heartbeat_s = heartbeat_s
+    app.state.broker_link = broker_link  # the bridge's link, for /health (None: no broker here)
+    app.state.db_probe = DatabaseProbe(gateway.engine)
     install_handlers(app)
-    for module in (setup, sittings, motions, live):
+    for module in (setup, sittings, motions, live, health):
         _document_roles(module.router)
         app.include_router(module.router)
     from gateway.console import install_console  # the pages use this package's routes

@@ -337,7 +337,7 @@ def run(
     gateway.on_broadcast(publish)
     keeper = _account_keeper(settings, gateway)
     ticker = Ticker(gateway)
-    app = create_app(gateway, settings, audit=audit)
+    app = create_app(gateway, settings, audit=audit, broker_link=bridge.link)
     server = uvicorn.Server(
         uvicorn.Config(app, host=settings.api.host, port=settings.api.port, log_level=log_level.lower())
     )

@@ -53,10 +53,10 @@ PUBLIC = {("GET", "/api/v1/health")}
 
 
 def _app_routes(api: Api) -> set[tuple[str, str]]:
-    from gateway.api import live, motions, setup, sittings
+    from gateway.api import health, live, motions, setup, sittings
 
     out = set()
-    for module in (setup, sittings, motions, live):
+    for module in (setup, sittings, motions, live, health):
         for route in module.router.routes:
             if isinstance(route, APIRoute):
                 out |= {(m, route.path) for m in route.methods}

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import paho.mqtt.client as paho
 
-from protocol import codec, topics
+from protocol import codec, reasons, topics
 
 from .keypads import TestKeypad
 from .mosquitto import MosquittoBroker, free_port
@@ -101,13 +101,18 @@ class GatewayProcess:
 
 @dataclass
 class SimKeypad:
-    """A keypad's network side: its own broker account, retransmitting each signed frame until answered."""
+    """A keypad's network side: its own broker account, retransmitting each signed frame until answered.
+
+    ``replies`` keeps the final answer per counter; a ``BUSY`` nack is not
+    one (the gateway recorded nothing), so the frame stays ``pending``.
+    """
 
     broker: MosquittoBroker
     keypad: TestKeypad
     replies: dict[int, object] = field(default_factory=dict)
     pending: dict[int, bytes] = field(default_factory=dict)
     broadcasts: list[bytes] = field(default_factory=list)
+    history: list[object] = field(default_factory=list)  # every reply in arrival order, BUSY included
     lock: threading.Lock = field(default_factory=threading.Lock)
     client: paho.Client | None = None
 
@@ -134,6 +139,9 @@ class SimKeypad:
             if msg.topic.endswith("/down"):
                 reply = codec.decode(msg.payload)
                 with self.lock:
+                    self.history.append(reply)
+                    if getattr(reply, "reason", None) == reasons.BUSY:
+                        return  # nothing recorded: the frame stays pending and is sent again (SPEC)
                     self.replies[reply.counter] = reply  # type: ignore[attr-defined]
                     self.pending.pop(reply.counter, None)  # type: ignore[attr-defined]
             else:

@@ -410,6 +410,15 @@ class Gateway:
                 out.append(self._motion_frame(sitting.current))
             return out
 
+    def republish(self, publish: Callable[[Outbound], object]) -> int:
+        """Hand the current broadcasts to ``publish`` under the lock (no command's newer one can slip
+        in between); the bridge calls it on every (re)connect.  Returns how many."""
+        with self._lock:
+            outs = self.current_broadcasts()
+            for outbound in outs:
+                publish(outbound)
+            return len(outs)
+
     def _publish(self, outbound: Outbound) -> None:
         for listener in self._listeners:
             listener([outbound])

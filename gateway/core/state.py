@@ -115,6 +115,7 @@ class MotionSpec:
     passing_rule: PassingRule | None  # None only for ratings (the rating rule applies)
     countdown_s: int | None = None
     select_k: int | None = None  # livelihood projects: how many to select
+    item_labels: tuple[str, ...] = ()  # item lists and ratings: each item's label (项目10 ...)
 
 
 @dataclass
@@ -151,6 +152,10 @@ class SittingRun:
     state: SittingState = SittingState.SETUP
     late_checkin: bool = True
     quorum_override_allowed: bool = False
+    # Member cards on record (member id -> card UID) and whether a keypad
+    # without a reader (empty card_uid) may check in a member who has one.
+    cards: dict[int, bytes] = field(default_factory=dict)
+    readerless_checkin: bool = False
     attendance: dict[int, Attendance] = field(default_factory=dict)
     motions: dict[int, MotionSpec] = field(default_factory=dict)
     rounds: dict[RoundKey, RoundRun] = field(default_factory=dict)

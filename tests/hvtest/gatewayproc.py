@@ -23,7 +23,12 @@ from .keypads import TestKeypad
 from .mosquitto import MosquittoBroker, free_port
 
 WAIT = 30.0
-TOKENS = {"chair": "chair-token-0001", "clerk": "clerk-token-0001", "display": "display-token-0001"}
+TOKENS = {
+    "chair": "chair-token-0001",
+    "clerk": "clerk-token-0001",
+    "technician": "technician-token-0001",
+    "display": "display-token-0001",
+}
 
 
 def write_config(path: Path, *, hall: str, database_url: str, broker: MosquittoBroker, api_port: int) -> Path:

@@ -240,6 +240,12 @@ _ALL: tuple[Kind, ...] = (
     _k("round.closed", "a round closed: no more presses count", motion=_ID, round=_ID),
     _k("round.announced", "the result was announced in the hall", motion=_ID, round=_ID),
     _k(
+        "secret.purged",
+        "a closed secret round's deleted choices have left the database files: its close is complete",
+        motion=_ID,
+        round=_ID,
+    ),
+    _k(
         "result.frozen",
         "a closed round's result, by the rule applied",
         motion=_ID,

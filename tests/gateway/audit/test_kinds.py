@@ -46,6 +46,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "round.resumed": {"motion": "m-3", "round": 2},
     "round.closed": {"motion": "m-3", "round": 2},
     "round.announced": {"motion": "m-3", "round": 2},
+    "secret.purged": {"motion": "m-3", "round": 2},
     "result.frozen": {
         "motion": "m-3",
         "round": 2,

@@ -134,6 +134,7 @@ class Gateway:
         self._writer = Writer(hall_id)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
         self.notices: list[dict[str, Any]] = []  # keypad swaps, for the chair's live feed
+        self._reload_listeners: list[Callable[[], None]] = []
         self.version = 0
         self._purge = SecretPurge(self._hot, completed=self._purged)
         with self._read.connect() as conn:
@@ -164,6 +165,12 @@ class Gateway:
             self._writer.forget()
             self.state = state
             self.version += 1
+        for listener in self._reload_listeners:
+            listener()
+
+    def on_reload(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every reload (keypads revoked or swapped: broker accounts follow)."""
+        self._reload_listeners.append(listener)
 
     def close(self) -> None:
         """Release the hot path's own connections (the engine passed in is the caller's)."""

@@ -335,6 +335,11 @@ _ALL: tuple[Kind, ...] = (
         status=Field(STATUS),
     ),
     _k("config.loaded", "the gateway loaded its configuration", source=Field(TEXT), digest=Field(HEX)),
+    Kind(
+        "hall.registered",
+        "the gateway registered its hall from its settings at start",
+        {"hall": Field(TEXT), "name": Field(TEXT)},
+    ),
     _k("console.signed_in", "a person signed in to the console (actor = the person)", role=Field(LABEL)),
     _k("console.signed_out", "a person signed out of the console", role=Field(LABEL)),
     Kind("console.signin_refused", "a console sign-in was refused (wrong name or password)", {"name": Field(TEXT)}),

@@ -78,6 +78,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "vote.participation_secret": {"motion": "m-3", "round": 2, "member": 7},
     "api.call": {"method": "POST", "path": "/rounds/{round_id}/close", "role": "chair", "status": 200},
     "config.loaded": {"source": "/etc/hallvote/hall.toml", "digest": "ab" * 32},
+    "hall.registered": {"hall": "county-hall", "name": "县人大常委会会议厅"},
 }
 
 #: The kinds the issue names: all must be registered.

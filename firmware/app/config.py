@@ -11,7 +11,9 @@ NVS keys the firmware uses (for provisioning and recovery tools):
 ``ctr`` the frame-counter reservation (:mod:`firmware.counter`), ``boot``
 the boot count (u32, keeps nonce counters unique across reboots), ``ci``
 the sitting id of the last acknowledged check-in (u32), ``ob`` the signed
-frames awaiting an answer (:mod:`firmware.app.outbox` format).
+frames awaiting an answer (:mod:`firmware.app.outbox` format), ``tf`` the
+time floor (:mod:`firmware.app.timefloor`), ``bf``/``bfc`` the last boot
+fault and the count of consecutive faulty boots (:mod:`firmware.app.boot`).
 """
 
 import json

@@ -50,7 +50,17 @@ if TYPE_CHECKING:
 _time = time  # type: Any
 _gc = gc  # type: Any
 
-__all__ = ["BootHardware", "Esp32Board", "EspClock", "EspNvs", "EspWatchdog", "EspWifi", "board", "boot_hardware", "hard_reset"]
+__all__ = [
+    "BootHardware",
+    "Esp32Board",
+    "EspClock",
+    "EspNvs",
+    "EspWatchdog",
+    "EspWifi",
+    "board",
+    "boot_hardware",
+    "hard_reset",
+]
 
 # The ESP32 port counted time.time() from 2000-01-01 in older releases.
 _EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
@@ -179,9 +189,11 @@ class EspWatchdog(port.Watchdog):
         return self._wdt is not None
 
 
-def _key_reader(pin_no: int, active_low: bool) -> "Callable[[], bool]":
+def _key_reader(
+    pin_no: int, active_low: bool, input_only: "tuple[int, ...]" = profiles.INPUT_ONLY
+) -> "Callable[[], bool]":
     pull = None
-    if pin_no not in profiles.INPUT_ONLY:  # GPIO 34-39 have no pull resistors
+    if pin_no not in input_only:  # input-only pins (GPIO 34-39 on an ESP32) have no pulls
         pull = machine.Pin.PULL_UP if active_low else machine.Pin.PULL_DOWN
     value = machine.Pin(pin_no, machine.Pin.IN, pull).value
     if active_low:
@@ -217,7 +229,7 @@ class Esp32Board(port.Board):
         self.clock = EspClock()
         self.keys = debounce.DebouncedKeys(
             {
-                name: _key_reader(pin, profile.get("key_active_low", True))
+                name: _key_reader(pin, profile.get("key_active_low", True), profiles.input_only(profile))
                 for name, pin in profile["keys"].items()
             },
             ticks_diff=_time.ticks_diff,
@@ -349,7 +361,7 @@ class BootHardware:
         pin = self.profile["keys"].get(name)
         if pin is None:
             return False
-        read = _key_reader(pin, self.profile.get("key_active_low", True))
+        read = _key_reader(pin, self.profile.get("key_active_low", True), profiles.input_only(self.profile))
         for _ in range(5):
             if not read():
                 return False

@@ -180,6 +180,7 @@ NVS_PENDING = {}
 WIFI = {"connected": False, "ssid": None, "config": {}, "rssi": -61}
 WDT = {"timeout": None, "feeds": 0, "timeouts": []}
 RTC = [None]  # the datetime tuple machine.RTC was last set to
+CHIP = ["esp32"]  # or "esp32s3": which GPIOs the stand-in Pin accepts
 ADC_UV = [1900000]
 
 

@@ -120,8 +120,11 @@ def services(b):
     return out
 
 result = {}
-for name in hvhost.load_input()["profiles"]:
+inp = hvhost.load_input()
+for name in inp["profiles"]:
     fakehw.reset()
+    fakehw.CHIP[0] = inp["chips"][name]
+    fakehw.SPI_CS[0] = inp["cs"][name]
     fakehw.SPI_CHIP = fakehw.FakeRc522()
     fakehw.SPI_CHIP.cards = [bytes.fromhex("04112233445566")]
     b = esp32.board({"profile": name})
@@ -134,6 +137,8 @@ for name in hvhost.load_input()["profiles"]:
 
 # default profile (no build_info in a source tree)
 fakehw.reset()
+fakehw.CHIP[0] = "esp32"
+fakehw.SPI_CS[0] = 5
 result["default"] = esp32.board().profile["name"]
 
 # a display with a glyph table (here the tiny test table), and the panel traffic it causes
@@ -162,7 +167,11 @@ def test_board_adapter_runs_on_micropython_with_stub_hardware(micropython, tmp_p
         SCRIPT,
         folders=("protocol", "firmware", stub_folder(tmp_path)),
         compiled=True,
-        input_data={"profiles": names},
+        input_data={
+            "profiles": names,
+            "chips": {n: profiles.MODULES[profiles.PROFILES[n]["module"]]["chip"] for n in names},
+            "cs": {n: (profiles.PROFILES[n].get("card") or {}).get("cs", 5) for n in names},
+        },
     )
     for name in names:
         r = out[name]
@@ -171,7 +180,7 @@ def test_board_adapter_runs_on_micropython_with_stub_hardware(micropython, tmp_p
         assert r["ports"] == [True] * 7
         # keys: internal pull-ups except on input-only pins, one press, one release, the hold
         for key, pin in p["keys"].items():
-            assert r["modes"][str(pin)] == [1, None if pin >= 34 else 2], key
+            assert r["modes"][str(pin)] == [1, None if pin in profiles.input_only(p) else 2], key
         assert r["press"] == [["yes", True]]
         assert r["held"] == 1000
         assert r["release"] == [["yes", False]]

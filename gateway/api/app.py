@@ -66,6 +66,9 @@ Every mutating call is recorded in the audit log (`api.call`), refused ones incl
 **错误 / errors**: a JSON body `{code, message}` (message Chinese first, then English); a command the
 rules refuse is 409 with the core's code, e.g. `QUORUM_NOT_MET`.
 
+**控制台 / console**: the pages at `/console` (chair, clerk, technician) and `/display` (big screen) sign
+people in with a password and a session cookie; `/api/v1/ws/live` accepts that cookie too.
+
 **实时 / live**: WebSocket `/api/v1/ws/live?token=...` sends `{"type": "snapshot", "data": ...}` on
 connect and whenever the hall changes (at most 10/s), and `{"type": "heartbeat"}` every 2 s otherwise.
 """
@@ -86,6 +89,7 @@ def create_app(
         description=DESCRIPTION,
         version="1",
         openapi_tags=TAGS,
+        docs_url=None,  # gateway.console serves /docs from local files (an offline hall has no CDN)
         redoc_url=None,
     )
     app.state.gateway = gateway
@@ -97,6 +101,9 @@ def create_app(
     for module in (setup, sittings, motions, live):
         _document_roles(module.router)
         app.include_router(module.router)
+    from gateway.console import install_console  # the pages use this package's routes
+
+    install_console(app)
     app.add_middleware(AuditCallsMiddleware, audit=audit, settings=settings)
     return app
 

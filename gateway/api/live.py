@@ -5,9 +5,10 @@ WebSocket protocol (JSON text messages, server to client)::
     {"type": "snapshot", "data": <LiveSnapshot>}     on connect, then whenever the hall changed
     {"type": "heartbeat", "version": N, "at": T}     after 2 s without a snapshot
 
-* authentication: ``?token=<bearer token>``, or, without it, the first
-  message the client sends (the token as text, or ``{"token": "..."}``)
-  within 5 s; otherwise the socket is closed with 1008 (policy violation);
+* authentication: ``?token=<bearer token>``; or a console session cookie
+  (the console's pages); or, without either, the first message the client
+  sends (the token as text, or ``{"token": "..."}``) within 5 s; otherwise
+  the socket is closed with 1008 (policy violation);
 * the gateway's ``version`` is polled every 100 ms and a snapshot is sent
   when it moved: updates are coalesced to at most 10 a second, and while
   anything changes (a vote is open and presses arrive) at least 5 a second;
@@ -98,6 +99,13 @@ def _token_of(message: str) -> str | None:
     return text.removeprefix("Bearer ").strip() or None
 
 
+def _same_origin(websocket: WebSocket) -> bool:
+    """A cookie counts only from a page of this gateway (no cross-site WebSocket hijacking)."""
+    origin = websocket.headers.get("origin")
+    host = websocket.headers.get("host")
+    return origin is not None and host is not None and origin.split("://", 1)[-1] == host
+
+
 async def _first_message_user(websocket: WebSocket, settings: GatewaySettings, timeout: float) -> User | None:
     with anyio.move_on_after(timeout):
         message = await websocket.receive()
@@ -125,8 +133,15 @@ async def live_ws(websocket: WebSocket, token: Annotated[str | None, Query()] = 
             return
         await websocket.accept()
     else:
+        cookie_user = getattr(app_state, "cookie_user", None)
+        user = (
+            await anyio.to_thread.run_sync(cookie_user, websocket.cookies)
+            if cookie_user is not None and _same_origin(websocket)
+            else None
+        )
         await websocket.accept()
-        user = await _first_message_user(websocket, settings, AUTH_TIMEOUT_S)
+        if user is None:
+            user = await _first_message_user(websocket, settings, AUTH_TIMEOUT_S)
         if user is None:
             await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="unauthenticated")
             return

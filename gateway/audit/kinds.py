@@ -289,6 +289,16 @@ _ALL: tuple[Kind, ...] = (
         status=Field(STATUS),
     ),
     _k("config.loaded", "the gateway loaded its configuration", source=Field(TEXT), digest=Field(HEX)),
+    _k("console.signed_in", "a person signed in to the console (actor = the person)", role=Field(LABEL)),
+    _k("console.signed_out", "a person signed out of the console", role=Field(LABEL)),
+    Kind("console.signin_refused", "a console sign-in was refused (wrong name or password)", {"name": Field(TEXT)}),
+    _k(
+        "round.rerun",
+        "the chair re-ran a motion as a new round, with the reason",
+        motion=_ID,
+        round=_ID,
+        reason=Field(TEXT),
+    ),
 )
 
 #: kind name -> :class:`Kind`

@@ -4,6 +4,7 @@
 
     hall_id = "county-hall"                       # as in MQTT topics: 1..16 of a-z 0-9 -
     database_url = "sqlite:///hallvote.db"        # or postgresql+psycopg://user@host/db
+    time_zone = "Asia/Shanghai"                   # the console, big screen and minutes show times in it
 
     [broker]
     host = "127.0.0.1"
@@ -17,10 +18,14 @@
     host = "127.0.0.1"
     port = 8080
 
+    [console]
+    idle_timeout_min = 30                         # a person's console session ends after this idle time
+
     [[users]]
     name = "主任"
     role = "chair"                                # chair | clerk | technician | display
     token_sha256 = "…64 hex…"                     # hallvote gateway hash-token
+    password_argon2 = "$argon2id$…"               # optional: console sign-in (hallvote user passwd)
 
 Rules:
 
@@ -32,6 +37,10 @@ Rules:
   ``HALLVOTE_DATABASE_URL``, ``HALLVOTE_BROKER__PORT`` (``__`` separates
   nested keys), ``HALLVOTE_USERS`` (JSON);
 * bearer tokens are never stored: a user carries the SHA-256 of its token;
+  a console password is stored only as its argon2 hash (``password_argon2``,
+  set by ``hallvote user passwd``); a user without one cannot sign in to the
+  console;
+* ``time_zone`` is an IANA zone name (checked at load time);
 * the broker password comes from ``password`` or from ``password_file``
   (read at load time, surrounding blanks stripped), never both.
 """
@@ -41,6 +50,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
@@ -64,6 +74,7 @@ __all__ = [
     "ApiSettings",
     "BrokerSettings",
     "ConfigError",
+    "ConsoleSettings",
     "GatewaySettings",
     "Role",
     "UserEntry",
@@ -136,12 +147,31 @@ class ApiSettings(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
 
 
+class ConsoleSettings(_Section):
+    idle_timeout_min: int = Field(default=30, ge=1, le=24 * 60)
+    """A person's console session ends after this many minutes without a request (the display's never)."""
+
+
 class UserEntry(_Section):
-    """A user of the API: a name (the audit log's actor), a role, and the SHA-256 of its bearer token."""
+    """A user: a name (the audit log's actor), a role, the SHA-256 of its bearer token, and optionally
+    the argon2 hash of a console password."""
 
     name: str = Field(min_length=1, max_length=64)
     role: Role
     token_sha256: str
+    password_argon2: str | None = None
+
+    @field_validator("password_argon2")
+    @classmethod
+    def _argon2(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value.startswith("$argon2"):
+            raise ValueError(
+                "应为 argon2 哈希（hallvote user passwd）/ must be an argon2 hash (hallvote user passwd)"
+            )
+        return value
 
     @field_validator("name")
     @classmethod
@@ -177,7 +207,18 @@ class GatewaySettings(BaseSettings):
     database_url: str = "sqlite:///hallvote.db"
     broker: BrokerSettings
     api: ApiSettings = ApiSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    time_zone: str = "Asia/Shanghai"
     users: list[UserEntry] = Field(default_factory=list)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"未知时区 / unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
 
     @classmethod
     def settings_customise_sources(

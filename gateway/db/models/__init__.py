@@ -8,6 +8,7 @@ module                    tables
 :mod:`.ballot`            named_ballot, secret_participation, secret_tally,
                           secret_pending (transient), accepted_frame, result
 :mod:`.record`            rating_record, audit_event
+:mod:`.console`           console_session (signed-in browsers)
 ========================  =============================================
 
 All timestamps are timezone-aware UTC (:class:`gateway.db.types.UTCDateTime`).
@@ -25,6 +26,7 @@ from .ballot import (
     SecretTally,
     SecretTallyPublic,
 )
+from .console import ConsoleSession
 from .record import (
     AuditEvent,
     AuditEventPublic,
@@ -59,6 +61,7 @@ from .roster import (
 )
 from .sitting import (
     DEFAULT_OPTIONS,
+    INTERIM_DISPLAYS,
     ROUND_STATES,
     Attendance,
     AttendancePublic,
@@ -84,6 +87,7 @@ from .sitting import (
 __all__ = [
     "DEFAULT_OPTIONS",
     "DEFAULT_QUORUM",
+    "INTERIM_DISPLAYS",
     "NAMING_CONVENTION",
     "ROUND_STATES",
     "AcceptedFrame",
@@ -96,6 +100,7 @@ __all__ = [
     "BodyCreate",
     "BodyKind",
     "BodyPublic",
+    "ConsoleSession",
     "Device",
     "DeviceCreate",
     "DevicePublic",

@@ -22,6 +22,7 @@ from . import _meta  # noqa: F401  (naming convention before any table)
 
 __all__ = [
     "DEFAULT_OPTIONS",
+    "INTERIM_DISPLAYS",
     "ROUND_STATES",
     "Attendance",
     "AttendancePublic",
@@ -54,6 +55,10 @@ class SittingKind(enum.StrEnum):
 
 
 ROUND_STATES = ("ready", "open", "paused", "closed", "announced")
+
+INTERIM_DISPLAYS = ("none", "totals", "totals_not_pressed")
+"""What the chair console shows while a round is open: nothing, the running totals, or the totals and
+who has not pressed yet.  A secret round's choices are never shown while it is open, whatever this says."""
 
 DEFAULT_OPTIONS = {
     consts.YES_NO_ABSTAIN: 0b0000_1110,  # yes, no, abstain
@@ -204,6 +209,15 @@ class MotionBase(SQLModel):
     """A PassingRuleSpec as JSON; None only for rating motions (the rating rule applies)."""
     select_k: int | None = Field(default=None, ge=1, le=consts.ITEMS_MAX)
     """Livelihood projects: how many of the candidate items to select."""
+    interim: Literal["none", "totals", "totals_not_pressed"] = Field(
+        default="totals",
+        sa_type=String(24),
+        description=(
+            "表决进行中主持人界面显示：none 不显示，totals 显示总数，totals_not_pressed 显示总数和未按键名单；"
+            "无记名表决进行中从不显示选择 / what the chair console shows while the round is open: none, "
+            "totals, or totals and who has not pressed; a secret round's choices are never shown while open"
+        ),
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -265,6 +279,7 @@ class Motion(MotionBase, table=True):
         CheckConstraint("options BETWEEN 1 AND 255", name="options"),
         CheckConstraint("countdown_s IS NULL OR countdown_s > 0", name="countdown"),
         CheckConstraint("select_k IS NULL OR select_k > 0", name="select_k"),
+        CheckConstraint("interim IN ('none', 'totals', 'totals_not_pressed')", name="interim"),
     )
     id: int | None = Field(default=None, primary_key=True)
     sitting_id: int = Field(foreign_key="sitting.id", index=True)

@@ -7,6 +7,7 @@ from typing import Any
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, Engine, inspect, text
 
 from gateway.db.engine import alembic_config, init_db, make_engine
@@ -81,6 +82,7 @@ def test_downgrade_to_base_and_upgrade_again(db_url: str) -> None:
         assert _diff(eng) == []
         init_db(eng)  # at head already: nothing to do
         with eng.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+            head = ScriptDirectory.from_config(cfg).get_current_head()
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
     finally:
         eng.dispose()

@@ -11,6 +11,11 @@ class Pin:
     OUT = 3
     PULL_UP = 2
     PULL_DOWN = 1
+    IRQ_RISING = 1
+    IRQ_FALLING = 2
+
+    def irq(self, handler=None, trigger=3, hard=False):
+        fakehw.IRQS[self.id] = (handler, trigger, hard, self)
 
     def __init__(self, id, mode=-1, pull=-1, value=None):
         if fakehw.CHIP[0] == "esp32s3":  # GPIO 0-21, 26-48; 26-37 flash/PSRAM; no input-only pins

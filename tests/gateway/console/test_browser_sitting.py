@@ -72,7 +72,9 @@ def test_whole_sitting(tmp_path: Path, backend: str) -> None:
         assert screen.url.endswith("/display")
 
         # activate the sitting, open check-in: the screen's idle view shows the title and 实到
-        if chair.locator(f"#activate-{hall.hall.sitting_id}").count():  # the gateway may have loaded it at start
+        if chair.locator(
+            f"#activate-{hall.hall.sitting_id}"
+        ).count():  # the gateway may have loaded it at start
             chair.click(f"#activate-{hall.hall.sitting_id}")
         chair.click("#checkin-open")
         assert "签到中" in chair.inner_text("#sitting-state")
@@ -101,7 +103,9 @@ def test_whole_sitting(tmp_path: Path, backend: str) -> None:
         if chair.locator("#refusal").count():
             raise AssertionError(chair.inner_text("#refusal"))
         chair.wait_for_selector("#round[data-state=open]")
-        hall.vote(resolution, {1: (Y,), 2: (Y,), 3: (Y,), 4: (Y,), 5: (Y,), 6: (Y,), 7: (Y,), 8: (N_,), 9: (A,)})
+        hall.vote(
+            resolution, {1: (Y,), 2: (Y,), 3: (Y,), 4: (Y,), 5: (Y,), 6: (Y,), 7: (Y,), 8: (N_,), 9: (A,)}
+        )
         chair.wait_for_function("document.querySelector('#voted').textContent.trim() === '9'")
         assert "A-10" in chair.inner_text("#not-pressed-names")
         assert chair.locator("#live-counts tbody td").all_inner_texts()[1:] == ["7", "1", "1"]
@@ -122,8 +126,19 @@ def test_whole_sitting(tmp_path: Path, backend: str) -> None:
         chair.click("#announce")
         chair.wait_for_selector("#round[data-state=announced]")
         screen.wait_for_selector("#result-block")
-        block = {k: screen.inner_text(f"#{k}").strip() for k in ("expected", "present", "yes", "no", "abstain", "not-pressed", "outcome")}
-        assert block == {"expected": "12", "present": "10", "yes": "7", "no": "1", "abstain": "1", "not-pressed": "1", "outcome": "通过"}
+        block = {
+            k: screen.inner_text(f"#{k}").strip()
+            for k in ("expected", "present", "yes", "no", "abstain", "not-pressed", "outcome")
+        }
+        assert block == {
+            "expected": "12",
+            "present": "10",
+            "yes": "7",
+            "no": "1",
+            "abstain": "1",
+            "not-pressed": "1",
+            "outcome": "通过",
+        }
         screen.wait_for_function("document.body.dataset.chart === 'drawn'")
         chair.screenshot(path=str(hall.out / "chair-resolution.png"), full_page=True)
         screen.screenshot(path=str(hall.out / "screen-resolution.png"))
@@ -189,12 +204,22 @@ def test_whole_sitting(tmp_path: Path, backend: str) -> None:
         chair.emulate_media(media="print")  # the printed form: no navigation bar
         assert not chair.locator("header.top").is_visible()
         chair.screenshot(path=str(hall.out / "minutes-print.png"), full_page=True)
-        data = json.loads(chair.context.request.get(f"{hall.base}/console/records/{hall.hall.sitting_id}/minutes.json").text())
-        assert [m["title"] for m in data["motions"]] == [RESOLUTION["title"], LIVELIHOOD["title"], RATING["title"]]
+        data = json.loads(
+            chair.context.request.get(
+                f"{hall.base}/console/records/{hall.hall.sitting_id}/minutes.json"
+            ).text()
+        )
+        assert [m["title"] for m in data["motions"]] == [
+            RESOLUTION["title"],
+            LIVELIHOOD["title"],
+            RATING["title"],
+        ]
         named = data["motions"][0]["rounds"][0]["named_choices"]
         assert {"member": "代表008", "choices": ["反对"]} in named
         assert data["motions"][1]["rounds"][0]["named_choices"] is None
-        csv_text = chair.context.request.get(f"{hall.base}/console/records/{hall.hall.sitting_id}/minutes.csv").text()
+        csv_text = chair.context.request.get(
+            f"{hall.base}/console/records/{hall.hall.sitting_id}/minutes.csv"
+        ).text()
         assert "民生项目10" in csv_text and "审计链头" in csv_text
         for shot in ("chair-console.png", "screen-resolution.png", "seat-map.png"):
             assert (hall.out / shot).stat().st_size > 10_000

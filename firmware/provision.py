@@ -10,7 +10,10 @@ line ``@@HV {...}`` that :func:`call` prints: ``{"ok": value}`` or
 * :func:`write_config`: checks the provisioned settings (hall, device id,
   Wi-Fi, broker, MQTT password, hall CA) and writes the files the app reads
   (:data:`firmware.app.config.LOCAL_FILE` and the CA file), keeping any
-  other local setting (hardware overrides) already there;
+  other local setting (hardware overrides) already there; an optional
+  ``provisioned_at`` (the host's Unix seconds) raises the keypad's time
+  floor in NVS (:mod:`firmware.app.timefloor`), so its first TLS handshake
+  finds the broker certificate already valid;
 * :func:`generate_key`: brings the radio up on a real keypad (so the ESP32
   RNG is truly random; by default it also waits for the Wi-Fi to join, which
   checks the provisioned SSID and password), generates the P-256 key with
@@ -67,6 +70,9 @@ _OPTIONAL = ("server_hostname", "hostname", "profile")
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-"
 _PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 _PEM_END = "-----END CERTIFICATE-----"
+
+_TIME_KEY = "provisioned_at"  # the host's clock: the keypad's time floor before TLS
+_TIME_MIN = 1704067200  # 2024-01-01
 
 _injected: "dict[str, Any]" = {}
 
@@ -218,6 +224,8 @@ def _check(settings: "dict[str, Any]") -> None:
         raise ProvisionError("BAD_CONFIG", "the settings must be a JSON object")
     for key in settings:
         # optional settings only where this firmware's app knows them
+        if key == _TIME_KEY:
+            continue
         if key not in _REQUIRED and (key not in _OPTIONAL or key not in config.DEFAULTS):
             raise ProvisionError("BAD_CONFIG", "unknown setting %r" % key)
     for key in _REQUIRED:
@@ -235,6 +243,11 @@ def _check(settings: "dict[str, Any]") -> None:
     for key in ("server_hostname", "hostname"):
         if settings.get(key) is not None:
             _check_text(settings, key, 1, 253)
+    when = settings.get(_TIME_KEY)
+    if when is not None and (
+        not isinstance(when, int) or isinstance(when, bool) or not _TIME_MIN <= when <= 0xFFFFFFFF
+    ):
+        raise ProvisionError("BAD_CONFIG", "provisioned_at must be Unix seconds (an integer, 2024 or later)")
     pem = settings["ca_pem"]
     if not isinstance(pem, str) or _PEM_BEGIN not in pem or _PEM_END not in pem or len(pem) > 8192:
         raise ProvisionError("BAD_CONFIG", "ca_pem must be the hall CA certificate (PEM)")
@@ -265,6 +278,14 @@ def write_config(json_text: str) -> "dict[str, Any]":
     _effective(local)  # the app must accept what it will read at boot
     _write(CA_FILE, settings["ca_pem"])
     _write(config.LOCAL_FILE, json.dumps(local))
+    when = settings.get(_TIME_KEY)
+    if when is not None:  # the floor only moves forward (firmware/app/timefloor.py)
+        from .app import timefloor
+
+        nvs = _nvs(_effective(local))
+        raw = nvs.get(timefloor.NVS_KEY)
+        if raw is None or len(raw) != 4 or int.from_bytes(raw, "big") < when:
+            nvs.set(timefloor.NVS_KEY, when.to_bytes(4, "big"))
     shown = {}
     for key in local:
         if key not in ("wifi_password", "mqtt_password"):

@@ -1,16 +1,34 @@
 """The running gateway for one hall: the pure core between the broker bridge and the store.
 
 One lock serialises everything that touches the hall state: batches of
-uplink frames from the bridge and commands from the chair's console.  A
-batch is decided frame by frame (each decision sees the ones before it),
-written to the store in **one transaction**, and only then are the replies
+uplink frames from the bridge and commands from the chair's console.
+
+**The in-memory state holds only what is committed.**  A batch is decided
+frame by frame on a fork of the state (each decision sees the ones before
+it), its events are written to the store in **one transaction**, and only
+after the commit does the fork become the live state and are the replies
 handed back for publishing: a keypad is acked only for a durable decision.
-If the commit fails, the in-memory state is rebuilt from the store and the
-batch's messages stay unacked (the broker redelivers them).
+If the commit fails the fork is dropped and the live state is untouched:
+
+* the store is unreachable (connection refused or lost, disk full, locked
+  too long: SQLAlchemy's ``OperationalError``): every frame of the batch
+  is answered ``BUSY`` (nothing was recorded; the keypad sends it again);
+* any other refusal raises :class:`StoreError` after reloading the state
+  from the store (it may have changed behind the gateway's back); the
+  bridge retries the batch and then each frame alone (one poison frame
+  cannot hold up the others) and finally answers ``BUSY``.
 
 Commands work the same way: events from :mod:`gateway.core.commands`,
-applied, committed with their audit records, then broadcast (retained) so
-keypads and screens see the sitting and motion state.
+applied to a fork, committed with their audit records, then the fork
+becomes live and the events are broadcast (retained) so keypads and
+screens see the sitting and motion state.  A command whose commit fails
+raises :class:`StoreUnavailable` or :class:`StoreError` (the API answers
+503) and changes nothing, in memory or in the store: a round closed during
+an outage stays open in both.
+
+After a secret round's close has committed, its deleted rows are purged
+from the database files (:mod:`gateway.store.purge`); the purge is retried
+between batches until it succeeds.
 """
 
 from __future__ import annotations
@@ -23,6 +41,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.audit import AuditLog
 from gateway.audit.trail import make_hook
@@ -47,10 +66,11 @@ from gateway.rules import ChairOverride
 from gateway.store import Writer, load_hall, load_sitting
 from gateway.store import tables as t
 from gateway.store.convert import from_ts, motion_spec
-from protocol import codec, consts, topics
-from protocol.frames import MotionClosed, MotionOpen, SittingState
+from gateway.store.purge import SecretPurge, checkpoint_sqlite
+from protocol import codec, consts, reasons, topics
+from protocol.frames import Ack, MotionClosed, MotionOpen, Nack, SittingState
 
-__all__ = ["Gateway", "StoreError"]
+__all__ = ["Gateway", "StoreError", "StoreUnavailable"]
 
 log = logging.getLogger("hallvote.gateway")
 
@@ -58,7 +78,32 @@ AuditHook = Callable[[Any, HallState, Sequence[Event], str], None]
 
 
 class StoreError(RuntimeError):
-    """The store refused a commit; nothing of the batch or command is durable."""
+    """The store refused a commit; nothing of the batch or command is durable, nothing changed."""
+
+    code = "STORE_FAILED"
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached (connection refused or lost, disk full): nothing changed; retry later."""
+
+    code = "STORE_UNAVAILABLE"
+
+
+def _unavailable(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    )
+
+
+def _store_error(exc: Exception) -> StoreError:
+    """The typed error for a failed store operation; its text never carries SQL parameters."""
+    kind = StoreUnavailable if _unavailable(exc) else StoreError
+    return kind(f"{type(exc).__name__}: {_first_line(exc)}")
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return (str(orig) if orig is not None else str(exc)).splitlines()[0][:200] if str(exc) else ""
 
 
 class Gateway:
@@ -83,8 +128,14 @@ class Gateway:
         self._writer = Writer(hall_id)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
         self.version = 0
+        self._purge = SecretPurge(engine, completed=self._purged)
         with engine.connect() as conn:
             self.state: HallState = load_hall(conn, hall_id)
+        if engine.dialect.name == "sqlite":  # a close purged before a crash left nothing in the WAL
+            try:
+                checkpoint_sqlite(engine)
+            except (DBAPIError, OperationalError) as exc:
+                log.warning("start-up checkpoint failed (%s)", type(exc).__name__)
 
     # ------------------------------------------------------------ state
 
@@ -94,12 +145,16 @@ class Gateway:
         The sitting that was current stays current, even if it is not the
         hall's latest open one (a chair may have activated an older sitting).
         """
-        with self._lock, self.engine.connect() as conn:
+        with self._lock:
             current = self.state.sitting.sitting_id if self.state.sitting is not None else None
+            try:
+                with self.engine.connect() as conn:
+                    state = load_hall(conn, self.hall_id)
+                    if current is not None and (state.sitting is None or state.sitting.sitting_id != current):
+                        state.sitting = load_sitting(conn, current)
+            except (DBAPIError, OperationalError) as exc:
+                raise _store_error(exc) from exc
             self._writer.forget()
-            state = load_hall(conn, self.hall_id)
-            if current is not None and (state.sitting is None or state.sitting.sitting_id != current):
-                state.sitting = load_sitting(conn, current)
             self.state = state
             self.version += 1
 
@@ -114,62 +169,101 @@ class Gateway:
     # ------------------------------------------------------------ frames (bridge Handler)
 
     def handle_batch(self, batch: Sequence[Inbound]) -> list[Outbound]:
+        """Decide, commit, then answer: BUSY for every frame while the store is unreachable."""
         with self._lock:
+            state = self.state.fork()
             decisions = []
             events: list[Event] = []
             for inbound in batch:
-                decision = decide(self.state, inbound, verify=self._verify)
-                apply_all(self.state, decision.events)
+                decision = decide(state, inbound, verify=self._verify)
+                apply_all(state, decision.events)
                 events.extend(decision.events)
                 decisions.append(decision)
-            self._commit(events, actor="keypads")
+            try:
+                self._commit(state, events, actor="keypads")
+            except StoreUnavailable as exc:
+                log.warning("store unavailable (%s): %d frame(s) answered BUSY", exc, len(batch))
+                return [self._busy(d) for d in decisions]
             out = [
                 Outbound(topics.device(self.hall_id, d.device_id, "down"), codec.encode(d.reply))
                 for d in decisions
             ]
             out.extend(self._broadcasts(events))
-            return out
+        self.retry_purge()
+        return out
+
+    def _busy(self, decision: Any) -> Outbound:
+        reply = decision.reply
+        kind = reply.acked_type if isinstance(reply, Ack) else reply.nacked_type
+        nack = Nack(reply.counter, reasons.BUSY, kind)
+        return Outbound(topics.device(self.hall_id, decision.device_id, "down"), codec.encode(nack))
 
     def presence(self, device_id: str, online: bool, at: float) -> list[Outbound]:
         with self._lock:
             if device_id not in self.state.devices:
                 return []
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(t.device)
-                    .where(t.device.c.device_id == device_id)
-                    .values(online=online, last_seen=from_ts(at))
-                )
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        update(t.device)
+                        .where(t.device.c.device_id == device_id)
+                        .values(online=online, last_seen=from_ts(at))
+                    )
+            except (DBAPIError, OperationalError) as exc:
+                if not _unavailable(exc):
+                    raise _store_error(exc) from exc
+                # Presence is advisory (health view only): not worth holding the bridge up in an outage.
+                log.warning("presence of %s not stored: store unavailable (%s)", device_id, _store_error(exc))
+                return []
             self.version += 1
             return []
 
     def _commit(
-        self, events: Sequence[Event], actor: str, extra: Sequence[tuple[str, dict[str, Any]]] = ()
+        self,
+        state: HallState,
+        events: Sequence[Event],
+        actor: str,
+        extra: Sequence[tuple[str, dict[str, Any]]] = (),
     ) -> None:
-        if not events:
-            return
-        try:
-            with self.engine.begin() as conn:
-                self._writer.write(conn, events)
-                if self._audit is not None:
-                    self._audit(conn, self.state, events, actor)
-                if extra and self._audit_log is not None:
-                    self._audit_log.append_many(
-                        [(kind, actor, payload) for kind, payload in extra], conn=conn
-                    )
-        except Exception as exc:
-            log.exception("commit failed; rebuilding the hall state from the store")
-            self.reload()
-            raise StoreError(str(exc)) from exc
-        self.version += 1
+        """Write ``events`` (decided on ``state``, a fork) in one transaction; then ``state`` becomes live.
+
+        On failure the live state is untouched and a :class:`StoreError` is
+        raised (:class:`StoreUnavailable` when the store cannot be reached).
+        The log line names the error, never the statement's parameters.
+        """
+        if events:
+            try:
+                with self.engine.begin() as conn:
+                    self._writer.write(conn, events)
+                    if self._audit is not None:
+                        self._audit(conn, state, events, actor)
+                    if extra and self._audit_log is not None:
+                        self._audit_log.append_many(
+                            [(kind, actor, payload) for kind, payload in extra], conn=conn
+                        )
+            except Exception as exc:
+                self._writer.forget()  # ids it cached in the rolled-back transaction do not exist
+                error = _store_error(exc)
+                log.error("commit of %d event(s) failed, nothing changed: %s", len(events), error)
+                if not isinstance(error, StoreUnavailable):
+                    # The store refused what memory allowed: it may have changed behind the
+                    # gateway's back (a setup edit without reload).  Resync, if it answers.
+                    try:
+                        self.reload()
+                    except StoreError:
+                        log.warning("could not reload the hall state after a failed commit")
+                raise error from exc
+            self.version += 1
+        self.state = state
 
     # ------------------------------------------------------------ commands
 
     def _run(
         self, events: list[Event], actor: str, extra: Sequence[tuple[str, dict[str, Any]]] = ()
     ) -> list[Event]:
-        apply_all(self.state, events)
-        self._commit(events, actor, extra)
+        state = self.state.fork()
+        apply_all(state, events)
+        self._commit(state, events, actor, extra)
         outs = self._broadcasts(events)
         for listener in self._listeners:
             listener(outs)
@@ -177,9 +271,15 @@ class Gateway:
 
     def activate_sitting(self, sitting_id: int) -> SittingRun:
         """Make a sitting of this hall the current one (loaded from the store)."""
-        with self._lock, self.engine.connect() as conn:
-            run = load_sitting(conn, sitting_id)
-            self.state.sitting = run
+        with self._lock:
+            try:
+                with self.engine.connect() as conn:
+                    run = load_sitting(conn, sitting_id)
+            except (DBAPIError, OperationalError) as exc:
+                raise _store_error(exc) from exc
+            state = self.state.fork()
+            state.sitting = run
+            self.state = state
             self.version += 1
         self._publish(self._sitting_frame(run))
         return run
@@ -199,8 +299,11 @@ class Gateway:
     def add_motion(self, motion_row_id: int, actor: str) -> RoundKey:
         """Load a motion created in the store (gateway.db) into the sitting, with its round 1."""
         with self._lock:
-            with self.engine.connect() as conn:
-                row = conn.execute(t.motion.select().where(t.motion.c.id == motion_row_id)).one()
+            try:
+                with self.engine.connect() as conn:
+                    row = conn.execute(t.motion.select().where(t.motion.c.id == motion_row_id)).one()
+            except (DBAPIError, OperationalError) as exc:
+                raise _store_error(exc) from exc
             spec = motion_spec(row)
             self._run(commands.add_motion(self.state, spec, nonce=self._nonce(), at=self._clock()), actor)
             return (spec.motion_id, 1)
@@ -236,9 +339,13 @@ class Gateway:
             return self._run(commands.resume_round(self.state, key, at=self._clock()), actor)
 
     def close_round(self, key: RoundKey, actor: str) -> list[Event]:
+        """Close a round; a secret one's close is complete once its purge is (see :attr:`purge_pending`)."""
         with self._lock:
             events = self._run(commands.close_round(self.state, key, at=self._clock()), actor)
-        self._purge_if_secret(events)
+            for e in events:
+                if isinstance(e, RoundClosed) and e.secret:
+                    self._purge.due(e.round)
+        self.retry_purge()
         return events
 
     def announce_round(self, key: RoundKey, actor: str) -> list[Event]:
@@ -264,16 +371,21 @@ class Gateway:
             run = sitting.rounds[sitting.current]
             if run.state is RoundState.OPEN and run.deadline is not None and self._clock() >= run.deadline:
                 return self.close_round(run.key, "countdown")
-            return []
+        self.retry_purge()
+        return []
 
-    def _purge_if_secret(self, events: Sequence[Event]) -> None:
-        if any(isinstance(e, RoundClosed) and e.secret for e in events):
-            from gateway.db.engine import purge_deleted
+    @property
+    def purge_pending(self) -> frozenset[RoundKey]:
+        """Secret rounds closed in the store whose deleted rows may still be in the database files."""
+        return frozenset(self._purge.pending)
 
-            try:
-                purge_deleted(self.engine, ("secret_pending", "accepted_frame"))
-            except Exception:  # the close itself is durable; purging is retried at the next close
-                log.exception("purging deleted secret-ballot rows failed")
+    def retry_purge(self) -> list[RoundKey]:
+        """Try the pending secret purges now (never waits for readers); the rounds completed."""
+        return self._purge.attempt()
+
+    def _purged(self, key: RoundKey) -> None:
+        if self._audit_log is not None:
+            self._audit_log.append("secret.purged", "gateway", {"motion": key[0], "round": key[1]})
 
     # ------------------------------------------------------------ broadcasts
 
@@ -287,6 +399,15 @@ class Gateway:
             if sitting.current is not None:
                 out.append(self._motion_frame(sitting.current))
             return out
+
+    def republish(self, publish: Callable[[Outbound], object]) -> int:
+        """Hand the current broadcasts to ``publish`` under the lock (no command's newer one can slip
+        in between); the bridge calls it on every (re)connect.  Returns how many."""
+        with self._lock:
+            outs = self.current_broadcasts()
+            for outbound in outs:
+                publish(outbound)
+            return len(outs)
 
     def _publish(self, outbound: Outbound) -> None:
         for listener in self._listeners:
@@ -412,6 +533,7 @@ class Gateway:
                 "voted": voted,
                 "not_pressed": max((run.present if closed else sitting.present) - voted, 0),
                 "totals": [list(row[1:]) for row in totals] if totals is not None else None,
+                "purge_pending": key in self._purge.pending,
                 "result": _result_json(run.result) if run.result is not None else None,
             }
             return data

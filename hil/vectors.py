@@ -1,4 +1,4 @@
-"""Generates protocol/vectors.json, the golden cases of protocol v1.
+"""Generates protocol/vectors.json, the golden cases of protocol v2.
 
     python -m hil.vectors --write    regenerate protocol/vectors.json
     python -m hil.vectors --check    exit 1 if the committed file differs
@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from firmware.signer import public_key_sec1, sign_with_nonce
-from protocol import codec, consts, frames, reasons
+from hil import decisions
+from protocol import codec, consts, frames, reasons, topics
 
 OUT = Path(__file__).resolve().parents[1] / "protocol" / "vectors.json"
 N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -33,6 +34,7 @@ TEST_SECRET = _scalar("hallvote protocol v1 test key")
 SITTING_NONCE = bytes.fromhex("5a17c0de20261124")
 ROUND_NONCE = bytes.fromhex("9e3779b97f4a7c15")
 ISSUED = 1795500000  # 2026-11-24T05:20:00Z
+AUDIT_HEAD = hashlib.sha256(b"hallvote protocol v2 example audit head").digest()
 
 
 def _uplinks() -> list[tuple[str, frames.Uplink]]:
@@ -77,6 +79,8 @@ def _others() -> list[tuple[str, frames.Frame]]:
         ("ack changed vote (last press)", frames.Ack(9, reasons.REPLACED, consts.VOTE, 7, 1, (consts.NO,))),
         ("ack check-in with seat", frames.Ack(3, ok, consts.CHECK_IN, 42, 0, (), "A-12")),
         ("ack status", frames.Ack(2, ok, consts.STATUS)),
+        ("ack hello", frames.Ack(1, ok, consts.HELLO)),
+        ("nack check-in without the member's card", frames.Nack(4, reasons.CARD_MISMATCH, consts.CHECK_IN)),
         ("nack bad signature", frames.Nack(5, reasons.BAD_SIGNATURE, consts.VOTE)),
         ("nack unreadable frame", frames.Nack(0, reasons.MALFORMED, 0)),
         ("nack vote after close", frames.Nack(10, reasons.ROUND_CLOSED, consts.VOTE)),
@@ -105,7 +109,9 @@ def _others() -> list[tuple[str, frames.Frame]]:
         ("motion closed", frames.MotionClosed(7, 1, ROUND_NONCE, ISSUED + 61)),
         (
             "result: resolution passed",
-            frames.ResultSummary(7, 1, consts.YES_NO_ABSTAIN, 300, 287, 2, consts.OUTCOME_PASSED, ((1, (270, 9, 6)),)),
+            frames.ResultSummary(
+                7, 1, consts.YES_NO_ABSTAIN, 300, 287, 2, consts.OUTCOME_PASSED, ((1, (270, 9, 6)),), 1041, AUDIT_HEAD
+            ),
         ),
         (
             "result: 4 candidates, select 2, tie at the cut",
@@ -129,17 +135,13 @@ def _others() -> list[tuple[str, frames.Frame]]:
     ]  # fmt: skip
 
 
-def _motion_open_bytes(options: int, flags: int) -> bytes:
-    """A yes/no/abstain motion-open frame with raw options and flags bytes."""
+def _motion_open_bytes(options: int, flags: int, focus: int = consts.ALL_ITEMS) -> bytes:
+    """A yes/no/abstain motion-open frame with raw options, flags and focus bytes."""
     head = bytes([consts.VERSION, consts.MOTION_OPEN]) + (7).to_bytes(4, "big") + b"\x01" + ROUND_NONCE
-    return (
-        head
-        + bytes([consts.YES_NO_ABSTAIN, 1, options, consts.FIRST_PRESS, flags, consts.ALL_ITEMS])
-        + bytes(8)
-    )
+    return head + bytes([consts.YES_NO_ABSTAIN, 1, options, consts.FIRST_PRESS, flags, focus]) + bytes(8)
 
 
-def _invalid(signed_vote: bytes) -> list[dict[str, str]]:
+def _invalid(signed_vote: bytes, signed_status: bytes) -> list[dict[str, str]]:
     def case(name: str, data: bytes, reason: int) -> dict[str, str]:
         return {"name": name, "hex": data.hex(), "reason": reasons.name(reason)}
 
@@ -150,10 +152,17 @@ def _invalid(signed_vote: bytes) -> list[dict[str, str]]:
         out[offset : offset + len(value)] = value
         return bytes(out)
 
+    def patched_status(offset: int, value: bytes) -> bytes:
+        out = bytearray(signed_status)
+        out[offset : offset + len(value)] = value
+        return bytes(out)
+
     return [
         case("empty", b"", reasons.MALFORMED),
-        case("header only, one byte", b"\x01", reasons.MALFORMED),
-        case("version 2", b"\x02" + bytes(v[1:]), reasons.BAD_VERSION),
+        case("header only, one byte", bytes([consts.VERSION]), reasons.MALFORMED),
+        case("version 1", b"\x01" + bytes(v[1:]), reasons.BAD_VERSION),
+        case("version 1 and too long: the version is checked first", b"\x01" + bytes(v[1:]) + bytes(200), reasons.BAD_VERSION),
+        case("unknown type and too long: the type is checked before the length", patched(1, b"\x05") + bytes(600), reasons.UNKNOWN_TYPE),
         case("unknown frame type 0x05", patched(1, b"\x05"), reasons.UNKNOWN_TYPE),
         case("uplink longer than 200 bytes", bytes(v) + b"\x00" * (201 - len(v)), reasons.TOO_LONG),
         case("signature cut short", bytes(v[:-1]), reasons.MALFORMED),
@@ -168,12 +177,19 @@ def _invalid(signed_vote: bytes) -> list[dict[str, str]]:
         case("padding nibble not 0", patched(29, b"\x11"), reasons.MALFORMED),
         case("card uid of 11 bytes", patched(30, b"\x0b"), reasons.MALFORMED),
         case(
-            "ack carrying a refusal code", bytes.fromhex("014100000005140400000000000000"), reasons.MALFORMED
+            "ack carrying a refusal code", bytes.fromhex("024100000005140400000000000000"), reasons.MALFORMED
         ),
-        case("nack carrying an acceptance code", bytes.fromhex("01420000000500" + "04"), reasons.MALFORMED),
+        case("nack carrying an acceptance code", bytes.fromhex("02420000000500" + "04"), reasons.MALFORMED),
+        case("status with battery 101", patched_status(21, b"\x65"), reasons.MALFORMED),
+        case("status with battery 254", patched_status(21, b"\xfe"), reasons.MALFORMED),
+        case(
+            "motion open with focus equal to the item count (focus is 0-based)",
+            _motion_open_bytes(options=0x0E, flags=0, focus=1),
+            reasons.MALFORMED,
+        ),
         case(
             "sitting with present > expected",
-            bytes.fromhex("0181")
+            bytes.fromhex("0281")
             + (42).to_bytes(4, "big")
             + b"\x01"
             + SITTING_NONCE
@@ -217,7 +233,7 @@ def _encode_invalid() -> list[dict[str, Any]]:
 
 def build() -> dict[str, Any]:
     valid: list[dict[str, Any]] = []
-    signed_vote = b""
+    signed_vote = signed_status = b""
     for name, frame in _uplinks():
         k = _scalar("hallvote protocol v1 test nonce: " + name)
         region = codec.signed_region(frame)
@@ -225,22 +241,24 @@ def build() -> dict[str, Any]:
         data = codec.encode(sealed)
         if name == "vote yes":
             signed_vote = data
+        if name == "status on mains power":
+            signed_status = data
         valid.append({"name": name, "frame": codec.to_json(sealed), "hex": data.hex(), "nonce": k.hex()})
     for name, frame in _others():
         valid.append({"name": name, "frame": codec.to_json(frame), "hex": codec.encode(frame).hex()})
     return {
         "protocol": consts.VERSION,
-        "about": "Golden cases of hallvote protocol v1; see SPEC.md. The test key is public: never use it on a keypad.",
+        "about": "Golden cases of hallvote protocol v2; see SPEC.md. The test key is public: never use it on a keypad.",
         "test_key": {"secret": TEST_SECRET.hex(), "public_sec1": public_key_sec1(TEST_SECRET).hex()},
         "valid": valid,
-        "invalid": _invalid(signed_vote),
+        "invalid": _invalid(signed_vote, signed_status),
         "encode_invalid": _encode_invalid(),
         "topics": [
             {
                 "hall": "county-hall",
                 "device": "kp-0001",
                 "channel": ch,
-                "topic": f"hallvote/v1/county-hall/dev/kp-0001/{ch}",
+                "topic": f"hallvote/v2/county-hall/dev/kp-0001/{ch}",
             }
             for ch in ("up", "status", "presence", "down")
         ]
@@ -249,16 +267,20 @@ def build() -> dict[str, Any]:
                 "hall": "county-hall",
                 "device": "",
                 "channel": ch,
-                "topic": f"hallvote/v1/county-hall/hall/{ch}",
+                "topic": f"hallvote/v2/county-hall/hall/{ch}",
             }
             for ch in ("sitting", "motion", "result")
         ],
         "invalid_topics": [
-            {"topic": "hallvote/v2/county-hall/dev/kp-0001/up", "reason": "BAD_VERSION"},
-            {"topic": "hallvote/v1/county-hall/dev/KP-0001/up", "reason": "MALFORMED"},
-            {"topic": "hallvote/v1/county-hall/dev/kp-0001/votes", "reason": "MALFORMED"},
-            {"topic": "hallvote/v1/county-hall/dev/+/up", "reason": "MALFORMED"},
+            {"topic": "hallvote/v1/county-hall/dev/kp-0001/up", "reason": "BAD_VERSION"},
+            {"topic": "hallvote/v3/county-hall/hall/result", "reason": "BAD_VERSION"},
+            {"topic": "hallvote/v2/county-hall/dev/KP-0001/up", "reason": "MALFORMED"},
+            {"topic": "hallvote/v2/county-hall/dev/kp-0001/votes", "reason": "MALFORMED"},
+            {"topic": "hallvote/v2/county-hall/dev/+/up", "reason": "MALFORMED"},
+            {"topic": "hallvote/v2/county-hall/hall/audit", "reason": "MALFORMED"},
         ],
+        "presence": {"online": topics.PRESENCE_ONLINE.hex(), "offline": topics.PRESENCE_OFFLINE.hex()},
+        "gateway": {"hall": decisions.HALL, "scenarios": decisions.scenarios()},
     }
 
 

@@ -1,4 +1,4 @@
-"""hallvote protocol v1: the contract between keypad and gateway.
+"""hallvote protocol v2: the contract between keypad and gateway.
 
 Sans-I/O and MicroPython-compatible: bytes <-> frame objects, topics,
 reason codes.  See SPEC.md beside this file for the byte layouts.

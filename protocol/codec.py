@@ -1,4 +1,4 @@
-"""Bytes <-> frames for protocol v1.  Pure functions, no I/O.
+"""Bytes <-> frames for protocol v2.  Pure functions, no I/O.
 
 Every frame is ``version (1 byte) | type (1 byte) | body``; an uplink frame
 ends with a 64-byte raw ECDSA P-256 signature, and its signed region is
@@ -125,6 +125,8 @@ LAYOUTS = {
         ("not_pressed", "u16"),
         ("outcome", "u8"),
         ("items", "items"),
+        ("audit_seq", "u32"),
+        ("audit_head", "head"),
     ),
 }
 
@@ -348,6 +350,10 @@ def _put_field(out: "list[bytes]", name: str, kind: str, value: object, fields: 
         if not isinstance(value, bytes) or len(value) != consts.NONCE_LEN:
             raise _Bad(reasons.MALFORMED, "%s must be %d bytes" % (name, consts.NONCE_LEN))
         out.append(value)
+    elif kind == "head":
+        if not isinstance(value, bytes) or len(value) != consts.HEAD_LEN:
+            raise _Bad(reasons.MALFORMED, "%s must be %d bytes" % (name, consts.HEAD_LEN))
+        out.append(value)
     elif kind == "uid":
         if not isinstance(value, bytes) or len(value) > consts.CARD_UID_MAX:
             raise _Bad(reasons.MALFORMED, "card_uid must be at most %d bytes" % consts.CARD_UID_MAX)
@@ -378,7 +384,7 @@ def _encode_body(frame: Frame) -> bytes:
     frame_type = frame.TYPE
     layout = LAYOUTS.get(frame_type)
     if layout is None or CLASSES.get(frame_type) is not type(frame):
-        raise EncodeError(reasons.UNKNOWN_TYPE, "not a protocol v1 frame: %r" % (frame,))
+        raise EncodeError(reasons.UNKNOWN_TYPE, "not a protocol v2 frame: %r" % (frame,))
     fields = frame.as_dict()
     out: list[bytes] = [bytes([consts.VERSION, frame_type])]
     try:
@@ -455,6 +461,8 @@ def _get_field(r: _Reader, name: str, kind: str, fields: "dict[str, object]") ->
         return raw.decode()
     if kind == "nonce":
         return bytes(r.take(consts.NONCE_LEN, name))
+    if kind == "head":
+        return bytes(r.take(consts.HEAD_LEN, name))
     if kind == "uid":
         n = r.byte(name)
         if n > consts.CARD_UID_MAX:
@@ -571,7 +579,7 @@ def to_json(frame: Frame) -> "dict[str, object]":
     out: dict[str, object] = {}
     for name, kind in layout:
         value = getattr(frame, name)
-        if kind in ("nonce", "uid"):
+        if kind in ("nonce", "uid", "head"):
             out[name] = _hex(value)
         elif kind == "fw" or kind == "choices":
             out[name] = list(value)
@@ -599,7 +607,7 @@ def from_json(obj: "dict[str, object]") -> Frame:
     fields: dict[str, object] = {}
     for name, kind in LAYOUTS[frame_type]:
         value = raw[name]
-        if kind in ("nonce", "uid"):
+        if kind in ("nonce", "uid", "head"):
             fields[name] = _unhex(value)
         elif kind == "fw" or kind == "choices":
             fields[name] = tuple(value)

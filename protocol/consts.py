@@ -1,4 +1,4 @@
-"""Numbers of protocol v1: version, frame types, ballot kinds, choices, states, limits.
+"""Numbers of protocol v2: version, frame types, ballot kinds, choices, states, limits.
 
 Every value here is a byte on the wire; SPEC.md gives the same tables.
 """
@@ -19,6 +19,7 @@ __all__ = [
     "FLAG_PAUSED",
     "FLAG_SECRET",
     "FRAME_NAMES",
+    "HEAD_LEN",
     "HELLO",
     "ITEMS_MAX",
     "ITEM_LIST",
@@ -62,7 +63,7 @@ __all__ = [
     "options_per_item",
 ]
 
-VERSION = 0x01
+VERSION = 0x02
 
 # Frame types.  0x01-0x3F uplink (signed), 0x40-0x7F downlink, 0x80-0xBF broadcast.
 HELLO = 0x01
@@ -92,6 +93,7 @@ FRAME_NAMES = {
 # Sizes and bounds.
 SIGNATURE_LEN = 64  # raw r || s, 32 bytes each, big-endian
 NONCE_LEN = 8  # sitting and round nonces
+HEAD_LEN = 32  # audit chain head: a SHA-256 hash
 UPLINK_MAX = 200
 DOWNLINK_MAX = 200
 BROADCAST_MAX = 512

@@ -1,4 +1,4 @@
-"""Frame objects of protocol v1.
+"""Frame objects of protocol v2.
 
 A frame is a plain value: its fields are set once in ``__init__`` and never
 changed by hallvote code (``replace`` returns a copy).  Equality and hashing
@@ -322,10 +322,24 @@ class ResultSummary(Frame):
 
     ``items`` holds one ``(outcome, counts)`` pair per item; ``counts`` has
     3 numbers (yes, no, abstain) or, for ratings, 4 (grades 1..4).
+    ``audit_seq`` and ``audit_head`` are the gateway's audit chain head right
+    after this result was frozen (its record's sequence number and hash), so
+    anyone who keeps the broadcast can later detect a cut or rewritten log.
     """
 
     TYPE = consts.RESULT_SUMMARY
-    FIELDS = ("motion_id", "round", "ballot_kind", "expected", "present", "not_pressed", "outcome", "items")
+    FIELDS = (
+        "motion_id",
+        "round",
+        "ballot_kind",
+        "expected",
+        "present",
+        "not_pressed",
+        "outcome",
+        "items",
+        "audit_seq",
+        "audit_head",
+    )
 
     def __init__(
         self,
@@ -337,6 +351,8 @@ class ResultSummary(Frame):
         not_pressed: int,
         outcome: int,
         items: "tuple[tuple[int, tuple[int, ...]], ...]",
+        audit_seq: int = 0,
+        audit_head: bytes = bytes(consts.HEAD_LEN),
     ) -> None:
         self.motion_id = motion_id
         self.round = round
@@ -346,3 +362,5 @@ class ResultSummary(Frame):
         self.not_pressed = not_pressed
         self.outcome = outcome
         self.items = tuple((outcome_, tuple(counts)) for outcome_, counts in items)
+        self.audit_seq = audit_seq
+        self.audit_head = audit_head

@@ -15,6 +15,7 @@ __all__ = [
     "BAD_SIGNATURE",
     "BAD_VERSION",
     "BUSY",
+    "CARD_MISMATCH",
     "CHECKIN_CLOSED",
     "DEVICE_MISMATCH",
     "DEVICE_REVOKED",
@@ -66,6 +67,7 @@ SEAT_UNBOUND = 0x22
 NOT_MEMBER = 0x23
 NOT_CHECKED_IN = 0x24
 STALE_COUNTER = 0x25
+CARD_MISMATCH = 0x26  # check-in without the card on record for the seat's member
 
 # Sitting and motion refusals (when it was pressed).
 NO_SITTING = 0x30
@@ -103,6 +105,7 @@ TABLE = (
     (NOT_MEMBER, "NOT_MEMBER", "非本会成员", "Seat not assigned to a member"),
     (NOT_CHECKED_IN, "NOT_CHECKED_IN", "请先签到", "Check in first"),
     (STALE_COUNTER, "STALE_COUNTER", "计数过期", "Stale frame counter"),
+    (CARD_MISMATCH, "CARD_MISMATCH", "请刷本人卡", "The member's own card is required"),
     (NO_SITTING, "NO_SITTING", "会议未开", "No sitting in progress"),
     (WRONG_SITTING, "WRONG_SITTING", "会议不符", "Frame is for another sitting"),
     (CHECKIN_CLOSED, "CHECKIN_CLOSED", "签到未开", "Check-in is not open"),

@@ -2,13 +2,13 @@
 
 ::
 
-    hallvote/v1/<hall>/dev/<device>/up        keypad -> gateway  check-in, vote (signed)
-    hallvote/v1/<hall>/dev/<device>/status    keypad -> gateway  hello, status (signed)
-    hallvote/v1/<hall>/dev/<device>/presence  keypad -> gateway  01 online / 00 offline (last will), retained
-    hallvote/v1/<hall>/dev/<device>/down      gateway -> keypad  ack, nack
-    hallvote/v1/<hall>/hall/sitting           gateway -> all     sitting state, retained
-    hallvote/v1/<hall>/hall/motion            gateway -> all     motion open / closed, retained
-    hallvote/v1/<hall>/hall/result            gateway -> all     result summary, retained
+    hallvote/v2/<hall>/dev/<device>/up        keypad -> gateway  check-in, vote (signed)
+    hallvote/v2/<hall>/dev/<device>/status    keypad -> gateway  hello, status (signed)
+    hallvote/v2/<hall>/dev/<device>/presence  keypad -> gateway  01 online / 00 offline (last will), retained
+    hallvote/v2/<hall>/dev/<device>/down      gateway -> keypad  ack, nack
+    hallvote/v2/<hall>/hall/sitting           gateway -> all     sitting state, retained
+    hallvote/v2/<hall>/hall/motion            gateway -> all     motion open / closed, retained
+    hallvote/v2/<hall>/hall/result            gateway -> all     result summary, retained
 
 Hall and device ids are 1..16 characters of ``a-z 0-9 -`` not starting with
 ``-``, so they can never contain an MQTT wildcard or separator.
@@ -32,7 +32,7 @@ __all__ = [
     "parse",
 ]
 
-PREFIX = "hallvote/v1"
+PREFIX = "hallvote/v2"
 ID_MAX = 16
 DEVICE_CHANNELS = ("up", "status", "presence", "down")
 BROADCAST_CHANNELS = ("sitting", "motion", "result")
@@ -84,10 +84,10 @@ def broadcast_filter(hall: str) -> str:
 def parse(topic: str) -> "tuple[str, str, str]":
     """Split a topic into ``(hall, device_id, channel)``; device_id is "" for broadcasts.
 
-    Raises DecodeError for anything that is not a hallvote v1 topic.
+    Raises DecodeError for anything that is not a hallvote v2 topic.
     """
     parts = topic.split("/") if isinstance(topic, str) else []
-    if len(parts) >= 2 and parts[0] == "hallvote" and parts[1] != "v1":
+    if len(parts) >= 2 and parts[0] == "hallvote" and parts[1] != "v2":
         raise DecodeError(reasons.BAD_VERSION, "topic version %r" % parts[1])
     if len(parts) == 6 and parts[0] + "/" + parts[1] == PREFIX and parts[3] == "dev":
         hall, dev, channel = parts[2], parts[4], parts[5]

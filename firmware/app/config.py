@@ -10,7 +10,8 @@ NVS keys the firmware uses (for provisioning and recovery tools):
 ``sk`` the device's P-256 private key (32 bytes, never leaves the device),
 ``ctr`` the frame-counter reservation (:mod:`firmware.counter`), ``boot``
 the boot count (u32, keeps nonce counters unique across reboots), ``ci``
-the sitting id of the last acknowledged check-in (u32).
+the sitting id of the last acknowledged check-in (u32), ``ob`` the signed
+frames awaiting an answer (:mod:`firmware.app.outbox` format).
 """
 
 import json
@@ -25,6 +26,7 @@ __all__ = [
     "NVS_BOOTS",
     "NVS_CHECKIN",
     "NVS_COUNTER",
+    "NVS_OUTBOX",
     "NVS_SECRET",
     "load",
 ]
@@ -35,6 +37,7 @@ NVS_SECRET = "sk"
 NVS_COUNTER = "ctr"
 NVS_BOOTS = "boot"
 NVS_CHECKIN = "ci"
+NVS_OUTBOX = "ob"
 
 DEFAULTS: "dict[str, Any]" = {
     # identity and network (set by provisioning)
@@ -48,6 +51,9 @@ DEFAULTS: "dict[str, Any]" = {
     "mqtt_password": "",
     "ca_file": "hall-ca.pem",  # the hall CA; None: no TLS (tests only)
     "keepalive": 30,
+    "connect_timeout_s": 10,  # TCP connect, TLS handshake (inside the first write), CONNACK: each
+    "send_timeout_s": 5,  # one drain; longer is link loss
+    "offline_reset_s": 600,  # Wi-Fi up, no broker session this long: reset (0: never)
     # board (read by the board adapter, firmware/hal/esp32.py)
     "profile": None,  # hardware profile name; None: the build's default
     "hardware": {},  # pin overrides of the profile
@@ -63,7 +69,7 @@ DEFAULTS: "dict[str, Any]" = {
     "wifi_retry_ms": 15000,
     "stall_ms": 2000,  # an iteration slower than this is unhealthy: the watchdog is not fed
     # bounds
-    "outbox_max": 8,  # signed frames awaiting an answer (the offline queue)
+    "outbox_max": 8,  # signed frames awaiting an answer (the offline queue, kept in NVS; at most 16)
     "inbox_max": 16,  # received messages awaiting the loop
     "counter_block": 64,  # counter values reserved per NVS write
     "nonce_pool": 4,

@@ -10,8 +10,9 @@ object runs under CPython tests with a deterministic clock, in the
 simulated rig and on the ESP32.
 
 Reliability rules kept here: the counter is reserved in NVS before signing
-(:mod:`firmware.counter`); a signed frame is kept in the outbox and resent
-unchanged until answered or its round closes; the private key is generated
+(:mod:`firmware.counter`); a signed frame is kept in the outbox (saved in
+NVS, so it survives a reset) and resent unchanged until answered or its
+round closes; the private key is generated
 after Wi-Fi is up, stored in NVS and never leaves (only the public key is
 exposed); at most one nonce-precomputation slice runs per ``step()``.
 """
@@ -21,9 +22,10 @@ from firmware.counter import Counter
 from protocol import codec, consts, frames, reasons, topics
 from protocol.errors import ProtocolError
 
-from . import classify, config, feedback, states
+from . import classify, config, feedback, outbox, states
 from .ballot import Ballot
 from .outbox import CHECKIN, VOTE, Entry, Outbox
+from .timefloor import TimeFloor
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,6 +54,8 @@ class Keypad:
         self.status_topic = topics.device(self.hall, self.device_id, "status")
         nvs = board.nvs
         self.counter = Counter(nvs, self.cfg["counter_block"], config.NVS_COUNTER)
+        self.timefloor = TimeFloor(nvs, self.clock)
+        self.timefloor.apply()  # before any TLS handshake: the RTC starts at 2000-01-01
         self.boots = _u32(nvs.get(config.NVS_BOOTS)) + 1
         nvs.set(config.NVS_BOOTS, self.boots.to_bytes(4, "big"))
         self.signer: sg.Signer | None = None
@@ -59,6 +63,8 @@ class Keypad:
         if secret is not None:
             self._use_key(secret)
         self.outbox = Outbox(self.cfg["outbox_max"], self.cfg["retransmit_ms"], self.cfg["retransmit_max_ms"])
+        self.outbox_lost = 0  # a saved outbox that could not be read back
+        self._restore_outbox()
         self.navigable = board.display is not None and "confirm" in board.keys.names
         self.state = _S.BOOTING
         self.history: list[tuple[str, str, str]] = []
@@ -96,6 +102,23 @@ class Keypad:
             secret, self.board.rng, self.cfg["nonce_pool"], self.cfg["steps_per_slice"], self.boots << 32
         )
         self._public = sg.public_key_sec1(secret)
+
+    def _restore_outbox(self) -> None:
+        raw = self.board.nvs.get(config.NVS_OUTBOX)
+        if not raw:
+            return
+        try:
+            for entry in outbox.load(raw):  # due as after a reconnect (see _do_online)
+                self.outbox.add(entry)
+        except ValueError:
+            self.outbox_lost += 1
+        self.outbox.changed = False
+
+    def _save_outbox(self) -> None:
+        """The outbox to NVS when its entries changed: before any new frame reaches the client."""
+        if self.outbox.changed:
+            self.board.nvs.set(config.NVS_OUTBOX, outbox.dump(self.outbox.entries))
+            self.outbox.changed = False
 
     def public_key(self) -> "bytes | None":
         """The 65-byte SEC1 public key to register at the gateway, once generated."""
@@ -170,6 +193,7 @@ class Keypad:
         nxt, action = _S.transition(before, event)
         if action is not None:
             getattr(self, "_do_" + action)(arg)
+            self._save_outbox()
         if nxt == _S.RESUME:
             nxt = self.derive()
         elif nxt == _S.SAME:
@@ -227,6 +251,9 @@ class Keypad:
             return
         if hall != self.hall:
             return
+        issued_at = getattr(frame, "issued_at", None)
+        if not device and issued_at:  # the gateway's time, over TLS, on topics only it may publish
+            self.timefloor.seen(issued_at)
         if device:
             event = classify.answer(self, frame) if device == self.device_id and channel == "down" else None
         else:

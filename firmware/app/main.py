@@ -1,6 +1,7 @@
 """Entry point on the keypad: ``import firmware.app.main as m; m.main()`` from ``main.py``.
 
-Loads the configuration (defaults + the provisioned local file), builds the
+Called by the guarded boot (:mod:`firmware.app.boot`).  Loads the
+configuration (defaults + the provisioned local file), builds the
 board (the ESP32 adapter unless one is passed in, e.g. the simulated board),
 the keypad and its MQTT client, and runs the loop forever.
 """
@@ -31,4 +32,6 @@ def build(board: "Board | None" = None, cfg: "dict[str, Any] | None" = None) -> 
 
 
 def main(board: "Board | None" = None, cfg: "dict[str, Any] | None" = None) -> None:
-    asyncio.run(build(board, cfg).run())
+    """Build, then run forever; any error is for the guarded boot (:mod:`firmware.app.boot`)."""
+    runner = build(board, cfg)
+    asyncio.run(runner.run())

@@ -9,13 +9,24 @@ drops the oldest entry and counts it in ``dropped``.
 Retransmission backs off per entry (``interval``, doubled per try up to
 ``cap``), so a hall of keypads waiting for a stopped gateway does not flood
 the broker, and completes within ``cap`` once the gateway is back.
+
+The entries survive a reset: the keypad writes :func:`dump` to NVS (key
+``ob``) whenever the set of entries changes (``changed``), before the new
+frame is handed to the MQTT client, and :func:`load` brings them back at
+boot, due as after a reconnect.  Format 1: ``01 | count`` then per entry
+``kind (0 check-in, 1 vote) | counter u32 | ref (u32 sitting id, or u32
+motion id + u32 round) | key (u8 length + ASCII) | choices (u8 length + one
+byte each) | frame (u16 length + bytes)``, big-endian.
 """
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
-__all__ = ["CHECKIN", "VOTE", "Entry", "Outbox"]
+__all__ = ["CHECKIN", "FORMAT", "VOTE", "Entry", "Outbox", "dump", "load"]
+
+FORMAT = 1
 
 CHECKIN = "checkin"
 VOTE = "vote"
@@ -65,6 +76,7 @@ class Outbox:
         self.entries: list[Entry] = []
         self.dropped = 0  # entries pushed out of a full outbox, unanswered
         self.sent = 0  # transmissions, first sends included
+        self.changed = False  # entries added or removed since the last save
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -76,6 +88,7 @@ class Outbox:
             dropped = self.entries.pop(0)
             self.dropped += 1
         self.entries.append(entry)
+        self.changed = True
         return dropped
 
     def find(self, counter: int) -> "Entry | None":
@@ -88,12 +101,15 @@ class Outbox:
         e = self.find(counter)
         if e is not None:
             self.entries.remove(e)
+            self.changed = True
         return e
 
     def drop_where(self, pred: "Callable[[Entry], bool]") -> "list[Entry]":
         """Remove (without counting as dropped) every entry ``pred`` selects; returns them."""
         gone = [e for e in self.entries if pred(e)]
-        self.entries = [e for e in self.entries if not pred(e)]
+        if gone:
+            self.entries = [e for e in self.entries if not pred(e)]
+            self.changed = True
         return gone
 
     def any(self, pred: "Callable[[Entry], bool]") -> bool:
@@ -116,3 +132,57 @@ class Outbox:
         entry.last = now
         entry.wait = delay if delay < self.cap else self.cap
         self.sent += 1
+
+
+def _u32(v: int) -> bytes:
+    return int(v).to_bytes(4, "big")
+
+
+def dump(entries: "list[Entry]") -> bytes:
+    """The entries as bytes for NVS (format above)."""
+    out = bytearray((FORMAT, len(entries)))
+    for e in entries:
+        out.append(0 if e.kind == CHECKIN else 1)
+        out += _u32(e.counter)
+        if e.kind == CHECKIN:
+            out += _u32(e.ref)  # type: ignore[arg-type]
+        else:
+            ref: Any = e.ref
+            out += _u32(ref[0]) + _u32(ref[1])
+        key = e.key.encode()
+        out.append(len(key))
+        out += key
+        out.append(len(e.choices))
+        out += bytes(e.choices)
+        out += len(e.frame).to_bytes(2, "big")
+        out += e.frame
+    return bytes(out)
+
+
+def load(raw: bytes) -> "list[Entry]":
+    """Entries from :func:`dump` output; ValueError if it is not that."""
+    if len(raw) < 2 or raw[0] != FORMAT:
+        raise ValueError("outbox: unknown format")
+    pos = 2
+    entries = []
+
+    def take(n: int) -> bytes:
+        nonlocal pos
+        if pos + n > len(raw):
+            raise ValueError("outbox: truncated")
+        pos += n
+        return raw[pos - n : pos]
+
+    for _ in range(raw[1]):
+        kind = CHECKIN if take(1)[0] == 0 else VOTE
+        counter = int.from_bytes(take(4), "big")
+        ref = int.from_bytes(take(4), "big")  # type: object
+        if kind == VOTE:
+            ref = (ref, int.from_bytes(take(4), "big"))
+        key = take(take(1)[0]).decode()
+        choices = tuple(take(take(1)[0]))
+        frame = bytes(take(int.from_bytes(take(2), "big")))
+        entries.append(Entry(counter, kind, frame, ref, key, choices))
+    if pos != len(raw):
+        raise ValueError("outbox: trailing bytes")
+    return entries

@@ -4,7 +4,9 @@ One iteration: start the MQTT client once the app wants it (after Wi-Fi is
 up and the key exists), ``Keypad.step()`` (key scan, link changes, received
 frames, timers, LEDs, one precomputation slice), hand the frames it produced
 to the MQTT client, feed the watchdog if the iteration was healthy, sleep
-``loop_ms``.  ``OSError`` (link loss from the network stack, e.g. Wi-Fi
+``loop_ms``.  Frames go to the client with ``post`` (queued; the client
+task sends them under its own time bounds), so the loop never waits on the
+network.  ``OSError`` (link loss from the network stack, e.g. Wi-Fi
 calls) is caught here and only here; the next iteration sees the link state
 and the state machine moves to ``offline``.  The MQTT client keeps its own
 connection up (:meth:`firmware.mqtt.client.MQTTClient.run`).
@@ -12,11 +14,18 @@ connection up (:meth:`firmware.mqtt.client.MQTTClient.run`).
 The watchdog is fed only by a healthy loop: the iteration finished within
 ``stall_ms`` and the MQTT task, once started, has not died.  A wedged loop,
 a crashed client task or a blocking driver therefore ends in a reset.
+
+A keypad whose Wi-Fi is up but that has had no broker session for
+``offline_reset_s`` seconds resets itself (``board.reset()``); its
+unanswered signed frames are in NVS (:mod:`firmware.app.outbox`) and go out
+again after the reboot.
 """
 
 import asyncio
 
 from firmware.mqtt import client as mc
+
+from . import boot
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,6 +51,8 @@ def make_client(kp: "Keypad", **kw: "Any") -> mc.MQTTClient:
         ssl=ssl,
         server_hostname=cfg["server_hostname"],
         keepalive=cfg["keepalive"],
+        connect_timeout=cfg["connect_timeout_s"],
+        send_timeout=cfg["send_timeout_s"],
         on_message=kp.on_message,
         **kw
     )
@@ -60,7 +71,34 @@ class Runner:
         self.feeds = 0
         self.stalls = 0  # iterations that did not feed the watchdog
         self.link_errors = 0
+        self.offline_resets = 0
+        self.stable = False  # healthy for boot.STABLE_MS (the faulty-boot count is cleared)
+        self._offline_since: int | None = None
         self.last_error: BaseException | None = None
+
+    def _stable(self) -> None:
+        """Healthy for STABLE_MS: the consecutive faulty-boot count starts again at 0."""
+        self.stable = True
+        nvs = self.kp.board.nvs
+        if nvs.get(boot.NVS_FAULTS) not in (None, bytes(4)):
+            nvs.set(boot.NVS_FAULTS, bytes(4))
+
+    def _offline_check(self, now: int) -> None:
+        """Reset the board after ``offline_reset_s`` with Wi-Fi up but no broker session.
+
+        A link that stays down while Wi-Fi is up can be a wedged network stack
+        that only a reset cures; the outbox is in NVS, so no signed press is lost.
+        """
+        kp, limit = self.kp, self.kp.cfg["offline_reset_s"]
+        if not limit or not kp.want_mqtt or self.client.connected or not kp.board.wifi.connected():
+            self._offline_since = None
+            return
+        if self._offline_since is None:
+            self._offline_since = now
+        elif kp.clock.ticks_diff(now, self._offline_since) >= limit * 1000:
+            self.offline_resets += 1
+            self.stopping = True
+            kp.board.reset()
 
     def healthy(self, took_ms: int) -> bool:
         if took_ms > self.kp.cfg["stall_ms"]:
@@ -77,14 +115,17 @@ class Runner:
             kp.step(start, client.connected, client.connects)
             while kp.tx:
                 topic, payload = kp.tx.pop(0)
-                await client.publish(topic, payload, 1)
+                client.post(topic, payload, 1)  # the client task sends; the loop never waits on it
         except OSError as e:  # link loss: the next step() sees the link state
             self.link_errors += 1
             self.last_error = e
         self.iterations += 1
+        self._offline_check(start)
         if self.healthy(clock.ticks_diff(clock.ticks_ms(), start)):
             kp.board.watchdog.feed()
             self.feeds += 1
+            if not self.stable and kp.uptime_ms >= boot.STABLE_MS:
+                self._stable()
         else:
             self.stalls += 1
 

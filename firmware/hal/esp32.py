@@ -15,7 +15,7 @@ CardReader     RC522 on ``machine.SPI`` + CS    :mod:`firmware.hal.rc522`
 Nvs            ``esp32.NVS`` blobs + commit     (here)
 Wifi           ``network.WLAN(STA_IF)``         (here)
 Watchdog       ``machine.WDT``, armed lazily    (here)
-Clock          ``time`` ticks, ``ntptime``      (here)
+Clock          ``time`` ticks, ``machine.RTC``  (here)
 =============  ===============================  ===================================
 
 Local faults never raise ``OSError`` into the app (that means link loss):
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 _time = time  # type: Any
 _gc = gc  # type: Any
 
-__all__ = ["Esp32Board", "EspClock", "EspNvs", "EspWatchdog", "EspWifi", "board"]
+__all__ = ["BootHardware", "Esp32Board", "EspClock", "EspNvs", "EspWatchdog", "EspWifi", "board", "boot_hardware", "hard_reset"]
 
 # The ESP32 port counted time.time() from 2000-01-01 in older releases.
 _EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
@@ -71,13 +71,10 @@ class EspClock(port.Clock):
         t = int(time.time()) + _EPOCH_OFFSET
         return t if t >= _CLOCK_SET_AFTER else None
 
-    def sync(self, host: "str | None" = None) -> None:
-        """Set the RTC from NTP (the hall server); OSError when the network fails."""
-        import ntptime
-
-        if host:
-            ntptime.host = host
-        ntptime.settime()
+    def set(self, unix: int) -> None:
+        """Set the RTC (UTC) to ``unix`` seconds."""
+        y, mo, d, h, mi, s, wd = time.gmtime(unix - _EPOCH_OFFSET)[:7]
+        machine.RTC().datetime((y, mo, d, wd, h, mi, s, 0))
 
 
 def _esp_code(exc: OSError) -> int:
@@ -160,9 +157,12 @@ class EspWifi(port.Wifi):
 
 
 class EspWatchdog(port.Watchdog):
-    """``machine.WDT``, started by the first ``feed`` (the app's loop), so provisioning is not reset.
+    """``machine.WDT`` at ``timeout_ms``, set by the first ``feed`` (the app's loop).
 
-    Once started the ESP32 watchdog cannot be stopped.
+    The guarded boot has armed a long watchdog already (:mod:`firmware.app.boot`);
+    creating ``machine.WDT`` again reconfigures the one ESP32 task watchdog
+    (MicroPython 1.27) to this timeout.  Once started it cannot be stopped,
+    which is why maintenance mode never starts it.
     """
 
     def __init__(self, timeout_ms: int = 8000) -> None:
@@ -328,6 +328,79 @@ class Esp32Board(port.Board):
 
     def reset(self) -> None:
         machine.reset()
+
+
+class BootHardware:
+    """What the guarded boot (:mod:`firmware.app.boot`) needs, before the app or its config.
+
+    Pins come from the build's profile without the device config's overrides
+    (the config may be what is broken).
+    """
+
+    def __init__(self, namespace: str = "hallvote") -> None:
+        self.profile = profiles.select({}, _built_profile())
+        self.namespace = namespace
+        self._wdt = None  # type: Any
+        self._fault_leds = []  # type: list[Callable[[bool], None]]
+        self._lit = False
+
+    def key_held(self, name: str) -> bool:
+        """True if the key reads pressed in 5 samples 10 ms apart (no bounce, no glitch)."""
+        pin = self.profile["keys"].get(name)
+        if pin is None:
+            return False
+        read = _key_reader(pin, self.profile.get("key_active_low", True))
+        for _ in range(5):
+            if not read():
+                return False
+            _time.sleep_ms(10)
+        return True
+
+    def _led(self, name: str) -> "Callable[[bool], None] | None":
+        pin = self.profile["leds"].get(name)
+        return _led_writer(pin, self.profile.get("led_active_low", False)) if pin is not None else None
+
+    def maintenance(self) -> None:
+        led = self._led("status")
+        if led is not None:
+            led(True)
+
+    def arm_watchdog(self, timeout_ms: int) -> None:
+        self._wdt = machine.WDT(timeout=timeout_ms)
+
+    def feed(self) -> None:
+        if self._wdt is not None:
+            self._wdt.feed()
+
+    def nvs(self) -> EspNvs:
+        return EspNvs(self.namespace)
+
+    def show_fault(self, lines: "list[str]") -> None:
+        for name in ("status", "recorded"):
+            led = self._led(name)
+            if led is not None:
+                self._fault_leds.append(led)
+        if self.profile.get("display"):
+            Esp32Board(self.profile, self.namespace).display.show(lines)  # type: ignore[union-attr]
+
+    def sleep_ms(self, ms: int) -> None:
+        self._lit = not self._lit
+        for led in self._fault_leds:
+            led(self._lit)
+        _time.sleep_ms(ms)
+
+    def reset(self) -> None:
+        machine.reset()
+
+
+def hard_reset() -> None:
+    """``machine.reset()``: the last resort of ``/main.py`` when even the guarded boot cannot load."""
+    machine.reset()
+
+
+def boot_hardware() -> BootHardware:
+    """The hardware hooks of the guarded boot (:func:`firmware.app.boot.main`)."""
+    return BootHardware()
 
 
 def board(config: "dict[str, Any] | None" = None) -> Esp32Board:

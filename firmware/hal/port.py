@@ -164,8 +164,12 @@ class Clock:
         return a - b
 
     def time(self) -> "int | None":
-        """Unix seconds (int) if the wall clock is set (NTP), else None."""
+        """Unix seconds (int) if the wall clock has been set, else None."""
         return None
+
+    def set(self, unix: int) -> None:
+        """Set the wall clock (the RTC) to ``unix`` seconds (see :mod:`firmware.app.timefloor`)."""
+        raise NotImplementedError
 
 
 class Board:
@@ -202,3 +206,7 @@ class Board:
     def free_heap(self) -> int:
         """Free heap in bytes (``gc.mem_free()`` on MicroPython)."""
         return 0
+
+    def reset(self) -> None:
+        """Hard-reset the board (``machine.reset()``; does not return on the device)."""
+        raise NotImplementedError

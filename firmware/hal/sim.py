@@ -243,7 +243,12 @@ class SimClock(port.Clock):
         return self.t
 
     def time(self) -> "int | None":
+        if self.unix is None or self.unix < 1704067200:  # before 2024: never set (the ESP32 starts at 2000)
+            return None
         return self.unix
+
+    def set(self, unix: int) -> None:
+        self.unix = unix
 
 
 class SimBoard(port.Board):
@@ -271,6 +276,7 @@ class SimBoard(port.Board):
         self._rng = rng if rng is not None else _os_rng
         self.battery_level = 255
         self.heap = 80000
+        self.resets = 0
 
     def press(self, name: str) -> None:
         self.keys.press(name)  # type: ignore[attr-defined]
@@ -283,3 +289,7 @@ class SimBoard(port.Board):
 
     def free_heap(self) -> int:
         return self.heap
+
+    def reset(self) -> None:
+        """Counted; the caller stops as if the board had restarted."""
+        self.resets += 1

@@ -9,10 +9,25 @@ used.  TLS comes from an ``ssl.SSLContext`` the caller passes in (see
 Behaviour:
 
 * :meth:`MQTTClient.run` is the one outer loop: connect, serve, and on link
-  loss (``OSError``, a timeout, a refused CONNACK or a protocol error from
-  the broker) wait a jittered exponential backoff (:class:`Backoff`, full
-  jitter, injected random source) and connect again.  Nothing else catches
-  link errors.
+  loss (``OSError``, a timeout, a refused CONNACK, a protocol error from
+  the broker, or ``ValueError``, which is how MicroPython 1.27's TLS layer
+  reports a certificate or handshake failure) wait a jittered exponential
+  backoff (:class:`Backoff`, full jitter, injected random source) and
+  connect again.  Nothing else catches link errors, and nothing ends the
+  task but :meth:`close`: any other exception is counted in ``faults`` and
+  treated like link loss.
+* Every network wait has a bound.  On MicroPython 1.27
+  ``open_connection`` returns once TCP is up and the TLS handshake runs
+  inside the first write, so the CONNECT write is bounded by
+  ``connect_timeout`` (TCP, handshake and CONNACK each), every later drain
+  by ``send_timeout``; a send that times out is link loss.
+* One reader task per connection reads with no timeout and is never
+  cancelled while the link is up: MicroPython's asyncio keeps one I/O-queue
+  entry per socket for its reader and writer together and removes the whole
+  entry when either wait is cancelled, so cancelling a periodic read would
+  leave a concurrent drain waiting forever.  Timeouts (keepalive, a silent
+  broker) are checked by the session loop, which waits on an ``Event``, not
+  on the socket; an I/O wait is cancelled only when the link is torn down.
 * QoS 0 and 1 publishes.  A QoS 1 message stays in flight until its PUBACK;
   after a reconnect every un-acknowledged one is sent again with the DUP flag
   and its packet id.  Publishes made while offline wait in a bounded queue
@@ -191,6 +206,7 @@ class MQTTClient:
         rand: "Callable[[], float] | None" = None,
         sleep: "Callable[[float], Awaitable[object]] | None" = None,
         connect_timeout: float = 10.0,
+        send_timeout: float = 10.0,
         queue_max: int = 32,
         max_inflight: int = 8,
         max_packet: int = 16384,
@@ -211,6 +227,7 @@ class MQTTClient:
         self.backoff = Backoff(backoff_base, backoff_cap, rand)
         self._sleep: Callable[[float], Awaitable[object]] = sleep if sleep is not None else asyncio.sleep
         self.connect_timeout = connect_timeout
+        self.send_timeout = send_timeout
         self.queue_max = queue_max
         self.max_inflight = max_inflight
         self.max_packet = max_packet
@@ -223,6 +240,9 @@ class MQTTClient:
         self.attempts = 0  # connection attempts
         self.dropped = 0  # messages dropped from the offline queue or lost as QoS 0
         self.callback_errors = 0
+        self.tls_errors = 0  # ValueError from the TLS layer (MicroPython 1.27: certificate, handshake)
+        self.send_timeouts = 0
+        self.faults = 0  # unexpected exceptions in a session, survived as link loss
         self.pings = 0
         self.refused: int | None = None  # last CONNACK refusal, None after an accepted one
         self.last_error: BaseException | None = None
@@ -234,6 +254,11 @@ class MQTTClient:
         self._pid = 0
         self._reader: Any = None
         self._writer: Any = None
+        self._rtask: Any = None  # the reader task of the current connection
+        self._rerror: BaseException | None = None
+        self._wake = asyncio.Event()  # set by the reader on data, error or close
+        self._connack: codec.Connack | None = None
+        self._parser: codec.Parser | None = None
         self._broken = False
         self._closing = False
         self._task: Any = None
@@ -262,6 +287,12 @@ class MQTTClient:
                 self.last_error = e
                 if isinstance(e, MQTTConnectError):
                     self.refused = e.code
+            except ValueError as e:  # MicroPython 1.27: TLS certificate / handshake failure
+                self.tls_errors += 1
+                self.last_error = e
+            except Exception as e:  # a bug must not end the task: count it, back off, retry
+                self.faults += 1
+                self.last_error = e
             finally:
                 self._teardown()
             if self._closing:
@@ -297,6 +328,25 @@ class MQTTClient:
             self.dropped += 1
         self._queue.append(pkt)
         await self._pump_safely()
+        return pid
+
+    def post(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> "int | None":
+        """Queue a message for the client task to send; never waits on the network.
+
+        The keypad's loop uses this, so a stalled link can slow only the client
+        task (whose every wait is bounded), never key scanning or the watchdog.
+        Same queue, bound and drop rule as :meth:`publish`.
+        """
+        if qos not in (0, 1):
+            raise codec.MQTTProtocolError("this client publishes QoS 0 or 1, not %r" % (qos,))
+        pid = self._next_pid() if qos else None
+        pkt = codec.Publish(topic, payload, qos, retain, False, pid)
+        pkt.encode()
+        if len(self._queue) >= self.queue_max:
+            self._queue.pop(0)
+            self.dropped += 1
+        self._queue.append(pkt)
+        self._wake.set()
         return pid
 
     def is_pending(self, packet_id: "int | None") -> bool:
@@ -364,71 +414,103 @@ class MQTTClient:
         self.attempts += 1
         self._broken = False
         self._ping_at = None
+        self._rerror = None
+        self._connack = None
+        self._wake.clear()
         reader, writer = await asyncio.wait_for(
             self._open(self.host, self.port, self.ssl, self.server_hostname),
             self.connect_timeout,
         )
         self._reader, self._writer = reader, writer
-        parser = codec.Parser(self.max_packet)
-        await self._send(self._connect_packet())
-        early = await asyncio.wait_for(self._await_connack(parser), self.connect_timeout)
+        self._parser = codec.Parser(self.max_packet)
+        # MicroPython 1.27 runs the TLS handshake inside this first write: bounded here.
+        await self._send(self._connect_packet(), self.connect_timeout)
+        self._rtask = asyncio.create_task(self._read_loop(reader))
+        if not await self._wait_wake(self.connect_timeout, lambda: self._connack is not None):
+            raise OSError("no CONNACK within %s s" % self.connect_timeout)
+        ack = self._connack
+        assert ack is not None
+        if ack.return_code != codec.ACCEPTED:
+            raise MQTTConnectError(ack.return_code)
 
         self.connected = True
         self.connects += 1
         self.refused = None
         self.backoff.reset()
         self._last_rx = _ticks()
+        if self.birth:  # first in the queue, before anyone can publish on this link
+            topic, payload, qos, retain = self.birth
+            pid = self._next_pid() if qos else None
+            self._queue.insert(0, codec.Publish(topic, payload, qos, retain, False, pid))
         self._up.set()
         for p in self._inflight:  # not acknowledged on the last link: send again, marked DUP
             p.dup = True
             await self._send(p)
         if self._subs:
             await self._send(codec.Subscribe(self._next_pid(), self._subs))
-        if self.birth:
-            topic, payload, qos, retain = self.birth
-            pid = self._next_pid() if qos else None
-            self._queue.insert(0, codec.Publish(topic, payload, qos, retain, False, pid))
         await self._pump()
-        for pkt in early:
-            await self._handle(pkt)
-        await self._serve(parser)
+        await self._serve()
 
-    async def _await_connack(self, parser: codec.Parser) -> "list[codec.Packet]":
+    async def _wait_wake(self, timeout: float, done: "Callable[[], bool]") -> bool:
+        """Wait (on the reader's Event, never on the socket) until ``done()`` or ``timeout``
+        seconds; raises what the reader hit."""
+        start = _ticks()
         while True:
-            data = await self._reader.read(256)
-            if not data:
-                raise OSError("connection closed before CONNACK")
-            packets = parser.feed(data)
-            if packets:
-                first = packets[0]
-                if not isinstance(first, codec.Connack):
-                    raise codec.MQTTProtocolError("expected CONNACK, got %r" % (first,))
-                if first.return_code != codec.ACCEPTED:
-                    raise MQTTConnectError(first.return_code)
-                return packets[1:]
+            if self._rerror is not None:
+                raise self._rerror
+            if self._broken:
+                raise OSError("link lost")
+            if done():
+                return True
+            left = timeout * 1000 - _elapsed(start)
+            if left <= 0:
+                return False
+            self._wake.clear()
+            try:  # noqa: SIM105  (MicroPython has no contextlib)
+                await asyncio.wait_for(self._wake.wait(), left / 1000)
+            except _TIMEOUT:
+                pass
+
+    async def _read_loop(self, reader: "Any") -> None:
+        """The connection's only reader: no timeout, never cancelled while the link is up."""
+        parser = self._parser
+        assert parser is not None
+        try:
+            while True:
+                data = await reader.read(512)
+                if not data:
+                    raise OSError("connection closed by the broker")
+                self._last_rx = _ticks()
+                for pkt in parser.feed(data):
+                    if self._connack is None:
+                        if not isinstance(pkt, codec.Connack):
+                            raise codec.MQTTProtocolError("expected CONNACK, got %r" % (pkt,))
+                        self._connack = pkt
+                        self._wake.set()
+                        if pkt.return_code != codec.ACCEPTED:
+                            return
+                        continue
+                    await self._handle(pkt)
+                self._wake.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # ValueError (TLS) included: the session loop raises it
+            if self._rerror is None:
+                self._rerror = e
+            self._wake.set()
 
     def _tick(self) -> float:
         if self.keepalive:
             return min(max(self.keepalive / 4, 0.05), 5.0)
         return 5.0
 
-    async def _serve(self, parser: codec.Parser) -> None:
+    async def _serve(self) -> None:
         tick = self._tick()
         while True:
-            try:
-                data = await asyncio.wait_for(self._reader.read(512), tick)
-            except _TIMEOUT:
-                data = None
-            if self._broken:
-                raise OSError("link lost while sending")
+            await self._wait_wake(tick, lambda: False)
             if self._closing:
                 raise OSError("client closing")
-            if data is not None:
-                if not data:
-                    raise OSError("connection closed by the broker")
-                self._last_rx = _ticks()
-                for pkt in parser.feed(data):
-                    await self._handle(pkt)
+            await self._pump()  # what post() queued
             await self._keepalive()
 
     async def _keepalive(self) -> None:
@@ -470,14 +552,31 @@ class MQTTClient:
 
     # ------------------------------------------------------------ sending
 
-    async def _send(self, pkt: codec.Packet) -> None:
+    async def _send(self, pkt: codec.Packet, timeout: "float | None" = None) -> None:
+        """Write one packet and drain it within ``timeout`` (default ``send_timeout``) seconds.
+
+        A timeout or a TLS error (``ValueError`` on MicroPython 1.27) is link loss:
+        the socket is closed at once and ``OSError`` raised.
+        """
         writer = self._writer
         if writer is None:
             raise OSError("not connected")
         data = pkt.encode()
         async with self._lock:
-            writer.write(data)
-            await writer.drain()
+            if self._writer is not writer or self._broken:
+                raise OSError("link lost")
+            try:
+                writer.write(data)  # MicroPython: tries the socket at once (may raise)
+                await asyncio.wait_for(writer.drain(), self.send_timeout if timeout is None else timeout)
+            except _TIMEOUT:
+                self.send_timeouts += 1
+                err = OSError("send not drained in time")
+                self._link_lost(err)
+                raise err from None
+            except ValueError as e:
+                self.tls_errors += 1
+                self._link_lost(e)
+                raise OSError("TLS: %s" % (e,)) from e
         self._last_tx = _ticks()
 
     async def _pump(self) -> None:
@@ -530,7 +629,15 @@ class MQTTClient:
     def _link_lost(self, error: BaseException) -> None:
         self.last_error = error
         self._broken = True
+        self._wake.set()
         self._close_socket()
+        self._stop_reader()
+
+    def _stop_reader(self) -> None:
+        task = self._rtask
+        self._rtask = None
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            task.cancel()
 
     def _close_socket(self) -> None:
         writer = self._writer
@@ -549,6 +656,7 @@ class MQTTClient:
 
     def _teardown(self) -> None:
         self._close_socket()
+        self._stop_reader()
         self._writer = None
         self._reader = None
         self.connected = False

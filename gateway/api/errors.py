@@ -11,7 +11,11 @@ store conflict (gateway.db.crud)       409     ``CONFLICT``
 request body or parameters invalid     422     ``VALIDATION`` (+ ``detail``)
 CSV rejected (gateway.db.csv_import)   422     ``CSV_INVALID`` (+ ``errors``)
 the store refused a commit             503     ``STORE_FAILED``
+the store cannot be reached            503     ``STORE_UNAVAILABLE`` (+ ``Retry-After``)
 =====================================  ======  ==============================
+
+A 503 means nothing of the request took effect, in the gateway's memory or
+in the store; the same request may be sent again.
 
 Messages are Chinese first, then English.
 """
@@ -27,10 +31,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.core.errors import CommandError
 from gateway.db import crud
-from gateway.service import StoreError
+from gateway.service import StoreError, StoreUnavailable
 
 __all__ = ["ERROR_RESPONSES", "ApiError", "CsvRowError", "ErrorOut", "command_message", "install_handlers"]
 
@@ -99,6 +104,16 @@ def _json(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"code": code, "message": message, **jsonable_encoder(extra)}, status_code=status)
 
 
+def _unavailable() -> JSONResponse:
+    response = _json(
+        503,
+        "STORE_UNAVAILABLE",
+        "数据库暂时无法访问，操作未生效，请稍后重试 / the store cannot be reached; nothing changed, retry shortly",
+    )
+    response.headers["Retry-After"] = "2"
+    return response
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(_request: Request, exc: ApiError) -> JSONResponse:
@@ -121,11 +136,25 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StoreError)
     async def _store(_request: Request, exc: StoreError) -> JSONResponse:
         log.error("store refused a command: %s", exc)
+        if isinstance(exc, StoreUnavailable):
+            return _unavailable()
         return _json(
             503,
             "STORE_FAILED",
             "数据库写入失败，未生效，请重试 / the store refused the write; nothing changed, retry",
         )
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("store unavailable: %s", type(exc.orig).__name__ if exc.orig is not None else exc)
+        return _unavailable()
+
+    @app.exception_handler(DBAPIError)
+    async def _db_error(_request: Request, exc: DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            log.error("store connection lost: %s", type(exc.orig).__name__)
+            return _unavailable()
+        raise exc
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

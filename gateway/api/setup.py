@@ -105,7 +105,7 @@ def list_bodies(session: SessionDep, _user: CurrentUser) -> list[Body]:
 )
 def create_body(body_in: BodyCreate, session: SessionDep, _user: Clerk) -> Body:
     """法定人数按机构类型默认（人大 2/3 以上，常委会、主席团过半数）/ quorum defaults by kind
-    (congress more than 2/3; standing committee and presidium more than half)."""
+    (congress at least 2/3, 218 of 327 proceeds; standing committee and presidium more than half)."""
     return crud.create_body(session=session, body_in=body_in)
 
 

@@ -1,15 +1,25 @@
-"""Generated Mosquitto configuration for one hall: TLS, password file, ACL.
+"""Generated Mosquitto configuration for one hall: TLS, accounts and their rights, limits.
+
+Accounts live in Mosquitto's dynamic-security plugin by default
+(``dynsec/dynamic-security.json``, managed at runtime by the gateway:
+:mod:`gateway.broker.dynsec`); with ``dynsec=False`` (``hallvote broker
+config --static-accounts``) in a static ``passwd`` and ``acl`` instead,
+which Mosquitto re-reads only on SIGHUP.  Limits (packet size, queues,
+inflight window, TCP_NODELAY) come from the hall's size:
+:mod:`gateway.broker.limits`.
 
 What it makes (all text, returned by pure-ish functions; :func:`write`
-puts them in a directory, secrets with mode 0600):
+puts them in a directory, secrets with mode 0600; as root, the files the
+broker reads are handed to the user it runs as: :mod:`gateway.broker.owner`):
 
 =================  ======  ====================================================
 ``ca.crt``         0644    the hall CA (EC P-256); provisioned onto every keypad
 ``ca.key``         0600    its private key; kept to re-issue the server cert
 ``server.crt``     0644    the broker's certificate for ``hosts`` (DNS and IP SANs)
 ``server.key``     0600    its private key
-``passwd``         0600    Mosquitto password file, ``$7$`` PBKDF2-SHA512 hashes
-``acl``            0644    the access control list (below)
+``dynsec/dynamic-security.json`` 0600  accounts, hashed passwords, a role per account
+``passwd``         0600    (static accounts) password file, ``$7$`` PBKDF2-SHA512 hashes
+``acl``            0644    (static accounts) the access control list (below)
 ``credentials.csv`` 0600   ``username,password,role`` in clear, for provisioning
 ``mosquitto.conf`` 0644    the broker configuration (absolute paths into the dir)
 =================  ======  ====================================================
@@ -24,6 +34,9 @@ Accounts and their rights (topic strings always come from
   ``status`` and ``presence`` and writes every device's ``down`` and the hall
   broadcasts.
 * the read-only **display** account ``_display`` reads the hall broadcasts.
+* with dynamic security, the **control** account ``_control`` may only
+  send commands to the plugin (``$CONTROL/dynamic-security/v1``) and read
+  its answers; the gateway uses it to add, disable and delete keypads.
 
 The service usernames start with ``_``, which no device id can, so a device
 can never be named like a service account.  The ACL uses one ``user`` block
@@ -33,8 +46,9 @@ accounts a device-shaped uplink topic of their own that the gateway reads.
 Per-user blocks grant exactly what is listed (and cost Mosquitto less per
 check, since patterns are expanded on every publish).
 
-The TLS listener sets ``use_username_as_clientid``, so a device cannot take
-over another device's connection by reusing its client id.  The optional
+Every listener sets ``use_username_as_clientid``, so a device cannot take
+over another device's (or, on the loopback listener, the gateway's)
+connection by reusing its client id.  The optional
 plain listener is bound to 127.0.0.1 only, for the gateway on the same
 machine.  Persistence is off by default: with secret ballots nothing on disk
 may link a device to a choice, and the broker's store would hold queued
@@ -66,14 +80,19 @@ from .errors import (
     InvalidSettingError,
 )
 from .errors import check_id as _check_id
+from .limits import DEFAULT_SEATS, MAX_SEATS, BrokerLimits, limits_for
 from .pki import DEFAULT_HOSTS, KeyPair, load_ca, make_ca, make_server_cert, subject_alt_name
 
 __all__ = [
+    "CONTROL_USER",
     "DEFAULT_HOSTS",
     "DEFAULT_ITERATIONS",
+    "DEFAULT_SEATS",
     "DISPLAY_USER",
+    "DYNSEC_FILE",
     "GATEWAY_USER",
     "MIN_PASSWORD",
+    "ROLE_CONTROL",
     "ROLE_DEVICE",
     "ROLE_DISPLAY",
     "ROLE_GATEWAY",
@@ -89,6 +108,7 @@ __all__ = [
     "check_password",
     "generate",
     "generate_password",
+    "grants",
     "hash_password",
     "load_ca",
     "make_accounts",
@@ -110,6 +130,11 @@ DISPLAY_USER = "_display"
 ROLE_DEVICE = "device"
 ROLE_GATEWAY = "gateway"
 ROLE_DISPLAY = "display"
+ROLE_CONTROL = "control"
+CONTROL_USER = "_control"
+CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
+DYNSEC_DIR = "dynsec"
+DYNSEC_FILE = "dynsec/dynamic-security.json"
 DEFAULT_ITERATIONS = 101  # what mosquitto_passwd 2.x writes
 MIN_PASSWORD = 8
 MAX_PASSWORD = 200
@@ -125,7 +150,7 @@ CREDENTIALS = "credentials.csv"
 CONF = "mosquitto.conf"
 DATA_DIR = "data"
 LOG_FILE = "mosquitto.log"
-SECRET_FILES = frozenset({CA_KEY, SERVER_KEY, PASSWORD_FILE, CREDENTIALS})
+SECRET_FILES = frozenset({CA_KEY, SERVER_KEY, PASSWORD_FILE, CREDENTIALS, DYNSEC_FILE})
 
 
 # ---------------------------------------------------------------- accounts and passwords
@@ -246,8 +271,9 @@ def make_accounts(
     display_password: str | None = None,
     known: dict[str, str] | None = None,
     new_password: Callable[[], str] = generate_password,
+    control: bool = False,
 ) -> list[Account]:
-    """Gateway, display and one account per device (username = device id).
+    """Gateway, display, (with ``control``) the dynamic-security account, and one account per device.
 
     A missing password is taken from ``known`` (e.g. a previous
     ``credentials.csv``) or generated with ``new_password``.
@@ -265,6 +291,8 @@ def make_accounts(
         Account(GATEWAY_USER, pick(GATEWAY_USER, gateway_password), ROLE_GATEWAY),
         Account(DISPLAY_USER, pick(DISPLAY_USER, display_password), ROLE_DISPLAY),
     ]
+    if control:
+        accounts.append(Account(CONTROL_USER, pick(CONTROL_USER, None), ROLE_CONTROL))
     seen: set[str] = set()
     for entry in devices:
         device_id, password = (entry, None) if isinstance(entry, str) else entry
@@ -298,6 +326,27 @@ def render_credentials(accounts: Sequence[Account]) -> str:
     return buf.getvalue()
 
 
+def grants(hall: str, account: Account) -> list[tuple[str, str]]:
+    """What ``account`` may do, as ``(read|write, topic filter)`` pairs (ACL file and dynamic security)."""
+    hall = _check_id(hall, "hall")
+    if account.role == ROLE_GATEWAY:
+        out = [("read", topics.device_filter(hall, ch)) for ch in ("up", "status", "presence")]
+        out.append(("write", topics.device_filter(hall, "down")))
+        out.append(("write", topics.broadcast_filter(hall)))
+    elif account.role == ROLE_DISPLAY:
+        out = [("read", topics.broadcast_filter(hall))]
+    elif account.role == ROLE_DEVICE:
+        dev = _check_id(account.username, "device")
+        out = [("write", topics.device(hall, dev, ch)) for ch in ("up", "status", "presence")]
+        out.append(("read", topics.device(hall, dev, "down")))
+        out.append(("read", topics.broadcast_filter(hall)))
+    elif account.role == ROLE_CONTROL:
+        out = [("write", CONTROL_TOPIC), ("read", CONTROL_TOPIC + "/response")]
+    else:
+        raise InvalidSettingError(f"unknown role {account.role!r} for account {account.username}")
+    return out
+
+
 def render_acl(hall: str, accounts: Sequence[Account]) -> str:
     """The ACL: one ``user`` block per account, topics from :mod:`protocol.topics`."""
     hall = _check_id(hall, "hall")
@@ -308,20 +357,7 @@ def render_acl(hall: str, accounts: Sequence[Account]) -> str:
     for a in accounts:
         lines.append("")
         lines.append(f"user {a.username}")
-        if a.role == ROLE_GATEWAY:
-            grants = [("read", topics.device_filter(hall, ch)) for ch in ("up", "status", "presence")]
-            grants.append(("write", topics.device_filter(hall, "down")))
-            grants.append(("write", topics.broadcast_filter(hall)))
-        elif a.role == ROLE_DISPLAY:
-            grants = [("read", topics.broadcast_filter(hall))]
-        elif a.role == ROLE_DEVICE:
-            dev = _check_id(a.username, "device")
-            grants = [("write", topics.device(hall, dev, ch)) for ch in ("up", "status", "presence")]
-            grants.append(("read", topics.device(hall, dev, "down")))
-            grants.append(("read", topics.broadcast_filter(hall)))
-        else:
-            raise InvalidSettingError(f"unknown role {a.role!r} for account {a.username}")
-        lines.extend(f"topic {access} {topic}" for access, topic in grants)
+        lines.extend(f"topic {access} {topic}" for access, topic in grants(hall, a))
     return "\n".join(lines) + "\n"
 
 
@@ -343,9 +379,18 @@ class BrokerSettings:
     username_as_clientid: bool = True
     tls_version: str = "tlsv1.2"  # the minimum TLS version
     iterations: int = DEFAULT_ITERATIONS
+    seats: int = DEFAULT_SEATS  # the hall's size: queue and inflight limits (gateway.broker.limits)
+    dynsec: bool = True  # accounts in the dynamic-security plugin; False: static passwd and acl files
+    dynsec_plugin: str | None = None  # the plugin's path; None: found where Debian and others put it
+
+    @property
+    def limits(self) -> BrokerLimits:
+        return limits_for(self.seats)
 
     def validate(self) -> None:
         _check_id(self.hall, "hall")
+        if isinstance(self.seats, bool) or not isinstance(self.seats, int) or not 1 <= self.seats <= MAX_SEATS:
+            raise InvalidSettingError(f"seats must be 1..{MAX_SEATS}, not {self.seats!r}")
         for what, port in (("port", self.port), ("local port", self.local_port)):
             if port is not None and (isinstance(port, bool) or not 1 <= port <= 65535):
                 raise InvalidSettingError(f"{what} must be 1..65535, not {port!r}")
@@ -400,10 +445,18 @@ def render_conf(settings: BrokerSettings, base_dir: str | os.PathLike[str]) -> s
         "",
         "per_listener_settings false",
         "allow_anonymous false",
-        f"password_file {p(PASSWORD_FILE)}",
-        f"acl_file {p(ACL_FILE)}",
-        "",
     ]
+    if s.dynsec:
+        from .dynsec import find_plugin
+
+        lines += [
+            "# Accounts and rights: the dynamic-security plugin; the gateway manages keypads at runtime.",
+            f"plugin {s.dynsec_plugin or find_plugin()}",
+            f"plugin_opt_config_file {p(DYNSEC_FILE)}",
+            "",
+        ]
+    else:
+        lines += [f"password_file {p(PASSWORD_FILE)}", f"acl_file {p(ACL_FILE)}", ""]
     if s.persistence:
         lines += [
             "persistence true",
@@ -419,6 +472,7 @@ def render_conf(settings: BrokerSettings, base_dir: str | os.PathLike[str]) -> s
     else:
         lines.append(f"log_dest {s.log_dest}")
     lines.append("connection_messages true")
+    lines += ["", *s.limits.conf_lines()]
     if s.run_as_user is not None:
         lines.append(f"user {s.run_as_user}")
     lines += [
@@ -437,6 +491,8 @@ def render_conf(settings: BrokerSettings, base_dir: str | os.PathLike[str]) -> s
             "# The gateway on this machine: plain MQTT, loopback only.",
             f"listener {s.local_port} 127.0.0.1",
             "protocol mqtt",
+            # On every listener: a device account here must not take the gateway's client id.
+            f"use_username_as_clientid {'true' if s.username_as_clientid else 'false'}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -483,6 +539,7 @@ def generate(
         gateway_password=gateway_password,
         display_password=display_password,
         known=known_passwords,
+        control=settings.dynsec,
     )
     ca = ca if ca is not None else make_ca(settings.hall, now=now)
     server = make_server_cert(ca, settings.hosts, now=now)
@@ -491,11 +548,16 @@ def generate(
         CA_KEY: ca.key_pem,
         SERVER_CERT: server.cert_pem,
         SERVER_KEY: server.key_pem,
-        PASSWORD_FILE: render_password_file(accounts, iterations=settings.iterations).encode(),
-        ACL_FILE: render_acl(settings.hall, accounts).encode(),
-        CREDENTIALS: render_credentials(accounts).encode(),
-        CONF: render_conf(settings, base_dir).encode(),
     }
+    if settings.dynsec:
+        from .dynsec import render_json
+
+        files[DYNSEC_FILE] = render_json(settings.hall, accounts, iterations=settings.iterations).encode()
+    else:
+        files[PASSWORD_FILE] = render_password_file(accounts, iterations=settings.iterations).encode()
+        files[ACL_FILE] = render_acl(settings.hall, accounts).encode()
+    files[CREDENTIALS] = render_credentials(accounts).encode()
+    files[CONF] = render_conf(settings, base_dir).encode()
     return GeneratedConfig(settings, tuple(accounts), ca, server, files)
 
 
@@ -515,9 +577,16 @@ def _write_file(path: Path, data: bytes, mode: int) -> None:
 
 def write(config: GeneratedConfig, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """Write every file into ``out_dir`` (created 0700 if missing); secrets get mode 0600."""
+    from .owner import broker_user, hand_over
+
     out = Path(out_dir)
+    user = broker_user(config.settings.run_as_user)  # before writing: a missing user changes nothing
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     written: dict[str, Path] = {}
+    dirs: list[Path] = []
+    if config.settings.dynsec:
+        (out / DYNSEC_DIR).mkdir(mode=0o700, exist_ok=True)
+        dirs.append(out / DYNSEC_DIR)
     for name, data in config.files.items():
         path = out / name
         _write_file(path, data, 0o600 if name in SECRET_FILES else 0o644)
@@ -526,6 +595,10 @@ def write(config: GeneratedConfig, out_dir: str | os.PathLike[str]) -> dict[str,
         data_dir = out / DATA_DIR
         data_dir.mkdir(mode=0o700, exist_ok=True)
         written[DATA_DIR] = data_dir
+        dirs.append(data_dir)
+    if user is not None:
+        reads = [SERVER_CERT, SERVER_KEY, CA_CERT, PASSWORD_FILE, ACL_FILE, DYNSEC_FILE]
+        hand_over(out, [out / n for n in reads], dirs, user)
     return written
 
 
@@ -575,4 +648,9 @@ def write_broker_config(
         gateway_password=gateway_password,
         display_password=display_password,
     )
+    if reuse and settings.dynsec and (out / DYNSEC_FILE).exists():
+        from .dynsec import keep_disabled
+
+        # A keypad the gateway disabled (revoked, swapped out) stays disabled.
+        config.files[DYNSEC_FILE] = keep_disabled(out / DYNSEC_FILE, config.files[DYNSEC_FILE])
     return config, write(config, out)

@@ -41,6 +41,20 @@ paho keeps QoS 1 messages published while disconnected and sends them on
 reconnect.  Subscriptions (QoS 1 to ``up``, ``status``, ``presence`` of
 every device of the hall) are made on every (re)connect; ``connected`` is
 set once the broker granted them.
+
+**Retained state survives a broker restart.**  The broker keeps no
+persistence (secret ballots), so after it restarts the retained sitting
+and motion broadcasts are gone.  On every (re)connect, once the
+subscriptions are granted, the worker calls ``retained(publish)`` (the
+gateway's :meth:`~gateway.service.Gateway.republish`, which hands its
+current broadcasts to ``publish`` under its lock, so no newer broadcast
+of a command is overtaken), so a keypad that connects afterwards learns
+the open round.
+
+**Connection failures are logged with their reason** (``refused``,
+``unreachable``, ``tls``, ``auth``, ``acl``) and the wait before the next
+attempt (paho's backoff, ``reconnect_delay_s``), one line per attempt;
+:meth:`BrokerBridge.link` reports the same for health checks.
 """
 
 from __future__ import annotations
@@ -48,7 +62,9 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
+import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -66,7 +82,7 @@ from protocol.frames import Nack, Uplink
 
 from .handler import Handler, Outbound
 
-__all__ = ["BridgeStats", "BrokerBridge", "Received"]
+__all__ = ["BridgeStats", "BrokerBridge", "LinkState", "Received", "failure_reason"]
 
 log = logging.getLogger("hallvote.broker_bridge")
 
@@ -122,12 +138,34 @@ class _Uplink:
     inbound: Inbound
 
 
+@dataclass(frozen=True)
+class LinkState:
+    """The bridge's link to the broker, for health: up since when, or why not."""
+
+    connected: bool
+    since: float | None  # when the current connection (or the current outage) began
+    failures: int  # failed attempts since the last success
+    last_error: str | None  # "<reason>: <detail>" of the last failure
+
+
+def failure_reason(exc: BaseException) -> str:
+    """``refused``, ``unreachable`` or ``tls`` for an exception of a connection attempt."""
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return "tls"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"
+    if isinstance(exc, socket.gaierror | TimeoutError | OSError):
+        return "unreachable"
+    return "error"
+
+
 class _Failed:
     """Marker: the handler kept failing (or the bridge is stopping)."""
 
 
 _FAILED: Final = _Failed()
 _STOP: Final = object()  # queue sentinel
+_CONNECTED: Final = object()  # queue marker: a connection is up; republish the retained state
 
 
 class BrokerBridge:
@@ -151,6 +189,7 @@ class BrokerBridge:
         reconnect_delay_s: tuple[int, int] = (1, 30),
         max_inflight: int = 100,
         clock: Callable[[], float] = time.time,
+        retained: Callable[[Callable[[Outbound], object]], int] | None = None,
     ) -> None:
         if batch_max < 1 or retries < 1:
             raise ValueError("batch_max and retries must be at least 1")
@@ -166,6 +205,10 @@ class BrokerBridge:
         self.retry_backoff_s = retry_backoff_s
         self.retry_backoff_max_s = retry_backoff_max_s
         self._clock = clock
+        self._retained = retained
+        self._reconnect_delay_s = reconnect_delay_s
+        self._link_lock = threading.Lock()
+        self._link = LinkState(False, None, 0, None)
         self.filters = tuple(topics.device_filter(self.hall_id, ch) for ch in SUBSCRIBED_CHANNELS)
 
         #: set while connected with the subscriptions granted
@@ -197,6 +240,7 @@ class BrokerBridge:
         client.max_inflight_messages_set(max_inflight)
         client.suppress_exceptions = True  # belt and braces: a callback bug must not end paho's loop
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
@@ -290,13 +334,32 @@ class BrokerBridge:
         with self._stats_lock:
             self._stats[name] += n
 
+    def link(self) -> LinkState:
+        """Connected (and since when), or the failures since the link was last up and the last reason."""
+        with self._link_lock:
+            return self._link
+
+    def _failed(self, reason: str, detail: str) -> None:
+        """Record and log one failed attempt with the wait before the next (paho's backoff)."""
+        with self._link_lock:
+            prev = self._link
+            failures = prev.failures + 1
+            since = prev.since if not prev.connected and prev.since is not None else self._clock()
+            self._link = LinkState(False, since, failures, f"{reason}: {detail}")
+        low, high = self._reconnect_delay_s
+        wait = min(low * 2 ** (failures - 1), high)
+        log.warning(
+            "broker %s:%d: connection failed (%s: %s); attempt %d, next in %d s",
+            self.host, self.port, reason, detail, failures, wait,
+        )
+
     # ------------------------------------------------------------ paho callbacks (network thread)
 
     def _on_connect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
     ) -> None:
         if reason.is_failure:
-            log.error("broker refused the gateway's connection: %s", reason)
+            self._failed("auth", f"the broker refused the gateway's login ({reason})")
             return
         with self._conn_lock:
             self._connection = next(self._connections)
@@ -320,16 +383,33 @@ class BrokerBridge:
             return
         refused = [f for f, rc in zip(self.filters, reasons_, strict=False) if rc.is_failure]
         if refused:
-            log.error("broker refused the subscriptions %s (ACL?)", refused)
+            log.error("broker refused the subscriptions %s (acl: the gateway account's rights?)", refused)
+            with self._link_lock:
+                self._link = LinkState(False, self._clock(), self._link.failures + 1, f"acl: refused {refused}")
             return
+        with self._link_lock:
+            self._link = LinkState(True, self._clock(), 0, None)
         self.connected.set()
+        self._queue.put(_CONNECTED)  # the worker republishes the retained state
+
+    def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
+        # paho calls this inside its ``except OSError`` around the attempt: the exception says why.
+        exc = sys.exc_info()[1]
+        if exc is None:
+            self._failed("error", "connection attempt failed")
+        else:
+            self._failed(failure_reason(exc), str(exc) or type(exc).__name__)
 
     def _on_disconnect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any
     ) -> None:
         with self._conn_lock:
             self._connection = _DISCONNECTED
+        was_up = self.connected.is_set()
         self.connected.clear()
+        if was_up:
+            with self._link_lock:
+                self._link = LinkState(False, self._clock(), 0, f"disconnected: {reason}")
         if not self._stopping.is_set():
             log.warning("disconnected from the broker (%s); paho reconnects", reason)
 
@@ -368,6 +448,9 @@ class BrokerBridge:
 
     def _next_batch(self) -> list[Received]:
         first = self._queue.get()
+        while first is _CONNECTED:
+            self._republish()
+            first = self._queue.get()
         if first is _STOP:
             return []
         batch: list[Received] = [first]
@@ -378,11 +461,22 @@ class BrokerBridge:
                 item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
-            if item is _STOP:
-                self._queue.put(_STOP)  # seen again after this batch
+            if item is _STOP or item is _CONNECTED:
+                self._queue.put(item)  # seen again after this batch
                 break
             batch.append(item)
         return batch
+
+    def _republish(self) -> None:
+        """Publish the retained state again (the broker may have lost it in a restart)."""
+        if self._retained is None:
+            return
+        try:
+            n = self._retained(self.publish)
+        except Exception:
+            log.exception("could not republish the retained state")
+            return
+        log.info("republished %d retained broadcast(s) after connecting", n)
 
     def _process(self, batch: Sequence[Received]) -> None:
         """Classify, then hand consecutive uplinks to the handler as one batch (presence in between).

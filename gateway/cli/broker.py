@@ -73,6 +73,18 @@ def config(
     run_as: Annotated[
         str | None, typer.Option("--run-as", help="Unix user mosquitto switches to when root.")
     ] = None,
+    seats: Annotated[
+        int,
+        typer.Option("--seats", help="Keypads in the hall: sizes the broker's queue and inflight limits."),
+    ] = bc.DEFAULT_SEATS,
+    static_accounts: Annotated[
+        bool,
+        typer.Option(
+            "--static-accounts",
+            help="Static passwd and acl files (changed only by SIGHUP) instead of the dynamic-security "
+            "plugin the gateway manages at runtime.",
+        ),
+    ] = False,
     fresh: Annotated[
         bool,
         typer.Option(
@@ -100,6 +112,8 @@ def config(
             persistence=persistence,
             log_dest=log,
             run_as_user=run_as,
+            seats=seats,
+            dynsec=not static_accounts,
         )
         generated, written = bc.write_broker_config(out, settings, device_rows, reuse=not fresh)
     except bc.BrokerConfigError as e:
@@ -118,6 +132,7 @@ def config(
         bc.SERVER_CERT: "server certificate for " + ", ".join(settings.hosts),
         bc.SERVER_KEY: "server key",
         bc.PASSWORD_FILE: "hashed passwords",
+        bc.DYNSEC_FILE: "accounts and rights (dynamic security; the broker rewrites it)",
         bc.ACL_FILE: "access control list",
         bc.CREDENTIALS: "passwords in clear: provisioning only",
     }
@@ -127,7 +142,9 @@ def config(
     _out.print(table)
     _out.print(
         f"{len(generated.devices)} device account(s), gateway account "
-        f"[bold]{bc.GATEWAY_USER}[/], display account [bold]{bc.DISPLAY_USER}[/]; "
+        f"[bold]{bc.GATEWAY_USER}[/], display account [bold]{bc.DISPLAY_USER}[/]"
+        + (f", control account [bold]{bc.CONTROL_USER}[/]" if settings.dynsec else "")
+        + "; "
         f"TLS on {bind}:{port}"
         + (f", plain on 127.0.0.1:{local_port}" if local_port else ""),
         highlight=False,

@@ -234,6 +234,7 @@ def run(
         handler=gateway,
         client_id=settings.broker.client_id,
         tls=_tls(settings),
+        retained=gateway.republish,  # on every (re)connect: the broker may have restarted
     )
 
     def publish(outs: Any) -> None:
@@ -255,9 +256,6 @@ def run(
     previous = _stop_on_signals(server)
     try:
         bridge.start()
-        publish(
-            gateway.current_broadcasts()
-        )  # keypads learn the sitting even if the broker lost its retained state
         ticker.start()
         server.run()  # returns after SIGINT / SIGTERM
     finally:

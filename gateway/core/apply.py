@@ -3,11 +3,17 @@
 Deterministic and total for events the core produced.  The store applies
 the same events to the database; after a restart the state is loaded from
 the database instead of replayed.
+
+Copy on write: a round run or replay window is changed in place only if
+this state made it (``HallState.owned``); one shared with the state it was
+forked from is copied first, so applying to a fork never changes the
+committed state it came from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from protocol import consts
 
@@ -38,12 +44,29 @@ def _sitting(state: HallState) -> SittingRun:
 
 
 def _round(state: HallState, key: tuple[int, int]) -> RoundRun:
-    return _sitting(state).rounds[key]
+    """The round run to change: this state's own copy."""
+    rounds = _sitting(state).rounds
+    run = rounds[key]
+    if id(run) not in state.owned:
+        run = replace(run, ballots=dict(run.ballots))
+        rounds[key] = run
+        state.owned.add(id(run))
+    return run
+
+
+def _window(state: HallState, device_id: str) -> ReplayWindow:
+    """The device's replay window to change: this state's own copy."""
+    window = state.replay.get(device_id)
+    if window is None or id(window) not in state.owned:
+        window = ReplayWindow(window.highest, dict(window.accepted)) if window else ReplayWindow()
+        state.replay[device_id] = window
+        state.owned.add(id(window))
+    return window
 
 
 def apply(state: HallState, event: Event) -> None:
     if isinstance(event, FrameAccepted):
-        window = state.replay.setdefault(event.device_id, ReplayWindow())
+        window = _window(state, event.device_id)
         counter = event.accepted.counter
         window.accepted[counter] = event.accepted
         if counter > window.highest:
@@ -65,10 +88,12 @@ def apply(state: HallState, event: Event) -> None:
         _sitting(state).motions[event.motion.motion_id] = event.motion
     elif isinstance(event, RoundCreated):
         motion_id, number = event.round
-        _sitting(state).rounds[event.round] = RoundRun(motion_id, number, event.nonce)
+        run = RoundRun(motion_id, number, event.nonce)
+        _sitting(state).rounds[event.round] = run
+        state.owned.add(id(run))
     elif isinstance(event, RoundOpened):
         sitting = _sitting(state)
-        run = sitting.rounds[event.round]
+        run = _round(state, event.round)
         run.state = RoundState.OPEN
         run.nonce = event.nonce
         run.opened_at = event.at
@@ -77,7 +102,7 @@ def apply(state: HallState, event: Event) -> None:
         sitting.current = event.round
     elif isinstance(event, RoundStateChanged):
         sitting = _sitting(state)
-        run = sitting.rounds[event.round]
+        run = _round(state, event.round)
         run.state = event.state
         if event.state not in LIVE_ROUND_STATES and sitting.current == event.round:
             sitting.current = None
@@ -85,7 +110,7 @@ def apply(state: HallState, event: Event) -> None:
         _round(state, event.round).focus = event.focus
     elif isinstance(event, RoundClosed):
         sitting = _sitting(state)
-        run = sitting.rounds[event.round]
+        run = _round(state, event.round)
         run.state = RoundState.CLOSED
         run.closed_at = event.at
         run.participants = event.participants
@@ -103,14 +128,14 @@ def apply(state: HallState, event: Event) -> None:
 def _erase_secret_links(state: HallState, run: RoundRun) -> None:
     """After a secret round closes nothing in memory links a member, seat or device to a choice."""
     run.ballots = {}
-    for window in state.replay.values():
-        for counter, accepted in list(window.accepted.items()):
+    for device_id, shared in list(state.replay.items()):
+        for counter, accepted in list(shared.accepted.items()):
             if (
                 accepted.ref_id == run.motion_id
                 and accepted.round == run.number
                 and accepted.frame_type == consts.VOTE
             ):
-                window.accepted[counter] = type(accepted)(
+                _window(state, device_id).accepted[counter] = type(accepted)(
                     accepted.counter,
                     accepted.frame_type,
                     None,

@@ -20,8 +20,8 @@ its protocol reason code):
    (NO_SITTING); the seat is assigned to a member of the sitting
    (NOT_MEMBER);
 6. check-in: same sitting and nonce (WRONG_SITTING), check-in accepted in
-   this sitting state (CHECKIN_CLOSED); a second check-in is acked as
-   ALREADY_CHECKED_IN;
+   this sitting state (CHECKIN_CLOSED), the member's own card when one is on
+   record (CARD_MISMATCH); a second check-in is acked as ALREADY_CHECKED_IN;
 7. vote: the member is checked in (NOT_CHECKED_IN); a round is live and the
    frame carries its motion, round and nonce (MOTION_NOT_OPEN, WRONG_ROUND,
    ROUND_CLOSED, ROUND_PAUSED); the ballot fits the motion (WRONG_BALLOT,
@@ -174,6 +174,7 @@ def _check_in(
     late = CHECKIN_STATES.get(sitting.state)
     if late is None or (late and not sitting.late_checkin):
         raise _Refuse(reasons.CHECKIN_CLOSED)
+    _check_card(sitting, member, frame.card_uid)
     if member in sitting.attendance:
         accepted = Accepted(
             frame.counter, frame.TYPE, digest, reasons.ALREADY_CHECKED_IN, sitting.sitting_id, 0, (), seat
@@ -184,6 +185,23 @@ def _check_in(
         sitting.sitting_id, member, seat, device.device_id, frame.counter, late, frame.card_uid, at
     )
     return _accept(device, accepted, (record,))
+
+
+def _check_card(sitting: SittingRun, member: int, card: bytes) -> None:
+    """代签到 guard: the card presented must be the member's own (CARD_MISMATCH).
+
+    A member with a card on record checks in only with that card, or with no
+    card at all when the body lets keypads without readers check in.  A card
+    on record for another member is refused at any seat.
+    """
+    own = sitting.cards.get(member)
+    if card:
+        if own is not None and card != own:
+            raise _Refuse(reasons.CARD_MISMATCH)
+        if own is None and card in sitting.cards.values():
+            raise _Refuse(reasons.CARD_MISMATCH)
+    elif own is not None and not sitting.readerless_checkin:
+        raise _Refuse(reasons.CARD_MISMATCH)
 
 
 def _live_round(sitting: SittingRun, frame: Vote) -> RoundRun:

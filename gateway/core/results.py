@@ -163,8 +163,8 @@ def _selection(motion: MotionSpec, run: RoundRun, rows: list[tuple[int, ...]]) -
     if selection.tie is not None:
         overall, note_zh, note_en = (
             consts.OUTCOME_TIE,
-            selection.tie.describe("zh"),
-            selection.tie.describe("en"),
+            selection.tie.describe("zh", _labels(motion)),
+            selection.tie.describe("en", _labels(motion)),
         )
     else:
         overall = consts.OUTCOME_SELECTED if selection.selected else consts.OUTCOME_FAILED
@@ -181,6 +181,11 @@ def _selection(motion: MotionSpec, run: RoundRun, rows: list[tuple[int, ...]]) -
         note_zh=note_zh,
         note_en=note_en,
     )
+
+
+def _labels(motion: MotionSpec) -> dict[str, str]:
+    """Candidate id (the item index as text) -> the item's label, for notes the chair reads."""
+    return {str(i): label for i, label in enumerate(motion.item_labels) if label}
 
 
 def _rating(motion: MotionSpec, run: RoundRun, rows: list[tuple[int, ...]]) -> RoundResult:

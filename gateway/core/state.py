@@ -3,11 +3,18 @@
 Plain mutable containers: only :func:`gateway.core.apply.apply` changes
 them, from events; :func:`gateway.core.decide.decide` and the commands only
 read them.  Members are identified by their integer id, seats by label.
+
+The gateway never changes the state it runs on: it decides a batch on
+:meth:`HallState.fork`, writes the batch's events to the store, and only
+when the commit succeeded does the fork become the live state.  A fork has
+its own top-level containers; the round runs and replay windows it shares
+with its origin are copied by ``apply`` the first time it writes to them
+(copy on write), so the origin stays exactly what was committed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from gateway.rules import PassingRule, QuorumRule
@@ -108,6 +115,7 @@ class MotionSpec:
     passing_rule: PassingRule | None  # None only for ratings (the rating rule applies)
     countdown_s: int | None = None
     select_k: int | None = None  # livelihood projects: how many to select
+    item_labels: tuple[str, ...] = ()  # item lists and ratings: each item's label (项目10 ...)
 
 
 @dataclass
@@ -144,6 +152,10 @@ class SittingRun:
     state: SittingState = SittingState.SETUP
     late_checkin: bool = True
     quorum_override_allowed: bool = False
+    # Member cards on record (member id -> card UID) and whether a keypad
+    # without a reader (empty card_uid) may check in a member who has one.
+    cards: dict[int, bytes] = field(default_factory=dict)
+    readerless_checkin: bool = False
     attendance: dict[int, Attendance] = field(default_factory=dict)
     motions: dict[int, MotionSpec] = field(default_factory=dict)
     rounds: dict[RoundKey, RoundRun] = field(default_factory=dict)
@@ -164,3 +176,17 @@ class HallState:
     devices: dict[str, DeviceEntry] = field(default_factory=dict)
     replay: dict[str, ReplayWindow] = field(default_factory=dict)
     sitting: SittingRun | None = None
+    # ids of the round runs and replay windows this state made itself (apply may change them in place)
+    owned: set[int] = field(default_factory=set, repr=False, compare=False)
+
+    def fork(self) -> HallState:
+        """A state equal to this one that ``apply`` may change without changing this one."""
+        sitting = self.sitting
+        if sitting is not None:
+            sitting = replace(
+                sitting,
+                attendance=dict(sitting.attendance),
+                motions=dict(sitting.motions),
+                rounds=dict(sitting.rounds),
+            )
+        return HallState(self.hall_id, dict(self.devices), dict(self.replay), sitting)

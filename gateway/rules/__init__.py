@@ -71,10 +71,11 @@ from .rating import (
     rate,
     rounded_percent,
 )
-from .threshold import AT_LEAST_TWO_THIRDS, MORE_THAN_HALF, MORE_THAN_TWO_THIRDS, Threshold
+from .threshold import AT_LEAST_HALF, AT_LEAST_TWO_THIRDS, MORE_THAN_HALF, MORE_THAN_TWO_THIRDS, Threshold
 from .wording import Lang
 
 __all__ = [
+    "AT_LEAST_HALF",
     "AT_LEAST_TWO_THIRDS",
     "CODES",
     "CONGRESS_QUORUM",

@@ -5,7 +5,7 @@ Rules:
   at least 20% (差额比例不低于20%): candidates >= ceil(1.2 K) = ceil(6K/5),
   computed in exact integers; a shorter list is refused;
 - each candidate gets 赞成/反对/弃权 on one secret ballot; it passes by the
-  passing rule (default: yes from more than half of the deputies present);
+  passing rule (default 到会代表半数以上赞成: yes from at least half of the deputies present);
 - the selected projects are the passing ones ranked by yes votes, up to K;
 - a tie at the K-th place is reported as a tie (which candidates, how many
   seats remain) for the chair to resolve by a new round; it is never broken
@@ -15,7 +15,7 @@ Rules:
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -167,9 +167,11 @@ class Tie:
     yes: int
     seats: int
 
-    def describe(self, lang: Lang = "zh") -> str:
+    def describe(self, lang: Lang = "zh", labels: Mapping[str, str] | None = None) -> str:
+        """The note for the chair; ``labels`` names candidates by their labels (项目10) instead of ids."""
         lang = check_lang(lang)
-        ids = ", ".join(self.candidate_ids)
+        names = labels or {}
+        ids = ", ".join(names.get(c, c) for c in self.candidate_ids)
         if lang == "zh":
             return (
                 f"{len(self.candidate_ids)} 个候选项目均得赞成 {self.yes} 票 ({ids}), "

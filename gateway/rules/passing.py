@@ -20,8 +20,8 @@ from types import MappingProxyType
 
 from .counts import Base, VoteCounts, check_attendance
 from .errors import CountsInconsistent, InvalidRule
-from .threshold import AT_LEAST_TWO_THIRDS, MORE_THAN_HALF, Threshold
-from .wording import Lang, base_phrase, check_lang, threshold_phrase
+from .threshold import AT_LEAST_HALF, AT_LEAST_TWO_THIRDS, MORE_THAN_HALF, Threshold
+from .wording import Lang, base_phrase, check_lang, legal_wording, threshold_phrase, with_wording
 
 __all__ = [
     "CONGRESS_RESOLUTION",
@@ -52,16 +52,21 @@ class PassingRule:
             raise InvalidRule("PassingRule.threshold must be a Threshold")
 
     def describe(self, lang: Lang = "zh") -> str:
-        """ "赞成票超过全体组成人员的半数" / "yes votes exceed one half of all members"."""
+        """ "以全体代表的过半数通过（赞成票超过全体组成人员的半数）" / its English.
+
+        The legal wording of a known rule comes first, then the exact
+        statement (超过 excludes the number, 不少于 includes it).
+        """
         lang = check_lang(lang)
-        return threshold_phrase(_SUBJECT[lang], self.threshold, base_phrase(self.base, lang), lang)
+        phrase = threshold_phrase(_SUBJECT[lang], self.threshold, base_phrase(self.base, lang), lang)
+        return with_wording(legal_wording("passing", self.base, self.threshold, lang), phrase, lang)
 
 
 CONGRESS_RESOLUTION = PassingRule(Base.ALL_MEMBERS, MORE_THAN_HALF)
 """全体代表过半数: congress resolutions."""
 
-LIVELIHOOD_PROJECT = PassingRule(Base.PRESENT, MORE_THAN_HALF)
-"""到会代表半数以上, read as more than half of those present (DOMAIN.md)."""
+LIVELIHOOD_PROJECT = PassingRule(Base.PRESENT, AT_LEAST_HALF)
+"""到会代表半数以上赞成: at least half of those present (以上 includes: 27 yes of 54 present passes)."""
 
 TWO_THIRDS_OF_ALL_MEMBERS = PassingRule(Base.ALL_MEMBERS, AT_LEAST_TWO_THIRDS)
 """全体组成人员的三分之二以上 (以上 includes the number): at least 2/3 of the roster."""

@@ -16,8 +16,8 @@ from types import MappingProxyType
 
 from .counts import check_attendance
 from .errors import InvalidOverride, InvalidRule, QuorumNotMet, QuorumOverrideNotAllowed
-from .threshold import MORE_THAN_HALF, MORE_THAN_TWO_THIRDS, Threshold
-from .wording import Lang, check_lang, threshold_phrase
+from .threshold import AT_LEAST_TWO_THIRDS, MORE_THAN_HALF, Threshold
+from .wording import Lang, check_lang, legal_wording, threshold_phrase, with_wording
 
 __all__ = [
     "CONGRESS_QUORUM",
@@ -48,11 +48,12 @@ class QuorumRule:
     def describe(self, lang: Lang = "zh") -> str:
         """ "实到人数超过应到人数的三分之二" / "members present exceed two thirds of the roster"."""
         lang = check_lang(lang)
-        return threshold_phrase(_SUBJECT[lang], self.threshold, _OF[lang], lang)
+        phrase = threshold_phrase(_SUBJECT[lang], self.threshold, _OF[lang], lang)
+        return with_wording(legal_wording("quorum", None, self.threshold, lang), phrase, lang)
 
 
-CONGRESS_QUORUM = QuorumRule(MORE_THAN_TWO_THIRDS)
-"""人民代表大会: more than 2/3 of the deputies present."""
+CONGRESS_QUORUM = QuorumRule(AT_LEAST_TWO_THIRDS)
+"""人民代表大会: 三分之二以上 of the deputies present (以上 includes: 218 of 327 proceeds)."""
 
 STANDING_COMMITTEE_QUORUM = QuorumRule(MORE_THAN_HALF)
 """常委会: more than 1/2 of the members present."""

@@ -16,6 +16,7 @@ from fractions import Fraction
 from .errors import InvalidRule
 
 __all__ = [
+    "AT_LEAST_HALF",
     "AT_LEAST_TWO_THIRDS",
     "MORE_THAN_HALF",
     "MORE_THAN_TWO_THIRDS",
@@ -83,7 +84,10 @@ class Threshold:
 
 
 MORE_THAN_HALF = Threshold(1, 2, strict=True)
-"""过半数: more than one half."""
+"""过半数: more than one half (过半数 excludes the half itself)."""
+
+AT_LEAST_HALF = Threshold(1, 2, strict=False)
+"""半数以上 (以上 includes the number itself): at least one half."""
 
 MORE_THAN_TWO_THIRDS = Threshold(2, 3, strict=True)
 """超过三分之二: more than two thirds."""

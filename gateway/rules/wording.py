@@ -1,8 +1,11 @@
 """Rules in words: Chinese first, English available.
 
-Chinese uses 超过 for "more than" and 不少于 for "at least", never 以上,
-which in Chinese legal usage includes the number itself and so reads
-ambiguously to a lay audience in the hall.
+Counting words as Chinese legal drafting reads them: 以上 / 以下 / 以内 /
+不少于 include the number itself; 过半数 / 超过 / 多于 exclude it.  A rule
+is stated with 超过 ("more than") or 不少于 ("at least"), which no reader
+takes the wrong way; a rule of a known shape (a preset) also carries its
+legal wording (e.g. 到会代表半数以上赞成), stated first: see
+:func:`legal_wording`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ __all__ = [
     "base_phrase",
     "check_lang",
     "fraction_phrase",
+    "legal_wording",
     "threshold_phrase",
+    "with_wording",
     "zh_number",
 ]
 
@@ -104,6 +109,38 @@ def fraction_phrase(fraction: Fraction, lang: Lang) -> str:
 
 def base_phrase(base: Base, lang: Lang) -> str:
     return _BASES[base][check_lang(lang)]
+
+
+# The legal wording of the rule shapes the hall uses, keyed by what the rule
+# measures, its base (None for quorum), and (numerator, denominator, strict).
+_LEGAL: dict[tuple[str, Base | None, int, int, bool], tuple[str, str]] = {
+    ("quorum", None, 2, 3, False): ("三分之二以上代表出席", "two thirds or more of the deputies present"),
+    ("quorum", None, 1, 2, True): ("全体组成人员过半数出席", "more than half of all members present"),
+    ("passing", Base.ALL_MEMBERS, 1, 2, True): ("以全体代表的过半数通过", "passed by more than half of all deputies"),
+    ("passing", Base.PRESENT, 1, 2, False): ("到会代表半数以上赞成", "yes from half or more of the deputies present"),
+    ("passing", Base.PRESENT, 1, 2, True): ("到会代表过半数赞成", "yes from more than half of the deputies present"),
+    ("passing", Base.ALL_MEMBERS, 2, 3, False): (
+        "全体代表的三分之二以上赞成", "yes from two thirds or more of all deputies"
+    ),
+    ("passing", Base.PRESENT, 2, 3, False): (
+        "到会代表的三分之二以上赞成", "yes from two thirds or more of the deputies present"
+    ),
+    ("passing", Base.VOTES_CAST, 1, 2, True): ("参加表决人数的过半数赞成", "yes from more than half of the votes cast"),
+}  # fmt: skip
+
+
+def legal_wording(what: str, base: Base | None, threshold: Threshold, lang: Lang) -> str:
+    """The legal wording of a known rule shape (以上 includes, 过半数 excludes), or ""."""
+    key = (what, base, threshold.numerator, threshold.denominator, threshold.strict)
+    words = _LEGAL.get(key)
+    return "" if words is None else words[0 if check_lang(lang) == "zh" else 1]
+
+
+def with_wording(wording: str, phrase: str, lang: Lang) -> str:
+    """ "到会代表半数以上赞成（赞成票不少于到会人员的半数）"; the phrase alone without a wording."""
+    if not wording:
+        return phrase
+    return f"{wording}（{phrase}）" if check_lang(lang) == "zh" else f"{wording} ({phrase})"
 
 
 def threshold_phrase(subject: str, threshold: Threshold, of: str, lang: Lang) -> str:

@@ -47,4 +47,5 @@ def motion_spec(row: Any) -> MotionSpec:
         passing_rule=passing_rule(row.passing_rule),
         countdown_s=row.countdown_s,
         select_k=row.select_k,
+        item_labels=tuple(str(label) for label in row.items or ()),
     )

@@ -90,6 +90,14 @@ def load_sitting(conn: Connection, sitting_id: int) -> SittingRun:
             .where(t.seat_assignment.c.sitting_id == sitting_id)
         )
     }
+    cards = {
+        member_id: bytes.fromhex(card)
+        for member_id, card in conn.execute(
+            select(t.member.c.id, t.member.c.card_uid).where(
+                t.member.c.body_id == body.id, t.member.c.card_uid.is_not(None)
+            )
+        )
+    }
     run = SittingRun(
         sitting_id=sitting_id,
         nonce=bytes(s.nonce),
@@ -99,6 +107,8 @@ def load_sitting(conn: Connection, sitting_id: int) -> SittingRun:
         state=SittingState(s.state),
         late_checkin=s.late_checkin_allowed,
         quorum_override_allowed=body.quorum_override_allowed,
+        cards=cards,
+        readerless_checkin=body.readerless_checkin_allowed,
     )
     for a in conn.execute(
         select(t.attendance, t.seat.c.label)

@@ -17,13 +17,18 @@ from pathlib import Path
 import httpx
 import paho.mqtt.client as paho
 
-from protocol import codec, topics
+from protocol import codec, reasons, topics
 
 from .keypads import TestKeypad
 from .mosquitto import MosquittoBroker, free_port
 
 WAIT = 30.0
-TOKENS = {"chair": "chair-token-0001", "clerk": "clerk-token-0001", "display": "display-token-0001"}
+TOKENS = {
+    "chair": "chair-token-0001",
+    "clerk": "clerk-token-0001",
+    "technician": "technician-token-0001",
+    "display": "display-token-0001",
+}
 
 
 def write_config(path: Path, *, hall: str, database_url: str, broker: MosquittoBroker, api_port: int) -> Path:
@@ -96,13 +101,18 @@ class GatewayProcess:
 
 @dataclass
 class SimKeypad:
-    """A keypad's network side: its own broker account, retransmitting each signed frame until answered."""
+    """A keypad's network side: its own broker account, retransmitting each signed frame until answered.
+
+    ``replies`` keeps the final answer per counter; a ``BUSY`` nack is not
+    one (the gateway recorded nothing), so the frame stays ``pending``.
+    """
 
     broker: MosquittoBroker
     keypad: TestKeypad
     replies: dict[int, object] = field(default_factory=dict)
     pending: dict[int, bytes] = field(default_factory=dict)
     broadcasts: list[bytes] = field(default_factory=list)
+    history: list[object] = field(default_factory=list)  # every reply in arrival order, BUSY included
     lock: threading.Lock = field(default_factory=threading.Lock)
     client: paho.Client | None = None
 
@@ -129,6 +139,9 @@ class SimKeypad:
             if msg.topic.endswith("/down"):
                 reply = codec.decode(msg.payload)
                 with self.lock:
+                    self.history.append(reply)
+                    if getattr(reply, "reason", None) == reasons.BUSY:
+                        return  # nothing recorded: the frame stays pending and is sent again (SPEC)
                     self.replies[reply.counter] = reply  # type: ignore[attr-defined]
                     self.pending.pop(reply.counter, None)  # type: ignore[attr-defined]
             else:

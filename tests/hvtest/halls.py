@@ -95,9 +95,19 @@ class Hall:
         secret: bool = False,
         rule: PassingRule = CONGRESS_RESOLUTION,
         select_k: int | None = None,
+        labels: tuple[str, ...] = (),
     ) -> RoundKey:
         spec = MotionSpec(
-            motion_id, f"motion {motion_id}", kind, items, options, policy, secret, rule, select_k=select_k
+            motion_id,
+            f"motion {motion_id}",
+            kind,
+            items,
+            options,
+            policy,
+            secret,
+            rule,
+            select_k=select_k,
+            item_labels=labels,
         )
         self.run(commands.add_motion(self.state, spec, nonce=self.nonce(), at=self.now()))
         return (motion_id, 1)

@@ -84,6 +84,9 @@ class MosquittoBroker:
         local_listener: bool = True,
         username_as_clientid: bool = True,
         acl_transform: Callable[[str], str] | None = None,
+        conf_transform: Callable[[str], str] | None = None,
+        seats: int = bc.DEFAULT_SEATS,
+        dynsec: bool = False,
     ) -> None:
         self.exe = mosquitto_executable()
         self.workdir = Path(workdir).absolute()
@@ -103,12 +106,17 @@ class MosquittoBroker:
             log_dest="stderr",
             run_as_user=getpass.getuser(),  # as root, mosquitto would otherwise drop to `mosquitto`
             username_as_clientid=username_as_clientid,
+            seats=seats,
+            dynsec=dynsec,
         )
         self.config, self.files = bc.write_broker_config(self.confdir, self.settings, devices)
         if acl_transform is not None:  # e.g. to prove a test notices a loosened ACL
             acl = self.files[bc.ACL_FILE]
             acl.write_text(acl_transform(acl.read_text()))
+        self.conf_transform = conf_transform
         self.conf_path = self.files[bc.CONF]
+        if conf_transform is not None:  # e.g. Mosquitto's defaults, to prove a limit matters
+            self.conf_path.write_text(conf_transform(self.conf_path.read_text()))
         self.ca_path = self.files[bc.CA_CERT]
         self.log_path = self.workdir / "mosquitto.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -168,7 +176,8 @@ class MosquittoBroker:
         self.port = free_port()
         self.local_port = free_port() if self.local_port else None
         self.settings = dataclasses.replace(self.settings, port=self.port, local_port=self.local_port)
-        self.conf_path.write_text(bc.render_conf(self.settings, self.confdir))
+        conf = bc.render_conf(self.settings, self.confdir)
+        self.conf_path.write_text(self.conf_transform(conf) if self.conf_transform else conf)
 
     def _start_once(self) -> None:
         with self.log_path.open("ab") as log:

@@ -38,13 +38,23 @@ def seed_hall(
     members: int = 5,
     kind: m.BodyKind = m.BodyKind.CONGRESS,
     override_allowed: bool = False,
+    spares: int = 0,
+    readerless_checkin: bool = False,
 ) -> SeededHall:
-    """A congress of ``members`` with seats A-1.., keypads kp-1.. bound to them, and a sitting in setup."""
+    """A congress of ``members`` with seats A-1.., keypads kp-1.. bound to them, and a sitting in setup.
+
+    ``spares`` more keypads (kp-<members+1>..) are registered without a seat, ready for a swap.
+    """
     with Session(engine) as s:
         s.add(m.Hall(id=hall_id, name="县人大常委会会议厅"))
         body = m.Body.model_validate(
             m.BodyCreate.model_validate(
-                {"name": "某县人民代表大会", "kind": kind, "quorum_override_allowed": override_allowed}
+                {
+                    "name": "某县人民代表大会",
+                    "kind": kind,
+                    "quorum_override_allowed": override_allowed,
+                    "readerless_checkin_allowed": readerless_checkin,
+                }
             )
         )
         s.add(body)
@@ -66,6 +76,10 @@ def seed_hall(
                     seat_id=seat.id,
                 )
             )
+        for i in range(members + 1, members + spares + 1):
+            kp = TestKeypad(f"kp-{i}")
+            keypads[kp.device_id] = kp
+            s.add(m.Device(device_id=kp.device_id, hall_id=hall_id, public_key=kp.public_key, broker_username=kp.device_id))
         sitting = m.Sitting(
             body_id=body.id, hall_id=hall_id, kind=m.SittingKind.PLENARY, title="第一次全体会议"
         )

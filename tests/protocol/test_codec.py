@@ -101,13 +101,15 @@ def test_mutated_frames_are_refused_or_canonical(frame: frames.Frame, data: st.D
     ("data", "reason", "detail"),
     [
         (b"", reasons.MALFORMED, "header"),
-        (b"\x01", reasons.MALFORMED, "header"),
-        (b"\x02\x04" + b"\x00" * 80, reasons.BAD_VERSION, "version 2"),
+        (b"\x02", reasons.MALFORMED, "header"),
+        (b"\x01\x04" + b"\x00" * 80, reasons.BAD_VERSION, "version 1"),
         (b"\x00\x04", reasons.BAD_VERSION, "version 0"),
-        (b"\x01\x7f", reasons.UNKNOWN_TYPE, "0x7f"),
-        (b"\x01\x04" + b"\x00" * 199, reasons.TOO_LONG, "201 bytes"),
-        (b"\x01\x04" + b"\x00" * 40, reasons.MALFORMED, "signature"),
-        (b"\x01\x81" + b"\x00" * 600, reasons.TOO_LONG, "602 bytes"),
+        (b"\x01\x04" + b"\x00" * 300, reasons.BAD_VERSION, "version 1"),  # version before length
+        (b"\x02\x7f", reasons.UNKNOWN_TYPE, "0x7f"),
+        (b"\x02\x7f" + b"\x00" * 600, reasons.UNKNOWN_TYPE, "0x7f"),  # type before length
+        (b"\x02\x04" + b"\x00" * 199, reasons.TOO_LONG, "201 bytes"),
+        (b"\x02\x04" + b"\x00" * 40, reasons.MALFORMED, "signature"),
+        (b"\x02\x81" + b"\x00" * 600, reasons.TOO_LONG, "602 bytes"),
     ],
 )
 def test_header_refusals(data: bytes, reason: int, detail: str) -> None:
@@ -210,7 +212,7 @@ def test_encode_refuses_what_decode_would(frame: frames.Frame, reason: int) -> N
 
 def test_errors_are_protocol_errors_with_names() -> None:
     with pytest.raises(ProtocolError) as err:
-        codec.decode(b"\x01\x04")
+        codec.decode(b"\x02\x04")
     assert err.value.reason_name == "MALFORMED"
     assert isinstance(err.value, DecodeError)
 

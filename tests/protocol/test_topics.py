@@ -12,11 +12,11 @@ from protocol.errors import DecodeError, EncodeError
 
 
 def test_device_and_broadcast_topics() -> None:
-    assert topics.device("hall-1", "kp-0001", "up") == "hallvote/v1/hall-1/dev/kp-0001/up"
-    assert topics.device("h", "d", "down") == "hallvote/v1/h/dev/d/down"
-    assert topics.broadcast("hall-1", "motion") == "hallvote/v1/hall-1/hall/motion"
-    assert topics.device_filter("hall-1", "status") == "hallvote/v1/hall-1/dev/+/status"
-    assert topics.broadcast_filter("hall-1") == "hallvote/v1/hall-1/hall/+"
+    assert topics.device("hall-1", "kp-0001", "up") == "hallvote/v2/hall-1/dev/kp-0001/up"
+    assert topics.device("h", "d", "down") == "hallvote/v2/h/dev/d/down"
+    assert topics.broadcast("hall-1", "motion") == "hallvote/v2/hall-1/hall/motion"
+    assert topics.device_filter("hall-1", "status") == "hallvote/v2/hall-1/dev/+/status"
+    assert topics.broadcast_filter("hall-1") == "hallvote/v2/hall-1/hall/+"
 
 
 @given(device_ids, device_ids, st.sampled_from(topics.DEVICE_CHANNELS))
@@ -51,12 +51,13 @@ def test_bad_ids_are_refused(hall: str, dev: str) -> None:
 @pytest.mark.parametrize(
     ("topic", "reason"),
     [
-        ("hallvote/v2/h/dev/kp/up", reasons.BAD_VERSION),
-        ("hallvote/v1/h/dev/kp/sideways", reasons.MALFORMED),
-        ("hallvote/v1/h/dev/KP/up", reasons.MALFORMED),
-        ("hallvote/v1/h/dev/kp/up/extra", reasons.MALFORMED),
-        ("hallvote/v1/h/hall/votes", reasons.MALFORMED),
-        ("other/v1/h/dev/kp/up", reasons.MALFORMED),
+        ("hallvote/v1/h/dev/kp/up", reasons.BAD_VERSION),
+        ("hallvote/v3/h/dev/kp/up", reasons.BAD_VERSION),
+        ("hallvote/v2/h/dev/kp/sideways", reasons.MALFORMED),
+        ("hallvote/v2/h/dev/KP/up", reasons.MALFORMED),
+        ("hallvote/v2/h/dev/kp/up/extra", reasons.MALFORMED),
+        ("hallvote/v2/h/hall/votes", reasons.MALFORMED),
+        ("other/v2/h/dev/kp/up", reasons.MALFORMED),
         ("", reasons.MALFORMED),
     ],
 )

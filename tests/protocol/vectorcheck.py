@@ -89,4 +89,18 @@ def check(vectors, sign_with_nonce=None):
         except DecodeError as exc:
             if reasons.name(exc.reason) != case["reason"]:
                 failures.append("topic %s: reason %s" % (case["topic"], reasons.name(exc.reason)))
+    for scenario in vectors["gateway"]["scenarios"]:
+        for step in scenario["steps"]:
+            if "reply" not in step:
+                continue
+            checked += 1
+            name = scenario["name"]
+            try:
+                reply = codec.from_json(step["reply"])
+                if codec.decode(_unhex(step["reply_hex"])) != reply:
+                    failures.append("%s: reply %s does not decode as given" % (name, step["reply_hex"]))
+                if "frame" in step and codec.encode(codec.from_json(step["frame"])) != _unhex(step["hex"]):
+                    failures.append("%s: frame %s does not encode as given" % (name, step["hex"]))
+            except Exception as exc:
+                failures.append("%s: raised %r" % (name, exc))
     return checked, failures

@@ -12,7 +12,7 @@ import enum
 from typing import Any
 
 from pydantic import field_validator, model_validator
-from sqlalchemy import BigInteger, CheckConstraint, Index, LargeBinary, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, Index, LargeBinary, String, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from protocol import consts
@@ -56,7 +56,7 @@ class BodyKind(enum.StrEnum):
 
 
 DEFAULT_QUORUM: dict[BodyKind, tuple[int, int, bool]] = {
-    BodyKind.CONGRESS: (2, 3, True),  # more than 2/3 of the deputies
+    BodyKind.CONGRESS: (2, 3, False),  # 三分之二以上: at least 2/3 of the deputies (218 of 327)
     BodyKind.PRESIDIUM: (1, 2, True),  # more than half
     BodyKind.STANDING_COMMITTEE: (1, 2, True),  # more than half
 }
@@ -84,6 +84,12 @@ class BodyBase(SQLModel):
     quorum_strict: bool
     quorum_override_allowed: bool = False
     """May the chair open a vote without quorum (recorded in the audit log)?"""
+    readerless_checkin_allowed: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    """May a keypad without a card reader check in a member who has a card on record?
+
+    False (the default): such a member checks in only with their own card
+    (代签到 is refused with CARD_MISMATCH).  True for halls whose keypads
+    have no readers."""
 
     @field_validator("name", mode="before")
     @classmethod

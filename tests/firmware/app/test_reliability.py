@@ -216,7 +216,7 @@ class FakeClient:
         self.connects = 1
         return self.task
 
-    async def publish(self, topic: str, payload: bytes, qos: int = 0) -> None:
+    def post(self, topic: str, payload: bytes, qos: int = 0) -> None:
         if self.fail:
             raise OSError("link lost")
         self.published.append((topic, payload))

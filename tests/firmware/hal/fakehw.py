@@ -178,7 +178,8 @@ SPI_CS = [5]  # the CS pin that must be low during a transfer
 NVS = {}  # namespace -> {key: bytes} committed
 NVS_PENDING = {}
 WIFI = {"connected": False, "ssid": None, "config": {}, "rssi": -61}
-WDT = {"timeout": None, "feeds": 0}
+WDT = {"timeout": None, "feeds": 0, "timeouts": []}
+RTC = [None]  # the datetime tuple machine.RTC was last set to
 ADC_UV = [1900000]
 
 
@@ -189,4 +190,5 @@ def reset():
     NVS.clear()
     NVS_PENDING.clear()
     WIFI.update({"connected": False, "ssid": None, "config": {}})
-    WDT.update({"timeout": None, "feeds": 0})
+    WDT.update({"timeout": None, "feeds": 0, "timeouts": []})
+    RTC[0] = None

@@ -5,11 +5,11 @@
 * On the real MicroPython interpreter (WebAssembly port), from mpy-cross
   output, with stand-in ``machine``/``network``/``esp32`` modules (mpstubs/,
   same signatures as the ESP32 port; they refuse pulls on input-only pins,
-  SPI without chip select, a second WDT) written into its /lib: a board is
+  SPI without chip select; a second WDT reconfigures the first, as 1.27 does) written into its /lib: a board is
   built for every profile and each port class works through the stubs:
   debounced GPIO keys, LED levels, NVS get/set (commit, not-found, a value
   larger than the first buffer), Wi-Fi, the lazily armed watchdog, the
-  battery ADC, the RC522 on SPI reading a card, the SSD1306 on I2C, and the
+  battery ADC, the RTC, the RC522 on SPI reading a card, the SSD1306 on I2C, and the
   faults recorded when the display or the card reader does not answer.
 """
 
@@ -109,6 +109,8 @@ def services(b):
     out["wdt"] = [fakehw.WDT["timeout"], fakehw.WDT["feeds"]]
     t0 = b.clock.ticks_ms()
     out["clock"] = [type(t0).__name__, b.clock.ticks_diff(t0 + 5, t0), b.clock.time() is None or b.clock.time() > 1700000000]
+    b.clock.set(1795132800)  # 2026-11-20 00:00:00 UTC, a Friday
+    out["rtc"] = list(fakehw.RTC[0])
     out["battery"] = b.battery()
     out["heap"] = b.free_heap() > 0
     out["version"] = list(b.firmware_version)
@@ -182,6 +184,7 @@ def test_board_adapter_runs_on_micropython_with_stub_hardware(micropython, tmp_p
         assert r["wdt_before"] is None  # not armed until the app's loop feeds it
         assert r["wdt"] == [8000, 2]
         assert r["clock"] == ["int", 5, True]
+        assert r["rtc"] == [2026, 11, 20, 4, 0, 0, 0, 0]  # (y, m, d, weekday Mon=0, h, min, s, subsec)
         assert r["heap"] is True
         assert r["version"] == [0, 1, 0]
         assert r["card"] == bool(p.get("card"))

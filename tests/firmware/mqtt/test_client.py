@@ -201,7 +201,7 @@ def test_unacked_qos1_is_resent_with_dup_after_reconnect() -> None:
     async def main() -> None:
         async with ScriptedBroker(script) as broker:
             client = client_for(broker)
-            pid = await client.publish("hallvote/v1/h1/dev/kp-1/up", b"vote", qos=1)
+            pid = await client.publish("hallvote/v2/h1/dev/kp-1/up", b"vote", qos=1)
             assert client.is_pending(pid)
             client.start()
             await until(lambda: len(seen) == 2 and not client.is_pending(pid), "PUBACK")

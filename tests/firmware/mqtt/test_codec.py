@@ -195,7 +195,7 @@ def test_encoding_bad_values_raises_protocol_error(make) -> None:  # type: ignor
 
 
 def test_topic_filter_rules() -> None:
-    good = ["a", "a/b", "+", "#", "a/+/c", "a/#", "+/+", "/", "a//b", "hallvote/v1/h/hall/+"]
+    good = ["a", "a/b", "+", "#", "a/+/c", "a/#", "+/+", "/", "a//b", "hallvote/v2/h/hall/+"]
     bad = ["", "a#", "a/#/b", "a+", "+a/b", "##"]
     assert all(c.valid_topic_filter(f) for f in good)
     assert not any(c.valid_topic_filter(f) for f in bad)

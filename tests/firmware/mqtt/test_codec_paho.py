@@ -94,7 +94,7 @@ def test_paho_client_against_codec_server() -> None:
         clean_session=True,
     )
     client.username_pw_set("kp-1", "s3cret-pw")
-    client.will_set("hallvote/v1/h1/dev/kp-1/presence", b"\x00", qos=1, retain=True)
+    client.will_set("hallvote/v2/h1/dev/kp-1/presence", b"\x00", qos=1, retain=True)
     client.on_connect = lambda cl, ud, flags, rc, props: events.put(("connect", rc.value))
     client.on_subscribe = lambda cl, ud, mid, rcs, props: events.put(
         ("suback", [rc.value for rc in rcs])
@@ -112,7 +112,7 @@ def test_paho_client_against_codec_server() -> None:
             "kp-1",
             clean_session=True,
             keepalive=30,
-            will_topic="hallvote/v1/h1/dev/kp-1/presence",
+            will_topic="hallvote/v2/h1/dev/kp-1/presence",
             will_message=b"\x00",
             will_qos=1,
             will_retain=True,
@@ -120,15 +120,15 @@ def test_paho_client_against_codec_server() -> None:
             password=b"s3cret-pw",
         )
 
-        client.subscribe([("hallvote/v1/h1/hall/+", 1), ("denied/#", 0)])
+        client.subscribe([("hallvote/v2/h1/hall/+", 1), ("denied/#", 0)])
         assert events.get(timeout=WAIT) == ("suback", [1, 0x80])
         sub = next_of(server.seen, c.Subscribe)
-        assert sub.topics == [("hallvote/v1/h1/hall/+", 1), ("denied/#", 0)]
+        assert sub.topics == [("hallvote/v2/h1/hall/+", 1), ("denied/#", 0)]
 
-        info = client.publish("hallvote/v1/h1/dev/kp-1/up", b"\x01\x02" * 200, qos=1)
+        info = client.publish("hallvote/v2/h1/dev/kp-1/up", b"\x01\x02" * 200, qos=1)
         got = [events.get(timeout=WAIT), events.get(timeout=WAIT)]
         assert ("puback", info.mid) in got
-        assert ("message", "echo/hallvote/v1/h1/dev/kp-1/up", b"\x01\x02" * 200, 1) in got
+        assert ("message", "echo/hallvote/v2/h1/dev/kp-1/up", b"\x01\x02" * 200, 1) in got
         pub = next_of(server.seen, c.Publish)
         assert (pub.qos, pub.packet_id, pub.payload) == (1, info.mid, b"\x01\x02" * 200)
         # paho acknowledged our QoS 1 delivery with a PUBACK we can parse
@@ -138,9 +138,9 @@ def test_paho_client_against_codec_server() -> None:
         pub0 = next_of(server.seen, c.Publish)
         assert (pub0.topic, pub0.qos, pub0.packet_id) == ("t/0", 0, None)
 
-        client.unsubscribe("hallvote/v1/h1/hall/+")
+        client.unsubscribe("hallvote/v2/h1/hall/+")
         unsub = next_of(server.seen, c.Unsubscribe)
-        assert unsub.topics == ["hallvote/v1/h1/hall/+"]
+        assert unsub.topics == ["hallvote/v2/h1/hall/+"]
         while (ev := events.get(timeout=WAIT))[0] != "unsuback":
             pass
         assert ev == ("unsuback", unsub.packet_id)

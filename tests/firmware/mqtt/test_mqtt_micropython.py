@@ -131,7 +131,7 @@ async def serve(end, index):
                 if pkt.qos:
                     end.write(c.Puback(pkt.packet_id).encode())
                 if pkt.payload == b"vote":
-                    end.write(c.Publish("hallvote/v1/h1/dev/kp-1/down", b"ack", 1, False, False, 5).encode())
+                    end.write(c.Publish("hallvote/v2/h1/dev/kp-1/down", b"ack", 1, False, False, 5).encode())
             elif isinstance(pkt, c.Subscribe):
                 end.write(c.Suback(pkt.packet_id, [1] * len(pkt.topics)).encode())
             elif isinstance(pkt, c.Puback):
@@ -156,7 +156,7 @@ async def main():
                        on_message=lambda t, p, r: inbox.append([t, p.decode()]))
     kp.start()
     ok = await kp.wait_connected(5)
-    pid = await kp.publish("hallvote/v1/h1/dev/kp-1/up", b"vote", qos=1)
+    pid = await kp.publish("hallvote/v2/h1/dev/kp-1/up", b"vote", qos=1)
     for _ in range(500):
         if kp.connects >= 2 and not kp.is_pending(pid) and inbox and kp.pings >= 1:
             break
@@ -196,13 +196,13 @@ def test_client_on_micropython_asyncio(micropython) -> None:  # type: ignore[no-
     votes = [p for p in out["log"]["publishes"] if p[2] == "vote"]
     # first try on link 0, no PUBACK; resent on link 1 with DUP and the same packet id
     assert votes == [
-        [0, "hallvote/v1/h1/dev/kp-1/up", "vote", False, pid],
-        [1, "hallvote/v1/h1/dev/kp-1/up", "vote", True, pid],
+        [0, "hallvote/v2/h1/dev/kp-1/up", "vote", False, pid],
+        [1, "hallvote/v2/h1/dev/kp-1/up", "vote", True, pid],
     ]
     births = [p for p in out["log"]["publishes"] if p[1].endswith("/presence")]
     assert [b[0] for b in births][:2] == [0, 1]
-    assert out["log"]["will"] == "hallvote/v1/h1/dev/kp-1/presence"
-    assert out["inbox"] == [["hallvote/v1/h1/dev/kp-1/down", "ack"]]
+    assert out["log"]["will"] == "hallvote/v2/h1/dev/kp-1/presence"
+    assert out["inbox"] == [["hallvote/v2/h1/dev/kp-1/down", "ack"]]
     assert 5 in out["log"]["acks_from_client"]
     assert out["pings"] >= 1
     low, high, distinct = out["spread"]

@@ -15,6 +15,7 @@ from hvtest.mosquitto import ConnectRefused, MosquittoBroker, running_broker
 from hvtest.tools import need_executable
 
 from gateway.broker import config as bc
+from gateway.broker.owner import broker_user
 from protocol import topics
 
 # --------------------------------------------------------------- passwords
@@ -200,8 +201,15 @@ def conf_lines(settings: bc.BrokerSettings, base: str = "/srv/hv") -> list[str]:
     return [ln for ln in bc.render_conf(settings, base).splitlines() if ln and ln[0] != "#"]
 
 
-def test_conf_defaults() -> None:
+def test_conf_defaults_dynamic_security() -> None:
     lines = conf_lines(bc.BrokerSettings("h1"))
+    assert any(ln.startswith("plugin /") and ln.endswith("/mosquitto_dynamic_security.so") for ln in lines)
+    assert "plugin_opt_config_file /srv/hv/dynsec/dynamic-security.json" in lines
+    assert not any(ln.startswith(("password_file", "acl_file")) for ln in lines)
+
+
+def test_conf_defaults() -> None:
+    lines = conf_lines(bc.BrokerSettings("h1", dynsec=False))
     for expected in [
         "per_listener_settings false",
         "allow_anonymous false",
@@ -268,9 +276,16 @@ def test_conf_needs_absolute_path_without_spaces() -> None:
 
 def test_write_modes_and_rerun_keeps_ca_and_passwords(tmp_path: Path) -> None:
     out = tmp_path / "broker"
-    settings = bc.BrokerSettings("h1")
+    settings = bc.BrokerSettings("h1", dynsec=False)
     first, written = bc.write_broker_config(out, settings, ["kp-1", "kp-2"])
-    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    # root hands the broker's files to the user Mosquitto drops to; the folder lets it enter, not list
+    user = broker_user(settings.run_as_user)
+    assert stat.S_IMODE(out.stat().st_mode) == (0o711 if user else 0o700)
+    if user is not None:
+        assert (out / bc.SERVER_KEY).stat().st_uid == user.uid
+        assert (out / bc.PASSWORD_FILE).stat().st_uid == user.uid
+        assert (out / bc.CA_KEY).stat().st_uid == 0
+        assert (out / bc.CREDENTIALS).stat().st_uid == 0
     for name, path in written.items():
         want = 0o600 if name in bc.SECRET_FILES else 0o644
         assert stat.S_IMODE(path.stat().st_mode) == want, name
@@ -387,20 +402,20 @@ def _loosen(old: str, new: str):  # type: ignore[no-untyped-def]
     ("transform", "leaked"),
     [
         (
-            _loosen("topic write hallvote/v1/h1/dev/kp-2/up", "topic write hallvote/v1/h1/dev/+/up"),
+            _loosen("topic write hallvote/v2/h1/dev/kp-2/up", "topic write hallvote/v2/h1/dev/+/up"),
             ["kp-2 as kp-1 up"],
         ),
         (
-            _loosen("topic write hallvote/v1/h1/dev/kp-2/status",
-                    "topic write hallvote/v1/h1/dev/+/+"),
+            _loosen("topic write hallvote/v2/h1/dev/kp-2/status",
+                    "topic write hallvote/v2/h1/dev/+/+"),
             ["kp-2 as kp-1 status", "kp-2 as kp-1 up", "kp-2 to kp-1 down"],
         ),
         (
-            _loosen("user _display\ntopic read hallvote/v1/h1/hall/+",
-                    "user _display\ntopic readwrite hallvote/v1/h1/hall/+"),
+            _loosen("user _display\ntopic read hallvote/v2/h1/hall/+",
+                    "user _display\ntopic readwrite hallvote/v2/h1/hall/+"),
             ["display broadcast"],
         ),
-        (lambda acl: acl + "\npattern write hallvote/v1/h1/hall/%u\npattern write #\n",
+        (lambda acl: acl + "\npattern write hallvote/v2/h1/hall/%u\npattern write #\n",
          ["display broadcast", "kp-2 as kp-1 status", "kp-2 as kp-1 up", "kp-2 broadcast",
           "kp-2 to kp-1 down"]),
     ],

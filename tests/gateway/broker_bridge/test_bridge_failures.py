@@ -104,7 +104,7 @@ def test_poison_frame_is_isolated_and_refused(
     bridge = bridges(core, retries=2, batch_wait_s=0.3)
     kps = {i: device(hall.kp(i)) for i in (1, 2, 3, 4)}
     frames = {i: hall.kp(i).check_in(42, SITTING_NONCE) for i in (1, 2, 3)}
-    unreadable = b"\x01\x03\x04kp-4" + b"\x00\x00\x00\x09" + b"\xee" * 5  # counter 9, then garbage
+    unreadable = b"\x02\x03\x04kp-4" + b"\x00\x00\x00\x09" + b"\xee" * 5  # counter 9, then garbage
     core.poison = {frames[2], unreadable}
     # All at once, so they tend to share a batch with the poison.
     for i in (1, 2, 3):
@@ -151,7 +151,7 @@ def test_stopping_while_the_handler_fails_acks_nothing(
 
 def _loosen(acl: str) -> str:
     """Let kp-1 write any device topic of the hall: a misbehaving account the bridge must survive."""
-    return acl.replace("user kp-1\n", "user kp-1\ntopic write hallvote/v1/h1/dev/#\n", 1)
+    return acl.replace("user kp-1\n", "user kp-1\ntopic write hallvote/v2/h1/dev/#\n", 1)
 
 
 @pytest.mark.parametrize("broker_options", [{"acl_transform": _loosen}])
@@ -170,8 +170,8 @@ def test_garbage_never_kills_the_loop(
         b"",
         b"\x00",
         b"\x01",
-        b"\x02\x04" + bytes(90),  # protocol version 2
-        b"\x01" * 300,  # too long
+        b"\x01\x04" + bytes(90),  # protocol version 1
+        b"\x02" + b"\x01" * 299,  # too long
         bytes(rng.randrange(256) for _ in range(95)),
         hall.kp(1).check_in(42, SITTING_NONCE)[:-1],  # truncated
         hall.kp(1).status(),  # a status frame on the up channel
@@ -182,8 +182,8 @@ def test_garbage_never_kills_the_loop(
     kp1.send(b"\xff", channel="status")
     for payload in (b"\x02", b"", b"\x01\x00"):  # presence is 01 or 00, nothing else
         kp1.send(payload, channel="presence")
-    kp1.client.publish("hallvote/v1/h1/dev/KP-1/up", hall.kp(1).status())  # not a device id
-    kp1.client.publish("hallvote/v1/h1/dev/-x/status", b"\x01")
+    kp1.client.publish("hallvote/v2/h1/dev/KP-1/up", hall.kp(1).status())  # not a device id
+    kp1.client.publish("hallvote/v2/h1/dev/-x/status", b"\x01")
     kp1.client.publish(  # someone else's topic
         topics.device("h1", "kp-2", "up"), hall.kp(1).check_in(42, SITTING_NONCE)
     )
@@ -191,11 +191,11 @@ def test_garbage_never_kills_the_loop(
     # ... and topics a correct broker never delivers to the bridge, straight into its callback
     # (QoS 0, so no PUBACK for a made-up packet id).
     for topic in (
-        b"hallvote/v1/h2/dev/kp-1/up",  # another hall
-        b"hallvote/v1/h1/hall/sitting",  # a broadcast
-        b"hallvote/v1/h1/dev/kp-1/down",  # a downlink
-        b"hallvote/v2/h1/dev/kp-1/up",  # another protocol version
-        b"hallvote/v1/h1/dev/\xff\xfe/up",  # not UTF-8
+        b"hallvote/v2/h2/dev/kp-1/up",  # another hall
+        b"hallvote/v2/h1/hall/sitting",  # a broadcast
+        b"hallvote/v2/h1/dev/kp-1/down",  # a downlink
+        b"hallvote/v1/h1/dev/kp-1/up",  # another protocol version
+        b"hallvote/v2/h1/dev/\xff\xfe/up",  # not UTF-8
         b"x",
     ):
         msg = paho.MQTTMessage(mid=0, topic=topic)

@@ -36,13 +36,27 @@ def test_generates_a_directory(tmp_path: Path) -> None:
     assert "listener 1884 127.0.0.1" in conf
     assert "persistence true" in conf
     assert f"log_dest file {out.absolute()}/mosquitto.log" in conf
-    assert stat.S_IMODE((out / bc.PASSWORD_FILE).stat().st_mode) == 0o600
+    assert stat.S_IMODE((out / bc.DYNSEC_FILE).stat().st_mode) == 0o600
+    assert not (out / bc.PASSWORD_FILE).exists()
+    assert "max_queued_messages 1000" in conf  # the default hall of 200 seats
     creds = bc.parse_credentials_csv((out / bc.CREDENTIALS).read_text())
     assert creds["kp-2"] == "password-of-kp-2"
-    assert set(creds) == {bc.GATEWAY_USER, bc.DISPLAY_USER, "kp-1", "kp-2"}
+    assert set(creds) == {bc.GATEWAY_USER, bc.DISPLAY_USER, bc.CONTROL_USER, "kp-1", "kp-2"}
     server = bc.KeyPair((out / bc.SERVER_CERT).read_bytes(), b"").cert
     san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.DNSName) == ["broker.hall"]
+
+
+def test_static_accounts_and_seats(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    result = run("--hall", "h1", "--out", str(out), "--static-accounts", "--seats", "3000")
+    assert result.exit_code == 0, result.output
+    conf = (out / bc.CONF).read_text()
+    assert f"password_file {out.absolute()}/passwd" in conf
+    assert "max_queued_messages 12000" in conf
+    assert not (out / bc.DYNSEC_FILE).exists()
+    assert stat.S_IMODE((out / bc.PASSWORD_FILE).stat().st_mode) == 0o600
+    assert bc.CONTROL_USER not in bc.parse_credentials_csv((out / bc.CREDENTIALS).read_text())
 
 
 def test_defaults_without_devices(tmp_path: Path) -> None:

@@ -17,8 +17,8 @@ Y, N_ = consts.YES, consts.NO
 
 
 def test_opening_without_quorum_is_refused() -> None:
-    hall = Hall(members=9)  # congress: more than 2/3 of 9 -> 7 needed
-    hall.in_session(present=6)
+    hall = Hall(members=9)  # congress: 三分之二以上 of 9 -> 6 needed
+    hall.in_session(present=5)
     key = hall.add_motion()
     with pytest.raises(CommandError) as err:
         commands.open_round(hall.state, key, at=hall.now())
@@ -28,12 +28,12 @@ def test_opening_without_quorum_is_refused() -> None:
 
 def test_quorum_boundary_and_standing_committee_rule() -> None:
     hall = Hall(members=9)
-    hall.in_session(present=7)
+    hall.in_session(present=6)
     key = hall.add_motion()
     events, decision = commands.open_round(hall.state, key, at=hall.now())
     assert not decision.override_used
     opened = events[0]
-    assert isinstance(opened, RoundOpened) and (opened.expected, opened.present) == (9, 7)
+    assert isinstance(opened, RoundOpened) and (opened.expected, opened.present) == (9, 6)  # exactly 2/3 proceeds
     sc = Hall(members=10, quorum=STANDING_COMMITTEE_QUORUM)  # more than half: 6 of 10
     sc.in_session(present=5)
     k2 = sc.add_motion()

@@ -35,7 +35,7 @@ def ack_reason(decision) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_malformed_frame_is_nacked_with_its_counter_when_readable(hall: Hall) -> None:
-    d = hall.feed("kp-1", b"\x01\x04")
+    d = hall.feed("kp-1", b"\x02\x04")
     assert nack_reason(d) == reasons.MALFORMED and d.reply.counter == 0 and not d.events
     good = hall.kp(1).check_in(42, SITTING_NONCE)
     d = hall.feed("kp-1", good[:-1])
@@ -45,7 +45,7 @@ def test_malformed_frame_is_nacked_with_its_counter_when_readable(hall: Hall) ->
 
 def test_version_and_type_and_topic_checks(hall: Hall) -> None:
     good = hall.kp(1).check_in(42, SITTING_NONCE)
-    assert nack_reason(hall.feed("kp-1", b"\x02" + good[1:])) == reasons.BAD_VERSION
+    assert nack_reason(hall.feed("kp-1", b"\x01" + good[1:])) == reasons.BAD_VERSION
     assert nack_reason(hall.feed("kp-2", good)) == reasons.DEVICE_MISMATCH
     assert nack_reason(hall.feed("kp-1", good, channel="status")) == reasons.UNKNOWN_TYPE
 

@@ -79,6 +79,35 @@ def test_tie_at_the_cut_is_reported() -> None:
     assert "重新表决" in result.note_zh
 
 
+def test_tie_note_names_the_tied_candidates_by_their_labels() -> None:
+    hall = Hall(members=5)
+    hall.in_session()
+    labels = tuple(f"项目{i}" for i in range(1, 13))
+    key = hall.add_motion(
+        kind=consts.ITEM_LIST, items=12, rule=LIVELIHOOD_PROJECT, select_k=10, labels=labels
+    )
+    hall.open(key)
+    yes_by_item = [5] * 9 + [4, 4, 3]  # 项目10 and 项目11 tie for the 10th place
+    for member in range(1, 6):
+        hall.vote(member, key, *(Y if member <= y else N_ for y in yes_by_item), kind=consts.ITEM_LIST)
+    result = close(hall, key)
+    assert result.outcome == consts.OUTCOME_TIE
+    assert "项目10, 项目11" in result.note_zh and "项目10, 项目11" in result.note_en
+    assert "(9, 10)" not in result.note_zh
+
+
+def test_livelihood_passes_with_half_of_those_present() -> None:
+    hall = Hall(members=4)
+    hall.in_session()
+    key = hall.add_motion(kind=consts.ITEM_LIST, items=2, rule=LIVELIHOOD_PROJECT)
+    hall.open(key)
+    for member, choices in enumerate([(Y, Y), (Y, N_), (N_, N_), (A, N_)], start=1):
+        hall.vote(member, key, *choices, kind=consts.ITEM_LIST)
+    result = close(hall, key)  # 到会代表半数以上赞成: 2 of 4 passes, 1 of 4 does not
+    assert [i.outcome for i in result.items] == [consts.OUTCOME_PASSED, consts.OUTCOME_FAILED]
+    assert result.rule_zh.startswith("到会代表半数以上赞成")
+
+
 def test_rating_carries_by_more_than_half_of_members() -> None:
     hall = Hall(members=6)
     hall.in_session()

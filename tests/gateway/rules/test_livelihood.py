@@ -123,7 +123,7 @@ def test_county_example_twelve_candidates_ten_selected() -> None:
     assert [o.rank for o in sel.selected] == list(range(1, 11))
     assert sel.unfilled == 0
     assert [o.candidate_id for o in sel.outcomes] == list(yes)  # ballot order kept
-    assert sel.describe() == "赞成票超过到会人员的半数"
+    assert sel.describe() == "到会代表半数以上赞成（赞成票不少于到会人员的半数）"
 
 
 def test_eleven_candidates_for_ten_is_refused_at_the_count_too() -> None:
@@ -142,8 +142,8 @@ def test_seven_towns_seventy_seven_candidates_sixty_one_selected() -> None:
 
 # (yes by candidate, k, present, selected, tied, tie_seats, ranked_out, not_passed, unfilled)
 SELECT = [
-    # exactly half of those present does not pass (present 200: need 101)
-    ({"A": 150, "B": 120, "C": 100, "D": 101}, 3, 200, "ABD", "", 0, "", "C", 0),
+    # 半数以上: exactly half of those present passes (present 200: need 100); 99 does not
+    ({"A": 150, "B": 120, "C": 99, "D": 100}, 3, 200, "ABD", "", 0, "", "C", 0),
     # a tie at the K-th place is reported, never broken: C and D for 1 seat
     ({"A": 150, "B": 140, "C": 130, "D": 130, "E": 110}, 3, 200, "AB", "CD", 1, "E", "", 0),
     # the tie fits within K: no tie to resolve
@@ -157,7 +157,7 @@ SELECT = [
     # nobody passes
     ({"A": 10, "B": 20, "C": 30}, 2, 200, "", "", 0, "", "ABC", 2),
     # a tie among failing candidates is no tie
-    ({"A": 150, "B": 100, "C": 100}, 2, 200, "A", "", 0, "", "BC", 1),
+    ({"A": 150, "B": 99, "C": 99}, 2, 200, "A", "", 0, "", "BC", 1),
 ]
 
 
@@ -202,10 +202,10 @@ def test_tie_is_described_for_the_chair() -> None:
 
 
 def test_not_passed_carries_the_required_count() -> None:
-    sel = select_projects(ballot({"A": 150, "B": 140, "C": 100}), 2, 200, expected=220)
+    sel = select_projects(ballot({"A": 150, "B": 140, "C": 99}), 2, 200, expected=220)
     (c,) = sel.not_passed
     assert c.standing is Standing.NOT_PASSED and c.rank is None
-    assert c.result.required == 101 and c.yes == 100
+    assert c.result.required == 100 and c.yes == 99
     assert c.standing.label() == "未获通过"
 
 

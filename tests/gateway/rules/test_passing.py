@@ -36,9 +36,12 @@ DECIDE = [
     (CONGRESS_RESOLUTION, 301, 280, 151, 0, 0, 301, 151, True),
     (CONGRESS_RESOLUTION, 300, 202, 150, 0, 0, 300, 151, False),  # all present yes is not enough
     # livelihood: more than half of those present
-    (LIVELIHOOD_PROJECT, 300, 280, 140, 100, 20, 280, 141, False),  # exactly half present: fails
-    (LIVELIHOOD_PROJECT, 300, 280, 141, 100, 20, 280, 141, True),
+    (LIVELIHOOD_PROJECT, 54, 54, 27, 27, 0, 54, 27, True),  # 半数以上 includes half: 27 of 54 passes
+    (LIVELIHOOD_PROJECT, 54, 54, 26, 20, 8, 54, 27, False),
+    (LIVELIHOOD_PROJECT, 300, 280, 140, 100, 20, 280, 140, True),  # exactly half present
+    (LIVELIHOOD_PROJECT, 300, 280, 139, 100, 20, 280, 140, False),
     (LIVELIHOOD_PROJECT, 300, 281, 141, 0, 0, 281, 141, True),
+    (LIVELIHOOD_PROJECT, 300, 281, 140, 0, 0, 281, 141, False),  # 140.5 needed
     # two-thirds rules (at least)
     (TWO_THIRDS_OF_ALL_MEMBERS, 300, 290, 200, 50, 40, 300, 200, True),  # exactly 2/3 of all: passes
     (TWO_THIRDS_OF_ALL_MEMBERS, 300, 290, 199, 50, 40, 300, 200, False),
@@ -93,7 +96,7 @@ def test_presets() -> None:
     assert PASSING_PRESETS["congress_resolution"] == PassingRule(
         Base.ALL_MEMBERS, Threshold(1, 2, strict=True)
     )
-    assert PASSING_PRESETS["livelihood_project"] == PassingRule(Base.PRESENT, Threshold(1, 2, strict=True))
+    assert PASSING_PRESETS["livelihood_project"] == PassingRule(Base.PRESENT, Threshold(1, 2, strict=False))
     assert PASSING_PRESETS["two_thirds_of_all_members"].threshold == Threshold(2, 3, strict=False)
     assert PASSING_PRESETS["two_thirds_of_present"].base is Base.PRESENT
 

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from gateway.rules import (
     AT_LEAST_TWO_THIRDS,
     CONGRESS_QUORUM,
+    MORE_THAN_TWO_THIRDS,
     QUORUM_PRESETS,
     STANDING_COMMITTEE_QUORUM,
     ChairOverride,
@@ -24,16 +25,21 @@ from gateway.rules import (
 
 # (rule, expected, present, met, required)
 QUORUM = [
-    (CONGRESS_QUORUM, 300, 200, False, 201),  # exactly 2/3 is not more than 2/3
-    (CONGRESS_QUORUM, 300, 201, True, 201),
-    (CONGRESS_QUORUM, 300, 300, True, 201),
-    (CONGRESS_QUORUM, 300, 0, False, 201),
-    (CONGRESS_QUORUM, 301, 200, False, 201),
+    (CONGRESS_QUORUM, 327, 218, True, 218),  # 三分之二以上: exactly 2/3 proceeds (DOMAIN.md)
+    (CONGRESS_QUORUM, 327, 217, False, 218),
+    (CONGRESS_QUORUM, 300, 200, True, 200),  # exactly 2/3
+    (CONGRESS_QUORUM, 300, 199, False, 200),
+    (CONGRESS_QUORUM, 300, 300, True, 200),
+    (CONGRESS_QUORUM, 300, 0, False, 200),
+    (CONGRESS_QUORUM, 301, 200, False, 201),  # 2/3 of 301 = 200.67
     (CONGRESS_QUORUM, 301, 201, True, 201),
     (CONGRESS_QUORUM, 40, 27, True, 27),  # town congress: 2/3 of 40 = 26.67
     (CONGRESS_QUORUM, 40, 26, False, 27),
-    (CONGRESS_QUORUM, 3, 2, False, 3),  # 2/3 of 3 = 2: all three must attend
+    (CONGRESS_QUORUM, 3, 2, True, 2),  # 2/3 of 3 = 2
+    (CONGRESS_QUORUM, 3, 1, False, 2),
     (CONGRESS_QUORUM, 2455, 1637, True, 1637),
+    (CONGRESS_QUORUM, 2455, 1636, False, 1637),
+    (QuorumRule(MORE_THAN_TWO_THIRDS), 327, 218, False, 219),  # configurable: "more than"
     (STANDING_COMMITTEE_QUORUM, 40, 20, False, 21),  # exactly half
     (STANDING_COMMITTEE_QUORUM, 40, 21, True, 21),
     (STANDING_COMMITTEE_QUORUM, 41, 21, True, 21),
@@ -69,7 +75,7 @@ def test_impossible_attendance_is_refused(expected: int, present: int) -> None:
 
 CHAIR = ChairOverride(by="主任 张三", reason="暴雨, 部分代表途中受阻")
 MET = check_quorum(300, 250, CONGRESS_QUORUM)
-NOT_MET = check_quorum(300, 200, CONGRESS_QUORUM)
+NOT_MET = check_quorum(300, 199, CONGRESS_QUORUM)
 
 # (status, override, overrides_allowed, outcome: "open" | "override" | error code)
 OPEN = [
@@ -97,7 +103,7 @@ def test_require_quorum_to_open(
         with pytest.raises(QuorumNotMet) as err:
             require_quorum_to_open(status, override, overrides_allowed=allowed)
         assert err.value.code == outcome
-        assert (err.value.expected, err.value.present, err.value.required) == (300, 200, 201)
+        assert (err.value.expected, err.value.present, err.value.required) == (300, 199, 200)
 
 
 def test_override_not_allowed_is_a_quorum_refusal() -> None:

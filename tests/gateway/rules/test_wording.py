@@ -25,30 +25,44 @@ from gateway.rules import (
 from gateway.rules.wording import fraction_phrase, zh_number
 
 DESCRIBE = [
-    (CONGRESS_RESOLUTION, "赞成票超过全体组成人员的半数", "yes votes exceed one half of all members"),
-    (LIVELIHOOD_PROJECT, "赞成票超过到会人员的半数", "yes votes exceed one half of members present"),
+    (
+        CONGRESS_RESOLUTION,
+        "以全体代表的过半数通过（赞成票超过全体组成人员的半数）",
+        "passed by more than half of all deputies (yes votes exceed one half of all members)",
+    ),
+    (
+        LIVELIHOOD_PROJECT,
+        "到会代表半数以上赞成（赞成票不少于到会人员的半数）",
+        "yes from half or more of the deputies present (yes votes are at least one half of members present)",
+    ),
     (
         TWO_THIRDS_OF_ALL_MEMBERS,
-        "赞成票不少于全体组成人员的三分之二",
-        "yes votes are at least two thirds of all members",
+        "全体代表的三分之二以上赞成（赞成票不少于全体组成人员的三分之二）",
+        "yes from two thirds or more of all deputies (yes votes are at least two thirds of all members)",
     ),
     (
         TWO_THIRDS_OF_PRESENT,
-        "赞成票不少于到会人员的三分之二",
-        "yes votes are at least two thirds of members present",
+        "到会代表的三分之二以上赞成（赞成票不少于到会人员的三分之二）",
+        "yes from two thirds or more of the deputies present "
+        "(yes votes are at least two thirds of members present)",
     ),
-    (
+    (  # a rule of no known shape is stated exactly, without a legal wording
         PassingRule(Base.VOTES_CAST, Threshold(3, 5, strict=True)),
         "赞成票超过参加表决人数的五分之三",
         "yes votes exceed three fifths of votes cast",
     ),
-    (CONGRESS_QUORUM, "实到人数超过应到人数的三分之二", "members present exceed two thirds of the roster"),
+    (
+        CONGRESS_QUORUM,
+        "三分之二以上代表出席（实到人数不少于应到人数的三分之二）",
+        "two thirds or more of the deputies present (members present are at least two thirds of the roster)",
+    ),
     (
         STANDING_COMMITTEE_QUORUM,
-        "实到人数超过应到人数的半数",
-        "members present exceed one half of the roster",
+        "全体组成人员过半数出席（实到人数超过应到人数的半数）",
+        "more than half of all members present (members present exceed one half of the roster)",
     ),
 ]
+
 
 
 @pytest.mark.parametrize(("rule", "zh", "en"), DESCRIBE)
@@ -61,15 +75,25 @@ def test_describe(rule: PassingRule, zh: str, en: str) -> None:
 
 def test_results_state_the_rule_applied() -> None:
     result = decide(VoteCounts(151, 100, 20), expected=300, present=280, rule=CONGRESS_RESOLUTION)
-    assert describe(result) == "赞成票超过全体组成人员的半数"
+    assert describe(result) == "以全体代表的过半数通过（赞成票超过全体组成人员的半数）"
     assert result.summary() == (
         "应到 300 人, 实到 280 人, 赞成 151 票, 反对 100 票, 弃权 20 票, 未按 9 人; "
-        "赞成票超过全体组成人员的半数 (至少 151 票): 通过"
+        "以全体代表的过半数通过（赞成票超过全体组成人员的半数） (至少 151 票): 通过"
     )
-    assert result.summary("en").endswith("yes votes exceed one half of all members (at least 151): passed")
-    status = check_quorum(300, 200, CONGRESS_QUORUM)
-    assert describe(status, "en") == "members present exceed two thirds of the roster"
-    assert "尚缺 1 人" in status.describe()
+    assert result.summary("en").endswith("(yes votes exceed one half of all members) (at least 151): passed")
+    status = check_quorum(327, 217, CONGRESS_QUORUM)
+    assert describe(status, "en").startswith("two thirds or more of the deputies present")
+    assert "尚缺 1 人" in status.describe() and "三分之二以上" in status.describe()
+
+
+def test_every_preset_carries_its_legal_wording() -> None:
+    from gateway.rules import PASSING_PRESETS, QUORUM_PRESETS
+
+    for rule in [*PASSING_PRESETS.values(), *QUORUM_PRESETS.values()]:
+        zh = describe(rule)
+        assert "（" in zh and ("以上" in zh or "过半数" in zh), zh
+        # 以上 goes with 不少于 (includes the number), 过半数 with 超过 (excludes it)
+        assert ("以上" in zh) == ("不少于" in zh) and ("过半数" in zh) == ("超过" in zh), zh
 
 
 def test_unsupported_language_is_refused() -> None:

@@ -1,7 +1,7 @@
 """Console: signed-in browser sessions; a motion's interim display setting.
 
 Revision ID: 0002_console
-Revises: 0001
+Revises: 0002_trustb
 Create Date: 2026-11-27
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002_console"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0002_trustb"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

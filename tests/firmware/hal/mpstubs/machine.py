@@ -67,10 +67,12 @@ class SPI:
 
 
 class WDT:
+    # MicroPython 1.27 (ESP32): a second WDT reconfigures the one task watchdog's timeout.
     def __init__(self, id=0, timeout=5000):
-        if fakehw.WDT["timeout"] is not None:
-            raise AssertionError("watchdog started twice")
+        if timeout <= 0:
+            raise ValueError("WDT timeout too short")
         fakehw.WDT["timeout"] = timeout
+        fakehw.WDT["timeouts"].append(timeout)
 
     def feed(self):
         fakehw.WDT["feeds"] += 1
@@ -94,3 +96,11 @@ class ADC:
 
 def reset():
     raise SystemExit("machine.reset()")
+
+
+class RTC:
+    def datetime(self, dt=None):
+        if dt is None:
+            return fakehw.RTC[0]
+        fakehw.RTC[0] = tuple(dt)
+        return None

@@ -11,6 +11,7 @@ from gateway.cli.device import device_app
 from gateway.cli.firmware import firmware_app
 from gateway.cli.gateway import gateway_app
 from gateway.cli.provision import provision_app
+from gateway.cli.user import user_app
 
 app = typer.Typer(
     name="hallvote",
@@ -30,3 +31,4 @@ app.add_typer(gateway_app, name="gateway")
 app.add_typer(firmware_app, name="firmware")
 app.add_typer(provision_app, name="provision")
 app.add_typer(device_app, name="device")
+app.add_typer(user_app, name="user")

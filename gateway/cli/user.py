@@ -14,6 +14,7 @@ confirmed), 2 the configuration cannot be read or written.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sys
@@ -48,7 +49,7 @@ def set_password_in_toml(text: str, name: str, digest: str) -> str:
     """``text`` with ``password_argon2 = "<digest>"`` in the ``[[users]]`` entry named ``name``."""
     lines = text.splitlines(keepends=True)
     starts = [i for i, line in enumerate(lines) if _TABLE.match(line)] + [len(lines)]
-    for begin, end in zip(starts, starts[1:], strict=False):
+    for begin, end in itertools.pairwise(starts):
         if lines[begin].strip() != "[[users]]":
             continue
         block = "".join(lines[begin + 1 : end])

@@ -128,7 +128,9 @@ def hall_with_console(tmp_path: Path, backend: str = "sqlite", members: int = 12
         init_db(engine)
         hall = seed_hall(engine, hall_id=HALL, members=members)
         api_port = free_port()
-        config = write_console_config(tmp_path / "hall.toml", database_url=url, broker=broker, api_port=api_port)
+        config = write_console_config(
+            tmp_path / "hall.toml", database_url=url, broker=broker, api_port=api_port
+        )
         proc = GatewayProcess(config, api_port, tmp_path / "gateway.log")
         keypads = {dev: SimKeypad(broker, hall.keypads[dev]) for dev in devices}
         out = tmp_path / "screenshots"

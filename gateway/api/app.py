@@ -19,6 +19,7 @@ from .edge import EdgeMiddleware
 from .errors import install_handlers
 from .health import DatabaseProbe
 from .live import HEARTBEAT_S, POLL_S
+from .writes import OneWriterMiddleware
 
 __all__ = ["API_PREFIX", "TAGS", "create_app"]
 
@@ -117,6 +118,8 @@ def create_app(
 
     install_console(app)
     app.add_middleware(AuditCallsMiddleware, audit=audit, settings=settings)
+    app.add_middleware(OneWriterMiddleware)  # outside the audit record: it is written under the lock
+    # Outermost: a request without a token is refused before it is read, audited or takes the lock.
     app.add_middleware(EdgeMiddleware, settings=settings, session_user=_session_checker(gateway, settings))
     return app
 

@@ -201,6 +201,7 @@ def bulk(
         hall, p = _make(config, keypad, build, token, api, by, timeout, no_copy, False, wifi_timeout)
         try:
             hall.gateway.probe()  # a running gateway without a token: refuse before any board
+            hall.gateway.authorize(hall.settings)  # a token that is not a technician's: likewise
         except ProvisionError:
             hall.close()
             raise

@@ -84,8 +84,16 @@ def test_provision_one_keypad_end_to_end(hall, boards):
 
     events = _audit(hall.engine)
     assert events == [
-        ("device.registered", "technician:wang", {"device": "kp-101", "key_fingerprint": hashlib.sha256(public_key).hexdigest()}),
-        ("device.bound", "technician:wang", {"device": "kp-101", "seat": "B-1"}),
+        (
+            "device.registered",
+            "technician:wang",
+            {"device": "kp-101", "seat": None, "member": None, "key_fingerprint": hashlib.sha256(public_key).hexdigest()},
+        ),
+        (
+            "device.bound",
+            "technician:wang",
+            {"device": "kp-101", "seat": "B-1", "member": None, "key_fingerprint": hashlib.sha256(public_key).hexdigest()},
+        ),
     ]
     assert AuditLog(hall.engine).verify().ok
     assert "gateway not running" in result.output

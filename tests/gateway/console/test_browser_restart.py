@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from hvtest.console import N_, Y, chromium, hall_with_console, sign_in
+from hvtest.console import N_, NAMES, PASSWORDS, Y, chromium, hall_with_console, sign_in
 
 from protocol import consts
 
@@ -80,6 +80,13 @@ def test_docs_render_with_the_network_cut(tmp_path: Path) -> None:
 
         context.route("**/*", only_this_machine)
         page = context.new_page()
+        # the docs are for signed-in people ([api] docs = false): a technician signs in first
+        assert page.goto(f"{hall.base}/docs").status == 401
+        page.goto(f"{hall.base}/console")
+        page.fill("#name", NAMES["technician"])
+        page.fill("#password", PASSWORDS["technician"])
+        page.click("#signin")
+        page.wait_for_load_state()
         page.goto(f"{hall.base}/docs")
         page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
         assert "hallvote gateway" in page.inner_text(".swagger-ui .info .title")

@@ -221,7 +221,7 @@ def run(
             "system",
             {"source": str(config.resolve()), "digest": hashlib.sha256(config.read_bytes()).hexdigest()},
         )
-        gateway = Gateway(engine, settings.hall_id, audit_log=audit)
+        gateway = Gateway(engine, settings.hall_id, audit_log=audit, secret_keys=settings.secret_keys_dir)
     except Exception as exc:
         raise _fail(f"网关无法启动 / the gateway could not start: {exc}") from None
 

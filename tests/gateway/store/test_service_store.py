@@ -202,3 +202,22 @@ def test_reload_keeps_the_activated_sitting_and_current_broadcasts(engine: Engin
     kinds = [codec.decode(o.payload).TYPE for o in gw.current_broadcasts()]
     assert kinds == [consts.SITTING_STATE, consts.MOTION_OPEN]
     assert all(o.retain for o in gw.current_broadcasts())
+
+
+def test_frames_below_the_replay_window_are_pruned(engine: Engine, hall: SeededHall) -> None:  # noqa: F811
+    gw = make_gateway(engine)
+    kp = hall.kp(1)
+    sent = [kp.status() for _ in range(300)]
+    for i in range(0, 300, 50):
+        gw.handle_batch([Inbound("kp-1", "status", f, 1.0) for f in sent[i : i + 50]])
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.accepted)).scalar() == 300
+    assert gw.prune_frames() == 300 - 256
+    assert gw.prune_frames() == 0  # nothing new below the window
+    with engine.connect() as conn:
+        counters = sorted(conn.execute(select(t.accepted.c.counter)).scalars())
+    assert counters == list(range(45, 301))
+    old, kept = (gw.handle_batch([Inbound("kp-1", "status", f, 2.0)]) for f in (sent[10], sent[100]))
+    assert codec.decode(old[0].payload).reason == reasons.STALE_COUNTER  # refused before the store is asked
+    assert codec.decode(kept[0].payload).reason == reasons.ALREADY_RECORDED
+    assert make_gateway(engine).state.replay["kp-1"].highest == 300  # a restart still knows the window

@@ -290,7 +290,8 @@ class Gateway:
                         self.reload()
                     except StoreError:
                         log.warning("could not reload the hall state after a failed commit")
-                raise error from exc
+                # Not chained: the driver's message may quote row values (PostgreSQL's DETAIL line).
+                raise error from None
             self.version += 1
         self.state = state
 

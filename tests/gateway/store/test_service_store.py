@@ -151,8 +151,9 @@ def test_failed_commit_acks_nothing_and_rebuilds(engine: Engine, hall: SeededHal
         conn.execute(t.device.update().where(t.device.c.device_id == "kp-1").values(seat_id=None))
         conn.execute(t.seat_assignment.delete().where(t.seat_assignment.c.seat_id == hall.seats["A-1"]))
         conn.execute(t.seat.delete().where(t.seat.c.id == hall.seats["A-1"]))
-    with pytest.raises(StoreError):
+    with pytest.raises(StoreError) as err:
         gw.handle_batch([Inbound("kp-1", "up", good, 1.0)])
+    assert err.value.__cause__ is None and "\n" not in str(err.value)  # no driver DETAIL, no parameters
     assert gw.sitting.present == 0  # rebuilt from the store: nothing of the batch stayed in memory
     assert gw.state.devices["kp-1"].seat is None
 

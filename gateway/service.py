@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, bindparam, delete, update
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -81,6 +81,7 @@ PRUNE_DEVICES = 500
 """Keypads whose frames below the replay window are pruned per tick."""
 
 AuditHook = Callable[[Any, HallState, Sequence[Event], str], None]
+T = TypeVar("T")
 
 
 class StoreError(RuntimeError):
@@ -143,6 +144,8 @@ class Gateway:
         self._lock = threading.RLock()
         self._writer = Writer(hall_id, self.round_keys)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
+        self.notices: list[dict[str, Any]] = []  # keypad swaps, for the chair's live feed
+        self._reload_listeners: list[Callable[[], None]] = []
         self.version = 0
         self._pruned: dict[str, int] = {}  # device -> counter floor its old frames were pruned to
         self._purge = SecretPurge(
@@ -179,6 +182,12 @@ class Gateway:
             self._writer.forget()
             self.state = state
             self.version += 1
+        for listener in self._reload_listeners:
+            listener()
+
+    def on_reload(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every reload (keypads revoked or swapped: broker accounts follow)."""
+        self._reload_listeners.append(listener)
 
     def _forget_closed_round_keys(self) -> None:
         """Key files of rounds that are no longer live (a crash between a close and its purge): purge them."""
@@ -199,6 +208,45 @@ class Gateway:
     @property
     def sitting(self) -> SittingRun | None:
         return self.state.sitting
+
+    def setup_change(self, change: Callable[[], T]) -> T:
+        """Run a committed setup change (keypads, seats) under the lock, then reload.
+
+        No frame is decided between the change's commit and the reload, so a
+        revoked keypad is never accepted once its revocation is durable.
+        """
+        with self._lock:
+            try:
+                return change()
+            finally:
+                self.reload()
+
+    def announce_swap(self, seat: str, old: str, new: str, member: str | None) -> dict[str, Any]:
+        """Tell the chair's side (live feed ``notices``) that a seat's keypad was swapped."""
+        with self._lock:
+            sitting = self.state.sitting
+            run = sitting.rounds.get(sitting.current) if sitting is not None and sitting.current else None
+            member_id = sitting.seat_map.get(seat) if sitting is not None else None
+            carried = run is not None and member_id in run.ballots and run.ballots[member_id].pressed
+            who = member or "—"
+            notice: dict[str, Any] = {
+                "kind": "device.swapped",
+                "at": self._clock(),
+                "seat": seat,
+                "member": member,
+                "from": old,
+                "to": new,
+                "round": list(run.key) if run is not None else None,
+                "carried_over": carried,
+                "zh": f"座位 {seat}（{who}）表决器已更换：{old} → {new}"
+                + ("；本轮已按项目保留" if carried else ""),
+                "en": f"seat {seat} ({who}): keypad {old} replaced by {new}"
+                + ("; the member's presses in this round carry over" if carried else ""),
+            }
+            self.notices.append(notice)
+            del self.notices[:-50]
+            self.version += 1
+            return notice
 
     def on_broadcast(self, listener: Callable[[list[Outbound]], None]) -> None:
         """Call ``listener`` with retained broadcasts produced by commands (the bridge publishes them)."""
@@ -561,6 +609,7 @@ class Gateway:
                 "version": self.version,
                 "sitting": None,
                 "round": None,
+                "notices": list(self.notices),
             }
             if sitting is None:
                 return data

@@ -79,6 +79,8 @@ log = logging.getLogger("hallvote.gateway")
 
 PRUNE_DEVICES = 500
 """Keypads whose frames below the replay window are pruned per tick."""
+PRUNE_STEP = 64
+"""A keypad's old frames are pruned once its window has moved on by this many counters."""
 
 AuditHook = Callable[[Any, HallState, Sequence[Event], str], None]
 T = TypeVar("T")
@@ -454,14 +456,14 @@ class Gateway:
 
         Such a frame is never consulted again (a counter that old is refused
         as ``STALE_COUNTER`` before the store is asked), so ``accepted_frame``
-        holds at most the last 256 counters per keypad instead of a day of
-        heartbeats.  Called from :meth:`tick`, a slice of keypads at a time.
+        holds at most the last 256 + 64 counters per keypad instead of a day
+        of heartbeats (a keypad is pruned once its window moved on by 64).  Called from :meth:`tick`, a slice of keypads at a time.
         """
         with self._lock:
             floors = {
                 dev: w.highest - REPLAY_WINDOW
                 for dev, w in self.state.replay.items()
-                if w.highest > REPLAY_WINDOW and self._pruned.get(dev, 0) < w.highest - REPLAY_WINDOW
+                if w.highest - REPLAY_WINDOW >= self._pruned.get(dev, 0) + PRUNE_STEP
             }
         chunk = sorted(floors.items())[:devices]
         if not chunk:

@@ -208,17 +208,23 @@ def test_reload_keeps_the_activated_sitting_and_current_broadcasts(engine: Engin
 def test_frames_below_the_replay_window_are_pruned(engine: Engine, hall: SeededHall) -> None:  # noqa: F811
     gw = make_gateway(engine)
     kp = hall.kp(1)
-    sent = [kp.status() for _ in range(300)]
-    for i in range(0, 300, 50):
-        gw.handle_batch([Inbound("kp-1", "status", f, 1.0) for f in sent[i : i + 50]])
+    sent = [kp.status() for _ in range(400)]
+
+    def feed(frames_: list[bytes]) -> None:
+        for i in range(0, len(frames_), 50):
+            gw.handle_batch([Inbound("kp-1", "status", f, 1.0) for f in frames_[i : i + 50]])
+
+    feed(sent[:300])
+    assert gw.prune_frames() == 0  # the window moved on by 44 < 64 counters: not yet
+    feed(sent[300:])
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(t.accepted)).scalar() == 300
-    assert gw.prune_frames() == 300 - 256
+        assert conn.execute(select(func.count()).select_from(t.accepted)).scalar() == 400
+    assert gw.prune_frames() == 400 - 256
     assert gw.prune_frames() == 0  # nothing new below the window
     with engine.connect() as conn:
         counters = sorted(conn.execute(select(t.accepted.c.counter)).scalars())
-    assert counters == list(range(45, 301))
-    old, kept = (gw.handle_batch([Inbound("kp-1", "status", f, 2.0)]) for f in (sent[10], sent[100]))
+    assert counters == list(range(145, 401))
+    old, kept = (gw.handle_batch([Inbound("kp-1", "status", f, 2.0)]) for f in (sent[10], sent[200]))
     assert codec.decode(old[0].payload).reason == reasons.STALE_COUNTER  # refused before the store is asked
     assert codec.decode(kept[0].payload).reason == reasons.ALREADY_RECORDED
-    assert make_gateway(engine).state.replay["kp-1"].highest == 300  # a restart still knows the window
+    assert make_gateway(engine).state.replay["kp-1"].highest == 400  # a restart still knows the window

@@ -133,6 +133,11 @@ class Gateway:
         self.round_keys = (
             RoundKeys(secret_keys) if secret_keys is not None and engine.dialect.name == "postgresql" else None
         )
+        if secret_keys is None and engine.dialect.name == "postgresql":
+            log.warning(
+                "no secret key directory: a secret round's pending choices are stored unsealed "
+                "(hallvote gateway run always sets secret_keys_dir)"
+            )
         # The hot path has its own connections: API requests holding (or waiting for) pooled
         # connections never make a keypad commit wait for one.  Loads only read.
         self._hot = own_pool(engine)

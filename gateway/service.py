@@ -63,7 +63,7 @@ from gateway.core.events import (
 from gateway.core.state import REPLAY_WINDOW, HallState, RoundKey, SittingRun
 from gateway.core.states import RoundState
 from gateway.core.tally import count
-from gateway.db.engine import own_pool, reader
+from gateway.db.engine import own_pool, reader, writer
 from gateway.rules import ChairOverride
 from gateway.store import Writer, load_hall, load_sitting
 from gateway.store import tables as t
@@ -140,7 +140,7 @@ class Gateway:
             )
         # The hot path has its own connections: API requests holding (or waiting for) pooled
         # connections never make a keypad commit wait for one.  Loads only read.
-        self._hot = own_pool(engine)
+        self._hot = writer(own_pool(engine))
         self._read = reader(self._hot)
         self.hall_id = topics.check_id(hall_id, "hall")
         self._verify = verify
@@ -209,8 +209,8 @@ class Gateway:
 
     def close(self) -> None:
         """Release the hot path's own connections (the engine passed in is the caller's)."""
-        if self._hot is not self.engine:
-            self._hot.dispose()
+        if self._hot.engine is not self.engine:
+            self._hot.engine.dispose()
 
     @property
     def sitting(self) -> SittingRun | None:

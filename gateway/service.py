@@ -44,7 +44,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.audit import AuditLog
-from gateway.audit.trail import make_hook
+from gateway.audit.trail import attach_heads, make_hook
 from gateway.broker_bridge.handler import Outbound
 from gateway.core import commands
 from gateway.core import signatures as crypto
@@ -74,7 +74,7 @@ __all__ = ["Gateway", "StoreError", "StoreUnavailable"]
 
 log = logging.getLogger("hallvote.gateway")
 
-AuditHook = Callable[[Any, HallState, Sequence[Event], str], None]
+AuditHook = Callable[[Any, HallState, Sequence[Event], str], Any]
 T = TypeVar("T")
 
 
@@ -277,7 +277,7 @@ class Gateway:
                 with self.engine.begin() as conn:
                     self._writer.write(conn, events)
                     if self._audit is not None:
-                        self._audit(conn, state, events, actor)
+                        attach_heads(state, self._audit(conn, state, events, actor))
                     if extra and self._audit_log is not None:
                         self._audit_log.append_many(
                             [(kind, actor, payload) for kind, payload in extra], conn=conn
@@ -590,6 +590,7 @@ def _result_json(result: Any) -> dict[str, Any]:
         "not_pressed": result.not_pressed,
         "rule_zh": result.rule_zh,
         "rule_en": result.rule_en,
+        "audit_head": f"{result.audit_seq}:{result.audit_head}" if result.audit_head else None,
         "note_zh": result.note_zh,
         "note_en": result.note_en,
         "items": [

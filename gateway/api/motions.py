@@ -289,6 +289,7 @@ def results(motion_id: int, session: SessionDep, gateway: GatewayDep, user: Curr
                     rule_en=result.rule_en,
                     note_zh=result.note_zh,
                     note_en=result.note_en,
+                    audit_head=f"{result.audit_seq}:{result.audit_head}" if result.audit_head else None,
                     items=[
                         ItemResultOut(
                             index=item.index,

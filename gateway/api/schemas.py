@@ -159,6 +159,12 @@ class ResultOut(BaseModel):
     note_zh: str
     note_en: str
     items: list[ItemResultOut]
+    audit_head: str | None = Field(
+        default=None,
+        description="冻结该结果的审计记录 SEQ:HASH（审计链当时的链头），可交给 hallvote audit verify --head / "
+        "the audit record that froze this result, SEQ:HASH (the chain's head then): give it to "
+        "hallvote audit verify --head",
+    )
 
 
 class RoundResultOut(BaseModel):

@@ -62,6 +62,7 @@ from gateway.core.events import (
 from gateway.core.state import HallState, RoundKey, SittingRun
 from gateway.core.states import RoundState
 from gateway.core.tally import count
+from gateway.db.engine import own_pool, reader
 from gateway.rules import ChairOverride
 from gateway.store import Writer, load_hall, load_sitting
 from gateway.store import tables as t
@@ -119,6 +120,10 @@ class Gateway:
         audit_log: AuditLog | None = None,
     ) -> None:
         self.engine = engine
+        # The hot path has its own connections: API requests holding (or waiting for) pooled
+        # connections never make a keypad commit wait for one.  Loads only read.
+        self._hot = own_pool(engine)
+        self._read = reader(self._hot)
         self.hall_id = topics.check_id(hall_id, "hall")
         self._verify = verify
         self._clock = clock
@@ -129,13 +134,14 @@ class Gateway:
         self._writer = Writer(hall_id)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
         self.notices: list[dict[str, Any]] = []  # keypad swaps, for the chair's live feed
+        self._reload_listeners: list[Callable[[], None]] = []
         self.version = 0
-        self._purge = SecretPurge(engine, completed=self._purged)
-        with engine.connect() as conn:
+        self._purge = SecretPurge(self._hot, completed=self._purged)
+        with self._read.connect() as conn:
             self.state: HallState = load_hall(conn, hall_id)
         if engine.dialect.name == "sqlite":  # a close purged before a crash left nothing in the WAL
             try:
-                checkpoint_sqlite(engine)
+                checkpoint_sqlite(self._hot)
             except (DBAPIError, OperationalError) as exc:
                 log.warning("start-up checkpoint failed (%s)", type(exc).__name__)
 
@@ -150,7 +156,7 @@ class Gateway:
         with self._lock:
             current = self.state.sitting.sitting_id if self.state.sitting is not None else None
             try:
-                with self.engine.connect() as conn:
+                with self._read.connect() as conn:
                     state = load_hall(conn, self.hall_id)
                     if current is not None and (state.sitting is None or state.sitting.sitting_id != current):
                         state.sitting = load_sitting(conn, current)
@@ -159,6 +165,17 @@ class Gateway:
             self._writer.forget()
             self.state = state
             self.version += 1
+        for listener in self._reload_listeners:
+            listener()
+
+    def on_reload(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every reload (keypads revoked or swapped: broker accounts follow)."""
+        self._reload_listeners.append(listener)
+
+    def close(self) -> None:
+        """Release the hot path's own connections (the engine passed in is the caller's)."""
+        if self._hot is not self.engine:
+            self._hot.dispose()
 
     @property
     def sitting(self) -> SittingRun | None:
@@ -244,7 +261,7 @@ class Gateway:
             if device_id not in self.state.devices:
                 return []
             try:
-                with self.engine.begin() as conn:
+                with self._hot.begin() as conn:
                     conn.execute(
                         update(t.device)
                         .where(t.device.c.device_id == device_id)
@@ -274,7 +291,7 @@ class Gateway:
         """
         if events:
             try:
-                with self.engine.begin() as conn:
+                with self._hot.begin() as conn:
                     self._writer.write(conn, events)
                     if self._audit is not None:
                         attach_heads(state, self._audit(conn, state, events, actor))
@@ -314,7 +331,7 @@ class Gateway:
         """Make a sitting of this hall the current one (loaded from the store)."""
         with self._lock:
             try:
-                with self.engine.connect() as conn:
+                with self._read.connect() as conn:
                     run = load_sitting(conn, sitting_id)
             except (DBAPIError, OperationalError) as exc:
                 raise _store_error(exc) from exc
@@ -341,7 +358,7 @@ class Gateway:
         """Load a motion created in the store (gateway.db) into the sitting, with its round 1."""
         with self._lock:
             try:
-                with self.engine.connect() as conn:
+                with self._read.connect() as conn:
                     row = conn.execute(t.motion.select().where(t.motion.c.id == motion_row_id)).one()
             except (DBAPIError, OperationalError) as exc:
                 raise _store_error(exc) from exc

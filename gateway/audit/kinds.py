@@ -240,6 +240,12 @@ _ALL: tuple[Kind, ...] = (
     _k("round.closed", "a round closed: no more presses count", motion=_ID, round=_ID),
     _k("round.announced", "the result was announced in the hall", motion=_ID, round=_ID),
     _k(
+        "secret.purged",
+        "a closed secret round's deleted choices have left the database files: its close is complete",
+        motion=_ID,
+        round=_ID,
+    ),
+    _k(
         "result.frozen",
         "a closed round's result, by the rule applied",
         motion=_ID,
@@ -334,6 +340,11 @@ _ALL: tuple[Kind, ...] = (
         status=Field(STATUS),
     ),
     _k("config.loaded", "the gateway loaded its configuration", source=Field(TEXT), digest=Field(HEX)),
+    Kind(
+        "hall.registered",
+        "the gateway registered its hall from its settings at start",
+        {"hall": Field(TEXT), "name": Field(TEXT)},
+    ),
     _k("console.signed_in", "a person signed in to the console (actor = the person)", role=Field(LABEL)),
     _k("console.signed_out", "a person signed out of the console", role=Field(LABEL)),
     Kind("console.signin_refused", "a console sign-in was refused (wrong name or password)", {"name": Field(TEXT)}),

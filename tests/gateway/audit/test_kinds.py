@@ -46,6 +46,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "round.resumed": {"motion": "m-3", "round": 2},
     "round.closed": {"motion": "m-3", "round": 2},
     "round.announced": {"motion": "m-3", "round": 2},
+    "secret.purged": {"motion": "m-3", "round": 2},
     "result.frozen": {
         "motion": "m-3",
         "round": 2,
@@ -82,6 +83,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "vote.participation_secret": {"motion": "m-3", "round": 2, "member": 7},
     "api.call": {"method": "POST", "path": "/rounds/{round_id}/close", "role": "chair", "status": 200},
     "config.loaded": {"source": "/etc/hallvote/hall.toml", "digest": "ab" * 32},
+    "hall.registered": {"hall": "county-hall", "name": "县人大常委会会议厅"},
 }
 
 #: The kinds the issue names: all must be registered.

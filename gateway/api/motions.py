@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from gateway.core.errors import CommandError
 from gateway.core.results import OUTCOME_LABELS
 from gateway.db import crud
+from gateway.db.engine import reader
 from gateway.db.models import Motion, MotionCreate, Round, Sitting
 from gateway.rules import ChairOverride
 from gateway.store import load_sitting
@@ -257,7 +258,7 @@ def results(motion_id: int, session: SessionDep, gateway: GatewayDep, user: Curr
     无记名表决只有总数 / secret ballots have totals only."""
     motion = crud.get(Motion, motion_id, session=session)
     rows = list(session.exec(select(Round).where(Round.motion_id == motion_id).order_by(col(Round.number))))
-    with gateway.engine.connect() as conn:
+    with reader(gateway.engine).connect() as conn:  # reads only: never waits for a write lock
         sitting = load_sitting(conn, motion.sitting_id)
     kind = motion.ballot_kind
     titles = [motion.title] if kind == consts.YES_NO_ABSTAIN else list(motion.items)

@@ -38,9 +38,10 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, delete, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.audit import AuditLog
@@ -59,7 +60,7 @@ from gateway.core.events import (
     RoundStateChanged,
     SittingStateChanged,
 )
-from gateway.core.state import HallState, RoundKey, SittingRun
+from gateway.core.state import REPLAY_WINDOW, HallState, RoundKey, SittingRun
 from gateway.core.states import RoundState
 from gateway.core.tally import count
 from gateway.db.engine import own_pool, reader
@@ -68,12 +69,18 @@ from gateway.store import Writer, load_hall, load_sitting
 from gateway.store import tables as t
 from gateway.store.convert import from_ts, motion_spec
 from gateway.store.purge import SecretPurge, checkpoint_sqlite
+from gateway.store.secretkeys import RoundKeys
 from protocol import codec, consts, reasons, topics
 from protocol.frames import Ack, MotionClosed, MotionOpen, Nack, SittingState
 
 __all__ = ["Gateway", "StoreError", "StoreUnavailable"]
 
 log = logging.getLogger("hallvote.gateway")
+
+PRUNE_DEVICES = 500
+"""Keypads whose frames below the replay window are pruned per tick."""
+PRUNE_STEP = 64
+"""A keypad's old frames are pruned once its window has moved on by this many counters."""
 
 AuditHook = Callable[[Any, HallState, Sequence[Event], str], Any]
 T = TypeVar("T")
@@ -118,8 +125,19 @@ class Gateway:
         clock: Callable[[], float] = time.time,
         nonce: Callable[[], bytes] = lambda: secrets.token_bytes(consts.NONCE_LEN),
         audit_log: AuditLog | None = None,
+        secret_keys: Path | None = None,
     ) -> None:
         self.engine = engine
+        # PostgreSQL: a secret round's pending choices are sealed under a per-round key kept in
+        # files in ``secret_keys``, never in the database (gateway.store.secretkeys).
+        self.round_keys = (
+            RoundKeys(secret_keys) if secret_keys is not None and engine.dialect.name == "postgresql" else None
+        )
+        if secret_keys is None and engine.dialect.name == "postgresql":
+            log.warning(
+                "no secret key directory: a secret round's pending choices are stored unsealed "
+                "(hallvote gateway run always sets secret_keys_dir)"
+            )
         # The hot path has its own connections: API requests holding (or waiting for) pooled
         # connections never make a keypad commit wait for one.  Loads only read.
         self._hot = own_pool(engine)
@@ -131,14 +149,20 @@ class Gateway:
         self._audit_log = audit_log
         self._audit: AuditHook | None = make_hook(audit_log) if audit_log is not None else None
         self._lock = threading.RLock()
-        self._writer = Writer(hall_id)
+        self._writer = Writer(hall_id, self.round_keys)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
         self.notices: list[dict[str, Any]] = []  # keypad swaps, for the chair's live feed
         self._reload_listeners: list[Callable[[], None]] = []
         self.version = 0
-        self._purge = SecretPurge(self._hot, completed=self._purged)
+        self._pruned: dict[str, int] = {}  # device -> counter floor its old frames were pruned to
+        self._purge = SecretPurge(
+            self._hot,
+            destroy_key=self.round_keys.destroy if self.round_keys is not None else None,
+            completed=self._purged,
+        )
         with self._read.connect() as conn:
-            self.state: HallState = load_hall(conn, hall_id)
+            self.state: HallState = load_hall(conn, hall_id, self.round_keys)
+        self._forget_closed_round_keys()
         if engine.dialect.name == "sqlite":  # a close purged before a crash left nothing in the WAL
             try:
                 checkpoint_sqlite(self._hot)
@@ -157,9 +181,9 @@ class Gateway:
             current = self.state.sitting.sitting_id if self.state.sitting is not None else None
             try:
                 with self._read.connect() as conn:
-                    state = load_hall(conn, self.hall_id)
+                    state = load_hall(conn, self.hall_id, self.round_keys)
                     if current is not None and (state.sitting is None or state.sitting.sitting_id != current):
-                        state.sitting = load_sitting(conn, current)
+                        state.sitting = load_sitting(conn, current, self.round_keys)
             except (DBAPIError, OperationalError) as exc:
                 raise _store_error(exc) from exc
             self._writer.forget()
@@ -171,6 +195,17 @@ class Gateway:
     def on_reload(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every reload (keypads revoked or swapped: broker accounts follow)."""
         self._reload_listeners.append(listener)
+
+    def _forget_closed_round_keys(self) -> None:
+        """Key files of rounds that are no longer live (a crash between a close and its purge): purge them."""
+        if self.round_keys is None:
+            return
+        sitting = self.state.sitting
+        live = {sitting.current} if sitting is not None and sitting.current is not None else set()
+        for key in self.round_keys.stored():
+            if key not in live:
+                self._purge.due(key)
+        self._purge.attempt()
 
     def close(self) -> None:
         """Release the hot path's own connections (the engine passed in is the caller's)."""
@@ -310,7 +345,8 @@ class Gateway:
                         self.reload()
                     except StoreError:
                         log.warning("could not reload the hall state after a failed commit")
-                raise error from exc
+                # Not chained: the driver's message may quote row values (PostgreSQL's DETAIL line).
+                raise error from None
             self.version += 1
         self.state = state
 
@@ -332,7 +368,7 @@ class Gateway:
         with self._lock:
             try:
                 with self._read.connect() as conn:
-                    run = load_sitting(conn, sitting_id)
+                    run = load_sitting(conn, sitting_id, self.round_keys)
             except (DBAPIError, OperationalError) as exc:
                 raise _store_error(exc) from exc
             state = self.state.fork()
@@ -420,8 +456,37 @@ class Gateway:
         with self._lock:
             return self._run(commands.focus_item(self.state, key, item, at=self._clock()), actor)
 
+    def prune_frames(self, devices: int = PRUNE_DEVICES) -> int:
+        """Delete up to ``devices`` keypads' accepted frames below their replay window; rows deleted.
+
+        Such a frame is never consulted again (a counter that old is refused
+        as ``STALE_COUNTER`` before the store is asked), so ``accepted_frame``
+        holds at most the last 256 + 64 counters per keypad instead of a day
+        of heartbeats (a keypad is pruned once its window moved on by 64).  Called from :meth:`tick`, a slice of keypads at a time.
+        """
+        with self._lock:
+            floors = {
+                dev: w.highest - REPLAY_WINDOW
+                for dev, w in self.state.replay.items()
+                if w.highest - REPLAY_WINDOW >= self._pruned.get(dev, 0) + PRUNE_STEP
+            }
+        chunk = sorted(floors.items())[:devices]
+        if not chunk:
+            return 0
+        stmt = delete(t.accepted).where(
+            t.accepted.c.device_id == bindparam("dev"), t.accepted.c.counter <= bindparam("floor")
+        )
+        try:
+            with self._hot.begin() as conn:
+                deleted = conn.execute(stmt, [{"dev": d, "floor": f} for d, f in chunk]).rowcount
+        except (DBAPIError, OperationalError) as exc:
+            log.warning("pruning accepted frames failed (%s); retried at the next tick", type(exc).__name__)
+            return 0
+        self._pruned.update(chunk)
+        return max(deleted, 0)
+
     def tick(self) -> list[Event]:
-        """Close the live round when its countdown has run out."""
+        """Close the live round when its countdown has run out; retry purges; prune old frames."""
         with self._lock:
             sitting = self.state.sitting
             if sitting is None or sitting.current is None:
@@ -430,6 +495,7 @@ class Gateway:
             if run.state is RoundState.OPEN and run.deadline is not None and self._clock() >= run.deadline:
                 return self.close_round(run.key, "countdown")
         self.retry_purge()
+        self.prune_frames()
         return []
 
     @property

@@ -259,7 +259,7 @@ def results(motion_id: int, session: SessionDep, gateway: GatewayDep, user: Curr
     motion = crud.get(Motion, motion_id, session=session)
     rows = list(session.exec(select(Round).where(Round.motion_id == motion_id).order_by(col(Round.number))))
     with reader(gateway.engine).connect() as conn:  # reads only: never waits for a write lock
-        sitting = load_sitting(conn, motion.sitting_id)
+        sitting = load_sitting(conn, motion.sitting_id, gateway.round_keys)
     kind = motion.ballot_kind
     titles = [motion.title] if kind == consts.YES_NO_ABSTAIN else list(motion.items)
     out: list[RoundResultOut] = []

@@ -103,6 +103,11 @@ class LiveRound(BaseModel):
         description="每项计数 / counts per item (赞成/反对/弃权 or grades); null while secret and open"
     )
     result: dict[str, object] | None
+    purge_pending: bool = Field(
+        False,
+        description="无记名表决已结束，但已删除的选择尚未清出数据库文件（清除后关闭才算完成）/ a closed secret "
+        "round whose deleted choices have not yet left the database files (the close completes with the purge)",
+    )
 
 
 class LiveSnapshot(BaseModel):

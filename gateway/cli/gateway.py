@@ -314,7 +314,7 @@ def run(
             {"source": str(config.resolve()), "digest": hashlib.sha256(config.read_bytes()).hexdigest()},
         )
         _register_hall(engine, settings, audit)
-        gateway = Gateway(engine, settings.hall_id, audit_log=audit)
+        gateway = Gateway(engine, settings.hall_id, audit_log=audit, secret_keys=settings.secret_keys_dir)
     except Exception as exc:
         raise _fail(f"网关无法启动 / the gateway could not start: {exc}") from None
 

@@ -36,8 +36,10 @@ PostgreSQL (the production store): ``postgresql+psycopg://`` (psycopg 3);
 a plain ``postgresql://`` URL is mapped to psycopg 3.
 
 :func:`init_db` runs the Alembic migrations to head (never ``create_all``).
-:func:`purge_deleted` makes deleted rows leave the files (after a secret
-round's SecretPending rows are deleted; see gateway.db.models.ballot).
+:func:`purge_deleted` is a maintenance tool that makes deleted rows leave
+the files (SQLite: checkpoint; PostgreSQL: ``VACUUM FULL``, which locks the
+tables).  The gateway does not run it at a secret close: see
+gateway.store.purge and gateway.store.secretkeys.
 """
 
 from __future__ import annotations
@@ -169,7 +171,7 @@ def init_db(engine: Engine) -> None:
 
 
 def purge_deleted(engine: Engine, tables: tuple[str, ...] = ("secret_pending",)) -> None:
-    """Make deleted rows leave the database files, after a secret round's close has committed.
+    """Make deleted rows leave the database files (maintenance; not run by the gateway per close).
 
     SQLite: ``secure_delete`` already zeroed the freed cells in the pages;
     a TRUNCATE checkpoint copies those pages into the main file and empties

@@ -154,6 +154,8 @@ class Gateway:
         self.notices: list[dict[str, Any]] = []  # keypad swaps, for the chair's live feed
         self._reload_listeners: list[Callable[[], None]] = []
         self.version = 0
+        self.last_commit: tuple[float, float] | None = None
+        """(when, seconds) of the last successful commit of events: for health."""
         self._pruned: dict[str, int] = {}  # device -> counter floor its old frames were pruned to
         self._purge = SecretPurge(
             self._hot,
@@ -325,6 +327,7 @@ class Gateway:
         The log line names the error, never the statement's parameters.
         """
         if events:
+            started = time.monotonic()
             try:
                 with self._hot.begin() as conn:
                     self._writer.write(conn, events)
@@ -347,6 +350,7 @@ class Gateway:
                         log.warning("could not reload the hall state after a failed commit")
                 # Not chained: the driver's message may quote row values (PostgreSQL's DETAIL line).
                 raise error from None
+            self.last_commit = (time.time(), time.monotonic() - started)
             self.version += 1
         self.state = state
 

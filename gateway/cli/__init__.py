@@ -11,6 +11,7 @@ from gateway.cli.device import device_app
 from gateway.cli.firmware import firmware_app
 from gateway.cli.gateway import gateway_app
 from gateway.cli.init import init
+from gateway.cli.logs import logs
 from gateway.cli.provision import provision_app
 from gateway.cli.user import user_app
 
@@ -27,6 +28,7 @@ def main() -> None:
 
 
 app.command("init")(init)
+app.command("logs")(logs)
 app.add_typer(user_app, name="user")
 app.add_typer(broker_app, name="broker")
 app.add_typer(audit_app, name="audit")

@@ -10,6 +10,7 @@ from gateway.cli.broker import broker_app
 from gateway.cli.device import device_app
 from gateway.cli.firmware import firmware_app
 from gateway.cli.gateway import gateway_app
+from gateway.cli.init import init
 from gateway.cli.provision import provision_app
 from gateway.cli.user import user_app
 
@@ -25,10 +26,11 @@ def main() -> None:
     """hallvote command line."""
 
 
+app.command("init")(init)
+app.add_typer(user_app, name="user")
 app.add_typer(broker_app, name="broker")
 app.add_typer(audit_app, name="audit")
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(firmware_app, name="firmware")
 app.add_typer(provision_app, name="provision")
 app.add_typer(device_app, name="device")
-app.add_typer(user_app, name="user")

@@ -25,6 +25,7 @@ from gateway.api.schemas import MotionIn
 from gateway.core.errors import CommandError
 from gateway.db import crud
 from gateway.db.csv_import import CsvImportError, import_roster, import_seat_map, import_seats
+from gateway.db.engine import reader
 from gateway.db.models import Body, Motion, Sitting
 from gateway.db.presets import PRESET_LABELS
 from gateway.service import Gateway
@@ -67,7 +68,7 @@ def motion_form_to_input(form: dict[str, Any]) -> MotionIn:
 
 
 def _context(gateway: Gateway, sitting_id: int | None) -> dict[str, Any]:
-    with Session(gateway.engine) as session:
+    with Session(reader(gateway.engine)) as session:
         sittings = [
             s
             for s in session.exec(
@@ -122,7 +123,7 @@ async def edit_page(request: Request, motion_id: int, user: ConsoleUser = Clerk)
     gateway: Gateway = request.app.state.gateway
 
     def load() -> tuple[Motion, dict[str, Any]]:
-        with Session(gateway.engine) as session:
+        with Session(reader(gateway.engine)) as session:
             motion = crud.get(Motion, motion_id, session=session)
             session.expunge(motion)
         return motion, _context(gateway, motion.sitting_id)

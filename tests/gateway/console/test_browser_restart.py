@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from hvtest.console import N_, Y, chromium, hall_with_console, sign_in
+from hvtest.console import N_, NAMES, PASSWORDS, Y, chromium, hall_with_console, sign_in
 
 from protocol import consts
 
@@ -86,6 +86,11 @@ def test_docs_render_with_the_network_cut(tmp_path: Path) -> None:
 
         context.route("**/*", only_this_machine)
         page = context.new_page()
+        # signed in (the API documentation may be for signed-in people only: [api] docs)
+        page.goto(f"{hall.base}/console/login")
+        page.fill("#name", NAMES["clerk"])
+        page.fill("#password", PASSWORDS["clerk"])
+        page.click("#signin")
         page.goto(f"{hall.base}/docs")
         page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
         assert "hallvote gateway" in page.inner_text(".swagger-ui .info .title")

@@ -26,6 +26,12 @@ raises :class:`StoreUnavailable` or :class:`StoreError` (the API answers
 503) and changes nothing, in memory or in the store: a round closed during
 an outage stays open in both.
 
+**A close is fair: drain, then close.**  Before a round is closed (by the
+chair or its countdown) the gateway asks the bridge to handle every message
+it has received so far (:meth:`set_drain`, the bridge's ``drain``), without
+holding the lock: a press that reached the bridge before the close was
+requested is decided in the round; only later ones are ``ROUND_CLOSED``.
+
 After a secret round's close has committed, its deleted rows are purged
 from the database files (:mod:`gateway.store.purge`); the purge is retried
 between batches until it succeeds.
@@ -127,6 +133,7 @@ class Gateway:
         self._lock = threading.RLock()
         self._writer = Writer(hall_id)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
+        self._drain: Callable[[], bool] | None = None
         self.version = 0
         self._purge = SecretPurge(engine, completed=self._purged)
         with engine.connect() as conn:
@@ -161,6 +168,15 @@ class Gateway:
     @property
     def sitting(self) -> SittingRun | None:
         return self.state.sitting
+
+    def set_drain(self, drain: Callable[[], bool]) -> None:
+        """``drain()`` returns once every frame received so far is decided (the bridge's ``drain``);
+        called before each close, never under the lock."""
+        self._drain = drain
+
+    def _drain_received(self) -> None:
+        if self._drain is not None and not self._drain():
+            log.warning("closing without a full drain: frames received before the close were still queued")
 
     def on_broadcast(self, listener: Callable[[list[Outbound]], None]) -> None:
         """Call ``listener`` with retained broadcasts produced by commands (the bridge publishes them)."""
@@ -339,13 +355,19 @@ class Gateway:
             return self._run(commands.resume_round(self.state, key, at=self._clock()), actor)
 
     def close_round(self, key: RoundKey, actor: str) -> list[Event]:
-        """Close a round; a secret one's close is complete once its purge is (see :attr:`purge_pending`)."""
+        """Drain, then close a round (see the module's notes); a secret one's close is complete once
+        its purge is (see :attr:`purge_pending`).  Never call it holding the gateway's lock."""
+        self._drain_received()
         with self._lock:
-            events = self._run(commands.close_round(self.state, key, at=self._clock()), actor)
-            for e in events:
-                if isinstance(e, RoundClosed) and e.secret:
-                    self._purge.due(e.round)
+            events = self._close(key, actor)
         self.retry_purge()
+        return events
+
+    def _close(self, key: RoundKey, actor: str) -> list[Event]:
+        events = self._run(commands.close_round(self.state, key, at=self._clock()), actor)
+        for e in events:
+            if isinstance(e, RoundClosed) and e.secret:
+                self._purge.due(e.round)
         return events
 
     def announce_round(self, key: RoundKey, actor: str) -> list[Event]:
@@ -363,16 +385,26 @@ class Gateway:
             return self._run(commands.focus_item(self.state, key, item, at=self._clock()), actor)
 
     def tick(self) -> list[Event]:
-        """Close the live round when its countdown has run out."""
+        """Close the live round when its countdown has run out (drained first, as any close)."""
+        if self._due() is None:
+            self.retry_purge()
+            return []
+        self._drain_received()
+        with self._lock:
+            key = self._due()  # still due: no one closed or paused it meanwhile
+            events = self._close(key, "countdown") if key is not None else []
+        self.retry_purge()
+        return events
+
+    def _due(self) -> RoundKey | None:
         with self._lock:
             sitting = self.state.sitting
             if sitting is None or sitting.current is None:
-                return []
+                return None
             run = sitting.rounds[sitting.current]
             if run.state is RoundState.OPEN and run.deadline is not None and self._clock() >= run.deadline:
-                return self.close_round(run.key, "countdown")
-        self.retry_purge()
-        return []
+                return run.key
+            return None
 
     @property
     def purge_pending(self) -> frozenset[RoundKey]:

@@ -36,6 +36,13 @@ Rules, in the order a message meets them:
   with packet ids reused, wrong), so messages of an earlier connection are
   neither acked nor handled: the broker redelivers them on the new one.
 
+**A close is fair: drain, then close.**  :meth:`BrokerBridge.drain` (the
+gateway calls it before closing a round) puts a marker behind every message
+received so far and waits (bounded) until the worker has handled and acked
+all of them: a press that reached the bridge before the chair's close is
+decided in that round; one that arrives after the close is requested is
+decided after it (``ROUND_CLOSED``).
+
 ``publish()`` is thread-safe (the API uses it for retained broadcasts);
 paho keeps QoS 1 messages published while disconnected and sends them on
 reconnect.  Subscriptions (QoS 1 to ``up``, ``status``, ``presence`` of
@@ -168,6 +175,13 @@ _STOP: Final = object()  # queue sentinel
 _CONNECTED: Final = object()  # queue marker: a connection is up; republish the retained state
 
 
+class _Drain:
+    """Queue marker: set ``done`` once every message queued before it has been handled."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
 class BrokerBridge:
     def __init__(
         self,
@@ -216,6 +230,7 @@ class BrokerBridge:
         self._queue: queue.Queue[Any] = queue.Queue()
         self._stopping = threading.Event()
         self._worker: threading.Thread | None = None
+        self._drained: list[_Drain] = []  # markers met while taking the batch in hand
         self._started = False
         # _conn_lock guards _connection: the worker acks under it, the network thread changes it
         # under it (held for a few deque appends at most, so paho's thread never waits long).
@@ -282,6 +297,19 @@ class BrokerBridge:
         self._client.disconnect()
         self._client.loop_stop()
         self.connected.clear()
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every message received before this call has been handled (decided, committed,
+        answered); False if that took longer than ``timeout`` or the bridge is not running.
+
+        Called from another thread (never the worker's); the gateway calls it before closing a round.
+        """
+        worker = self._worker
+        if worker is None or not worker.is_alive() or threading.current_thread() is worker:
+            return False
+        marker = _Drain()
+        self._queue.put(marker)
+        return marker.done.wait(timeout)
 
     def __enter__(self) -> BrokerBridge:
         self.start()
@@ -445,11 +473,24 @@ class BrokerBridge:
                     self._process(batch)
                 except Exception:  # a bug here must not end the worker; the messages stay unacked
                     log.exception("bridge worker failed on a batch of %d messages", len(batch))
+            for marker in self._drained:  # everything queued before them is handled now
+                marker.done.set()
+            self._drained.clear()
+        while True:  # stopping: nobody waits on a drain that will not come
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, _Drain):
+                item.done.set()
 
     def _next_batch(self) -> list[Received]:
         first = self._queue.get()
-        while first is _CONNECTED:
-            self._republish()
+        while first is _CONNECTED or isinstance(first, _Drain):
+            if isinstance(first, _Drain):
+                first.done.set()  # nothing was queued before it
+            else:
+                self._republish()
             first = self._queue.get()
         if first is _STOP:
             return []
@@ -463,6 +504,9 @@ class BrokerBridge:
                 break
             if item is _STOP or item is _CONNECTED:
                 self._queue.put(item)  # seen again after this batch
+                break
+            if isinstance(item, _Drain):
+                self._drained.append(item)  # done once this batch is handled
                 break
             batch.append(item)
         return batch

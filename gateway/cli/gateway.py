@@ -242,6 +242,7 @@ def run(
             bridge.publish(outbound)
 
     gateway.on_broadcast(publish)
+    gateway.set_drain(bridge.drain)  # a close decides first what reached the bridge before it
     ticker = Ticker(gateway)
     app = create_app(gateway, settings, audit=audit)
     server = uvicorn.Server(

@@ -36,10 +36,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_POOL_SIZE",
+    "DEFAULT_RESERVE",
     "DEFAULT_STEPS_PER_SLICE",
     "NONCE_STEPS",
     "NONCE_TAG",
     "SIGNATURE_LENGTH",
+    "NonceRefused",
+    "PublicKeyJob",
     "Signer",
     "generate_private_key",
     "public_key_sec1",
@@ -49,15 +52,17 @@ __all__ = [
 N = p256.N
 HALF_N = p256.HALF_N
 SIGNATURE_LENGTH = 64
-DEFAULT_POOL_SIZE = 4
+DEFAULT_POOL_SIZE = 6
+# Nonces kept for frames a deputy is waiting for (votes, check-ins): a
+# heartbeat or hello may use a nonce only while more than this many are ready.
+DEFAULT_RESERVE = 3
 # At most this many steps per precompute_slice(); a step is one comb column
-# (a doubling and a mixed addition) or INV_BITS bits of an inversion.
-# Measured on MicroPython 1.27 (WebAssembly port under Node 20): a comb
-# column ~0.05 ms, an inversion step ~0.03 ms, so a 4-step slice has a median
-# of ~0.17 ms and a p99 of ~0.4 ms there.  Not yet measured on an ESP32,
-# which is much slower: re-measure there and lower or raise this to taste.
-# A nonce is NONCE_STEPS steps (~5-7 ms of work in WebAssembly).
-DEFAULT_STEPS_PER_SLICE = 4
+# (a doubling and a mixed addition) or INV_BITS bits of an inversion.  One
+# step: the heaviest (a comb column) is ~0.06 ms on the WebAssembly port,
+# which the ESP32 estimate of docs/performance.md (scaled by MicroPython's
+# bm_pidigits scores, `python -m hil.bench.esp32`) puts at ~2-3 ms on an
+# ESP32 at 240 MHz: under the 5 ms slice target, where 4 steps were not.
+DEFAULT_STEPS_PER_SLICE = 1
 NONCE_TAG = b"hallvote/ecdsa-p256-nonce/v1"
 # Steps per nonce: derive k, 64 comb columns, start the field inversion,
 # 256 / INV_BITS field-inversion steps, compute r and start the scalar
@@ -77,11 +82,22 @@ def _secret_int(secret: bytes) -> int:
     return d
 
 
+class NonceRefused(Exception):
+    """No nonce is derived: the RNG looks dead and the nonce counter is not known to be unique
+    across reboots (its boot count did not reach flash), so a nonce could repeat."""
+
+
 def _random32(rng: "Callable[[int], bytes]") -> bytes:
     fresh = rng(32)
     if len(fresh) != 32:
         raise ValueError("rng(32) did not return 32 bytes")
     return bytes(fresh)
+
+
+def _looks_dead(fresh: bytes, last: "bytes | None") -> bool:
+    """An RNG that repeats its last 32 bytes or returns one byte value 32 times is dead
+    (a working one does either with probability ~2^-248)."""
+    return fresh == last or fresh.count(fresh[:1]) == len(fresh)
 
 
 def _digest_int(msg: bytes) -> int:
@@ -160,7 +176,7 @@ class _NonceJob:
     ) -> None:
         self._d = d
         self._secret = secret
-        self._rng = rng
+        self._rng = rng  # returns 32 checked bytes (Signer._fresh)
         self._next_counter = next_counter
         self._phase = 0
         self._k = 0
@@ -174,7 +190,7 @@ class _NonceJob:
         self.restarts = 0
 
     def _derive(self) -> int:
-        fresh = _random32(self._rng)
+        fresh = self._rng(32)
         ctr = self._next_counter().to_bytes(8, "big")
         h0 = hashlib.sha256(NONCE_TAG)
         h0.update(self._secret)
@@ -260,6 +276,54 @@ class _NonceJob:
         self.entry = None
 
 
+class PublicKeyJob:
+    """The public key ``d * G`` computed in bounded steps (64 comb columns, then the
+    inversion of Z), so the keypad never stalls its loop for it: one ``step()`` is
+    one precompute step.  ``result()`` is the 65-byte SEC1 key once ``pending`` is False.
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        self._mul: p256.BaseMul | None = p256.BaseMul(_secret_int(secret))
+        self._inv: p256.Inverse | None = None
+        self._X = self._Y = self._Z = 0
+        self._key: bytes | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self._key is None
+
+    def step(self) -> bool:
+        """One step; True while the key is not finished."""
+        mul = self._mul
+        if mul is not None:
+            if not mul.step(1):
+                self._X, self._Y, self._Z = mul.result()
+                mul.wipe()
+                self._mul = None
+                self._inv = p256.Inverse(self._Z, p256.P)
+            return True
+        inv = self._inv
+        if inv is not None and inv.step(1):
+            return True
+        if inv is not None:
+            zi = inv.result()
+            inv.wipe()
+            self._inv = None
+            zi2 = zi * zi % p256.P
+            x = self._X * zi2 % p256.P
+            y = self._Y * zi2 * zi % p256.P
+            self._key = b"\x04" + x.to_bytes(32, "big") + y.to_bytes(32, "big")
+            self._X = self._Y = self._Z = 0
+        return False
+
+    def result(self) -> bytes:
+        while self.step():
+            pass
+        key = self._key
+        assert key is not None
+        return key
+
+
 class Signer:
     """ECDSA P-256 signer with a pool of precomputed, hedged, single-use nonces.
 
@@ -271,6 +335,21 @@ class Signer:
     unique across reboots too (so that even a dead RNG after a reboot cannot
     repeat a nonce) the app may pass a value persisted in NVS, e.g.
     ``boot_count << 32``.
+
+    ``counter_durable`` says whether that base is known to be unique (the
+    boot count was read back from flash after it was written).  Every 32
+    bytes from ``rng`` are checked (:func:`_looks_dead`); if the RNG looks
+    dead and the counter is not durable, no nonce is derived
+    (:class:`NonceRefused`): the signer refuses to sign rather than risk a
+    repeated nonce, which would give away the private key.  With a durable
+    counter a dead RNG still gives distinct nonces (the counter), and
+    ``rng_suspect`` is set for the health report.
+
+    ``reserve``: nonces kept for frames a deputy waits for (votes,
+    check-ins): ``can_sign(urgent=False)`` is True only while more than
+    ``reserve`` are ready, and a caller with a frame that can wait (a
+    heartbeat) asks it first.  The public key can be computed in steps too
+    (:class:`PublicKeyJob`).
 
     Work counters (for tests and the bench; units from :mod:`firmware.p256`,
     modular multiplications): ``last_slice_steps`` and ``last_slice_work``
@@ -287,6 +366,8 @@ class Signer:
         pool_size: int = DEFAULT_POOL_SIZE,
         steps_per_slice: int = DEFAULT_STEPS_PER_SLICE,
         counter_base: int = 0,
+        counter_durable: bool = True,
+        reserve: int = 0,
     ) -> None:
         if pool_size < 0:
             raise ValueError("pool_size must be >= 0")
@@ -302,6 +383,11 @@ class Signer:
         self._pool: list[tuple[int, int, int]] = []
         self._job: _NonceJob | None = None
         self._counter = counter_base
+        self.counter_durable = counter_durable
+        self.reserve = reserve if reserve < pool_size else max(pool_size - 1, 0)
+        self.rng_suspect = False
+        self.refusing = False  # a NonceRefused was raised: no new nonce will be made
+        self._last_fresh: bytes | None = None
         self.last_slice_steps = 0
         self.last_slice_work = 0
         self.total_steps = 0
@@ -334,8 +420,24 @@ class Signer:
         self._counter = c + 1
         return c
 
+    def _fresh(self, n: int) -> bytes:
+        fresh = _random32(self._rng)
+        dead = _looks_dead(fresh, self._last_fresh)
+        self._last_fresh = fresh
+        if dead:
+            self.rng_suspect = True
+            if not self.counter_durable:
+                self.refusing = True
+                raise NonceRefused("the RNG looks dead and the boot count is not on flash")
+        return fresh
+
     def _new_job(self) -> "_NonceJob":
-        return _NonceJob(self._d, self._secret, self._rng, self._next_counter)
+        return _NonceJob(self._d, self._secret, self._fresh, self._next_counter)
+
+    def can_sign(self, urgent: bool = True) -> bool:
+        """True if ``sign`` would use a pooled nonce (a non-urgent frame leaves ``reserve``)."""
+        return len(self._pool) > (0 if urgent else self.reserve)
+
 
     def _run(self, job: "_NonceJob", n: int) -> bool:
         s = job.steps

@@ -44,7 +44,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, update
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -68,6 +68,7 @@ from gateway.core.events import (
 from gateway.core.state import HallState, RoundKey, SittingRun
 from gateway.core.states import RoundState
 from gateway.core.tally import count
+from gateway.db.engine import own_pool, reader
 from gateway.rules import ChairOverride
 from gateway.store import Writer, load_hall, load_sitting
 from gateway.store import tables as t
@@ -81,6 +82,7 @@ __all__ = ["Gateway", "StoreError", "StoreUnavailable"]
 log = logging.getLogger("hallvote.gateway")
 
 AuditHook = Callable[[Any, HallState, Sequence[Event], str], None]
+T = TypeVar("T")
 
 
 class StoreError(RuntimeError):
@@ -124,6 +126,10 @@ class Gateway:
         audit_log: AuditLog | None = None,
     ) -> None:
         self.engine = engine
+        # The hot path has its own connections: API requests holding (or waiting for) pooled
+        # connections never make a keypad commit wait for one.  Loads only read.
+        self._hot = own_pool(engine)
+        self._read = reader(self._hot)
         self.hall_id = topics.check_id(hall_id, "hall")
         self._verify = verify
         self._clock = clock
@@ -134,13 +140,15 @@ class Gateway:
         self._writer = Writer(hall_id)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
         self._drain: Callable[[], bool] | None = None
+        self.notices: list[dict[str, Any]] = []  # keypad swaps, for the chair's live feed
+        self._reload_listeners: list[Callable[[], None]] = []
         self.version = 0
-        self._purge = SecretPurge(engine, completed=self._purged)
-        with engine.connect() as conn:
+        self._purge = SecretPurge(self._hot, completed=self._purged)
+        with self._read.connect() as conn:
             self.state: HallState = load_hall(conn, hall_id)
         if engine.dialect.name == "sqlite":  # a close purged before a crash left nothing in the WAL
             try:
-                checkpoint_sqlite(engine)
+                checkpoint_sqlite(self._hot)
             except (DBAPIError, OperationalError) as exc:
                 log.warning("start-up checkpoint failed (%s)", type(exc).__name__)
 
@@ -155,7 +163,7 @@ class Gateway:
         with self._lock:
             current = self.state.sitting.sitting_id if self.state.sitting is not None else None
             try:
-                with self.engine.connect() as conn:
+                with self._read.connect() as conn:
                     state = load_hall(conn, self.hall_id)
                     if current is not None and (state.sitting is None or state.sitting.sitting_id != current):
                         state.sitting = load_sitting(conn, current)
@@ -164,6 +172,17 @@ class Gateway:
             self._writer.forget()
             self.state = state
             self.version += 1
+        for listener in self._reload_listeners:
+            listener()
+
+    def on_reload(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every reload (keypads revoked or swapped: broker accounts follow)."""
+        self._reload_listeners.append(listener)
+
+    def close(self) -> None:
+        """Release the hot path's own connections (the engine passed in is the caller's)."""
+        if self._hot is not self.engine:
+            self._hot.dispose()
 
     @property
     def sitting(self) -> SittingRun | None:
@@ -177,6 +196,45 @@ class Gateway:
     def _drain_received(self) -> None:
         if self._drain is not None and not self._drain():
             log.warning("closing without a full drain: frames received before the close were still queued")
+
+    def setup_change(self, change: Callable[[], T]) -> T:
+        """Run a committed setup change (keypads, seats) under the lock, then reload.
+
+        No frame is decided between the change's commit and the reload, so a
+        revoked keypad is never accepted once its revocation is durable.
+        """
+        with self._lock:
+            try:
+                return change()
+            finally:
+                self.reload()
+
+    def announce_swap(self, seat: str, old: str, new: str, member: str | None) -> dict[str, Any]:
+        """Tell the chair's side (live feed ``notices``) that a seat's keypad was swapped."""
+        with self._lock:
+            sitting = self.state.sitting
+            run = sitting.rounds.get(sitting.current) if sitting is not None and sitting.current else None
+            member_id = sitting.seat_map.get(seat) if sitting is not None else None
+            carried = run is not None and member_id in run.ballots and run.ballots[member_id].pressed
+            who = member or "—"
+            notice: dict[str, Any] = {
+                "kind": "device.swapped",
+                "at": self._clock(),
+                "seat": seat,
+                "member": member,
+                "from": old,
+                "to": new,
+                "round": list(run.key) if run is not None else None,
+                "carried_over": carried,
+                "zh": f"座位 {seat}（{who}）表决器已更换：{old} → {new}"
+                + ("；本轮已按项目保留" if carried else ""),
+                "en": f"seat {seat} ({who}): keypad {old} replaced by {new}"
+                + ("; the member's presses in this round carry over" if carried else ""),
+            }
+            self.notices.append(notice)
+            del self.notices[:-50]
+            self.version += 1
+            return notice
 
     def on_broadcast(self, listener: Callable[[list[Outbound]], None]) -> None:
         """Call ``listener`` with retained broadcasts produced by commands (the bridge publishes them)."""
@@ -219,7 +277,7 @@ class Gateway:
             if device_id not in self.state.devices:
                 return []
             try:
-                with self.engine.begin() as conn:
+                with self._hot.begin() as conn:
                     conn.execute(
                         update(t.device)
                         .where(t.device.c.device_id == device_id)
@@ -249,7 +307,7 @@ class Gateway:
         """
         if events:
             try:
-                with self.engine.begin() as conn:
+                with self._hot.begin() as conn:
                     self._writer.write(conn, events)
                     if self._audit is not None:
                         self._audit(conn, state, events, actor)
@@ -289,7 +347,7 @@ class Gateway:
         """Make a sitting of this hall the current one (loaded from the store)."""
         with self._lock:
             try:
-                with self.engine.connect() as conn:
+                with self._read.connect() as conn:
                     run = load_sitting(conn, sitting_id)
             except (DBAPIError, OperationalError) as exc:
                 raise _store_error(exc) from exc
@@ -316,7 +374,7 @@ class Gateway:
         """Load a motion created in the store (gateway.db) into the sitting, with its round 1."""
         with self._lock:
             try:
-                with self.engine.connect() as conn:
+                with self._read.connect() as conn:
                     row = conn.execute(t.motion.select().where(t.motion.c.id == motion_row_id)).one()
             except (DBAPIError, OperationalError) as exc:
                 raise _store_error(exc) from exc
@@ -524,6 +582,7 @@ class Gateway:
                 "version": self.version,
                 "sitting": None,
                 "round": None,
+                "notices": list(self.notices),
             }
             if sitting is None:
                 return data

@@ -37,6 +37,7 @@ HALL: dict[str, Any] = {
         {"member": 2, "seat": "A-2", "device": "kp-0002", "card": ""},
         {"member": 3, "seat": "A-3", "device": "kp-0003", "card": CARD_3.hex()},
     ],
+    "spares": ["kp-0004"],
     "motions": [
         {"motion_id": 7, "ballot_kind": consts.YES_NO_ABSTAIN, "item_count": 1, "options": YNA,
          "press_policy": consts.LAST_PRESS, "secret": False, "round_nonce": NONCES[7].hex()},
@@ -61,6 +62,10 @@ class _Scenario:
 
     def chair(self, action: str, **args: int) -> _Scenario:
         self.steps.append({"chair": action, **args})
+        return self
+
+    def swap(self, seat: str, to: str) -> _Scenario:
+        self.steps.append({"technician": "swap", "seat": seat, "to": to})
         return self
 
     def up(self, device: str, frame: frames.Uplink, reply: frames.Frame, channel: str = "") -> _Scenario:
@@ -187,6 +192,16 @@ def scenarios() -> list[dict[str, Any]]:
     _in_session(s).chair("open_round", motion_id=7)
     s.up("kp-0001", _vote("kp-0001", 6, 7, (consts.NO,)), _ack(6, ok, vo, 7, 1, (consts.NO,), "A-1"))
     s.up("kp-0001", _vote("kp-0001", 5, 7, (consts.YES,)), _ack(5, again, vo, 7, 1, (consts.NO,), "A-1"))
+    out.append(s)
+
+    s = _Scenario("a keypad swap: every press of the new keypad comes after the old keypad's presses")
+    _in_session(s).chair("open_round", motion_id=7)
+    s.up("kp-0001", _vote("kp-0001", 40, 7, (consts.YES,)), _ack(40, ok, vo, 7, 1, (consts.YES,), "A-1"))
+    s.swap("A-1", "kp-0004")
+    s.up("kp-0001", _vote("kp-0001", 41, 7, (consts.NO,)), _nack(41, reasons.DEVICE_REVOKED, vo))
+    s.up("kp-0004", _vote("kp-0004", 1, 7, (consts.YES,)), _ack(1, again, vo, 7, 1, (consts.YES,), "A-1"))
+    s.up("kp-0004", _vote("kp-0004", 2, 7, (consts.NO,)), _ack(2, rep, vo, 7, 1, (consts.NO,), "A-1"))
+    s.up("kp-0004", _vote("kp-0004", 3, 7, (consts.NO,)), _ack(3, again, vo, 7, 1, (consts.NO,), "A-1"))
     out.append(s)
 
     s = _Scenario("MOTION_NOT_OPEN without a live round, WRONG_ROUND while another round is live")

@@ -3,7 +3,7 @@
 ``/main.py`` (shipped from ``firmware/main.py``) calls :func:`main`.  In order:
 
 1. **Maintenance mode.**  If the maintenance key (the check-in key as wired
-   in the build's profile, GPIO 32 in every shipped profile) is held at
+   in the build's profile: GPIO 32 on the ESP32 profiles, 4 on the S3) is held at
    power-on, nothing else starts: no app, no watchdog, no Wi-Fi.  The
    status LED is lit steadily, the console says so, and the REPL is free
    for provisioning (``hallvote provision``) or ``mpremote``.  Release the

@@ -11,7 +11,9 @@ NVS keys the firmware uses (for provisioning and recovery tools):
 ``ctr`` the frame-counter reservation (:mod:`firmware.counter`), ``boot``
 the boot count (u32, keeps nonce counters unique across reboots), ``ci``
 the sitting id of the last acknowledged check-in (u32), ``ob`` the signed
-frames awaiting an answer (:mod:`firmware.app.outbox` format).
+frames awaiting an answer (:mod:`firmware.app.outbox` format), ``tf`` the
+time floor (:mod:`firmware.app.timefloor`), ``bf``/``bfc`` the last boot
+fault and the count of consecutive faulty boots (:mod:`firmware.app.boot`).
 """
 
 import json
@@ -72,8 +74,9 @@ DEFAULTS: "dict[str, Any]" = {
     "outbox_max": 8,  # signed frames awaiting an answer (the offline queue, kept in NVS; at most 16)
     "inbox_max": 16,  # received messages awaiting the loop
     "counter_block": 64,  # counter values reserved per NVS write
-    "nonce_pool": 4,
-    "steps_per_slice": 4,
+    "nonce_pool": 6,  # precomputed nonces (firmware/signer.py)
+    "nonce_reserve": 3,  # heartbeats and hellos never take the last 3: kept for presses
+    "steps_per_slice": 1,  # one precompute step per loop iteration (<= 5 ms on an ESP32, estimated)
     # feedback
     "secret_show_choice": False,  # secret rounds: show the choice on the display?
     "rating_keys": {"yes": 2, "abstain": 3, "no": 4},  # 满意 / 基本满意 / 不满意

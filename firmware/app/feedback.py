@@ -30,14 +30,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .keypad import Keypad
 
-__all__ = ["TEXT", "leds", "lines", "show"]
+__all__ = ["SIGN_FAULT", "TEXT", "leds", "lines", "show"]
 
 OFF = "off"
 ON = "on"
 BLINK = "blink"
 VOTE_KEYS = ("yes", "no", "abstain")
 
+SIGN_FAULT = -1  # a local refusal (never on the wire): the signer refused to make a nonce
+
 TEXT = {
+    "sign_fault": "签名故障",
+    "repair": "请报修",
     "booting": "启动中",
     "joining": "连接网络",
     "connecting": "连接服务器",
@@ -183,6 +187,8 @@ def lines(kp: "Keypad") -> "list[str]":
             out.append(TEXT["queued"] % len(kp.outbox))
         return out
     if state == states.REFUSED:
+        if kp.refusal == SIGN_FAULT:
+            return [TEXT["sign_fault"], TEXT["repair"]]
         return [reasons.text(kp.refusal if kp.refusal is not None else reasons.MALFORMED)]
     if state == states.IDLE:
         s = kp.sitting

@@ -58,7 +58,11 @@ class Keypad:
         self.timefloor.apply()  # before any TLS handshake: the RTC starts at 2000-01-01
         self.boots = _u32(nvs.get(config.NVS_BOOTS)) + 1
         nvs.set(config.NVS_BOOTS, self.boots.to_bytes(4, "big"))
+        # The nonce counter starts at boots << 32: unique only if this boot count is on flash.
+        self.boots_durable = _u32(nvs.get(config.NVS_BOOTS)) == self.boots
+        self.sign_refusals = 0  # frames not signed: dead RNG and no durable boot count
         self.signer: sg.Signer | None = None
+        self._public: sg.PublicKeyJob | None = None
         secret = nvs.get(config.NVS_SECRET)
         if secret is not None:
             self._use_key(secret)
@@ -72,6 +76,7 @@ class Keypad:
         self.inbox_dropped = 0
         self.bad_frames = 0
         self.tx: list[tuple[str, bytes]] = []
+        self._health: Any = None  # a Hello/Status waiting for nonces beyond the reserve
         self.online = False
         self.want_mqtt = False
         self._wifi = False
@@ -99,9 +104,15 @@ class Keypad:
 
     def _use_key(self, secret: bytes) -> None:
         self.signer = sg.Signer(
-            secret, self.board.rng, self.cfg["nonce_pool"], self.cfg["steps_per_slice"], self.boots << 32
+            secret,
+            self.board.rng,
+            self.cfg["nonce_pool"],
+            self.cfg["steps_per_slice"],
+            self.boots << 32,
+            counter_durable=self.boots_durable,
+            reserve=self.cfg["nonce_reserve"],
         )
-        self._public = sg.public_key_sec1(secret)
+        self._public = sg.PublicKeyJob(secret)  # in steps, after the nonce pool is full
 
     def _restore_outbox(self) -> None:
         raw = self.board.nvs.get(config.NVS_OUTBOX)
@@ -121,13 +132,20 @@ class Keypad:
             self.outbox.changed = False
 
     def public_key(self) -> "bytes | None":
-        """The 65-byte SEC1 public key to register at the gateway, once generated."""
-        return self._public if self.signer is not None else None
+        """The 65-byte SEC1 public key to register at the gateway, once generated
+        (its remaining steps are done now if the loop has not done them yet)."""
+        return self._public.result() if self.signer is not None and self._public is not None else None
 
-    def _seal(self, frame: "frames.Uplink") -> bytes:
+    def _seal(self, frame: "frames.Uplink") -> "bytes | None":
+        """The signed frame, or None (shown as a fault) if the signer refuses to make a nonce."""
         signer = self.signer
         assert signer is not None
-        return codec.seal(frame, signer.sign)
+        try:
+            return codec.seal(frame, signer.sign)
+        except sg.NonceRefused:
+            self.sign_refusals += 1
+            self._do_deny(feedback.SIGN_FAULT)
+            return None
 
     # ------------------------------------------------------------ the loop's entry points
 
@@ -155,8 +173,17 @@ class Keypad:
             self.receive(topic, payload)
         self._timers(now)
         self.board.leds.tick(now)
-        if self.signer is not None:
-            self.signer.precompute_slice()
+        signer = self.signer
+        if signer is not None:  # one bounded slice: nonces first, then the public key
+            if signer.pending:
+                try:  # noqa: SIM105  (MicroPython has no contextlib)
+                    signer.precompute_slice()
+                except sg.NonceRefused:  # no nonce until the RNG works: a press shows the fault
+                    pass
+            elif self._public is not None and self._public.pending:
+                self._public.step()
+            if self._health is not None and signer.can_sign(False):
+                self._send_health(self._health)
 
     def _link(self, now: int, mqtt_up: bool, connects: int) -> None:
         wifi = self.board.wifi.connected()
@@ -237,6 +264,9 @@ class Keypad:
 
     def press(self, key: str) -> None:
         event, arg = classify.press(self, key)
+        if (event == _S.KEY_CHECKIN or event == _S.KEY_VOTE) and self.signer is not None and self.signer.refusing:
+            event, arg = _S.KEY_DENIED, feedback.SIGN_FAULT  # no nonce can be made: say so, sign nothing
+            self.sign_refusals += 1
         if event is not None:
             self._pressed = key
             self.dispatch(event, arg)
@@ -304,7 +334,8 @@ class Keypad:
         assert s is not None
         counter = self.counter.take()  # reserved in NVS before the signature exists
         frame = self._seal(frames.CheckIn(self.device_id, counter, s.sitting_id, s.sitting_nonce, self._card()))
-        self._queue(Entry(counter, CHECKIN, frame, s.sitting_id, "checkin"))
+        if frame is not None:
+            self._queue(Entry(counter, CHECKIN, frame, s.sitting_id, "checkin"))
 
     def _do_send_vote(self, choices: "tuple[int, ...]") -> None:
         m = self.motion
@@ -317,7 +348,9 @@ class Keypad:
         vote = frames.Vote(
             self.device_id, counter, m.motion_id, m.round, m.round_nonce, m.ballot_kind, choices, self._card()
         )
-        self._queue(Entry(counter, VOTE, self._seal(vote), key, self._pressed, choices))
+        frame = self._seal(vote)
+        if frame is not None:
+            self._queue(Entry(counter, VOTE, frame, key, self._pressed, choices))
 
     def _queue(self, entry: Entry) -> None:
         self.refusal = None
@@ -325,14 +358,23 @@ class Keypad:
         self._transmit(entry)
 
     def _send_health(self, cls: "Any") -> None:
+        """A hello or status frame, only from nonces beyond the reserve a press needs:
+        otherwise it waits (``_health``) until the pool has refilled."""
         if self.signer is None:
             return
+        self._heartbeat_at = self.now
+        if not self.signer.can_sign(False):
+            if self._health is not frames.Hello:  # a hello waiting stays a hello
+                self._health = cls
+            return
+        self._health = None
         b = self.board
         rssi = max(-128, min(127, b.wifi.rssi()))
         frame = cls(self.device_id, self.counter.take(), b.firmware_version, self.uptime_ms // 1000,
                     b.battery(), rssi, b.free_heap())  # fmt: skip
-        self.tx.append((self.status_topic, self._seal(frame)))
-        self._heartbeat_at = self.now
+        sealed = self._seal(frame)
+        if sealed is not None and self.online:
+            self.tx.append((self.status_topic, sealed))
 
     def _do_heartbeat(self, _: "Any") -> None:
         self._send_health(frames.Status)

@@ -20,6 +20,15 @@ Times are the board's ``ticks_ms`` values and are compared with a
 ``ticks_diff`` function (MicroPython's ticks wrap), injected so tests can
 drive the clock.
 
+Samples may come late and time-stamped: when a key's raw level changes, the
+level it left is judged by how long it lasted up to that change, so a press
+held for 80 ms between two scans 200 ms apart still gives one press and one
+release if its edges were recorded when they happened.  On the ESP32 a pin
+interrupt records each edge with the level read in the handler and the time
+(:class:`EdgeLatch`); the loop replays them before its own scan.  A ghost
+interrupt (GPIO 36/39 while ADC1 or Wi-Fi powers up, ESP32 errata 3.11)
+reads the unchanged level, so it changes nothing.
+
 :class:`DebouncedKeys` implements :class:`firmware.hal.port.Keys` on top of a
 function per key that samples its raw level; the ESP32 adapter passes GPIO
 readers, tests pass lists.
@@ -31,7 +40,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable
 
-__all__ = ["DEFAULT_SETTLE_MS", "DebouncedKeys", "Debouncer", "plain_diff"]
+__all__ = ["DEFAULT_SETTLE_MS", "DebouncedKeys", "Debouncer", "EdgeLatch", "plain_diff"]
 
 # Long enough for the bounce of ordinary tactile switches (typically < 10 ms),
 # short enough that a press feels instant.
@@ -57,6 +66,7 @@ class Debouncer:
         self._raw = False  # the last raw sample
         self._since = 0  # when the raw level last changed
         self._pressed_at = 0  # when the debounced press was reported
+        self._last = 0  # the time of the last sample
         self._started = False
         # False while a key found down at start-up has not yet been released.
         self._armed = True
@@ -68,14 +78,27 @@ class Debouncer:
             self._started = True
             self._raw = raw
             self._since = now_ms
+            self._last = now_ms
             if raw:
                 self._armed = False
             return None
+        if self._diff(now_ms, self._last) < 0:
+            return None  # older than a sample already taken (a latched edge read late)
+        self._last = now_ms
         if raw != self._raw:
+            edge = None
+            if self._diff(now_ms, self._since) >= self.settle_ms:
+                # the level being left lasted long enough: it counts, even unseen till now
+                edge = self._settle(self._raw, self._since)
             self._raw = raw
             self._since = now_ms
+            if edge is not None:
+                return edge
         if self._diff(now_ms, self._since) < self.settle_ms:
             return None
+        return self._settle(raw, now_ms)
+
+    def _settle(self, raw: bool, at: int) -> "bool | None":
         if not self._armed:
             # A key found down at start-up counts only once it has settled open.
             if not raw:
@@ -85,7 +108,7 @@ class Debouncer:
             return None
         self.pressed = raw
         if raw:
-            self._pressed_at = now_ms
+            self._pressed_at = at
         return raw
 
     def held_ms(self, now_ms: int) -> int:
@@ -95,12 +118,51 @@ class Debouncer:
         return self._diff(now_ms, self._pressed_at)
 
 
+class EdgeLatch:
+    """A fixed ring of time-stamped key edges, filled from pin interrupts, drained by the loop.
+
+    ``record(index, closed, ticks)`` allocates nothing (it may run in a hard
+    interrupt handler); when the ring is full the newest edge is dropped and
+    counted in ``overflows`` (the loop's own scan still sees the level).
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._keys = bytearray(size)
+        self._times = [0] * size
+        self._head = bytearray(2)  # [read, write] positions (bytes: no allocation to update)
+        self.overflows = 0
+
+    def record(self, index: int, closed: bool, ticks: int) -> None:
+        rd, wr = self._head[0], self._head[1]
+        nxt = (wr + 1) % self.size
+        if nxt == rd:
+            self.overflows += 1
+            return
+        self._keys[wr] = index | (0x80 if closed else 0)
+        self._times[wr] = ticks
+        self._head[1] = nxt
+
+    def drain(self) -> "list[tuple[int, bool, int]]":
+        """The recorded ``(index, closed, ticks)`` edges, oldest first."""
+        out = []
+        rd = self._head[0]
+        while rd != self._head[1]:
+            k = self._keys[rd]
+            out.append((k & 0x7F, bool(k & 0x80), self._times[rd]))
+            rd = (rd + 1) % self.size
+        self._head[0] = rd
+        return out
+
+
 class DebouncedKeys(port.Keys):
     """:class:`port.Keys` over raw readers: ``readers`` maps key name -> ``read() -> bool``.
 
     ``read()`` returns True while the key is closed (the adapter handles
     active-low wiring).  Keys are scanned in ``order`` (default: the port's
-    key order), so simultaneous edges come out in a fixed order.
+    key order), so simultaneous edges come out in a fixed order.  With a
+    ``latch`` (:class:`EdgeLatch`, key index = position in ``names``), the
+    edges it recorded are replayed before each scan.
     """
 
     def __init__(
@@ -108,6 +170,7 @@ class DebouncedKeys(port.Keys):
         readers: "dict[str, Callable[[], bool]]",
         settle_ms: int = DEFAULT_SETTLE_MS,
         ticks_diff: "Callable[[int, int], int]" = plain_diff,
+        latch: "EdgeLatch | None" = None,
     ) -> None:
         known = port.KEYS_BASIC + port.KEYS_NAV
         for name in readers:
@@ -115,9 +178,17 @@ class DebouncedKeys(port.Keys):
                 raise ValueError("unknown key name %r" % (name,))
         self.names = tuple(n for n in known if n in readers)
         self._scan = [(n, readers[n], Debouncer(settle_ms, ticks_diff)) for n in self.names]
+        self.latch = latch
 
     def poll(self, now_ms: int) -> "list[tuple[str, bool]]":
         edges = []
+        if self.latch is not None:
+            for index, closed, ticks in self.latch.drain():
+                if index < len(self._scan):
+                    name, _read, deb = self._scan[index]
+                    edge = deb.update(closed, ticks)
+                    if edge is not None:
+                        edges.append((name, edge))
         for name, read, deb in self._scan:
             edge = deb.update(read(), now_ms)
             if edge is not None:

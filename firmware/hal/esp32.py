@@ -50,7 +50,17 @@ if TYPE_CHECKING:
 _time = time  # type: Any
 _gc = gc  # type: Any
 
-__all__ = ["BootHardware", "Esp32Board", "EspClock", "EspNvs", "EspWatchdog", "EspWifi", "board", "boot_hardware", "hard_reset"]
+__all__ = [
+    "BootHardware",
+    "Esp32Board",
+    "EspClock",
+    "EspNvs",
+    "EspWatchdog",
+    "EspWifi",
+    "board",
+    "boot_hardware",
+    "hard_reset",
+]
 
 # The ESP32 port counted time.time() from 2000-01-01 in older releases.
 _EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
@@ -179,14 +189,55 @@ class EspWatchdog(port.Watchdog):
         return self._wdt is not None
 
 
-def _key_reader(pin_no: int, active_low: bool) -> "Callable[[], bool]":
+def _key_pin(
+    pin_no: int, active_low: bool, input_only: "tuple[int, ...]" = profiles.INPUT_ONLY
+) -> "tuple[Any, Callable[[], bool]]":
+    """The key's input Pin and a reader returning True while the key is closed."""
     pull = None
-    if pin_no not in profiles.INPUT_ONLY:  # GPIO 34-39 have no pull resistors
+    if pin_no not in input_only:  # input-only pins (GPIO 34-39 on an ESP32) have no pulls
         pull = machine.Pin.PULL_UP if active_low else machine.Pin.PULL_DOWN
-    value = machine.Pin(pin_no, machine.Pin.IN, pull).value
+    pin = machine.Pin(pin_no, machine.Pin.IN, pull)
+    value = pin.value
     if active_low:
-        return lambda: not value()
-    return lambda: bool(value())
+        return pin, lambda: not value()
+    return pin, lambda: bool(value())
+
+
+def _key_reader(
+    pin_no: int, active_low: bool, input_only: "tuple[int, ...]" = profiles.INPUT_ONLY
+) -> "Callable[[], bool]":
+    return _key_pin(pin_no, active_low, input_only)[1]
+
+
+def _latched_keys(profile: "dict[str, Any]") -> debounce.DebouncedKeys:
+    """Debounced keys whose edges are also latched by pin interrupts (hard IRQ when the port
+    allows), so a press shorter than a slow loop iteration is not lost."""
+    active_low = profile.get("key_active_low", True)
+    no_pull = profiles.input_only(profile)
+    pins = {name: _key_pin(pin, active_low, no_pull) for name, pin in profile["keys"].items()}
+    readers = {name: pins[name][1] for name in pins}
+    latch = debounce.EdgeLatch()
+    keys = debounce.DebouncedKeys(readers, ticks_diff=_time.ticks_diff, latch=latch)
+    both = machine.Pin.IRQ_FALLING | machine.Pin.IRQ_RISING
+    for index, name in enumerate(keys.names):
+        pin = pins[name][0]
+        handler = _edge_handler(latch, index, readers[name])
+        try:
+            pin.irq(handler=handler, trigger=both, hard=True)
+        except TypeError:  # a port without hard pin interrupts: a soft one still latches
+            pin.irq(handler=handler, trigger=both)
+    return keys
+
+
+def _edge_handler(
+    latch: debounce.EdgeLatch, index: int, read: "Callable[[], bool]"
+) -> "Callable[[Any], None]":
+    ticks = _time.ticks_ms
+
+    def handler(_pin: "Any") -> None:  # may run as a hard IRQ: allocates nothing
+        latch.record(index, read(), ticks())
+
+    return handler
 
 
 def _led_writer(pin_no: int, active_low: bool) -> "Callable[[bool], None]":
@@ -215,13 +266,7 @@ class Esp32Board(port.Board):
         self.display_errors = 0
         self.firmware_version = version.VERSION
         self.clock = EspClock()
-        self.keys = debounce.DebouncedKeys(
-            {
-                name: _key_reader(pin, profile.get("key_active_low", True))
-                for name, pin in profile["keys"].items()
-            },
-            ticks_diff=_time.ticks_diff,
-        )
+        self.keys = _latched_keys(profile)
         self.leds = leds.BlinkingLeds(
             {
                 name: _led_writer(pin, profile.get("led_active_low", False))
@@ -349,7 +394,7 @@ class BootHardware:
         pin = self.profile["keys"].get(name)
         if pin is None:
             return False
-        read = _key_reader(pin, self.profile.get("key_active_low", True))
+        read = _key_reader(pin, self.profile.get("key_active_low", True), profiles.input_only(self.profile))
         for _ in range(5):
             if not read():
                 return False

@@ -22,10 +22,17 @@ Profile keys (pins are ESP32 GPIO numbers):
 ``card``        ``{"driver": "rc522", "cs", "rst"}`` or None.
 ``battery``     ``{"adc", "divider", "empty_mv", "full_mv"}`` or None (mains).
 ``watchdog_ms`` hardware watchdog timeout.
+``module``      the module the pins are for, a key of :data:`MODULES`:
+                ``esp32-wroom-32``, ``esp32-wrover`` or ``esp32-s3-psram``.
 
-Pin choices avoid the flash pins (6-11), the UART0 console (1, 3) and,
-for keys, the strapping pins (0, 2, 5, 12, 15); GPIO 2 drives an LED only
-(an LED to GND keeps it low at reset, as download mode needs).
+:func:`validate` checks the pins against the module (:data:`MODULES`): the
+GPIOs it has, the ones its flash and PSRAM take (GPIO 6-11 on every ESP32
+module; also 16/17 on a WROVER; 26-37 on an ESP32-S3 with octal PSRAM), the
+serial console, input-only pins, and the strapping pins read at reset.  A
+key is never on a strapping pin (its pull-up, or a press during reset,
+changes the boot mode); an LED may be where its wiring holds the level the
+normal boot needs (``STRAP_LEVEL``): GPIO 2 and 12 need an LED to GND (LED
+active high), GPIO 0 an LED to 3V3 (active low), GPIO 5 and 15 take either.
 """
 
 TYPE_CHECKING = False
@@ -38,8 +45,10 @@ __all__ = [
     "DEFAULT",
     "FLASH_PINS",
     "INPUT_ONLY",
+    "MODULES",
     "PROFILES",
     "battery_percent",
+    "input_only",
     "names",
     "pins_of",
     "select",
@@ -48,10 +57,56 @@ __all__ = [
 
 DEFAULT = "keypad4"
 
-FLASH_PINS = (6, 7, 8, 9, 10, 11)
-INPUT_ONLY = (34, 35, 36, 37, 38, 39)  # no output driver, no internal pull resistors
+FLASH_PINS = (6, 7, 8, 9, 10, 11)  # ESP32 (WROOM-32, WROVER)
+INPUT_ONLY = (34, 35, 36, 37, 38, 39)  # ESP32: no output driver, no internal pull resistors
 UART0 = (1, 3)
-_VALID_PINS = tuple(p for p in range(40) if p not in (20, 24, 28, 29, 30, 31) + FLASH_PINS)
+_ESP32_GPIOS = tuple(p for p in range(40) if p not in (20, 24, 28, 29, 30, 31))
+
+# Per module: GPIOs that exist, reserved ones (pin -> why), the serial console,
+# input-only pins, and strapping pins -> the level each must have at reset.
+# A strapping level of None: either level boots normally (only the boot log
+# or SDIO timing changes).  Levels for an LED: 0 when it is wired to GND
+# (active high, "led_active_low": False), 1 when wired to 3V3.
+MODULES = {  # type: dict[str, dict[str, Any]]
+    "esp32-wroom-32": {
+        "chip": "esp32",
+        "gpios": _ESP32_GPIOS,
+        "reserved": {6: "flash", 7: "flash", 8: "flash", 9: "flash", 10: "flash", 11: "flash"},
+        "console": UART0,
+        "input_only": INPUT_ONLY,
+        "strapping": {0: 1, 2: 0, 5: None, 12: 0, 15: None},
+    },
+    "esp32-wrover": {
+        "chip": "esp32",
+        "gpios": _ESP32_GPIOS,
+        "reserved": {
+            6: "flash",
+            7: "flash",
+            8: "flash",
+            9: "flash",
+            10: "flash",
+            11: "flash",
+            16: "PSRAM",
+            17: "PSRAM",
+        },
+        "console": UART0,
+        "input_only": INPUT_ONLY,
+        "strapping": {0: 1, 2: 0, 5: None, 12: 0, 15: None},
+    },
+    # ESP32-S3-WROOM-1 N16R8 and the like: quad flash on 26-32, octal PSRAM on 33-37.
+    "esp32-s3-psram": {
+        "chip": "esp32s3",
+        "gpios": tuple(range(22)) + tuple(range(26, 49)),
+        "reserved": dict(
+            [(p, "flash") for p in range(26, 33)]
+            + [(p, "PSRAM") for p in range(33, 38)]
+            + [(19, "USB"), (20, "USB")]
+        ),
+        "console": (43, 44),
+        "input_only": (),
+        "strapping": {0: 1, 3: None, 45: 0, 46: 0},
+    },
+}
 
 _KEYS4 = {"checkin": 32, "yes": 33, "no": 25, "abstain": 26}
 _LEDS = {"checkin": 27, "yes": 14, "no": 13, "abstain": 16, "status": 17, "recorded": 2}
@@ -62,6 +117,7 @@ _BATTERY = {"adc": 36, "divider": 2.0, "empty_mv": 3300, "full_mv": 4150}
 PROFILES = {  # type: dict[str, Profile]
     # Four keys and six LEDs: the plain desk keypad.
     "keypad4": {
+        "module": "esp32-wroom-32",
         "keys": _KEYS4,
         "key_active_low": True,
         "leds": _LEDS,
@@ -73,6 +129,7 @@ PROFILES = {  # type: dict[str, Profile]
     },
     # The desk keypad with an RC522 card reader for the member's card.
     "keypad4-card": {
+        "module": "esp32-wroom-32",
         "keys": _KEYS4,
         "key_active_low": True,
         "leds": _LEDS,
@@ -83,11 +140,14 @@ PROFILES = {  # type: dict[str, Profile]
         "battery": None,
         "watchdog_ms": 8000,
     },
-    # 128x64 SSD1306 OLED, navigation keys (item lists, ratings), RC522, battery.
+    # 128x64 SSD1306 OLED, navigation keys (item lists, ratings), RC522, battery, on a
+    # WROVER (PSRAM for the heap): GPIO 16/17 belong to the PSRAM, so the abstain and
+    # status LEDs sit on strapping pins 12 and 15, wired to GND (low at reset, as both need).
     "oled-nav-card": {
+        "module": "esp32-wrover",
         "keys": {"checkin": 32, "yes": 33, "no": 25, "abstain": 26, "up": 34, "down": 35, "confirm": 39},
         "key_active_low": True,
-        "leds": _LEDS,
+        "leds": {"checkin": 27, "yes": 14, "no": 13, "abstain": 12, "status": 15, "recorded": 2},
         "led_active_low": False,
         "i2c": {"id": 0, "scl": 22, "sda": 21, "freq": 400000},
         "display": {
@@ -101,6 +161,27 @@ PROFILES = {  # type: dict[str, Profile]
         "spi": _SPI,
         "card": _RC522,
         "battery": _BATTERY,
+        "watchdog_ms": 8000,
+    },
+    # The same keypad on an ESP32-S3 module with octal PSRAM (e.g. ESP32-S3-WROOM-1 N16R8).
+    "oled-nav-card-s3": {
+        "module": "esp32-s3-psram",
+        "keys": {"checkin": 4, "yes": 5, "no": 6, "abstain": 7, "up": 15, "down": 16, "confirm": 17},
+        "key_active_low": True,
+        "leds": {"checkin": 8, "yes": 9, "no": 11, "abstain": 12, "status": 13, "recorded": 14},
+        "led_active_low": False,
+        "i2c": {"id": 0, "scl": 2, "sda": 1, "freq": 400000},
+        "display": {
+            "driver": "ssd1306",
+            "width": 128,
+            "height": 64,
+            "addr": 0x3C,
+            "flip": False,
+            "external_vcc": False,
+        },
+        "spi": {"id": 2, "sck": 39, "mosi": 40, "miso": 41, "baudrate": 1000000},
+        "card": {"driver": "rc522", "cs": 42, "rst": 21},
+        "battery": {"adc": 10, "divider": 2.0, "empty_mv": 3300, "full_mv": 4150},
         "watchdog_ms": 8000,
     },
 }
@@ -157,9 +238,32 @@ def pins_of(profile: "Profile") -> "list[tuple[str, int]]":
     return uses
 
 
+def input_only(profile: "Profile") -> "tuple[int, ...]":
+    """The profile's module's input-only GPIOs (no output driver, no pull resistors)."""
+    module = MODULES.get(profile.get("module") or "")
+    return tuple(module["input_only"]) if module else INPUT_ONLY
+
+
+def _strap_problem(use: str, pin: int, need: "int | None", profile: "Profile") -> "str | None":
+    if use.startswith("key "):
+        return "%s: GPIO %d is a strapping pin (a key there can change the boot mode)" % (use, pin)
+    if use.startswith("led ") and need is not None:
+        level = 1 if profile.get("led_active_low", False) else 0  # an idle LED holds its pin here
+        if level != need:
+            return "%s: GPIO %d is a strapping pin that must be %s at reset; wire the LED to %s" % (
+                use, pin, "high" if need else "low", "3V3" if need else "GND")  # fmt: skip
+    if use in ("battery adc", "spi miso"):  # inputs driven by outside circuits at reset
+        return "%s: GPIO %d is a strapping pin" % (use, pin)
+    return None
+
+
 def validate(profile: "Profile") -> "list[str]":
     """Problems with a profile (an empty list when it is usable)."""
     problems = []
+    module = MODULES.get(profile.get("module") or "")
+    if module is None:
+        problems.append("module %r is not one of %s" % (profile.get("module"), ", ".join(sorted(MODULES))))
+        module = MODULES["esp32-wroom-32"]
     keys = profile.get("keys") or {}
     for name in ("checkin", "yes", "no", "abstain"):
         if name not in keys:
@@ -185,12 +289,23 @@ def validate(profile: "Profile") -> "list[str]":
         if not profile.get("spi"):
             problems.append("a card reader needs an spi bus")
     seen = {}  # type: dict[int, str]
+    reserved = module["reserved"]
+    strapping = module["strapping"]
     for use, pin in pins_of(profile):
-        if not isinstance(pin, int) or pin not in _VALID_PINS:
+        if not isinstance(pin, int) or pin not in module["gpios"]:
             problems.append("%s: %r is not a usable GPIO" % (use, pin))
             continue
-        if pin in UART0:
+        if pin in reserved:
+            problems.append(
+                "%s: GPIO %d is not a usable GPIO on %s (%s)" % (use, pin, profile["module"], reserved[pin])
+            )
+            continue
+        if pin in module["console"]:
             problems.append("%s: GPIO %d is the serial console" % (use, pin))
+        if pin in strapping:
+            problem = _strap_problem(use, pin, strapping[pin], profile)
+            if problem:
+                problems.append(problem)
         if pin in seen:
             problems.append("GPIO %d used twice (%s, %s)" % (pin, seen[pin], use))
         seen[pin] = use
@@ -202,7 +317,7 @@ def validate(profile: "Profile") -> "list[str]":
             "i2c scl",
             "i2c sda",
         )
-        if output and pin in INPUT_ONLY:
+        if output and pin in module["input_only"]:
             problems.append("%s: GPIO %d is input-only" % (use, pin))
     return problems
 

@@ -16,6 +16,11 @@ Behaviour:
   connect again.  Nothing else catches link errors, and nothing ends the
   task but :meth:`close`: any other exception is counted in ``faults`` and
   treated like link loss.
+* The broker is best given as an IP address.  A name is looked up once
+  (``socket.getaddrinfo`` blocks the whole loop while it runs) and the
+  address reused for every reconnect; it is looked up again only after
+  ``resolve_after`` (3) connection attempts in a row failed.  The TLS name
+  checked is still the name (``server_hostname``).
 * Every network wait has a bound.  On MicroPython 1.27
   ``open_connection`` returns once TCP is up and the TLS handshake runs
   inside the first write, so the CONNECT write is bounded by
@@ -144,6 +149,19 @@ class Backoff:
         self.attempt = 0
 
 
+def _is_ip(host: str) -> bool:
+    """A dotted IPv4 literal (no resolver needed)."""
+    parts = host.split(".")
+    return len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and int(p) < 256 for p in parts)
+
+
+def _default_resolver(host: str, port: int) -> str:
+    """The first address of ``host`` (a blocking lookup: done once, then cached)."""
+    import socket
+
+    return str(socket.getaddrinfo(host, port)[0][-1][0])
+
+
 async def _open_connection(
     host: str, port: int, ssl: "Any", server_hostname: "str | None"
 ) -> "tuple[Any, Any]":
@@ -211,6 +229,8 @@ class MQTTClient:
         max_inflight: int = 8,
         max_packet: int = 16384,
         open_connection: "Opener | None" = None,
+        resolver: "Callable[[str, int], str] | None" = None,
+        resolve_after: int = 3,
     ) -> None:
         self.client_id = client_id
         self.host = host
@@ -232,6 +252,15 @@ class MQTTClient:
         self.max_inflight = max_inflight
         self.max_packet = max_packet
         self._open: Opener = open_connection if open_connection is not None else _open_connection
+        # A broker name is looked up once and the address reused (a lookup blocks the whole
+        # loop); looked up again after ``resolve_after`` failed connects.  An IP is used as is.
+        if resolver is None and open_connection is None:
+            resolver = _default_resolver
+        self._resolver = resolver
+        self.resolve_after = resolve_after
+        self.address: str | None = host if _is_ip(host) else None
+        self.lookups = 0
+        self._failed_since_lookup = 0
         # the CONNECT packet, checked now so bad settings fail at once
         self._connect_packet().encode()
 
@@ -418,7 +447,7 @@ class MQTTClient:
         self._connack = None
         self._wake.clear()
         reader, writer = await asyncio.wait_for(
-            self._open(self.host, self.port, self.ssl, self.server_hostname),
+            self._open(self._target(), self.port, self.ssl, self.server_hostname),
             self.connect_timeout,
         )
         self._reader, self._writer = reader, writer
@@ -434,6 +463,7 @@ class MQTTClient:
             raise MQTTConnectError(ack.return_code)
 
         self.connected = True
+        self._failed_since_lookup = 0
         self.connects += 1
         self.refused = None
         self.backoff.reset()
@@ -450,6 +480,18 @@ class MQTTClient:
             await self._send(codec.Subscribe(self._next_pid(), self._subs))
         await self._pump()
         await self._serve()
+
+    def _target(self) -> str:
+        """Where to connect: the IP, the cached lookup, or (no resolver) the host as given."""
+        resolver = self._resolver
+        if resolver is None or _is_ip(self.host):
+            return self.host
+        if self.address is None or self._failed_since_lookup >= self.resolve_after:
+            self._failed_since_lookup = 0
+            self.lookups += 1
+            self.address = resolver(self.host, self.port)  # OSError: link loss, retried later
+        self._failed_since_lookup += 1  # cleared by the CONNACK
+        return self.address
 
     async def _wait_wake(self, timeout: float, done: "Callable[[], bool]") -> bool:
         """Wait (on the reader's Event, never on the socket) until ``done()`` or ``timeout``

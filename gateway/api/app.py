@@ -14,6 +14,7 @@ from .audit_calls import AuditCallsMiddleware
 from .deps import API_PREFIX, roles_of
 from .errors import install_handlers
 from .live import HEARTBEAT_S, POLL_S
+from .writes import OneWriterMiddleware
 
 __all__ = ["API_PREFIX", "TAGS", "create_app"]
 
@@ -105,6 +106,7 @@ def create_app(
 
     install_console(app)
     app.add_middleware(AuditCallsMiddleware, audit=audit, settings=settings)
+    app.add_middleware(OneWriterMiddleware)  # added last: outermost, so the audit record is inside it
     return app
 
 

@@ -51,6 +51,8 @@ AUTH_TIMEOUT_S = 5.0
 def view_for(snapshot: dict[str, Any], role: str) -> dict[str, Any]:
     """The snapshot as ``role`` may see it: the display sees a round's result only once announced."""
     current = snapshot.get("round")
+    if role == "display":
+        snapshot = {**snapshot, "notices": []}
     if role == "display" and isinstance(current, dict) and current.get("state") == "closed":
         return {**snapshot, "round": {**current, "totals": None, "result": None}}
     return snapshot

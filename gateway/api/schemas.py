@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -24,6 +24,8 @@ __all__ = [
     "ResultOut",
     "ResultsOut",
     "RoundResultOut",
+    "SwapIn",
+    "SwapOut",
 ]
 
 
@@ -34,6 +36,22 @@ class MeOut(BaseModel):
 
 class DeviceBindIn(BaseModel):
     seat_id: int | None = Field(description="座位 id；null 解除绑定 / seat id; null unbinds the keypad")
+
+
+class SwapIn(BaseModel):
+    to: str = Field(min_length=1, max_length=16, description="替换用的已登记表决器 / the registered spare keypad")
+    reason: str = Field(
+        default="故障更换 / failed", min_length=1, max_length=200, description="原因（记入审计）/ why (audited)"
+    )
+
+
+class SwapOut(BaseModel):
+    seat: str
+    old: str = Field(description="被停用的表决器 / the keypad revoked")
+    new: str = Field(description="绑定到座位的表决器 / the keypad now bound to the seat")
+    member: str | None = Field(description="本次会议该座位的代表 / the member at that seat in the sitting")
+    checked_in: bool | None
+    carried_over: bool = Field(description="本轮已按项目保留为该代表的票 / the member's presses in the live round carry over")
 
 
 class OpenRoundIn(BaseModel):
@@ -96,6 +114,12 @@ class LiveSnapshot(BaseModel):
     version: int = Field(description="每次状态变化加一 / increases with every change")
     sitting: LiveSitting | None
     round: LiveRound | None
+    notices: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="主持端提示：表决器更换（座位、代表、旧/新表决器、本轮已按项目是否保留；zh/en 文本）；"
+        "大屏不显示 / for the chair's side: keypad swaps (seat, member, old and new keypad, whether the "
+        "member's presses in the live round carried over; zh/en text); not sent to the display",
+    )
 
 
 # --------------------------------------------------------------------------- motions and results

@@ -11,7 +11,9 @@ from gateway.cli.broker import broker_app
 from gateway.cli.device import device_app
 from gateway.cli.firmware import firmware_app
 from gateway.cli.gateway import gateway_app
+from gateway.cli.init import init
 from gateway.cli.provision import provision_app
+from gateway.cli.user import user_app
 
 app = typer.Typer(
     name="hallvote",
@@ -25,6 +27,8 @@ def main() -> None:
     """hallvote command line."""
 
 
+app.command("init")(init)
+app.add_typer(user_app, name="user")
 app.add_typer(broker_app, name="broker")
 app.add_typer(audit_app, name="audit")
 app.add_typer(gateway_app, name="gateway")

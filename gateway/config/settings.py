@@ -76,6 +76,7 @@ __all__ = [
     "ConfigError",
     "ConsoleSettings",
     "GatewaySettings",
+    "LogSettings",
     "Role",
     "UserEntry",
     "format_errors",
@@ -116,6 +117,13 @@ class BrokerSettings(_Section):
     """The hall CA certificate (PEM): TLS to the broker, verified against it."""
     client_id: str | None = Field(default=None, min_length=1, max_length=64)
     """MQTT client id; default ``hallvote-gw-<hall_id>`` (fixed, so the broker keeps the session)."""
+    control_password_file: Path | None = None
+    """The ``_control`` account's password (dynamic security): the gateway then disables revoked keypads."""
+
+    def control_secret(self) -> str | None:
+        if self.control_password_file is None:
+            return None
+        return self.control_password_file.read_text(encoding="utf-8").strip()
 
     @model_validator(mode="after")
     def _resolve(self) -> BrokerSettings:
@@ -131,6 +139,8 @@ class BrokerSettings(_Section):
             if not secret:
                 raise ValueError(f"broker.password_file: {self.password_file} is empty")
             object.__setattr__(self, "password", SecretStr(secret))
+        if self.control_password_file is not None and not self.control_password_file.is_file():
+            raise ValueError(f"broker.control_password_file: no such file {self.control_password_file}")
         if self.ca_file is not None and not self.ca_file.is_file():
             raise ValueError(f"broker.ca_file: no such file {self.ca_file}")
         if self.port == 0:
@@ -145,6 +155,21 @@ class BrokerSettings(_Section):
 class ApiSettings(_Section):
     host: str = Field(default="127.0.0.1", min_length=1, max_length=253)
     port: int = Field(default=8080, ge=1, le=65535)
+    docs: bool = False
+    """Serve /docs and /openapi.json to anyone; off: only to a signed-in user (bearer token or console)."""
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    """The largest request body; a larger one is refused with 413 before it is read."""
+
+
+class LogSettings(_Section):
+    format: Literal["text", "json"] = "text"
+    """``text``: one line per event (time level logger: message); ``json``: one JSON object per line."""
+    file: Path | None = None
+    """Also write the log to this file, rotated; unset: standard error only (journald under systemd)."""
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+    """Rotate the file at this size."""
+    backups: int = Field(default=10, ge=1, le=1000)
+    """Rotated files kept (hallvote.log.1 ...)."""
 
 
 class ConsoleSettings(_Section):
@@ -204,10 +229,13 @@ class GatewaySettings(BaseSettings):
     )
 
     hall_id: HubId
+    hall_name: str | None = Field(default=None, min_length=1, max_length=128)
+    """The hall's name; the gateway registers the hall under it at start if it is not registered yet."""
     database_url: str = "sqlite:///hallvote.db"
     broker: BrokerSettings
     api: ApiSettings = ApiSettings()
     console: ConsoleSettings = ConsoleSettings()
+    log: LogSettings = LogSettings()
     time_zone: str = "Asia/Shanghai"
     users: list[UserEntry] = Field(default_factory=list)
 
@@ -285,13 +313,14 @@ def format_errors(exc: ValidationError) -> list[str]:
 
 def _relative_to(data: dict[str, Any], base: Path) -> None:
     """File paths in the file are relative to the file's directory (as a reader of it would expect)."""
-    broker = data.get("broker")
-    if not isinstance(broker, dict):
-        return
-    for key in ("password_file", "ca_file"):
-        value = broker.get(key)
-        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
-            broker[key] = str(base / value)
+    for section, keys in (("broker", ("password_file", "ca_file", "control_password_file")), ("log", ("file",))):
+        table = data.get(section)
+        if not isinstance(table, dict):
+            continue
+        for key in keys:
+            value = table.get(key)
+            if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+                table[key] = str(base / value)
 
 
 def load_settings(path: str | os.PathLike[str]) -> GatewaySettings:

@@ -30,7 +30,7 @@ from .auth import ConsoleUser, check_csrf, require_page
 from .views import agenda, live_view
 from .web import lang_of, render
 
-__all__ = ["ACTIONS", "CONFIRM", "router"]
+__all__ = ["ACTIONS", "ALWAYS_CONFIRM", "CONFIRM", "router"]
 
 log = logging.getLogger("hallvote.console")
 
@@ -44,7 +44,9 @@ CONFIRM = {
     "open": ("确认开始表决？", "Open the vote?"),
     "announce": ("确认宣布结果并在大屏显示？", "Announce the result on the big screen?"),
 }
-"""Actions that ask again before they run (buttons for close and close_sitting; every keyboard shortcut)."""
+"""Actions that ask again before they run when given by a keyboard shortcut."""
+ALWAYS_CONFIRM = frozenset({"close", "close_sitting"})
+"""Actions that ask again however they are given (no accidental close)."""
 
 ACTIONS = (
     "activate",
@@ -140,7 +142,8 @@ async def chair_do(request: Request, user: ConsoleUser = Operator) -> Response:
     form = dict(await request.form())
     check_csrf(user.csrf, str(form.get("csrf", "")))
     action = str(form.get("action", ""))
-    if action in CONFIRM and form.get("confirmed") != "yes":
+    ask = action in ALWAYS_CONFIRM or (action in CONFIRM and form.get("shortcut") == "1")
+    if ask and form.get("confirmed") != "yes":
         fields = {k: str(v) for k, v in form.items() if k not in ("csrf", "confirmed")}
         return render(
             request,

@@ -17,7 +17,20 @@ connection gets
   secret round closes do not linger in free pages;
 * ``busy_timeout`` 10 s, and transactions that really begin at BEGIN
   (the sqlite3 module's legacy mode would start them only at the first
-  write, so a read-validate-write sequence would not be one transaction).
+  write, so a read-validate-write sequence would not be one transaction);
+* **every transaction takes the write lock up front** (``BEGIN
+  IMMEDIATE``) unless its connection is marked read-only (:func:`reader`).
+  SQLite has one writer; a transaction that began deferred, read, and
+  then writes cannot wait for the lock (its snapshot may be stale, so
+  SQLite answers ``database is locked`` at once, busy timeout or not).
+  ``BEGIN IMMEDIATE`` waits its turn (up to the busy timeout) instead, so
+  concurrent writers queue rather than fail.  Readers (the API's GET
+  requests, the gateway loading its state) use :func:`reader` and never
+  block a writer (WAL).
+
+Every engine is created with ``hide_parameters=True``: an error message or
+log line shows the SQL, never the values (a secret round's choices, device
+ids) bound to it.
 
 PostgreSQL (the production store): ``postgresql+psycopg://`` (psycopg 3);
 a plain ``postgresql://`` URL is mapped to psycopg 3.
@@ -45,7 +58,9 @@ __all__ = [
     "init_db",
     "make_engine",
     "normalize_url",
+    "own_pool",
     "purge_deleted",
+    "reader",
 ]
 
 MIGRATIONS = "gateway.db:migrations"
@@ -86,8 +101,26 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
         cursor.close()
 
 
+READ_ONLY = "hallvote_read_only"
+"""Execution option: this connection's transactions only read (SQLite: a deferred BEGIN)."""
+
+
+def reader(engine: Engine) -> Engine:
+    """``engine`` for transactions that only read: on SQLite they begin deferred and take no write lock."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def own_pool(engine: Engine, size: int = 2) -> Engine:
+    """An engine on the same database with its own small connection pool (the same one for in-memory SQLite)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return engine
+    return make_engine(url.render_as_string(hide_password=False), pool_size=size, max_overflow=size)
+
+
 def _sqlite_on_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -97,6 +130,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """
     url = normalize_url(url)
     backend = make_url(url).get_backend_name()
+    kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
         connect_args = dict(kwargs.pop("connect_args", {}))
         connect_args.setdefault("check_same_thread", False)

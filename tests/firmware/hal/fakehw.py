@@ -180,6 +180,8 @@ NVS_PENDING = {}
 WIFI = {"connected": False, "ssid": None, "config": {}, "rssi": -61}
 WDT = {"timeout": None, "feeds": 0, "timeouts": []}
 RTC = [None]  # the datetime tuple machine.RTC was last set to
+IRQS = {}  # pin -> (handler, trigger, hard, Pin) from Pin.irq
+CHIP = ["esp32"]  # or "esp32s3": which GPIOs the stand-in Pin accepts
 ADC_UV = [1900000]
 
 
@@ -192,3 +194,17 @@ def reset():
     WIFI.update({"connected": False, "ssid": None, "config": {}})
     WDT.update({"timeout": None, "feeds": 0, "timeouts": []})
     RTC[0] = None
+    IRQS.clear()
+
+
+def edge(pin, level):
+    """Set a pin's level and run its interrupt handler, as the ESP32 does on an edge."""
+    LEVELS[pin] = level
+    handler, _trigger, _hard, obj = IRQS[pin]
+    handler(obj)
+
+
+def ghost(pin):
+    """An interrupt with no level change (ESP32 errata 3.11 on GPIO 36/39)."""
+    handler, _trigger, _hard, obj = IRQS[pin]
+    handler(obj)

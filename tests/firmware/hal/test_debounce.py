@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from firmware.hal import port
-from firmware.hal.debounce import DEFAULT_SETTLE_MS, DebouncedKeys, Debouncer
+from firmware.hal.debounce import DEFAULT_SETTLE_MS, DebouncedKeys, Debouncer, EdgeLatch
 
 S = DEFAULT_SETTLE_MS
 
@@ -135,3 +135,62 @@ def test_four_key_board_has_only_basic_keys() -> None:
     keys = DebouncedKeys({n: (lambda: False) for n in port.KEYS_BASIC})
     assert keys.names == port.KEYS_BASIC
     assert keys.held_ms("confirm", 100) == 0
+
+
+# --------------------------------------------------------------- edges latched by pin interrupts
+
+
+def latched_keys(level: dict[str, bool]) -> tuple[DebouncedKeys, EdgeLatch]:
+    latch = EdgeLatch(8)
+    keys = DebouncedKeys({n: (lambda n=n: level[n]) for n in level}, latch=latch)
+    return keys, latch
+
+
+def test_a_press_between_two_slow_scans_is_not_lost() -> None:
+    level = {"checkin": False, "yes": False, "no": False, "abstain": False}
+    keys, latch = latched_keys(level)
+    assert keys.poll(0) == []
+    yes = keys.names.index("yes")
+    latch.record(yes, True, 100)  # pressed at 100 ms, released at 180 ms, scanned at 400 ms
+    latch.record(yes, False, 180)
+    assert keys.poll(400) == [("yes", True), ("yes", False)]
+    assert keys.poll(500) == []
+
+
+def test_without_the_latch_that_press_is_missed() -> None:
+    level = {"checkin": False, "yes": False, "no": False, "abstain": False}
+    keys = DebouncedKeys({n: (lambda n=n: level[n]) for n in level})
+    assert keys.poll(0) == [] and keys.poll(400) == []  # the press happened in between
+
+
+def test_ghost_interrupts_and_short_glitches_change_nothing() -> None:
+    level = {"checkin": False, "yes": False, "no": False, "abstain": False}
+    keys, latch = latched_keys(level)
+    keys.poll(0)
+    no = keys.names.index("no")
+    for t in (50, 51, 90):
+        latch.record(no, False, t)  # errata 3.11: an interrupt, the level read unchanged
+    latch.record(no, True, 120)  # a 5 ms glitch
+    latch.record(no, False, 125)
+    assert keys.poll(300) == []
+
+
+def test_bounces_latched_give_one_press_and_stale_edges_are_ignored() -> None:
+    level = {"checkin": False, "yes": False, "no": False, "abstain": False}
+    keys, latch = latched_keys(level)
+    keys.poll(0)
+    ci = keys.names.index("checkin")
+    for t, closed in ((100, True), (101, False), (102, True), (104, False), (105, True)):
+        latch.record(ci, closed, t)
+    level["checkin"] = True
+    assert keys.poll(200) == [("checkin", True)]
+    latch.record(ci, False, 150)  # older than the scan at 200: ignored
+    assert keys.poll(210) == []
+
+
+def test_a_full_ring_drops_the_newest_and_counts_it() -> None:
+    latch = EdgeLatch(4)
+    for t in range(6):
+        latch.record(0, t % 2 == 0, t)
+    assert latch.overflows == 3 and [e[2] for e in latch.drain()] == [0, 1, 2]
+    assert latch.drain() == []

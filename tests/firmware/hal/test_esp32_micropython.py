@@ -10,7 +10,8 @@
   debounced GPIO keys, LED levels, NVS get/set (commit, not-found, a value
   larger than the first buffer), Wi-Fi, the lazily armed watchdog, the
   battery ADC, the RTC, the RC522 on SPI reading a card, the SSD1306 on I2C, and the
-  faults recorded when the display or the card reader does not answer.
+  faults recorded when the display or the card reader does not answer, and a
+  press shorter than a scan latched by pin interrupts (ghost interrupts ignored).
 """
 
 from __future__ import annotations
@@ -120,8 +121,11 @@ def services(b):
     return out
 
 result = {}
-for name in hvhost.load_input()["profiles"]:
+inp = hvhost.load_input()
+for name in inp["profiles"]:
     fakehw.reset()
+    fakehw.CHIP[0] = inp["chips"][name]
+    fakehw.SPI_CS[0] = inp["cs"][name]
     fakehw.SPI_CHIP = fakehw.FakeRc522()
     fakehw.SPI_CHIP.cards = [bytes.fromhex("04112233445566")]
     b = esp32.board({"profile": name})
@@ -134,6 +138,8 @@ for name in hvhost.load_input()["profiles"]:
 
 # default profile (no build_info in a source tree)
 fakehw.reset()
+fakehw.CHIP[0] = "esp32"
+fakehw.SPI_CS[0] = 5
 result["default"] = esp32.board().profile["name"]
 
 # a display with a glyph table (here the tiny test table), and the panel traffic it causes
@@ -151,6 +157,25 @@ fakehw.I2C_DEVICES[:] = []
 fakehw.SPI_CHIP = fakehw.FakeRc522(version=0)
 b = esp32.board({"profile": "oled-nav-card", "hardware": {"watchdog_ms": 3000}})
 result["absent"] = {"faults": b.faults, "display": b.display, "card": b.card, "wdt": b.watchdog.timeout_ms}
+# a press shorter than a scan interval, latched by pin interrupts; ghost interrupts on GPIO 39
+import time
+fakehw.reset()
+b = esp32.board({"profile": "oled-nav-card"})
+t0 = time.ticks_ms()
+b.keys.poll(t0)
+yes, confirm = b.profile["keys"]["yes"], b.profile["keys"]["confirm"]
+fakehw.edge(yes, 0)  # active low: pressed
+time.sleep_ms(60)
+fakehw.edge(yes, 1)
+fakehw.ghost(confirm)
+fakehw.ghost(confirm)
+time.sleep_ms(30)
+result["latched"] = {
+    "edges": b.keys.poll(time.ticks_ms()),
+    "irqs": sorted(fakehw.IRQS),
+    "hard": sorted(set(v[2] for v in fakehw.IRQS.values())),
+    "trigger": sorted(set(v[1] for v in fakehw.IRQS.values())),
+}
 hvhost.result(result)
 """
 
@@ -162,7 +187,11 @@ def test_board_adapter_runs_on_micropython_with_stub_hardware(micropython, tmp_p
         SCRIPT,
         folders=("protocol", "firmware", stub_folder(tmp_path)),
         compiled=True,
-        input_data={"profiles": names},
+        input_data={
+            "profiles": names,
+            "chips": {n: profiles.MODULES[profiles.PROFILES[n]["module"]]["chip"] for n in names},
+            "cs": {n: (profiles.PROFILES[n].get("card") or {}).get("cs", 5) for n in names},
+        },
     )
     for name in names:
         r = out[name]
@@ -171,7 +200,7 @@ def test_board_adapter_runs_on_micropython_with_stub_hardware(micropython, tmp_p
         assert r["ports"] == [True] * 7
         # keys: internal pull-ups except on input-only pins, one press, one release, the hold
         for key, pin in p["keys"].items():
-            assert r["modes"][str(pin)] == [1, None if pin >= 34 else 2], key
+            assert r["modes"][str(pin)] == [1, None if pin in profiles.input_only(p) else 2], key
         assert r["press"] == [["yes", True]]
         assert r["held"] == 1000
         assert r["release"] == [["yes", False]]
@@ -197,6 +226,11 @@ def test_board_adapter_runs_on_micropython_with_stub_hardware(micropython, tmp_p
         else:
             assert r["faults"] == []
     assert out["default"] == profiles.DEFAULT
+
+    latched = out["latched"]
+    assert latched["edges"] == [["yes", True], ["yes", False]]  # seen only through the latch
+    assert latched["irqs"] == sorted(profiles.PROFILES["oled-nav-card"]["keys"].values())
+    assert latched["hard"] == [True] and latched["trigger"] == [3]  # both edges, hard IRQ
 
     disp = out["display"]
     assert disp["faults"] == []

@@ -115,3 +115,53 @@ def test_a_refused_connack_is_still_a_refusal() -> None:
         await cl.close()
 
     run(main())
+
+
+def test_a_broker_name_is_looked_up_once_and_again_only_after_failures() -> None:
+    async def main() -> None:
+        broker = Broker127()
+        asked: list[str] = []
+        hosts: list[str] = []
+
+        async def opener(host: str, port: int, ssl: object, server_hostname: str | None) -> tuple[object, object]:
+            hosts.append(host)
+            return await broker.open_connection(host, port, ssl, server_hostname)
+
+        def resolver(host: str, port: int) -> str:
+            asked.append(host)
+            return "192.168.10.%d" % (len(asked) + 1)
+
+        cl = mc.MQTTClient(
+            "kp-1", "broker.hall.local", 8883, backoff_base=0.01, backoff_cap=0.02, keepalive=60,
+            connect_timeout=0.2, send_timeout=0.2, open_connection=opener, resolver=resolver,
+        )  # fmt: skip
+        assert cl.server_hostname == "broker.hall.local"  # TLS checks the name, not the address
+        cl.start()
+        await until(lambda: cl.connected, "connected")
+        for _ in range(2):  # reconnects reuse the cached address
+            cl.drop_link()
+            await until(lambda n=cl.connects: cl.connects > n, "reconnected")
+        assert asked == ["broker.hall.local"] and set(hosts) == {"192.168.10.2"}
+        broker.handshake = "stall"  # the broker moved or died: after 3 failures, look up again
+        cl.drop_link()
+        await until(lambda: len(asked) == 2, "a second lookup")
+        broker.handshake = "ok"
+        await until(lambda: cl.connected and hosts[-1] == "192.168.10.3", "connected to the new address")
+        await cl.close()
+
+    run(main())
+
+
+def test_an_ip_broker_is_never_looked_up() -> None:
+    def resolver(host: str, port: int) -> str:
+        raise AssertionError("no lookup for an IP")
+
+    async def main() -> None:
+        broker = Broker127()
+        cl = client(broker, resolver=resolver)
+        cl.host = "192.168.10.1"
+        cl.start()
+        await until(lambda: cl.connected, "connected")
+        await cl.close()
+
+    run(main())

@@ -23,6 +23,7 @@ EXPECTED = {
     ("POST", "/api/v1/halls/{hall_id}/devices"),
     ("PUT", "/api/v1/devices/{device_id}/seat"),
     ("POST", "/api/v1/devices/{device_id}/revoke"),
+    ("POST", "/api/v1/halls/{hall_id}/seats/{label}/swap"),
     ("GET", "/api/v1/sittings"),
     ("POST", "/api/v1/sittings"),
     ("GET", "/api/v1/sittings/{sitting_id}"),

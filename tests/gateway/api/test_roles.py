@@ -55,6 +55,7 @@ def _table(api: Api) -> list[tuple[str, str, tuple[str, ...], dict[str, Any]]]:
         ),
         ("PUT", "/api/v1/devices/{device_id}/seat", TECH, {"json": {"seat_id": None}}),
         ("POST", "/api/v1/devices/{device_id}/revoke", TECH, {}),
+        ("POST", "/api/v1/halls/{hall_id}/seats/{label}/swap", TECH, {"json": {"to": "kp-404"}}),
         ("POST", "/api/v1/sittings", CLERK, {"json": sitting}),
         ("POST", "/api/v1/sittings/{sitting_id}/seats", CLERK, {"json": []}),
         ("POST", "/api/v1/sittings/{sitting_id}/seats/import", CLERK, {"content": b"seat,member\n", **CSV}),
@@ -81,6 +82,7 @@ def _url(api: Api, template: str) -> str:
         sitting_id=api.hall.sitting_id,
         motion_id=1,
         number=1,
+        label="A-1",
     )
 
 

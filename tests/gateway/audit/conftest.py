@@ -75,7 +75,18 @@ def _sitting(secret: bool = True) -> list[Event]:
             },
         ),
         Event("round.announced", chair, {"motion": "m-1", "round": 1}),
-        Event("device.swapped", "user:tech-wang", {"seat": "A-02", "from": "kp-2", "to": "kp-9"}),
+        Event(
+            "device.swapped",
+            "user:tech-wang",
+            {
+                "seat": "A-02",
+                "member": 2,
+                "from": "kp-2",
+                "to": "kp-9",
+                "from_key_fingerprint": "ab" * 32,
+                "to_key_fingerprint": "cd" * 32,
+            },
+        ),
         Event(
             "api.call",
             "user:tech-wang",

@@ -11,14 +11,23 @@ class Pin:
     OUT = 3
     PULL_UP = 2
     PULL_DOWN = 1
+    IRQ_RISING = 1
+    IRQ_FALLING = 2
+
+    def irq(self, handler=None, trigger=3, hard=False):
+        fakehw.IRQS[self.id] = (handler, trigger, hard, self)
 
     def __init__(self, id, mode=-1, pull=-1, value=None):
-        if not isinstance(id, int) or not 0 <= id <= 39 or 6 <= id <= 11:
-            raise ValueError("invalid pin %r" % (id,))
-        if mode == Pin.OUT and id >= 34:
-            raise ValueError("pin %d is input-only" % id)
-        if pull not in (-1, None) and id >= 34:
-            raise ValueError("pin %d has no pull resistors" % id)
+        if fakehw.CHIP[0] == "esp32s3":  # GPIO 0-21, 26-48; 26-37 flash/PSRAM; no input-only pins
+            if not isinstance(id, int) or not (0 <= id <= 21 or 38 <= id <= 48):
+                raise ValueError("invalid pin %r" % (id,))
+        else:
+            if not isinstance(id, int) or not 0 <= id <= 39 or 6 <= id <= 11:
+                raise ValueError("invalid pin %r" % (id,))
+            if mode == Pin.OUT and id >= 34:
+                raise ValueError("pin %d is input-only" % id)
+            if pull not in (-1, None) and id >= 34:
+                raise ValueError("pin %d has no pull resistors" % id)
         self.id = id
         fakehw.PIN_MODES[id] = (mode, pull)
         if value is not None:

@@ -32,6 +32,12 @@ it has received so far (:meth:`set_drain`, the bridge's ``drain``), without
 holding the lock: a press that reached the bridge before the close was
 requested is decided in the round; only later ones are ``ROUND_CLOSED``.
 
+**Broadcasts that scale.**  A check-in changes 实到 (present) in the
+retained sitting broadcast that every keypad receives; during a check-in
+burst these are coalesced: at most one every :data:`SITTING_EVERY_S`
+seconds, always carrying the latest count (a batch past the interval, or
+:meth:`tick`, publishes it).  A change of the sitting's state is never held.
+
 After a secret round's close has committed, its deleted rows are purged
 from the database files (:mod:`gateway.store.purge`); the purge is retried
 between batches until it succeeds.
@@ -77,7 +83,11 @@ from gateway.store.purge import SecretPurge, checkpoint_sqlite
 from protocol import codec, consts, reasons, topics
 from protocol.frames import Ack, MotionClosed, MotionOpen, Nack, SittingState
 
-__all__ = ["Gateway", "StoreError", "StoreUnavailable"]
+__all__ = ["SITTING_EVERY_S", "Gateway", "StoreError", "StoreUnavailable"]
+
+SITTING_EVERY_S = 0.25
+"""Check-ins change 实到 in the retained sitting broadcast at most this often (coalesced, always the
+latest; the countdown ticker publishes one still due); a change of the sitting's state goes out at once."""
 
 log = logging.getLogger("hallvote.gateway")
 
@@ -140,6 +150,8 @@ class Gateway:
         self._writer = Writer(hall_id)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
         self._drain: Callable[[], bool] | None = None
+        self._sitting_sent = 0.0  # monotonic time of the last sitting broadcast
+        self._sitting_due = False  # check-ins changed 实到 since then
         self.notices: list[dict[str, Any]] = []  # keypad swaps, for the chair's live feed
         self._reload_listeners: list[Callable[[], None]] = []
         self.version = 0
@@ -442,8 +454,20 @@ class Gateway:
         with self._lock:
             return self._run(commands.focus_item(self.state, key, item, at=self._clock()), actor)
 
+    def flush_sitting(self) -> int:
+        """Publish the coalesced sitting broadcast if it is due (the ticker calls this); how many."""
+        with self._lock:
+            sitting = self.state.sitting
+            if sitting is None or not self._sitting_due or time.monotonic() - self._sitting_sent < SITTING_EVERY_S:
+                return 0
+            self._sitting_sent, self._sitting_due = time.monotonic(), False
+            self._publish(self._sitting_frame(sitting))
+            return 1
+
     def tick(self) -> list[Event]:
-        """Close the live round when its countdown has run out (drained first, as any close)."""
+        """Close the live round when its countdown has run out (drained first, as any close);
+        publish a coalesced sitting broadcast that is due."""
+        self.flush_sitting()
         if self._due() is None:
             self.retry_purge()
             return []
@@ -546,8 +570,14 @@ class Gateway:
         if sitting is None:
             return []
         out: list[Outbound] = []
-        if any(isinstance(e, (SittingStateChanged, CheckInRecorded)) for e in events):
+        if any(isinstance(e, SittingStateChanged) for e in events):
+            out.append(self._sitting_frame(sitting))  # a state change goes out at once
+            self._sitting_sent, self._sitting_due = time.monotonic(), False
+        elif any(isinstance(e, CheckInRecorded) for e in events):
+            self._sitting_due = True  # 实到 changed: coalesced, see _due_sitting
+        if self._sitting_due and time.monotonic() - self._sitting_sent >= SITTING_EVERY_S:
             out.append(self._sitting_frame(sitting))
+            self._sitting_sent, self._sitting_due = time.monotonic(), False
         keys = {
             e.round
             for e in events

@@ -43,6 +43,9 @@ all of them: a press that reached the bridge before the chair's close is
 decided in that round; one that arrives after the close is requested is
 decided after it (``ROUND_CLOSED``).
 
+The connection to the broker has ``TCP_NODELAY`` set (acks are small and
+latency-bound); the generated broker configuration sets it on its side.
+
 ``publish()`` is thread-safe (the API uses it for retained broadcasts);
 paho keeps QoS 1 messages published while disconnected and sends them on
 reconnect.  Subscriptions (QoS 1 to ``up``, ``status``, ``presence`` of
@@ -259,6 +262,7 @@ class BrokerBridge:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        client.on_socket_open = _no_delay
         self._client = client
 
     # ------------------------------------------------------------ lifecycle
@@ -665,6 +669,16 @@ class BrokerBridge:
             for item in items:
                 if item.qos and item.connection == current:
                     self._client.ack(item.mid, item.qos)
+
+
+def _no_delay(client: paho.Client, userdata: Any, sock: Any) -> None:
+    """TCP_NODELAY on the gateway's socket: acks are small and latency-bound (no Nagle delay)."""
+    raw = sock if isinstance(sock, socket.socket) else getattr(sock, "socket", None)
+    if isinstance(raw, socket.socket) and raw.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as exc:
+            log.warning("could not set TCP_NODELAY on the broker connection: %s", exc)
 
 
 def _peek(payload: bytes) -> tuple[int, int]:

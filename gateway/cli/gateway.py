@@ -36,7 +36,7 @@ __all__ = ["TICK_S", "RedactTokens", "Ticker", "gateway_app"]
 
 log = logging.getLogger("hallvote.gateway")
 
-TICK_S = 0.5
+TICK_S = 0.25
 
 gateway_app = typer.Typer(
     name="gateway",

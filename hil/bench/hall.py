@@ -310,7 +310,8 @@ class Bench:
 
     def _note_accepted(self, motion: int, presses: list[Press]) -> None:
         for p in presses:
-            if isinstance(p.reply, frames.Ack) and p.reply.reason in (reasons.ACCEPTED, reasons.REPLACED):
+            # ALREADY_RECORDED: committed before a crash took the first ack; the retransmission is re-acked.
+            if isinstance(p.reply, frames.Ack):
                 self.accepted_votes.setdefault(motion, set()).add(p.device_id)
 
     async def open_motion(self, title: str) -> tuple[int, bytes]:

@@ -52,7 +52,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.audit import AuditLog
@@ -105,6 +105,13 @@ class StoreUnavailable(StoreError):
     """The store cannot be reached (connection refused or lost, disk full): nothing changed; retry later."""
 
     code = "STORE_UNAVAILABLE"
+
+
+_PRESENCE = (
+    update(t.device)
+    .where(t.device.c.device_id == bindparam("b_device"))
+    .values(online=bindparam("b_online"), last_seen=bindparam("b_seen"))
+)
 
 
 def _unavailable(exc: BaseException) -> bool:
@@ -285,21 +292,26 @@ class Gateway:
         return Outbound(topics.device(self.hall_id, decision.device_id, "down"), codec.encode(nack))
 
     def presence(self, device_id: str, online: bool, at: float) -> list[Outbound]:
+        return self.presences([(device_id, online, at)])
+
+    def presences(self, items: Sequence[tuple[str, bool, float]]) -> list[Outbound]:
+        """Store presence changes ``(device_id, online, at)`` of known keypads in one transaction."""
         with self._lock:
-            if device_id not in self.state.devices:
+            rows = [
+                {"b_device": dev, "b_online": online, "b_seen": from_ts(at)}
+                for dev, online, at in items
+                if dev in self.state.devices
+            ]
+            if not rows:
                 return []
             try:
                 with self._hot.begin() as conn:
-                    conn.execute(
-                        update(t.device)
-                        .where(t.device.c.device_id == device_id)
-                        .values(online=online, last_seen=from_ts(at))
-                    )
+                    conn.execute(_PRESENCE, rows)
             except (DBAPIError, OperationalError) as exc:
                 if not _unavailable(exc):
                     raise _store_error(exc) from exc
                 # Presence is advisory (health view only): not worth holding the bridge up in an outage.
-                log.warning("presence of %s not stored: store unavailable (%s)", device_id, _store_error(exc))
+                log.warning("%d presence change(s) not stored: store unavailable (%s)", len(rows), _store_error(exc))
                 return []
             self.version += 1
             return []

@@ -86,10 +86,11 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
 from gateway.core.decide import Inbound
-from protocol import codec, consts, reasons, topics
+from protocol import codec, reasons, topics
 from protocol.errors import DecodeError, ProtocolError
 from protocol.frames import Nack, Uplink
 
+from .edge import no_delay, peek
 from .handler import Handler, Outbound
 
 __all__ = ["BridgeStats", "BrokerBridge", "LinkState", "Received", "failure_reason"]
@@ -262,7 +263,7 @@ class BrokerBridge:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
-        client.on_socket_open = _no_delay
+        client.on_socket_open = no_delay
         self._client = client
 
     # ------------------------------------------------------------ lifecycle
@@ -527,13 +528,15 @@ class BrokerBridge:
         log.info("republished %d retained broadcast(s) after connecting", n)
 
     def _process(self, batch: Sequence[Received]) -> None:
-        """Classify, then hand consecutive uplinks to the handler as one batch (presence in between).
+        """Classify, then hand consecutive uplinks to the handler as one batch, and consecutive
+        presence changes as another (one call, one transaction, when the handler has ``presences``).
 
         PUBACKs go out in the order the messages arrived (MQTT 3.1.1 section
         4.6): a skipped message stays in the run and is acked with it.
         """
         current = self._connection
         run: list[_Uplink | Received] = []
+        seen: list[_Presence | Received] = []
         for item in batch:
             if item.qos > 0 and item.connection != current:
                 self._count("dropped")  # the broker redelivers it on the current connection
@@ -541,14 +544,44 @@ class BrokerBridge:
             what = self._classify(item)
             if what is None:
                 self._count("skipped")
-                run.append(item)
+                (seen if seen else run).append(item)
             elif isinstance(what, _Uplink):
+                if seen:
+                    self._presences(seen)
+                    seen = []
                 run.append(what)
             else:
-                self._uplinks(run)
-                run = []
-                self._presence(what)
-        self._uplinks(run)
+                if run:
+                    self._uplinks(run)
+                    run = []
+                seen.append(what)
+        if seen:
+            self._presences(seen)
+        else:
+            self._uplinks(run)
+
+    def _presences(self, run: Sequence[_Presence | Received]) -> None:
+        """A run of presence changes: one ``handler.presences`` call if it has one, else one by one."""
+        changes = [p for p in run if isinstance(p, _Presence)]
+        many = getattr(self.handler, "presences", None)
+        if many is None or len(changes) < 2:
+            for e in run:
+                if isinstance(e, _Presence):
+                    self._presence(e)
+                else:
+                    self._ack([e])
+            return
+        items = [(p.device_id, p.online, p.received.received_at) for p in changes]
+        out = self._attempt(lambda: many(items), len(items))
+        if isinstance(out, _Failed):
+            if self._stopping.is_set():
+                return
+            log.error("%d presence changes dropped after %d failed attempts", len(items), self.retries)
+            self._count("skipped", len(items))
+            self._ack([e.received if isinstance(e, _Presence) else e for e in run])
+            return
+        self._count("handled", len(items))
+        self._done([e.received if isinstance(e, _Presence) else e for e in run], out)
 
     def _classify(self, item: Received) -> _Uplink | _Presence | None:
         try:
@@ -649,7 +682,7 @@ class BrokerBridge:
             assert isinstance(frame, Uplink)
             nack = Nack(frame.counter, reasons.BUSY, frame.TYPE)
         except ProtocolError as exc:
-            counter, frame_type = _peek(inbound.payload)
+            counter, frame_type = peek(inbound.payload)
             nack = Nack(counter, exc.reason, frame_type)
         log.error(
             "refused frame %d of %s with %s: the handler failed on it %d times alone",
@@ -669,22 +702,3 @@ class BrokerBridge:
             for item in items:
                 if item.qos and item.connection == current:
                     self._client.ack(item.mid, item.qos)
-
-
-def _no_delay(client: paho.Client, userdata: Any, sock: Any) -> None:
-    """TCP_NODELAY on the gateway's socket: acks are small and latency-bound (no Nagle delay)."""
-    raw = sock if isinstance(sock, socket.socket) else getattr(sock, "socket", None)
-    if isinstance(raw, socket.socket) and raw.family in (socket.AF_INET, socket.AF_INET6):
-        try:
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError as exc:
-            log.warning("could not set TCP_NODELAY on the broker connection: %s", exc)
-
-
-def _peek(payload: bytes) -> tuple[int, int]:
-    """Best-effort (counter, type) of an unreadable uplink frame, for its nack; (0, 0) if unknown."""
-    if len(payload) >= 3 and consts.is_uplink(payload[1]) and payload[1] in codec.LAYOUTS:
-        end = 3 + payload[2]
-        if len(payload) >= end + 4:
-            return int.from_bytes(payload[end : end + 4], "big"), payload[1]
-    return 0, 0

@@ -6,6 +6,7 @@ Each command group lives in its own module of this package and is registered her
 import typer
 
 from gateway.cli.audit import audit_app
+from gateway.cli.bench import bench
 from gateway.cli.broker import broker_app
 from gateway.cli.device import device_app
 from gateway.cli.firmware import firmware_app
@@ -36,3 +37,4 @@ app.add_typer(gateway_app, name="gateway")
 app.add_typer(firmware_app, name="firmware")
 app.add_typer(provision_app, name="provision")
 app.add_typer(device_app, name="device")
+app.command("bench")(bench)

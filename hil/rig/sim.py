@@ -183,7 +183,7 @@ class SimRig:
                 kp.board.press(key)
 
         assert self.fleet is not None
-        self.fleet.loop.call_soon_threadsafe(go)
+        self.fleet.call(go)  # queued on the board before this returns
 
     # ------------------------------------------------------------ faults
 

@@ -7,6 +7,7 @@ import typer
 
 from gateway.cli.audit import audit_app
 from gateway.cli.broker import broker_app
+from gateway.cli.demo import demo
 from gateway.cli.device import device_app
 from gateway.cli.firmware import firmware_app
 from gateway.cli.gateway import gateway_app
@@ -27,6 +28,7 @@ def main() -> None:
 
 
 app.command("init")(init)
+app.command("demo")(demo)
 app.add_typer(user_app, name="user")
 app.add_typer(broker_app, name="broker")
 app.add_typer(audit_app, name="audit")

@@ -7,6 +7,7 @@ gateway uses the plain loopback listener, as on a hall server.
 from __future__ import annotations
 
 import getpass
+import os
 import shutil
 import signal
 import socket
@@ -35,6 +36,10 @@ def free_port() -> int:
 
 
 def mosquitto_path() -> str | None:
+    """Mosquitto's executable; ``HALLVOTE_MOSQUITTO`` names it explicitly (a missing path: none)."""
+    override = os.environ.get("HALLVOTE_MOSQUITTO")
+    if override is not None:
+        return override if Path(override).is_file() else None
     for candidate in (shutil.which("mosquitto"), "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"):
         if candidate and Path(candidate).exists():
             return candidate

@@ -61,6 +61,7 @@ def seed(
         )
         s.add(body)
         s.flush()
+        assert body.id is not None
         people = [m.Member(body_id=body.id, name=f"代表{i:04d}") for i in range(1, members + 1)]
         seats = []
         for i in range(members):
@@ -73,7 +74,7 @@ def seed(
                     col=col + 1,
                 )
             )
-        s.add_all(people + seats)
+        s.add_all([*people, *seats])
         s.flush()
         keys: dict[str, bytes] = {}
         for i, seat in enumerate(seats, start=1):
@@ -101,7 +102,9 @@ def seed(
         sitting = m.Sitting(body_id=body.id, hall_id=hall_id, kind=m.SittingKind.PLENARY, title=title)
         s.add(sitting)
         s.flush()
+        assert sitting.id is not None
         for seat, person in zip(seats, people, strict=True):
+            assert seat.id is not None and person.id is not None
             s.add(m.SeatAssignment(sitting_id=sitting.id, seat_id=seat.id, member_id=person.id))
         s.commit()
         assert body.id is not None and sitting.id is not None

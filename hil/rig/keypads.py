@@ -13,12 +13,12 @@ import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from firmware.app import config
 from firmware.app.keypad import Keypad
 from firmware.app.runner import Runner, make_client
-from firmware.hal.sim import SimBoard
+from firmware.hal.sim import SimBoard, SimKeys, SimWifi
 from hil.rig.netem import Proxy
 
 __all__ = ["Fleet", "VirtualKeypad"]
@@ -49,7 +49,7 @@ class VirtualKeypad:
         """A new app on the same NVS file (a fresh board when this is a reboot)."""
         if self.boots:
             self.board = SimBoard(display=True, card=self.card, nvs_path=str(self.nvs_path))
-            self.board.wifi.refuse = self.wifi_refused
+            self.wifi.refuse = self.wifi_refused
         self.boots += 1
         self.app = Keypad(self.board, dict(self.cfg))
         self.runner = Runner(self.app, make_client(self.app, backoff_base=0.2, backoff_cap=2.0))
@@ -76,6 +76,14 @@ class VirtualKeypad:
         await self.halt()
         await asyncio.sleep(off_s)
         self.boot()
+
+    @property
+    def wifi(self) -> SimWifi:
+        return cast(SimWifi, self.board.wifi)
+
+    def keys_pending(self) -> bool:
+        """Presses queued on the keys that the app has not read yet."""
+        return bool(cast(SimKeys, self.board.keys)._edges)
 
     @property
     def state(self) -> str:

@@ -228,8 +228,8 @@ class SimRig:
             for d in devs:
                 kp = fleet.keypads[d]
                 kp.wifi_refused = True
-                kp.board.wifi.refuse = True
-                kp.board.wifi.drop()
+                kp.wifi.refuse = True
+                kp.wifi.drop()
                 assert fleet.proxy is not None
                 fleet.proxy.drop(d)  # the TCP connection dies with the radio link
 
@@ -237,7 +237,7 @@ class SimRig:
             for d in devs:
                 kp = fleet.keypads[d]
                 kp.wifi_refused = False
-                kp.board.wifi.refuse = False
+                kp.wifi.refuse = False
 
         fleet.loop.call_soon_threadsafe(cut)
         fleet.loop.call_soon_threadsafe(lambda: fleet.loop.call_later(seconds, restore))
@@ -248,14 +248,24 @@ class SimRig:
         self._fault("partition", keypads=len(devs), seconds=seconds)
         assert self.fleet is not None and self.fleet.proxy is not None
         proxy = self.fleet.proxy
-        self.fleet.loop.call_soon_threadsafe(lambda: [proxy.blackout(d, seconds) for d in devs])
+
+        def dark() -> None:
+            for d in devs:
+                proxy.blackout(d, seconds)
+
+        self.fleet.loop.call_soon_threadsafe(dark)
 
     def stall(self, devs: Iterable[str], seconds: float) -> None:
         devs = list(devs)
         self._fault("stall", keypads=len(devs), seconds=seconds)
         assert self.fleet is not None and self.fleet.proxy is not None
         proxy = self.fleet.proxy
-        self.fleet.loop.call_soon_threadsafe(lambda: [proxy.stall(d, seconds) for d in devs])
+
+        def hold() -> None:
+            for d in devs:
+                proxy.stall(d, seconds)
+
+        self.fleet.loop.call_soon_threadsafe(hold)
 
     def impair(self, devs: Iterable[str], latency_ms: float, jitter_ms: float = 0.0) -> None:
         assert self.fleet is not None and self.fleet.proxy is not None

@@ -99,7 +99,9 @@ def _keys(kind: str, names: list[str]) -> tuple[str, ...]:
     return tuple(keys)
 
 
-def _tally(m: MotionPlan, items: tuple[str, ...], ballots: list[tuple[int, ...]], present: int, seats: int) -> MotionOutcome:
+def _tally(
+    m: MotionPlan, items: tuple[str, ...], ballots: list[tuple[int, ...]], present: int, seats: int
+) -> MotionOutcome:
     width = 4 if m.kind == "rating" else 3
     counts = [[0] * width for _ in range(max(1, len(items)))]
     for ballot in ballots:
@@ -111,7 +113,9 @@ def _tally(m: MotionPlan, items: tuple[str, ...], ballots: list[tuple[int, ...]]
         out.outcome = "passed" if counts[0][0] * 2 > seats else "failed"
     elif m.kind == "selection":
         assert m.select is not None
-        passing = sorted((i for i in range(len(items)) if counts[i][0] * 2 > seats), key=lambda i: (-counts[i][0], i))
+        passing = sorted(
+            (i for i in range(len(items)) if counts[i][0] * 2 > seats), key=lambda i: (-counts[i][0], i)
+        )
         if len(passing) <= m.select:
             out.selected, out.outcome = sorted(passing), ("selected" if passing else "failed")
         else:
@@ -140,7 +144,9 @@ def plan(s: Scenario) -> Plan:
             src = results[m.from_selection]
             chosen = src.selected if src.outcome == "selected" else []
             if len(chosen) < 2:  # a tie or too few passed: the best by yes (then order) go on
-                chosen = sorted(range(len(src.items)), key=lambda i: (-src.counts[i][0], i))[: src_select(s, m)]
+                chosen = sorted(range(len(src.items)), key=lambda i: (-src.counts[i][0], i))[
+                    : src_select(s, m)
+                ]
             items = tuple(src.items[i] for i in sorted(chosen))
         items_of[m.key] = items
         codes = CODES[m.kind]

@@ -85,7 +85,11 @@ class Runner:
             yield
             return
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=False,
         ) as progress:
             self.progress = progress
             yield
@@ -126,7 +130,13 @@ class Runner:
         elif f.verb == "stall":
             rig.stall(devs, f.seconds)
         self.report["faults"].append(
-            {"verb": f.verb, "during": phase, "after": f.after, "keypads": len(devs) if f.verb not in ("kill_gateway", "restart_broker") else 0, "seconds": f.seconds}
+            {
+                "verb": f.verb,
+                "during": phase,
+                "after": f.after,
+                "keypads": len(devs) if f.verb not in ("kill_gateway", "restart_broker") else 0,
+                "seconds": f.seconds,
+            }
         )
 
     def _longest_fault(self) -> float:
@@ -138,7 +148,7 @@ class Runner:
         def settled() -> bool:
             for kp in kps:
                 app = kp.app
-                if app is None or app.state not in SETTLED or app.outbox.entries or kp.board.keys._edges:
+                if app is None or app.state not in SETTLED or app.outbox.entries or kp.keys_pending():
                     return False
                 if not done(kp):
                     return False
@@ -231,7 +241,9 @@ class Runner:
         rig.wait(lambda: all(open_on(d) for d in present), f"motion {mid} open on every keypad present")
         presses: list[Press] = self.plan.presses[m.key]
         self._presses(m.key, [(self.dev(p.member), p.at, p.keys) for p in presses])
-        final = {self.dev(p.member): p for p in presses}  # the last press of each deputy counts (or the only one)
+        final = {
+            self.dev(p.member): p for p in presses
+        }  # the last press of each deputy counts (or the only one)
         voters = sorted(final)
         for _ in range(3):
             with contextlib.suppress(RigError):

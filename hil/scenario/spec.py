@@ -87,9 +87,13 @@ def _weights(raw: Any, kind: str, where: str) -> dict[str, float]:
         raise ScenarioError(f"{where}: expected a mapping of choice -> weight")
     out = {}
     for key, v in raw.items():
-        k = {True: "yes", False: "no"}.get(key, key) if isinstance(key, bool) else key  # YAML 1.1 reads yes/no as booleans
+        k = (
+            {True: "yes", False: "no"}.get(key, key) if isinstance(key, bool) else key
+        )  # YAML 1.1 reads yes/no as booleans
         if k not in CHOICES[kind]:
-            raise ScenarioError(f"{where}: '{k}' is not a choice of a {kind} (one of {', '.join(CHOICES[kind])})")
+            raise ScenarioError(
+                f"{where}: '{k}' is not a choice of a {kind} (one of {', '.join(CHOICES[kind])})"
+            )
         out[k] = _num(v, f"{where}.{k}", 0, 1e9)
     if not sum(out.values()):
         raise ScenarioError(f"{where}: the weights add up to 0")
@@ -134,7 +138,9 @@ def _motion(raw: Any, i: int, seen: dict[str, MotionPlan]) -> MotionPlan:
         secret=bool(raw.get("secret", True)),
         last_press=raw.get("press", "first") == "last",
         turnout=_num(raw.get("turnout", 1.0), f"{where}.turnout", 0, 1),
-        weights=_weights(raw["weights"] if "weights" in raw or not per_item else per_item[0], kind, f"{where}.weights"),
+        weights=_weights(
+            raw["weights"] if "weights" in raw or not per_item else per_item[0], kind, f"{where}.weights"
+        ),
         item_weights=tuple(_weights(w, kind, f"{where}.item_weights[{j}]") for j, w in enumerate(per_item)),
         window_s=_num(raw.get("window_s", 10), f"{where}.window_s", 0, 3600),
         change_mind=_num(raw.get("change_mind", 0), f"{where}.change_mind", 0, 1),

@@ -44,6 +44,7 @@ class VirtualKeypad:
         self.runner: Runner | None = None
         self.task: asyncio.Task[None] | None = None
         self.wifi_refused = False
+        self.sent: list[bytes] = []  # every uplink frame the app handed to its MQTT client (for scans)
 
     def boot(self) -> None:
         """A new app on the same NVS file (a fresh board when this is a reboot)."""
@@ -52,7 +53,16 @@ class VirtualKeypad:
             self.wifi.refuse = self.wifi_refused
         self.boots += 1
         self.app = Keypad(self.board, dict(self.cfg))
-        self.runner = Runner(self.app, make_client(self.app, backoff_base=0.2, backoff_cap=2.0))
+        client = make_client(self.app, backoff_base=0.2, backoff_cap=2.0)
+        post = client.post
+
+        def recording_post(topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> int | None:
+            if topic.endswith("/up"):
+                self.sent.append(payload)
+            return post(topic, payload, qos, retain)
+
+        client.post = recording_post  # type: ignore[method-assign]
+        self.runner = Runner(self.app, client)
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:

@@ -14,8 +14,11 @@ import contextlib
 import math
 import platform
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -68,6 +71,7 @@ class Runner:
             "invariants": [],
         }
         self.repressed = 0
+        self.motion_ids: list[int] = []
         self.progress: Progress | None = None
 
     # ------------------------------------------------------------ helpers
@@ -170,6 +174,7 @@ class Runner:
         gw = self.rig.gateway
         assert gw is not None
         gw.call("POST", f"/sittings/{self.rig.sitting_id}/close")
+        self._after_sitting()
         self.report["faults_injected"] = len(self.report["faults"])
         self.report["repressed"] = self.repressed
         self.report["seconds"] = round(time.monotonic() - t0, 1)
@@ -230,6 +235,7 @@ class Runner:
         }
         motion = gw.call("POST", f"/sittings/{rig.sitting_id}/motions", role="clerk", json=body)
         mid = motion["id"]
+        self.motion_ids.append(mid)
         self.say(f"表决 / vote: {m.title}")
         gw.call("POST", f"/motions/{mid}/rounds/1/open")
         present = [self.dev(x) for x in sorted(self.plan.checkins)]
@@ -271,6 +277,23 @@ class Runner:
         self._check(f"{m.key}: every acked press counted once", actual["voted"] == len(voters) >= len(shown),
                     {"voted": actual["voted"], "voters": len(voters), "shown": len(shown)})  # fmt: skip
         self.pause()
+
+    def _after_sitting(self) -> None:
+        """The gateway's memory equals its store (results before and after a restart), the audit chain holds."""
+        rig, gw = self.rig, self.rig.gateway
+        assert gw is not None
+        before = {mid: gw.call("GET", f"/motions/{mid}/results") for mid in self.motion_ids}
+        gw.stop()
+        gw.start()
+        after = {mid: gw.call("GET", f"/motions/{mid}/results") for mid in self.motion_ids}
+        self._check("memory equals store: results unchanged by a restart", before == after,
+                    [m for m in before if before[m] != after[m]])  # fmt: skip
+        verify = subprocess.run(
+            [str(Path(sys.executable).with_name("hallvote")), "audit", "verify", "--db", rig.database_url],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        self._check("audit chain intact (hallvote audit verify)", verify.returncode == 0,
+                    (verify.stdout + verify.stderr).strip()[-300:])  # fmt: skip
 
     @staticmethod
     def _actual(res: dict[str, Any]) -> dict[str, Any]:

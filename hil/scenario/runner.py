@@ -177,6 +177,7 @@ class Runner:
         self._after_sitting()
         self.report["faults_injected"] = len(self.report["faults"])
         self.report["repressed"] = self.repressed
+        self.report["motion_ids"] = list(self.motion_ids)
         self.report["seconds"] = round(time.monotonic() - t0, 1)
         self.report["ok"] = all(st["match"] for st in self.report["steps"]) and all(
             c["ok"] for c in self.report["invariants"]

@@ -45,6 +45,7 @@ gateway.store.purge and gateway.store.secretkeys.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from typing import Any
 
@@ -132,6 +133,22 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def _create_private(database: str | None) -> None:
+    """Create a missing SQLite file with mode 0600 (votes and the audit log are no one else's).
+
+    SQLite gives its -wal and -shm files the database file's mode.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # e.g. a missing folder: SQLite reports it when it connects
+    os.close(fd)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An Engine for ``url`` (SQLite or PostgreSQL) with the settings above.
 
@@ -141,6 +158,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     backend = make_url(url).get_backend_name()
     kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
+        _create_private(make_url(url).database)
         connect_args = dict(kwargs.pop("connect_args", {}))
         connect_args.setdefault("check_same_thread", False)
         engine = create_engine(url, connect_args=connect_args, **kwargs)

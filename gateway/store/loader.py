@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from gateway.audit.trail import frozen_heads
 from gateway.core.results import compute_result
 from gateway.core.state import (
     REPLAY_WINDOW,
@@ -183,6 +185,7 @@ def _load_rounds(conn: Connection, sitting: SittingRun, keys: RoundKeys | None) 
     participants: dict[int, set[int]] = defaultdict(set)
     for p in conn.execute(select(t.participation).where(t.participation.c.round_id.in_(list(by_id)))):
         participants[p.round_id].add(p.member_id)
+    heads = frozen_heads(conn) if results else {}
     for round_id, run in by_id.items():
         if run.state not in (RoundState.CLOSED, RoundState.ANNOUNCED):
             continue
@@ -202,3 +205,6 @@ def _load_rounds(conn: Connection, sitting: SittingRun, keys: RoundKeys | None) 
         if stored is not None:
             run.expected, run.present = stored.expected, stored.present
             run.result = compute_result(motion, run)
+            if run.key in heads:
+                seq, head = heads[run.key]
+                run.result = replace(run.result, audit_seq=seq, audit_head=head)

@@ -23,11 +23,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import event
 from sqlmodel import Session
 from starlette.requests import HTTPConnection, Request
 
 from gateway.audit import AuditLog
 from gateway.config.settings import ROLES, GatewaySettings, Role
+from gateway.db.engine import reader
 from gateway.service import Gateway
 
 from .errors import ApiError
@@ -110,8 +112,24 @@ SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
 AuditDep = Annotated[AuditLog | None, Depends(get_audit)]
 
 
-def get_session(gateway: GatewayDep) -> Iterator[Session]:
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request, gateway: GatewayDep) -> Iterator[Session]:
+    """A session per request.  A GET only reads (never takes SQLite's write lock); any other
+    request's first transaction takes the write lock up front, so parallel writes queue instead
+    of failing; what the request reads after its commit is read without the lock again."""
+    if request.method in _READS:
+        with Session(reader(gateway.engine)) as session:
+            yield session
+        return
     with Session(gateway.engine) as session:
+
+        def _then_read(s: Session) -> None:
+            s.bind = reader(gateway.engine)
+
+        event.listen(session, "after_commit", _then_read)
+        event.listen(session, "after_rollback", _then_read)
         yield session
 
 

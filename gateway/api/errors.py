@@ -131,7 +131,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(crud.Conflict)
     async def _conflict(_request: Request, exc: crud.Conflict) -> JSONResponse:
-        return _json(409, "CONFLICT", str(exc))
+        return _json(409, exc.code, str(exc))
 
     @app.exception_handler(StoreError)
     async def _store(_request: Request, exc: StoreError) -> JSONResponse:

@@ -51,6 +51,8 @@ AUTH_TIMEOUT_S = 5.0
 def view_for(snapshot: dict[str, Any], role: str) -> dict[str, Any]:
     """The snapshot as ``role`` may see it: the display sees a round's result only once announced."""
     current = snapshot.get("round")
+    if role == "display":
+        snapshot = {**snapshot, "notices": []}
     if role == "display" and isinstance(current, dict) and current.get("state") == "closed":
         return {**snapshot, "round": {**current, "totals": None, "result": None}}
     return snapshot
@@ -58,12 +60,6 @@ def view_for(snapshot: dict[str, Any], role: str) -> dict[str, Any]:
 
 def snapshot_for(gateway: Gateway, role: str) -> dict[str, Any]:
     return view_for(gateway.snapshot(), role)
-
-
-@router.get("/health", summary="健康检查 / Health", tags=["live"])
-def health(gateway: GatewayDep) -> dict[str, Any]:
-    """无需令牌 / no token needed: the hall id and the state version."""
-    return {"status": "ok", "hall": gateway.hall_id, "version": gateway.version}
 
 
 @router.get("/me", summary="当前用户 / Who am I", response_model=MeOut, responses=ERROR_RESPONSES)

@@ -32,10 +32,13 @@ from gateway.db.models import (
     SeatCreate,
     SeatPublic,
 )
+from gateway.provision import changes
+from gateway.provision import store as keypads
+from gateway.provision.errors import ProvisionError
 
 from .deps import API_PREFIX, Clerk, CurrentUser, GatewayDep, SessionDep, Technician, reload_hall
 from .errors import ERROR_RESPONSES, ApiError, CsvErrorOut, ErrorOut
-from .schemas import DeviceBindIn
+from .schemas import DeviceBindIn, SwapIn, SwapOut
 
 __all__ = ["CSV_BODY", "CSV_MAX_BYTES", "CSV_RESPONSES", "csv_importer", "read_csv", "router"]
 
@@ -246,14 +249,12 @@ def list_devices(session: SessionDep, _user: CurrentUser, hall_id: str | None = 
     response_model=DevicePublic,
     responses={**_NOT_FOUND, **_CONFLICT},
 )
-def register_device(
-    hall_id: str, device_in: DeviceCreate, session: SessionDep, gateway: GatewayDep, _user: Technician
-) -> Device:
-    """公钥为 65 字节未压缩 P-256 点（十六进制）/ public key: the 65-byte uncompressed P-256 point, hex."""
-    device = crud.register_device(session=session, hall_id=hall_id, device_in=device_in)
-    if hall_id == gateway.hall_id:
-        reload_hall(gateway)
-    return device
+def register_device(hall_id: str, device_in: DeviceCreate, gateway: GatewayDep, user: Technician) -> Device:
+    """公钥为 65 字节未压缩 P-256 点（十六进制）；审计 device.registered /
+    public key: the 65-byte uncompressed P-256 point, hex; audited device.registered."""
+    return gateway.setup_change(
+        lambda: changes.register(gateway.engine, hall_id=hall_id, device_in=device_in, actor=user.name)
+    )
 
 
 @router.put(
@@ -263,14 +264,15 @@ def register_device(
     response_model=DevicePublic,
     responses={**_NOT_FOUND, **_CONFLICT},
 )
-def bind_device(
-    device_id: str, bind: DeviceBindIn, session: SessionDep, gateway: GatewayDep, _user: Technician
-) -> Device:
-    """一个座位只有一个在用表决器；null 解除绑定 / one active keypad per seat; null unbinds."""
-    device = crud.bind_device(session=session, device_id=device_id, seat_id=bind.seat_id)
-    if device.hall_id == gateway.hall_id:
-        reload_hall(gateway)
-    return device
+def bind_device(device_id: str, bind: DeviceBindIn, gateway: GatewayDep, user: Technician) -> Device:
+    """一个座位只有一个在用表决器；null 解除绑定；会议进行中（签到开始至闭会）该会议座位只能更换（swap），
+    否则 409 SEAT_IN_SITTING；审计 device.bound / device.unbound /
+    one active keypad per seat; null unbinds; while a sitting is live (check-in open until it closes) a
+    seat of its seat map changes keypads only by a swap (409 SEAT_IN_SITTING); audited device.bound /
+    device.unbound.  Binding a keypad where it is already bound changes nothing (the gateway reloads)."""
+    return gateway.setup_change(
+        lambda: changes.bind(gateway.engine, device_id=device_id, seat_id=bind.seat_id, actor=user.name)
+    )
 
 
 @router.post(
@@ -280,9 +282,43 @@ def bind_device(
     response_model=DevicePublic,
     responses=_NOT_FOUND,
 )
-def revoke_device(device_id: str, session: SessionDep, gateway: GatewayDep, _user: Technician) -> Device:
-    """丢失、更换或被盗的表决器；保留原座位记录 / lost, swapped or stolen; keeps its seat for the record."""
-    device = crud.revoke_device(session=session, device_id=device_id)
-    if device.hall_id == gateway.hall_id:
-        reload_hall(gateway)
-    return device
+def revoke_device(device_id: str, gateway: GatewayDep, user: Technician) -> Device:
+    """丢失、更换或被盗的表决器；保留原座位记录；审计 device.revoked /
+    lost, swapped or stolen; keeps its seat for the record; audited device.revoked."""
+    return gateway.setup_change(
+        lambda: changes.revoke(gateway.engine, device_id=device_id, actor=user.name, reason="API")
+    )
+
+
+@router.post(
+    "/halls/{hall_id}/seats/{label}/swap",
+    tags=["devices"],
+    summary="更换表决器 / Swap a seat's keypad",
+    response_model=SwapOut,
+    responses={**_NOT_FOUND, **_CONFLICT},
+)
+def swap_device(hall_id: str, label: str, swap_in: SwapIn, gateway: GatewayDep, user: Technician) -> SwapOut:
+    """座位 label 的表决器停用，已登记的备用表决器 to 绑定到该座位；签到保留；正在表决的一轮中，
+    该代表已按的项目保留（不新建选票），新表决器之后的按键都排在旧表决器的按键之后；主持端实时提示。
+    审计 device.revoked、device.bound、device.swapped /
+    the keypad at seat ``label`` is revoked and the registered spare ``to`` bound to it; the check-in is
+    kept; in a live round the member's pressed items carry over (no new ballot) and every press of the
+    new keypad counts after the old one's; the chair's live feed announces it.  Audited device.revoked,
+    device.bound, device.swapped."""
+    if hall_id != gateway.hall_id:
+        raise ApiError(404, "NOT_FOUND", f"会场不存在: {hall_id} / no such hall: {hall_id}")
+    try:
+        done = gateway.setup_change(
+            lambda: keypads.swap(
+                gateway.engine, hall_id=hall_id, seat_label=label, new_device=swap_in.to, actor=user.name,
+                reason=swap_in.reason,
+            )
+        )  # fmt: skip
+    except ProvisionError as exc:
+        status = 404 if exc.code in ("UNKNOWN_SEAT", "UNKNOWN_DEVICE") else 409
+        raise ApiError(status, exc.code, str(exc)) from None
+    notice = gateway.announce_swap(done.seat, done.old, done.new, done.member)
+    return SwapOut(
+        seat=done.seat, old=done.old, new=done.new, member=done.member, checked_in=done.checked_in,
+        carried_over=notice["carried_over"],
+    )  # fmt: skip

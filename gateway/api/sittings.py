@@ -179,6 +179,7 @@ def activate(sitting_id: int, session: SessionDep, gateway: GatewayDep, user: Op
     current = gateway.sitting
     if current is not None and current.current is not None and current.sitting_id != sitting_id:
         raise ApiError(409, "ROUND_LIVE", "当前会议有表决正在进行 / a round of the active sitting is live")
+    session.commit()  # end this request's transaction (it holds SQLite's write lock) before the gateway's
     gateway.activate_sitting(sitting_id)
     return snapshot_for(gateway, user.role)
 

@@ -208,6 +208,7 @@ def _k(name: str, doc: str, named_only: bool = False, **fields: Field) -> Kind:
 
 _ID = Field(ID)
 _WHO = Field(ID, identity=True)
+_WHO_OR_NONE = Field(ID, nullable=True, identity=True)
 
 _ALL: tuple[Kind, ...] = (
     _k("sitting.opened", "the chair opened a sitting", sitting=_ID, body=_ID, title=Field(TEXT)),
@@ -239,6 +240,12 @@ _ALL: tuple[Kind, ...] = (
     _k("round.closed", "a round closed: no more presses count", motion=_ID, round=_ID),
     _k("round.announced", "the result was announced in the hall", motion=_ID, round=_ID),
     _k(
+        "secret.purged",
+        "a closed secret round's deleted choices have left the database files: its close is complete",
+        motion=_ID,
+        round=_ID,
+    ),
+    _k(
         "result.frozen",
         "a closed round's result, by the rule applied",
         motion=_ID,
@@ -246,6 +253,11 @@ _ALL: tuple[Kind, ...] = (
         rule=Field(TEXT),
         totals=Field(TOTALS),
         outcome=Field(LABEL),
+        ballot_kind=Field(COUNT),
+        expected=Field(COUNT),
+        present=Field(COUNT),
+        voted=Field(COUNT),
+        item_outcomes=Field(TOTALS),
     ),
     _k(
         "override.quorum",
@@ -257,11 +269,50 @@ _ALL: tuple[Kind, ...] = (
         quorum_expected=Field(COUNT),
         quorum_present=Field(COUNT),
     ),
-    _k("device.registered", "a keypad's public key was registered", device=_WHO, key_fingerprint=Field(HEX)),
-    _k("device.bound", "a keypad was bound to a seat", device=_WHO, seat=_WHO),
-    _k("device.revoked", "a keypad was revoked", device=_WHO, reason=Field(TEXT)),
+    _k(
+        "device.registered",
+        "a keypad's public key was registered",
+        device=_WHO,
+        seat=_WHO_OR_NONE,
+        member=_WHO_OR_NONE,
+        key_fingerprint=Field(HEX),
+    ),
+    _k(
+        "device.bound",
+        "a keypad was bound to a seat (member: who sits there in the live or next sitting)",
+        device=_WHO,
+        seat=_WHO,
+        member=_WHO_OR_NONE,
+        key_fingerprint=Field(HEX),
+    ),
+    _k(
+        "device.unbound",
+        "a keypad was unbound from its seat",
+        device=_WHO,
+        seat=_WHO_OR_NONE,
+        member=_WHO_OR_NONE,
+        key_fingerprint=Field(HEX),
+    ),
+    _k(
+        "device.revoked",
+        "a keypad was revoked",
+        device=_WHO,
+        seat=_WHO_OR_NONE,
+        member=_WHO_OR_NONE,
+        key_fingerprint=Field(HEX),
+        reason=Field(TEXT),
+    ),
     Kind(
-        "device.swapped", "a failed keypad at a seat was replaced", {"seat": _WHO, "from": _WHO, "to": _WHO}
+        "device.swapped",
+        "a failed keypad at a seat was replaced; the member's presses carry over",
+        {
+            "seat": _WHO,
+            "member": _WHO_OR_NONE,
+            "from": _WHO,
+            "to": _WHO,
+            "from_key_fingerprint": Field(HEX),
+            "to_key_fingerprint": Field(HEX),
+        },
     ),
     _k(
         "vote.recorded_named",
@@ -289,6 +340,11 @@ _ALL: tuple[Kind, ...] = (
         status=Field(STATUS),
     ),
     _k("config.loaded", "the gateway loaded its configuration", source=Field(TEXT), digest=Field(HEX)),
+    Kind(
+        "hall.registered",
+        "the gateway registered its hall from its settings at start",
+        {"hall": Field(TEXT), "name": Field(TEXT)},
+    ),
     _k("console.signed_in", "a person signed in to the console (actor = the person)", role=Field(LABEL)),
     _k("console.signed_out", "a person signed out of the console", role=Field(LABEL)),
     Kind("console.signin_refused", "a console sign-in was refused (wrong name or password)", {"name": Field(TEXT)}),

@@ -291,7 +291,9 @@ class DynsecClient:
     def connect(self) -> DynsecClient:
         try:
             self._client.connect(self.host, self.port, keepalive=30)
-        except (OSError, ssl.SSLError) as exc:
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            raise DynsecError("TLS", f"broker {self.host}:{self.port}: {exc}") from None
+        except OSError as exc:
             raise DynsecError("UNREACHABLE", f"broker {self.host}:{self.port}: {exc}") from None
         self._client.loop_start()
         self._connected = True
@@ -316,16 +318,17 @@ class DynsecClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def run(self, commands: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def run(self, commands: Sequence[dict[str, Any]], *, tolerate: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         """Send ``commands`` in as few messages as fit CONTROL_MAX; the plugin's answers, in order.
 
-        Raises DynsecError("COMMAND") naming the first command the plugin refused.
+        Raises DynsecError("COMMAND") naming the first command the plugin refused
+        (unless its error is one of ``tolerate``).
         """
         answers: list[dict[str, Any]] = []
         for chunk in _chunks(commands):
             answers.extend(self._send(chunk))
         for command, answer in zip(commands, answers, strict=True):
-            if answer.get("error"):
+            if answer.get("error") and answer["error"] not in tolerate:
                 name = command.get("username") or command.get("rolename") or ""
                 raise DynsecError("COMMAND", f"{command['command']} {name}: {answer['error']}")
         return answers
@@ -352,7 +355,7 @@ class DynsecClient:
 
     def disable(self, device_ids: Iterable[str]) -> None:
         """Disconnect these keypads now and refuse their logins until enabled."""
-        self.run([{"command": "disableClient", "username": d} for d in device_ids])
+        self.run([{"command": "disableClient", "username": d} for d in device_ids], tolerate=("Client not found",))
 
     def enable(self, device_ids: Iterable[str]) -> None:
         self.run([{"command": "enableClient", "username": d} for d in device_ids])

@@ -1,10 +1,13 @@
 """``hallvote device``: the hall's keypads during a sitting.
 
 * ``hallvote device swap --seat A-12 --to kp-031 --config hall.toml``:
-  replace a failed keypad by a provisioned spare.  The old keypad is
-  revoked, the new one bound to the seat, both and the swap audited in one
-  transaction; the member's check-in is kept (it belongs to the member,
-  not the keypad); a running gateway reloads through its API at once.
+  replace a failed keypad by a provisioned spare.  The token's role is
+  checked first (a technician's, else nothing changes anywhere).  The old
+  keypad is revoked, the new one bound to the seat, both and the swap
+  audited in one transaction; the member's check-in is kept (it belongs to
+  the member, not the keypad), and so are their presses in a live round.
+  With the gateway running the swap goes through its API (under its lock,
+  announced on the chair's live feed); without, straight to the database.
 * ``hallvote device list --config hall.toml``: health of every keypad
   (online, battery, signal, last seen, firmware, seat).
 """
@@ -48,37 +51,46 @@ def swap(
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")] = "故障更换 / failed",
     token: Annotated[
         str | None,
-        typer.Option("--token", envvar="HALLVOTE_TOKEN", help="Technician token, to make a running gateway reload."),
+        typer.Option("--token", envvar="HALLVOTE_TOKEN", help="Technician token (required while the gateway runs)."),
     ] = None,
     api: Annotated[str | None, typer.Option("--api", help="Gateway API URL (default: from hall.toml).")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Technician name for the audit log.")] = None,
 ) -> None:
-    """Replace the keypad at SEAT by the registered keypad TO; check-in carries over."""
+    """Replace the keypad at SEAT by the registered keypad TO; check-in and presses carry over."""
     try:
         hall = context.open_hall(config, token=token, api=api)
         try:
-            hall.gateway.probe()
-            done = store.swap(
-                hall.engine,
-                hall_id=hall.settings.hall_id,
-                seat_label=seat,
-                new_device=to,
-                actor=context.actor_name(by),
-                reason=reason,
-            )
-            note = hall.gateway.reload(done.new, done.seat_id)
+            running = hall.gateway.probe()
+            hall.gateway.authorize(hall.settings)  # the token's role first: a refusal changes nothing
+            if running:
+                answer = hall.gateway.swap(seat, to, f"{reason} ({context.actor_name(by)})")
+                old, new, member = answer["old"], answer["new"], answer.get("member")
+                checked_in, carried = answer.get("checked_in"), bool(answer.get("carried_over"))
+                note = "网关已更换并重新加载 / the running gateway swapped the keypad and reloaded"
+            else:
+                done = store.swap(
+                    hall.engine,
+                    hall_id=hall.settings.hall_id,
+                    seat_label=seat,
+                    new_device=to,
+                    actor=context.actor_name(by),
+                    reason=reason,
+                )
+                old, new, member, checked_in, carried = done.old, done.new, done.member, done.checked_in, False
+                note = "网关未运行，启动时加载 / gateway not running: it loads the keypads when it starts"
         finally:
             hall.close()
     except ProvisionError as exc:
         raise _refused(exc) from None
     _out.print(
-        f"座位 {done.seat}: {done.old} → {done.new}（{done.old} 已停用）/ seat {done.seat}: "
-        f"{done.old} replaced by {done.new} ({done.old} revoked)",
+        f"座位 {seat}: {old} → {new}（{old} 已停用）/ seat {seat}: {old} replaced by {new} ({old} revoked)",
         highlight=False,
     )
-    if done.member is not None:
-        state = "已签到，签到保留 / checked in, check-in kept" if done.checked_in else "未签到 / not checked in"
-        _out.print(f"代表 / member {done.member}: {state}", highlight=False)
+    if member is not None:
+        state = "已签到，签到保留 / checked in, check-in kept" if checked_in else "未签到 / not checked in"
+        _out.print(f"代表 / member {member}: {state}", highlight=False)
+    if carried:
+        _out.print("本轮已按项目保留 / the member's presses in the live round carry over", highlight=False)
     _out.print(note, highlight=False)
     _out.print("审计 / audited: device.revoked, device.bound, device.swapped", highlight=False)
 

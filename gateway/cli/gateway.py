@@ -36,7 +36,7 @@ __all__ = ["TICK_S", "RedactTokens", "Ticker", "gateway_app"]
 
 log = logging.getLogger("hallvote.gateway")
 
-TICK_S = 0.5
+TICK_S = 0.25
 
 gateway_app = typer.Typer(
     name="gateway",
@@ -165,8 +165,17 @@ def hash_token(
 
 
 @gateway_app.command("check-config")
-def check_config(config: ConfigPath) -> None:
-    """Validate the settings file and print what it says (secrets hidden) / 检查配置."""
+def check_config(
+    config: ConfigPath,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Only validate the file; do not try the broker and the database.")
+    ] = False,
+) -> None:
+    """Validate the settings, print them (secrets hidden), try the broker and the database / 检查配置.
+
+    Exit 0 when everything answered, 1 when the broker or the database did
+    not (each line says why), 2 for a bad file.
+    """
     settings = _settings(config)
     out = _out()
     out.print(f"hall_id      {settings.hall_id}")
@@ -178,6 +187,89 @@ def check_config(config: ConfigPath) -> None:
     out.print(f"api          http://{settings.api.host}:{settings.api.port}")
     for u in settings.users:
         out.print(f"user         {escape(u.name)} ({u.role})")
+    if offline:
+        return
+    failed = False
+    for what, problem in (("database", _try_database(settings)), ("broker", _try_broker(settings))):
+        if problem is None:
+            out.print(f"[green]ok[/]           {what}")
+        else:
+            failed = True
+            _err().print(f"[bold red]failed[/]       {what}: {escape(problem)}")
+    if settings.broker.control_password_file is not None:
+        problem = _try_control(settings)
+        if problem is None:
+            out.print("[green]ok[/]           broker control account (dynamic security)")
+        else:
+            failed = True
+            _err().print(f"[bold red]failed[/]       broker control account: {escape(problem)}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _try_database(settings: GatewaySettings) -> str | None:
+    """None if the database answers; else why not."""
+    from sqlalchemy import text
+
+    from gateway.db import make_engine
+
+    try:
+        engine = make_engine(settings.database_url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        finally:
+            engine.dispose()
+    except Exception as exc:
+        return f"unreachable: {str(exc).splitlines()[0]}"
+    return None
+
+
+def _try_broker(settings: GatewaySettings, timeout: float = 5.0) -> str | None:
+    """None if the broker accepts the gateway's login; else the reason (refused, tls, auth, ...)."""
+    import queue
+
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from gateway.broker_bridge.bridge import failure_reason
+
+    b = settings.broker
+    events: queue.Queue[int] = queue.Queue()
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="", protocol=paho.MQTTv311)
+    client.username_pw_set(b.username, b.secret())
+    tls = _tls(settings)
+    if tls is not None:
+        client.tls_set_context(tls)
+    client.on_connect = lambda c, u, f, rc, p: events.put(rc.value)
+    try:
+        client.connect(b.host, b.port, keepalive=10)
+    except Exception as exc:
+        return f"{failure_reason(exc)}: {exc}"
+    client.loop_start()
+    try:
+        code = events.get(timeout=timeout)
+    except queue.Empty:
+        return f"unreachable: no answer from {b.host}:{b.port} within {timeout:.0f} s"
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    if code != 0:
+        return f"auth: the broker refused the login of {b.username} ({paho.connack_string(code) if code < 6 else code})"
+    return None
+
+
+def _try_control(settings: GatewaySettings) -> str | None:
+    from gateway.broker.dynsec import DynsecClient, DynsecError
+
+    b = settings.broker
+    secret = b.control_secret()
+    assert secret is not None
+    try:
+        with DynsecClient(host=b.host, port=b.port, password=secret, tls=_tls(settings)):
+            return None
+    except DynsecError as exc:
+        return str(exc)
 
 
 def _safe_url(url: str) -> str:
@@ -193,10 +285,9 @@ def run(
 ) -> None:
     """Run the hall's gateway: broker bridge, countdowns, API / 运行网关."""
     settings = _settings(config)
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from gateway.cli.logs import configure, uvicorn_log_config
+
+    configure(settings.log, log_level)
     try:
         BrokerBridge = _bridge_class()
     except ImportError as exc:
@@ -221,7 +312,8 @@ def run(
             "system",
             {"source": str(config.resolve()), "digest": hashlib.sha256(config.read_bytes()).hexdigest()},
         )
-        gateway = Gateway(engine, settings.hall_id, audit_log=audit)
+        _register_hall(engine, settings, audit)
+        gateway = Gateway(engine, settings.hall_id, audit_log=audit, secret_keys=settings.secret_keys_dir)
     except Exception as exc:
         raise _fail(f"网关无法启动 / the gateway could not start: {exc}") from None
 
@@ -242,10 +334,18 @@ def run(
             bridge.publish(outbound)
 
     gateway.on_broadcast(publish)
+    gateway.set_drain(bridge.drain)  # a close decides first what reached the bridge before it
+    keeper = _account_keeper(settings, gateway)
     ticker = Ticker(gateway)
-    app = create_app(gateway, settings, audit=audit)
+    app = create_app(gateway, settings, audit=audit, broker_link=bridge.link)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.api.host, port=settings.api.port, log_level=log_level.lower())
+        uvicorn.Config(
+            app,
+            host=settings.api.host,
+            port=settings.api.port,
+            log_level=log_level.lower(),
+            log_config=uvicorn_log_config(),  # one format, one place (gateway.cli.logs)
+        )
     )
     for name in ("uvicorn.error", "uvicorn.access"):  # after uvicorn.Config has set its logging up
         logging.getLogger(name).addFilter(RedactTokens())
@@ -256,15 +356,54 @@ def run(
     previous = _stop_on_signals(server)
     try:
         bridge.start()
+        if keeper is not None:
+            gateway.on_reload(keeper.wake)
+            keeper.start()
         ticker.start()
         server.run()  # returns after SIGINT / SIGTERM
     finally:
         ticker.stop()
+        if keeper is not None:
+            keeper.stop()
         bridge.stop()
         engine.dispose()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _out().print("网关已停止 / gateway stopped")
+
+
+def _register_hall(engine: Any, settings: GatewaySettings, audit: Any) -> None:
+    """The hall of the settings, registered (and audited) at start if the database does not have it."""
+    from sqlmodel import Session
+
+    from gateway.db.models import Hall
+
+    with Session(engine) as session:
+        if session.get(Hall, settings.hall_id) is not None:
+            return
+        name = settings.hall_name or settings.hall_id
+        session.add(Hall(id=settings.hall_id, name=name))
+        session.commit()
+    audit.append("hall.registered", "system", {"hall": settings.hall_id, "name": name})
+    log.info("registered hall %s (%s) from the settings", settings.hall_id, name)
+
+
+def _account_keeper(settings: GatewaySettings, gateway: Gateway) -> Any:
+    """With ``broker.control_password_file``: an AccountKeeper disabling revoked keypads on the broker."""
+    secret = settings.broker.control_secret()
+    if secret is None:
+        return None
+    from gateway.broker.dynsec import DynsecClient
+    from gateway.broker.keeper import AccountKeeper
+
+    b = settings.broker
+
+    def revoked() -> list[str]:
+        return [d for d, entry in gateway.state.devices.items() if entry.revoked]
+
+    return AccountKeeper(
+        revoked, lambda: DynsecClient(host=b.host, port=b.port, password=secret, tls=_tls(settings))
+    )
 
 
 def _bridge_class() -> Any:

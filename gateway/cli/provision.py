@@ -71,7 +71,22 @@ def _write_labels(path: Path | None, labels: list[Label]) -> None:
 
 
 def _after(p: Provisioner) -> None:
-    if p.credentials.changed:
+    if p.credentials.applied == "broker":
+        _out.print(
+            "新的代理账号已写入 credentials.csv 并已在运行的代理上生效；请把编号加入 devices.csv / new broker "
+            "accounts were added to credentials.csv and to the running broker: add the ids to devices.csv",
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif p.credentials.applied == "file":
+        _out.print(
+            "新的代理账号已写入 credentials.csv 和代理的账号文件，代理启动时生效；请把编号加入 devices.csv / new "
+            "broker accounts were added to credentials.csv and the broker's account file (the broker was not "
+            "running: they apply when it starts); add the ids to devices.csv",
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif p.credentials.changed:
         _out.print(
             "[yellow]注意 / note:[/] 新的代理账号已写入 credentials.csv、passwd 和 acl；请让 Mosquitto 重新读取 "
             "(kill -HUP <mosquitto pid>)，并把编号加入 devices.csv / new broker accounts were added to "
@@ -186,6 +201,7 @@ def bulk(
         hall, p = _make(config, keypad, build, token, api, by, timeout, no_copy, False, wifi_timeout)
         try:
             hall.gateway.probe()  # a running gateway without a token: refuse before any board
+            hall.gateway.authorize(hall.settings)  # a token that is not a technician's: likewise
         except ProvisionError:
             hall.close()
             raise

@@ -3,8 +3,10 @@
 ::
 
     hall_id = "county-hall"                       # as in MQTT topics: 1..16 of a-z 0-9 -
+    hall_name = "县人大常委会会议厅"                # registered at start if the hall is not yet
     database_url = "sqlite:///hallvote.db"        # or postgresql+psycopg://user@host/db
     time_zone = "Asia/Shanghai"                   # the console, big screen and minutes show times in it
+    secret_keys_dir = "secret-keys"               # PostgreSQL: per-round keys of open secret rounds (docs/security.md)
 
     [broker]
     host = "127.0.0.1"
@@ -13,10 +15,17 @@
     password_file = "/etc/hallvote/broker.pass"   # or: password = "..."
     ca_file = "/etc/hallvote/broker/ca.crt"       # the hall CA; TLS when set
     client_id = "hallvote-gw-county-hall"          # optional; this is the default
+    control_password_file = "broker-control.pass" # optional: revoked keypads disabled on the broker
 
     [api]
     host = "127.0.0.1"
     port = 8080
+    docs = false                                  # /docs, /openapi.json for signed-in users only
+    max_body_bytes = 5242880                      # larger request bodies: 413 before they are read
+
+    [log]
+    format = "text"                               # or "json" (one object per line)
+    file = "log/hallvote.log"                     # optional; rotated at max_bytes, keeping backups
 
     [console]
     idle_timeout_min = 30                         # a person's console session ends after this idle time
@@ -26,6 +35,9 @@
     role = "chair"                                # chair | clerk | technician | display
     token_sha256 = "…64 hex…"                     # hallvote gateway hash-token
     password_argon2 = "$argon2id$…"               # optional: console sign-in (hallvote user passwd)
+
+``hallvote init`` writes this file with every key commented
+(:mod:`gateway.config.template`).
 
 Rules:
 
@@ -76,6 +88,7 @@ __all__ = [
     "ConfigError",
     "ConsoleSettings",
     "GatewaySettings",
+    "LogSettings",
     "Role",
     "UserEntry",
     "format_errors",
@@ -116,6 +129,13 @@ class BrokerSettings(_Section):
     """The hall CA certificate (PEM): TLS to the broker, verified against it."""
     client_id: str | None = Field(default=None, min_length=1, max_length=64)
     """MQTT client id; default ``hallvote-gw-<hall_id>`` (fixed, so the broker keeps the session)."""
+    control_password_file: Path | None = None
+    """The ``_control`` account's password (dynamic security): the gateway then disables revoked keypads."""
+
+    def control_secret(self) -> str | None:
+        if self.control_password_file is None:
+            return None
+        return self.control_password_file.read_text(encoding="utf-8").strip()
 
     @model_validator(mode="after")
     def _resolve(self) -> BrokerSettings:
@@ -131,6 +151,8 @@ class BrokerSettings(_Section):
             if not secret:
                 raise ValueError(f"broker.password_file: {self.password_file} is empty")
             object.__setattr__(self, "password", SecretStr(secret))
+        if self.control_password_file is not None and not self.control_password_file.is_file():
+            raise ValueError(f"broker.control_password_file: no such file {self.control_password_file}")
         if self.ca_file is not None and not self.ca_file.is_file():
             raise ValueError(f"broker.ca_file: no such file {self.ca_file}")
         if self.port == 0:
@@ -145,6 +167,21 @@ class BrokerSettings(_Section):
 class ApiSettings(_Section):
     host: str = Field(default="127.0.0.1", min_length=1, max_length=253)
     port: int = Field(default=8080, ge=1, le=65535)
+    docs: bool = False
+    """Serve /docs and /openapi.json to anyone; off: only to a signed-in user (bearer token or console)."""
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    """The largest request body; a larger one is refused with 413 before it is read."""
+
+
+class LogSettings(_Section):
+    format: Literal["text", "json"] = "text"
+    """``text``: one line per event (time level logger: message); ``json``: one JSON object per line."""
+    file: Path | None = None
+    """Also write the log to this file, rotated; unset: standard error only (journald under systemd)."""
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+    """Rotate the file at this size."""
+    backups: int = Field(default=10, ge=1, le=1000)
+    """Rotated files kept (hallvote.log.1 ...)."""
 
 
 class ConsoleSettings(_Section):
@@ -204,11 +241,15 @@ class GatewaySettings(BaseSettings):
     )
 
     hall_id: HubId
+    hall_name: str | None = Field(default=None, min_length=1, max_length=128)
+    """The hall's name; the gateway registers the hall under it at start if it is not registered yet."""
     database_url: str = "sqlite:///hallvote.db"
     broker: BrokerSettings
     api: ApiSettings = ApiSettings()
     console: ConsoleSettings = ConsoleSettings()
+    log: LogSettings = LogSettings()
     time_zone: str = "Asia/Shanghai"
+    secret_keys_dir: Path = Path("secret-keys")
     users: list[UserEntry] = Field(default_factory=list)
 
     @field_validator("time_zone")
@@ -285,13 +326,14 @@ def format_errors(exc: ValidationError) -> list[str]:
 
 def _relative_to(data: dict[str, Any], base: Path) -> None:
     """File paths in the file are relative to the file's directory (as a reader of it would expect)."""
-    broker = data.get("broker")
-    if not isinstance(broker, dict):
-        return
-    for key in ("password_file", "ca_file"):
-        value = broker.get(key)
-        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
-            broker[key] = str(base / value)
+    for section, keys in (("broker", ("password_file", "ca_file", "control_password_file")), ("log", ("file",))):
+        table = data.get(section)
+        if not isinstance(table, dict):
+            continue
+        for key in keys:
+            value = table.get(key)
+            if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+                table[key] = str(base / value)
 
 
 def load_settings(path: str | os.PathLike[str]) -> GatewaySettings:
@@ -313,6 +355,10 @@ def load_settings(path: str | os.PathLike[str]) -> GatewaySettings:
         raise ConfigError(source, [f"{source}: TOML 格式错误 / invalid TOML: {exc}"]) from None
     _relative_to(data, Path(path).resolve().parent)
     try:
-        return GatewaySettings(**data)
+        settings = GatewaySettings(**data)
     except ValidationError as exc:
         raise ConfigError(source, format_errors(exc)) from None
+    keys = settings.secret_keys_dir.expanduser()
+    if not keys.is_absolute():  # beside the file, like the other paths in it
+        settings = settings.model_copy(update={"secret_keys_dir": Path(path).resolve().parent / keys})
+    return settings

@@ -23,6 +23,7 @@ from gateway.api import sittings as api_sittings
 from gateway.api.errors import ApiError
 from gateway.api.schemas import OpenRoundIn
 from gateway.core.errors import CommandError
+from gateway.db.engine import reader
 from gateway.db.models import Sitting
 from gateway.service import Gateway, StoreError
 
@@ -30,7 +31,7 @@ from .auth import ConsoleUser, check_csrf, require_page
 from .views import agenda, live_view
 from .web import lang_of, render
 
-__all__ = ["ACTIONS", "CONFIRM", "router"]
+__all__ = ["ACTIONS", "ALWAYS_CONFIRM", "CONFIRM", "router"]
 
 log = logging.getLogger("hallvote.console")
 
@@ -44,7 +45,9 @@ CONFIRM = {
     "open": ("确认开始表决？", "Open the vote?"),
     "announce": ("确认宣布结果并在大屏显示？", "Announce the result on the big screen?"),
 }
-"""Actions that ask again before they run (buttons for close and close_sitting; every keyboard shortcut)."""
+"""Actions that ask again before they run when given by a keyboard shortcut."""
+ALWAYS_CONFIRM = frozenset({"close", "close_sitting"})
+"""Actions that ask again however they are given (no accidental close)."""
 
 ACTIONS = (
     "activate",
@@ -109,7 +112,7 @@ def run_action(gateway: Gateway, session: Session, user: ConsoleUser, form: dict
 
 def chair_context(request: Request, user: ConsoleUser) -> dict[str, Any]:
     gateway: Gateway = request.app.state.gateway
-    with Session(gateway.engine) as session:
+    with Session(reader(gateway.engine)) as session:
         view = live_view(gateway, session, user.user, lang_of(request))
         sittings = list(
             session.exec(
@@ -140,7 +143,8 @@ async def chair_do(request: Request, user: ConsoleUser = Operator) -> Response:
     form = dict(await request.form())
     check_csrf(user.csrf, str(form.get("csrf", "")))
     action = str(form.get("action", ""))
-    if action in CONFIRM and form.get("confirmed") != "yes":
+    ask = action in ALWAYS_CONFIRM or (action in CONFIRM and form.get("shortcut") == "1")
+    if ask and form.get("confirmed") != "yes":
         fields = {k: str(v) for k, v in form.items() if k not in ("csrf", "confirmed")}
         return render(
             request,
@@ -151,7 +155,7 @@ async def chair_do(request: Request, user: ConsoleUser = Operator) -> Response:
     gateway: Gateway = request.app.state.gateway
 
     def act() -> None:
-        with Session(gateway.engine) as session:
+        with Session(reader(gateway.engine)) as session:
             run_action(gateway, session, user, form)
 
     try:

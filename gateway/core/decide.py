@@ -31,14 +31,17 @@ Ballot merging: a vote frame's non-zero items are the items pressed.
 First press: a pressed item that already has a choice cannot change
 (FIRST_PRESS_FINAL), re-pressing the same choice is ALREADY_RECORDED.
 Last press: each item keeps the choice of the highest counter that pressed
-it, so a frame that arrives late never overrides a newer press.
+it, so a frame that arrives late never overrides a newer press.  Presses
+are ordered by binding first: after a keypad swap (the old keypad revoked,
+the new one bound to the seat) every press of the new keypad comes after
+every press of the old one, whatever their counters.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gateway.core import signatures as crypto
 from protocol import codec, consts, reasons
@@ -234,6 +237,10 @@ def _vote(
         if choice and run.focus != consts.ALL_ITEMS and index != run.focus:
             raise _Refuse(reasons.WRONG_BALLOT)
     previous = run.ballots.get(member)
+    if previous is not None and previous.device_id != device.device_id:
+        # The member's keypad was swapped: the earlier presses came from the older
+        # binding, so every press of this (newer) keypad comes after all of them.
+        previous = replace(previous, item_counters=(0,) * len(previous.item_counters))
     choices, counters, outcome = _merge(previous, frame, motion.press_policy)
     shown = () if motion.secret else choices
     accepted = Accepted(frame.counter, frame.TYPE, digest, outcome, run.motion_id, run.number, shown, seat)

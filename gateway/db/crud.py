@@ -38,8 +38,11 @@ from .models import (
 from .types import utcnow
 
 __all__ = [
+    "LIVE_STATES",
     "Conflict",
     "NotFound",
+    "RosterFrozen",
+    "SeatInSitting",
     "StoreError",
     "assign_seats",
     "bind_device",
@@ -56,23 +59,82 @@ __all__ = [
     "list_members",
     "list_seat_assignments",
     "list_seats",
+    "live_sitting_of_body",
+    "live_sittings_with_seat",
     "register_device",
     "revoke_device",
+    "roster_open",
 ]
 
 T = TypeVar("T", bound=SQLModel)
 
 
 class StoreError(ValueError):
-    """A refused store operation; ``str()`` is "中文 / English"."""
+    """A refused store operation; ``str()`` is "中文 / English"; ``code`` is stable."""
+
+    code = "STORE"
 
 
 class NotFound(StoreError):
-    pass
+    code = "NOT_FOUND"
 
 
 class Conflict(StoreError):
-    pass
+    code = "CONFLICT"
+
+
+class SeatInSitting(Conflict):
+    """A seat of a live sitting's seat map changes keypads only by a swap."""
+
+    code = "SEAT_IN_SITTING"
+
+
+class RosterFrozen(Conflict):
+    """The roster (and the seat map) of a body is fixed from check-in open until the sitting closes."""
+
+    code = "ROSTER_FROZEN"
+
+
+#: Sitting states in which the roster, the seat map and the seats' keypads are frozen.
+LIVE_STATES = (consts.SITTING_CHECKIN_OPEN, consts.SITTING_IN_SESSION)
+
+
+def live_sitting_of_body(session: Session, body_id: int) -> Sitting | None:
+    """The body's sitting with check-in open or in session, if any."""
+    query = select(Sitting).where(Sitting.body_id == body_id, col(Sitting.state).in_(LIVE_STATES))
+    return session.exec(query.order_by(col(Sitting.id))).first()
+
+
+def live_sittings_with_seat(session: Session, seat_id: int) -> list[Sitting]:
+    """Live sittings (check-in open or in session) whose seat map has this seat."""
+    query = (
+        select(Sitting)
+        .join(SeatAssignment, col(SeatAssignment.sitting_id) == col(Sitting.id))
+        .where(SeatAssignment.seat_id == seat_id, col(Sitting.state).in_(LIVE_STATES))
+    )
+    return list(session.exec(query))
+
+
+def roster_open(session: Session, body_id: int) -> None:
+    """Refuse (RosterFrozen) while the body has a live sitting: 应到 is fixed from check-in open."""
+    sitting = live_sitting_of_body(session, body_id)
+    if sitting is not None:
+        raise RosterFrozen(
+            f"会议 {sitting.id} 进行中（签到开始至闭会），名单不可更改 / "
+            f"sitting {sitting.id} is live (from check-in open until it closes): the roster is frozen"
+        )
+
+
+def _seat_not_live(session: Session, seat_id: int, what: str) -> None:
+    live = live_sittings_with_seat(session, seat_id)
+    if live:
+        seat = session.get(Seat, seat_id)
+        label = seat.label if seat is not None else str(seat_id)
+        raise SeatInSitting(
+            f"座位 {label} 属于进行中的会议 {live[0].id}，会议期间只能用 hallvote device swap 更换表决器 / "
+            f"seat {label} belongs to live sitting {live[0].id}: during a sitting its keypad changes only "
+            f"by a swap (hallvote device swap), not by {what}"
+        )
 
 
 _NAMES = {
@@ -121,6 +183,7 @@ def list_bodies(*, session: Session) -> list[Body]:
 
 def create_member(*, session: Session, body_id: int, member_in: MemberCreate) -> Member:
     get(Body, body_id, session=session)
+    roster_open(session, body_id)
     member = Member.model_validate(member_in, update={"body_id": body_id})
     session.add(member)
     _commit(session, member, what="card UID must be unique within the body")
@@ -186,15 +249,21 @@ def list_devices(*, session: Session, hall_id: str | None = None) -> list[Device
     return list(session.exec(query.order_by(col(Device.device_id))))
 
 
-def bind_device(*, session: Session, device_id: str, seat_id: int | None) -> Device:
+def bind_device(*, session: Session, device_id: str, seat_id: int | None, swap: bool = False) -> Device:
     """Bind a keypad to a seat of its hall (``seat_id=None`` unbinds it).
 
     A revoked device cannot be bound; a seat takes one device that is not
-    revoked (also enforced by a partial unique index).
+    revoked (also enforced by a partial unique index).  While a sitting is
+    live, neither the seat nor the keypad's current seat may belong to its
+    seat map (SeatInSitting), unless this is the swap (``swap=True``).
     """
     device = get(Device, device_id, session=session)
     if device.revoked:
         raise Conflict(f"表决器已停用: {device_id} / device is revoked: {device_id}")
+    if not swap and device.seat_id != seat_id:
+        for affected in (device.seat_id, seat_id):
+            if affected is not None:
+                _seat_not_live(session, affected, "unbinding" if seat_id is None else "binding")
     if seat_id is not None:
         seat = get(Seat, seat_id, session=session)
         if seat.hall_id != device.hall_id:
@@ -257,6 +326,10 @@ def assign_seats(
     its body; no seat and no member may be assigned twice.
     """
     sitting = _open_sitting(session, sitting_id)
+    if sitting.state in LIVE_STATES:
+        raise RosterFrozen(
+            f"会议 {sitting_id} 进行中，座位安排不可更改 / sitting {sitting_id} is live: its seat map is frozen"
+        )
     seats = {s.id: s for s in session.exec(select(Seat).where(Seat.hall_id == sitting.hall_id))}
     members = {
         m.id: m

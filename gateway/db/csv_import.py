@@ -42,6 +42,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from protocol import consts
 
+from . import crud
 from .models import Hall, Member, MemberCreate, Seat, SeatAssignment, SeatCreate, Sitting
 from .models.roster import Body
 from .types import check_card_uid, check_seat_label
@@ -305,6 +306,7 @@ def _need(session: Session, model: type[T], key: object, zh: str, en: str) -> T:
 def import_roster(*, session: Session, body_id: int, data: bytes) -> list[Member]:
     """Add the members listed in ``data`` to a body's roster; returns them in file order."""
     _need(session, Body, body_id, "机构", "body")
+    crud.roster_open(session, body_id)
     table = _parse(data, ROSTER_COLUMNS)
     errors = _Errors(table)
     existing = list(session.exec(select(Member).where(Member.body_id == body_id)))
@@ -406,6 +408,10 @@ def import_seat_map(*, session: Session, sitting_id: int, data: bytes) -> list[S
     sitting = _need(session, Sitting, sitting_id, "会议", "sitting")
     if sitting.state == consts.SITTING_CLOSED:
         raise CsvImportError([RowError(None, None, "会议已结束 / the sitting is closed")])
+    if sitting.state in crud.LIVE_STATES:
+        raise crud.RosterFrozen(
+            f"会议 {sitting_id} 进行中，座位安排不可更改 / sitting {sitting_id} is live: its seat map is frozen"
+        )
     table = _parse(data, SEAT_MAP_COLUMNS)
     errors = _Errors(table)
     seats = {s.label: s for s in session.exec(select(Seat).where(Seat.hall_id == sitting.hall_id))}

@@ -17,18 +17,34 @@ connection gets
   secret round closes do not linger in free pages;
 * ``busy_timeout`` 10 s, and transactions that really begin at BEGIN
   (the sqlite3 module's legacy mode would start them only at the first
-  write, so a read-validate-write sequence would not be one transaction).
+  write, so a read-validate-write sequence would not be one transaction);
+* **every transaction takes the write lock up front** (``BEGIN
+  IMMEDIATE``) unless its connection is marked read-only (:func:`reader`).
+  SQLite has one writer; a transaction that began deferred, read, and
+  then writes cannot wait for the lock (its snapshot may be stale, so
+  SQLite answers ``database is locked`` at once, busy timeout or not).
+  ``BEGIN IMMEDIATE`` waits its turn (up to the busy timeout) instead, so
+  concurrent writers queue rather than fail.  Readers (the API's GET
+  requests, the gateway loading its state) use :func:`reader` and never
+  block a writer (WAL).
+
+Every engine is created with ``hide_parameters=True``: an error message or
+log line shows the SQL, never the values (a secret round's choices, device
+ids) bound to it.
 
 PostgreSQL (the production store): ``postgresql+psycopg://`` (psycopg 3);
 a plain ``postgresql://`` URL is mapped to psycopg 3.
 
 :func:`init_db` runs the Alembic migrations to head (never ``create_all``).
-:func:`purge_deleted` makes deleted rows leave the files (after a secret
-round's SecretPending rows are deleted; see gateway.db.models.ballot).
+:func:`purge_deleted` is a maintenance tool that makes deleted rows leave
+the files (SQLite: checkpoint; PostgreSQL: ``VACUUM FULL``, which locks the
+tables).  The gateway does not run it at a secret close: see
+gateway.store.purge and gateway.store.secretkeys.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from typing import Any
 
@@ -45,7 +61,9 @@ __all__ = [
     "init_db",
     "make_engine",
     "normalize_url",
+    "own_pool",
     "purge_deleted",
+    "reader",
 ]
 
 MIGRATIONS = "gateway.db:migrations"
@@ -86,8 +104,42 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
         cursor.close()
 
 
+READ_ONLY = "hallvote_read_only"
+"""Execution option: this connection's transactions only read (SQLite: a deferred BEGIN)."""
+
+
+def reader(engine: Engine) -> Engine:
+    """``engine`` for transactions that only read: on SQLite they begin deferred and take no write lock."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def own_pool(engine: Engine, size: int = 2) -> Engine:
+    """An engine on the same database with its own small connection pool (the same one for in-memory SQLite)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return engine
+    return make_engine(url.render_as_string(hide_password=False), pool_size=size, max_overflow=size)
+
+
 def _sqlite_on_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
+    read_only = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _create_private(database: str | None) -> None:
+    """Create a missing SQLite file with mode 0600 (votes and the audit log are no one else's).
+
+    SQLite gives its -wal and -shm files the database file's mode.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # e.g. a missing folder: SQLite reports it when it connects
+    os.close(fd)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -97,7 +149,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """
     url = normalize_url(url)
     backend = make_url(url).get_backend_name()
+    kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
+        _create_private(make_url(url).database)
         connect_args = dict(kwargs.pop("connect_args", {}))
         connect_args.setdefault("check_same_thread", False)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
@@ -135,7 +189,7 @@ def init_db(engine: Engine) -> None:
 
 
 def purge_deleted(engine: Engine, tables: tuple[str, ...] = ("secret_pending",)) -> None:
-    """Make deleted rows leave the database files, after a secret round's close has committed.
+    """Make deleted rows leave the database files (maintenance; not run by the gateway per close).
 
     SQLite: ``secure_delete`` already zeroed the freed cells in the pages;
     a TRUNCATE checkpoint copies those pages into the main file and empties

@@ -8,10 +8,21 @@ accounts out in order.
 
 When a keypad needs an account the CSV does not have, :meth:`add_device`
 generates a password, appends the account to ``credentials.csv`` and
-rewrites the broker's ``passwd`` and ``acl`` beside it (same renderers as
-``hallvote broker config``).  Mosquitto reads those files only at start
-and on SIGHUP, so the broker must then be told: ``kill -HUP <mosquitto
-pid>`` (or restart it); :attr:`changed` says so.  Also add the new id to
+gives it to the broker, whichever way the folder says:
+
+* **dynamic security** (``dynsec/dynamic-security.json`` beside the
+  CSV, the default): a running broker gets the account at once over its
+  control topic (as ``_control``, on the listener ``mosquitto.conf``
+  names, the loopback one first); a broker that is not running gets it in
+  the plugin's file, read when it starts.  :attr:`applied` says which
+  (``"broker"`` or ``"file"``);
+* **static accounts** (``passwd`` and ``acl``): both files are rewritten
+  (same renderers as ``hallvote broker config``); Mosquitto reads them
+  only at start and on SIGHUP, so the broker must then be told: ``kill
+  -HUP <mosquitto pid>`` (or restart it); :attr:`applied` is
+  ``"static"``.
+
+:attr:`changed` says an account was added.  Also add the new id to
 ``devices.csv``: a later ``hallvote broker config --devices devices.csv``
 keeps the passwords of the accounts it lists and drops the others.
 """
@@ -21,9 +32,11 @@ from __future__ import annotations
 import csv
 import io
 import os
+import ssl
 from pathlib import Path
 
 from gateway.broker import config as bc
+from gateway.broker.dynsec import DynsecClient, DynsecError, DynsecFile
 
 from .errors import CredentialsError
 
@@ -49,6 +62,7 @@ class Credentials:
         self.path = Path(path)
         self.hall = hall
         self.changed = False
+        self.applied: str | None = None  # "broker", "file" or "static" once an account was added
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -94,14 +108,63 @@ class Credentials:
         accounts = [*self.accounts, bc.Account(device_id, password, bc.ROLE_DEVICE)]
         folder = self.path.parent
         try:
-            acl = bc.render_acl(self.hall, accounts).encode()
-            _atomic_write(self.path, bc.render_credentials(accounts).encode(), 0o600)
-            _atomic_write(folder / bc.PASSWORD_FILE, bc.render_password_file(accounts).encode(), 0o600)
-            _atomic_write(folder / bc.ACL_FILE, acl, 0o644)
+            if (folder / bc.DYNSEC_FILE).exists():
+                applied = self._dynsec(folder, device_id, password)
+                _atomic_write(self.path, bc.render_credentials(accounts).encode(), 0o600)
+            else:
+                acl = bc.render_acl(self.hall, accounts).encode()
+                _atomic_write(self.path, bc.render_credentials(accounts).encode(), 0o600)
+                _atomic_write(folder / bc.PASSWORD_FILE, bc.render_password_file(accounts).encode(), 0o600)
+                _atomic_write(folder / bc.ACL_FILE, acl, 0o644)
+                applied = "static"
         except (OSError, bc.BrokerConfigError) as exc:
             raise CredentialsError(
                 f"无法更新代理配置 {folder}", f"cannot update the broker configuration in {folder}: {exc}"
             ) from None
         self.accounts = accounts
         self.changed = True
+        self.applied = applied
         return password
+
+    def _dynsec(self, folder: Path, device_id: str, password: str) -> str:
+        """Give a running broker the account over its control topic, else write the plugin's file."""
+        control = _control_password(self.accounts)
+        listener = _listener(folder / bc.CONF)
+        if control is not None and listener is not None:
+            host, port, tls = listener
+            context = ssl.create_default_context(cafile=str(folder / bc.CA_CERT)) if tls else None
+            try:
+                with DynsecClient(host=host, port=port, password=control, tls=context) as client:
+                    client.add_devices(self.hall, [(device_id, password)])
+                return "broker"
+            except DynsecError as exc:
+                if exc.code != "UNREACHABLE":  # a running broker that refused: do not edit its file
+                    raise
+        f = DynsecFile(folder / bc.DYNSEC_FILE, self.hall)
+        f.add_devices([(device_id, password)])
+        f.save()
+        return "file"
+
+
+def _control_password(accounts: list[bc.Account]) -> str | None:
+    for a in accounts:
+        if a.role == bc.ROLE_CONTROL:
+            return a.password
+    return None
+
+
+def _listener(conf: Path) -> tuple[str, int, bool] | None:
+    """(host, port, tls) to reach the broker of ``mosquitto.conf`` (as generated): loopback plain first."""
+    try:
+        lines = conf.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    found: list[tuple[str, int, bool]] = []
+    for i, line in enumerate(lines):
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "listener" and parts[1].isdigit():
+            tls = any(a.startswith("certfile") for a in lines[i + 1 : i + 4])
+            host = "127.0.0.1" if parts[2] in ("0.0.0.0", "::") else parts[2]
+            found.append((host, int(parts[1]), tls))
+    found.sort(key=lambda f: (f[2], f[0] != "127.0.0.1"))
+    return found[0] if found else None

@@ -14,6 +14,7 @@ __all__ = [
     "DeviceRefused",
     "DeviceRevoked",
     "FirmwareMismatch",
+    "Forbidden",
     "GatewayError",
     "KeyMismatch",
     "NoDeviceAtSeat",
@@ -198,3 +199,18 @@ class GatewayError(ProvisionError):
 
     code = "GATEWAY"
     exit_code = 6
+
+
+class Forbidden(ProvisionError):
+    """The token given is not a technician's: refused before anything changes."""
+
+    code = "FORBIDDEN"
+    exit_code = 6
+
+    def __init__(self, role: str | None) -> None:
+        who = "未知令牌" if role is None else f"角色 {role}"
+        whose = "unknown" if role is None else f"a {role}'s"
+        super().__init__(
+            f"此操作仅限技术人员（{who}），未做任何更改",
+            f"only a technician may do this (the token is {whose}); nothing was changed",
+        )

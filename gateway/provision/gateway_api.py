@@ -18,15 +18,17 @@ needed: the gateway loads the keypads from the database when it starts.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.config.settings import GatewaySettings
 
-from .errors import GatewayError
+from .errors import Forbidden, GatewayError
 
 __all__ = ["GatewayApi", "base_url"]
 
@@ -63,7 +65,12 @@ class GatewayApi:
     def probe(self) -> bool:
         """Is this hall's gateway answering?  Refuses (GatewayError) if it is and there is no token."""
         try:
-            health = self._request("GET", "/api/v1/health", auth=False)
+            try:
+                health = self._request("GET", "/api/v1/health", auth=False)
+            except urllib.error.HTTPError as exc:
+                if exc.code != 503:
+                    raise
+                health = json.loads(exc.read() or b"null")  # running, with a dependency down
         except (urllib.error.URLError, OSError, ValueError):
             self.running = False
             return False
@@ -80,6 +87,55 @@ class GatewayApi:
                 "the keypad change up at once",
             )
         return True
+
+    def authorize(self, settings: GatewaySettings, role: str = "technician") -> None:
+        """Check the token's role before anything changes (Forbidden otherwise).
+
+        A running gateway says who the token is (``GET /api/v1/me``); without
+        one, hall.toml's users do.  Without a token there is nothing to check:
+        a running gateway is refused by :meth:`probe`, and a stopped one
+        leaves the database (whose access is the authority) to the technician.
+        """
+        if not self.token:
+            return
+        if self.running is None:
+            self.probe()
+        found: str | None
+        if self.running:
+            try:
+                me = self._request("GET", "/api/v1/me")
+            except urllib.error.HTTPError:
+                raise Forbidden(None) from None
+            found = me.get("role") if isinstance(me, dict) else None
+        else:
+            digest = hashlib.sha256(self.token.encode()).hexdigest()
+            found = next((u.role for u in settings.users if u.token_sha256 == digest), None)
+        if found != role:
+            raise Forbidden(found)
+
+    def swap(self, seat: str, to: str, reason: str) -> dict[str, Any]:
+        """``POST /api/v1/halls/{hall}/seats/{seat}/swap`` on the running gateway; its answer."""
+        try:
+            answer = self._request(
+                "POST", f"/api/v1/halls/{self.hall_id}/seats/{urllib.parse.quote(seat)}/swap", {"to": to, "reason": reason}
+            )
+        except urllib.error.HTTPError as exc:
+            body = exc.read().decode("utf-8", "replace")[:500]
+            try:
+                detail = json.loads(body)
+            except ValueError:
+                detail = {}
+            err = GatewayError(
+                f"网关拒绝更换（HTTP {exc.code}）：{detail.get('message', body)}",
+                f"the gateway refused the swap (HTTP {exc.code}): {detail.get('message', body)}",
+            )
+            err.code = str(detail.get("code") or err.code)
+            raise err from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise GatewayError("无法连接网关，未更换", f"cannot reach the gateway ({exc}); nothing was swapped") from None
+        if not isinstance(answer, dict):
+            raise GatewayError("网关答复有误", f"unexpected answer from the gateway: {answer!r}")
+        return answer
 
     def reload(self, device_id: str, seat_id: int | None) -> str:
         """Make a running gateway reload its keypads; a line saying what happened."""

@@ -94,6 +94,7 @@ class Provisioner:
         say("网关 / gateway", 2)
         if self.gateway.running is None:
             self.gateway.probe()
+            self.gateway.authorize(self.hall)  # the token's role before anything changes
         say("连接 / connect", 3)
         with BoardLink(port, timeout=self.timeout) as link:
             try:

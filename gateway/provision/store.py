@@ -46,6 +46,7 @@ from gateway.db.models import (
 from gateway.db.models import Seat as SeatRow
 from protocol import consts
 
+from . import changes
 from .errors import (
     DeviceBusy,
     DeviceRevoked,
@@ -170,17 +171,21 @@ def register_and_bind(
     state = seat_state(engine, hall_id, seat_label) if seat_label is not None else None
     if state is not None and state.device is not None and state.device != device_id:
         raise SeatTaken(state.label, state.device)
-    events = []
-    if not registered:
-        events.append(
-            Event("device.registered", actor, {"device": device_id, "key_fingerprint": fingerprint(public_key)})
-        )
     bind = state is not None and state.device != device_id
-    if state is not None and bind:
-        events.append(Event("device.bound", actor, {"device": device_id, "seat": state.label}))
-    if not events:
+    if registered and not bind:
         return False, False
+    fp = fingerprint(public_key)
     with _transaction(engine) as (conn, session):
+        events = []
+        if not registered:
+            events.append(
+                Event("device.registered", actor, {"device": device_id, "seat": None, "member": None, "key_fingerprint": fp})
+            )
+        if state is not None and bind:
+            member = changes.member_at(session, hall_id, state.seat_id)
+            events.append(
+                Event("device.bound", actor, {"device": device_id, "seat": state.label, "member": member, "key_fingerprint": fp})
+            )
         AuditLog(engine).append_many(events, conn=conn)
         if not registered:
             crud.register_device(
@@ -244,15 +249,11 @@ def swap(engine: Engine, *, hall_id: str, seat_label: str, new_device: str, acto
         if new.seat_id is not None:
             other = session.get(SeatRow, new.seat_id)
             raise DeviceBusy(new_device, other.label if other is not None else str(new.seat_id))
-    events = [
-        Event("device.revoked", actor, {"device": state.device, "reason": reason}),
-        Event("device.bound", actor, {"device": new_device, "seat": seat_label}),
-        Event("device.swapped", actor, {"seat": seat_label, "from": state.device, "to": new_device}),
-    ]
-    with _transaction(engine) as (conn, session):
-        AuditLog(engine).append_many(events, conn=conn)
-        crud.revoke_device(session=session, device_id=state.device)
-        crud.bind_device(session=session, device_id=new_device, seat_id=state.seat_id)
+    try:
+        changes.swap(engine, seat_id=state.seat_id, old=state.device, new=new_device, actor=actor, reason=reason)
+    except crud.StoreError as exc:
+        raise StoreRefused(exc) from None
+    with Session(engine) as session:
         member, present = _member_at(session, hall_id, state.seat_id)
     return Swapped(seat_label, state.seat_id, state.device, new_device, member, present)
 

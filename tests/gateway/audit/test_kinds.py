@@ -20,6 +20,8 @@ from gateway.audit.kinds import (
     validate,
 )
 
+FP = "0123456789abcdef" * 4
+
 #: One valid payload per kind; the test below insists every kind has one.
 EXAMPLES: dict[str, dict[str, Any]] = {
     "sitting.opened": {"sitting": 1, "body": "市人大", "title": "第一次全体会议"},
@@ -44,12 +46,18 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "round.resumed": {"motion": "m-3", "round": 2},
     "round.closed": {"motion": "m-3", "round": 2},
     "round.announced": {"motion": "m-3", "round": 2},
+    "secret.purged": {"motion": "m-3", "round": 2},
     "result.frozen": {
         "motion": "m-3",
         "round": 2,
         "rule": "全体代表过半数",
         "totals": {"yes": 180, "no": 10, "abstain": 5, "not_pressed": 6},
         "outcome": "passed",
+        "ballot_kind": 1,
+        "expected": 210,
+        "present": 201,
+        "voted": 195,
+        "item_outcomes": {"1": 1},
     },
     "override.quorum": {
         "motion": "m-3",
@@ -59,14 +67,23 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "quorum_expected": 300,
         "quorum_present": 190,
     },
-    "device.registered": {"device": "kp-0042", "key_fingerprint": "0123456789abcdef" * 4},
-    "device.bound": {"device": "kp-0042", "seat": "B-12"},
-    "device.revoked": {"device": "kp-0042", "reason": "lost"},
-    "device.swapped": {"seat": "B-12", "from": "kp-0042", "to": "kp-0099"},
+    "device.registered": {"device": "kp-0042", "seat": None, "member": None, "key_fingerprint": FP},
+    "device.bound": {"device": "kp-0042", "seat": "B-12", "member": 7, "key_fingerprint": FP},
+    "device.unbound": {"device": "kp-0042", "seat": "B-12", "member": None, "key_fingerprint": FP},
+    "device.revoked": {"device": "kp-0042", "seat": "B-12", "member": 7, "key_fingerprint": FP, "reason": "lost"},
+    "device.swapped": {
+        "seat": "B-12",
+        "member": 7,
+        "from": "kp-0042",
+        "to": "kp-0099",
+        "from_key_fingerprint": FP,
+        "to_key_fingerprint": "fedcba9876543210" * 4,
+    },
     "vote.recorded_named": {"motion": "m-4", "round": 1, "member": 7, "seat": "B-12", "choices": [1]},
     "vote.participation_secret": {"motion": "m-3", "round": 2, "member": 7},
     "api.call": {"method": "POST", "path": "/rounds/{round_id}/close", "role": "chair", "status": 200},
     "config.loaded": {"source": "/etc/hallvote/hall.toml", "digest": "ab" * 32},
+    "hall.registered": {"hall": "county-hall", "name": "县人大常委会会议厅"},
 }
 
 #: The kinds the issue names: all must be registered.
@@ -83,6 +100,7 @@ ISSUE_KINDS = {
     "override.quorum",
     "device.registered",
     "device.bound",
+    "device.unbound",
     "device.revoked",
     "device.swapped",
     "vote.recorded_named",

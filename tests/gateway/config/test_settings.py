@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -198,8 +199,19 @@ def test_init_db_and_check_config(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["gateway", "init-db", "--config", str(path)])
     assert result.exit_code == 0, result.output
     assert db.exists() and "database ready" in result.output
-    result = CliRunner().invoke(app, ["gateway", "check-config", "--config", str(path)])
+    result = CliRunner().invoke(app, ["gateway", "check-config", "--config", str(path), "--offline"])
     assert result.exit_code == 0 and "town-hall" in result.output
+    assert "s3cret-password" not in result.output
+    # online (the default): the database answers, no broker listens on the port: exit 1 with the reason
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    result = CliRunner().invoke(
+        app, ["gateway", "check-config", "--config", str(path)], env={"HALLVOTE_BROKER__PORT": str(closed)}
+    )
+    assert result.exit_code == 1, result.output
+    assert "ok           database" in result.output
+    assert "failed       broker: refused:" in result.output
     assert "s3cret-password" not in result.output
 
 

@@ -31,6 +31,8 @@ def _hall() -> HallState:
     state = HallState("county-hall")
     for m in hall["members"]:
         state.devices[m["device"]] = DeviceEntry(m["device"], public, seat=m["seat"])
+    for spare in hall["spares"]:
+        state.devices[spare] = DeviceEntry(spare, public)
     state.sitting = SittingRun(
         sitting_id=hall["sitting_id"],
         nonce=bytes.fromhex(hall["sitting_nonce"]),
@@ -76,6 +78,11 @@ def test_gateway_answers_as_the_vectors_say(scenario: dict[str, Any]) -> None:
         if "chair" in step:
             _chair(state, step, float(at))
             continue
+        if step.get("technician") == "swap":  # what hallvote device swap leaves the gateway with
+            old = next(d for d in state.devices.values() if d.seat == step["seat"] and not d.revoked)
+            old.revoked = True
+            state.devices[step["to"]].seat = step["seat"]
+            continue
         decision = decide(state, Inbound(step["device"], step["channel"], bytes.fromhex(step["hex"]), float(at)))
         apply_all(state, decision.events)
         assert codec.encode(decision.reply).hex() == step["reply_hex"], (step, decision.reply)
@@ -93,7 +100,7 @@ def test_every_decision_the_spec_names_has_a_vector() -> None:
     for name in (
         "ALREADY_RECORDED", "REPLACED", "ALREADY_CHECKED_IN", "STALE_COUNTER", "CARD_MISMATCH", "NOT_CHECKED_IN",
         "MOTION_NOT_OPEN", "WRONG_ROUND", "ROUND_PAUSED", "ROUND_CLOSED", "WRONG_BALLOT", "FIRST_PRESS_FINAL",
-        "BAD_VERSION", "UNKNOWN_TYPE", "DEVICE_MISMATCH", "UNKNOWN_DEVICE", "MALFORMED",
+        "BAD_VERSION", "UNKNOWN_TYPE", "DEVICE_MISMATCH", "UNKNOWN_DEVICE", "MALFORMED", "DEVICE_REVOKED",
     ):  # fmt: skip
         code = reasons.code_of(name)
         kind = "nack" if reasons.is_refusal(code) else "ack"

@@ -100,7 +100,7 @@ def test_swap_mid_sitting_keeps_the_check_in(hall, live):
     assert result.exit_code == 0, result.output
     assert "座位 A-1: kp-1 → kp-9" in result.output
     assert "代表 / member 代表001: 已签到，签到保留" in result.output
-    assert "网关已重新加载" in result.output
+    assert "网关已更换并重新加载" in result.output
 
     # the running gateway picked the new binding up at once
     assert gw.version > version
@@ -117,11 +117,27 @@ def test_swap_mid_sitting_keeps_the_check_in(hall, live):
         old, new = s.get(Device, "kp-1"), s.get(Device, "kp-9")
         assert old.revoked and old.revoked_at is not None and new.seat_id == seeded.seats["A-1"]
 
-    assert _audit(hall.engine) == [
-        ("device.revoked", "technician:li", {"device": "kp-1", "reason": "屏幕损坏 / display broken"}),
-        ("device.bound", "technician:li", {"device": "kp-9", "seat": "A-1"}),
-        ("device.swapped", "technician:li", {"seat": "A-1", "from": "kp-1", "to": "kp-9"}),
-    ]
+    fp_old, fp_new = (hashlib.sha256(k).hexdigest() for k in (seeded.kp(1).public_key, spare.public_key))
+    member = seeded.members[0]
+    assert _audit(hall.engine) == [  # through the gateway's API: the actor is the token's user
+        (
+            "device.revoked",
+            "技术员",
+            {
+                "device": "kp-1", "seat": "A-1", "member": member, "key_fingerprint": fp_old,
+                "reason": "屏幕损坏 / display broken (technician:li)",
+            },
+        ),
+        ("device.bound", "技术员", {"device": "kp-9", "seat": "A-1", "member": member, "key_fingerprint": fp_new}),
+        (
+            "device.swapped",
+            "技术员",
+            {
+                "seat": "A-1", "member": member, "from": "kp-1", "to": "kp-9",
+                "from_key_fingerprint": fp_old, "to_key_fingerprint": fp_new,
+            },
+        ),
+    ]  # fmt: skip
     assert AuditLog(hall.engine).verify().ok
 
 

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlmodel import Session, select
 
 from gateway.audit import AuditLog
+from gateway.broker import config as bc
 from gateway.core import signatures as crypto
 from gateway.db.models import Device
 from gateway.provision.link import BoardLink
@@ -83,8 +84,16 @@ def test_provision_one_keypad_end_to_end(hall, boards):
 
     events = _audit(hall.engine)
     assert events == [
-        ("device.registered", "technician:wang", {"device": "kp-101", "key_fingerprint": hashlib.sha256(public_key).hexdigest()}),
-        ("device.bound", "technician:wang", {"device": "kp-101", "seat": "B-1"}),
+        (
+            "device.registered",
+            "technician:wang",
+            {"device": "kp-101", "seat": None, "member": None, "key_fingerprint": hashlib.sha256(public_key).hexdigest()},
+        ),
+        (
+            "device.bound",
+            "technician:wang",
+            {"device": "kp-101", "seat": "B-1", "member": None, "key_fingerprint": hashlib.sha256(public_key).hexdigest()},
+        ),
     ]
     assert AuditLog(hall.engine).verify().ok
     assert "gateway not running" in result.output
@@ -109,16 +118,19 @@ def test_second_keypad_gets_the_next_account_and_its_own_key(hall, boards):
 
 
 def test_spare_and_a_new_broker_account(hall, boards):
-    """Past the accounts of credentials.csv a new one is made, and passwd and acl are rewritten with it."""
+    """Past the accounts of credentials.csv a new one is made; with the broker stopped it goes into the
+    dynamic-security plugin's file (read when the broker starts)."""
     for seat in ("B-1", "B-2", "B-3"):
         assert hall.provision(boards.start().port, "--seat", seat).exit_code == 0
     result = hall.provision(boards.start().port, "--spare")
     assert result.exit_code == 0, result.output
-    assert "备用/spare  kp-001" in result.output and "SIGHUP" in result.output
+    assert "备用/spare  kp-001" in result.output and "apply when it starts" in result.output
     creds = hall.credentials()
     assert "kp-001" in creds
-    assert (hall.broker_dir / "passwd").read_text().count("kp-001:$7$") == 1
-    assert "user kp-001" in (hall.broker_dir / "acl").read_text()
+    plugin = json.loads((hall.broker_dir / bc.DYNSEC_FILE).read_text())
+    assert [c["username"] for c in plugin["clients"]].count("kp-001") == 1
+    assert any(r["rolename"] == "device-kp-001" for r in plugin["roles"])
+    assert creds["kp-001"] not in (hall.broker_dir / bc.DYNSEC_FILE).read_text()
     assert (hall.broker_dir / "credentials.csv").stat().st_mode & 0o777 == 0o600
     spare = _devices(hall.engine)["kp-001"]
     assert spare.seat_id is None and not spare.revoked

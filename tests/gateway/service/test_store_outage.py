@@ -160,7 +160,8 @@ def _acked(env: Env) -> int:
 
 def _busy(env: Env) -> int:
     return sum(
-        sum(getattr(r, "reason", None) == reasons.BUSY for r in list(kp.history)) for kp in env.keypads.values()
+        sum(getattr(r, "reason", None) == reasons.BUSY for r in list(kp.history))
+        for kp in env.keypads.values()
     )
 
 

@@ -181,6 +181,8 @@ def test_whole_sitting(tmp_path: Path, backend: str) -> None:
         chair.wait_for_function("document.querySelector('#voted').textContent.trim() === '10'")
         _click_and_confirm(chair, "#close")
         chair.wait_for_selector("#rating-table")
+        headers = [h.strip() for h in chair.locator("#rating-table thead th").all_inner_texts()]
+        assert headers == ["测评对象", "满意", "基本满意", "不满意", "结论"]  # three grades: no 优秀 column
         rows = chair.locator("#rating-table tbody tr").all_inner_texts()
         assert "城区供水改造" in rows[0] and "满意" in rows[0] and "70.0%" in rows[0]
         started = time.monotonic()

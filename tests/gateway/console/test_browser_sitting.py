@@ -211,7 +211,9 @@ def test_whole_sitting(tmp_path: Path, backend: str) -> None:
         for title in (RESOLUTION["title"], LIVELIHOOD["title"], RATING["title"]):
             assert title in text
         assert "代表001" in chair.inner_text(f"#minutes-motion-{resolution['id']}")
-        assert "代表0" not in chair.inner_text(f"#minutes-motion-{livelihood['id']}")  # secret: no member named
+        assert "代表0" not in chair.inner_text(
+            f"#minutes-motion-{livelihood['id']}"
+        )  # secret: no member named
         assert chair.inner_text("#audit-head").count(":") >= 1
         chair.emulate_media(media="print")  # the printed form: no navigation bar
         assert not chair.locator("header.top").is_visible()

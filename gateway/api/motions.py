@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from gateway.core.errors import CommandError
 from gateway.core.results import OUTCOME_LABELS
 from gateway.db import crud
+from gateway.db.engine import reader
 from gateway.db.models import Motion, Round, Sitting
 from gateway.rules import ChairOverride
 from gateway.store import load_sitting
@@ -305,8 +306,8 @@ def results(motion_id: int, session: SessionDep, gateway: GatewayDep, user: Curr
     无记名表决只有总数 / secret ballots have totals only."""
     motion = crud.get(Motion, motion_id, session=session)
     rows = list(session.exec(select(Round).where(Round.motion_id == motion_id).order_by(col(Round.number))))
-    with gateway.engine.connect() as conn:
-        sitting = load_sitting(conn, motion.sitting_id)
+    with reader(gateway.engine).connect() as conn:  # reads only: never waits for a write lock
+        sitting = load_sitting(conn, motion.sitting_id, gateway.round_keys)
     kind = motion.ballot_kind
     titles = [motion.title] if kind == consts.YES_NO_ABSTAIN else list(motion.items)
     out: list[RoundResultOut] = []
@@ -337,6 +338,7 @@ def results(motion_id: int, session: SessionDep, gateway: GatewayDep, user: Curr
                     rule_en=result.rule_en,
                     note_zh=result.note_zh,
                     note_en=result.note_en,
+                    audit_head=f"{result.audit_seq}:{result.audit_head}" if result.audit_head else None,
                     items=[
                         ItemResultOut(
                             index=item.index,

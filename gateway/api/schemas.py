@@ -105,6 +105,11 @@ class LiveRound(BaseModel):
         description="每项计数 / counts per item (赞成/反对/弃权 or grades); null while secret and open"
     )
     result: dict[str, object] | None
+    purge_pending: bool = Field(
+        False,
+        description="无记名表决已结束，但已删除的选择尚未清出数据库文件（清除后关闭才算完成）/ a closed secret "
+        "round whose deleted choices have not yet left the database files (the close completes with the purge)",
+    )
 
 
 class LiveSnapshot(BaseModel):
@@ -239,6 +244,12 @@ class ResultOut(BaseModel):
     note_zh: str
     note_en: str
     items: list[ItemResultOut]
+    audit_head: str | None = Field(
+        default=None,
+        description="冻结该结果的审计记录 SEQ:HASH（审计链当时的链头），可交给 hallvote audit verify --head / "
+        "the audit record that froze this result, SEQ:HASH (the chain's head then): give it to "
+        "hallvote audit verify --head",
+    )
 
 
 class RoundResultOut(BaseModel):

@@ -157,6 +157,7 @@ class Gateway:
         self._writer = Writer(hall_id)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
         self._drain: Callable[[], bool] | None = None
+        self._snapshot: tuple[Any, dict[str, Any]] | None = None  # (change key, live picture)
         self._sitting_sent = 0.0  # monotonic time of the last sitting broadcast
         self._sitting_due = False  # check-ins changed 实到 since then
         self.notices: list[dict[str, Any]] = []  # keypad swaps, for the chair's live feed
@@ -615,8 +616,22 @@ class Gateway:
         """The live picture: sitting with 应到/实到, and the current (or latest) round.
 
         Counts of a named round are live; a secret round shows only how many
-        have voted until it closes, then its totals and result.
+        have voted until it closes, then its totals and result.  Computed once
+        per change (``version``, pending purges), not per request: callers must
+        not modify it.
         """
+        with self._lock:
+            key = (self.version, frozenset(self._purge.pending))
+            if self._snapshot is None or self._snapshot[0] != key:
+                self._snapshot = (key, self._build_snapshot())
+            return self._snapshot[1]
+
+    def sitting_run(self, sitting_id: int) -> SittingRun | None:
+        """The committed in-memory run of ``sitting_id`` if it is the current sitting (no store read)."""
+        sitting = self.state.sitting  # swapped whole after each commit: one read is consistent
+        return sitting if sitting is not None and sitting.sitting_id == sitting_id else None
+
+    def _build_snapshot(self) -> dict[str, Any]:
         with self._lock:
             sitting = self.state.sitting
             data: dict[str, Any] = {

@@ -50,13 +50,14 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import Engine, bindparam, delete, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.audit import AuditLog
-from gateway.audit.trail import make_hook
+from gateway.audit.trail import attach_heads, make_hook
 from gateway.broker_bridge.handler import Outbound
 from gateway.core import commands
 from gateway.core import signatures as crypto
@@ -71,15 +72,16 @@ from gateway.core.events import (
     RoundStateChanged,
     SittingStateChanged,
 )
-from gateway.core.state import HallState, RoundKey, SittingRun
+from gateway.core.picture import live_picture
+from gateway.core.state import REPLAY_WINDOW, HallState, RoundKey, SittingRun
 from gateway.core.states import RoundState
-from gateway.core.tally import count
 from gateway.db.engine import own_pool, reader
 from gateway.rules import ChairOverride
 from gateway.store import Writer, load_hall, load_sitting
 from gateway.store import tables as t
 from gateway.store.convert import from_ts, motion_spec
 from gateway.store.purge import SecretPurge, checkpoint_sqlite
+from gateway.store.secretkeys import RoundKeys
 from protocol import codec, consts, reasons, topics
 from protocol.frames import Ack, MotionClosed, MotionOpen, Nack, SittingState
 
@@ -91,7 +93,12 @@ latest; the countdown ticker publishes one still due); a change of the sitting's
 
 log = logging.getLogger("hallvote.gateway")
 
-AuditHook = Callable[[Any, HallState, Sequence[Event], str], None]
+PRUNE_DEVICES = 500
+"""Keypads whose frames below the replay window are pruned per tick."""
+PRUNE_STEP = 64
+"""A keypad's old frames are pruned once its window has moved on by this many counters."""
+
+AuditHook = Callable[[Any, HallState, Sequence[Event], str], Any]
 T = TypeVar("T")
 
 
@@ -141,8 +148,19 @@ class Gateway:
         clock: Callable[[], float] = time.time,
         nonce: Callable[[], bytes] = lambda: secrets.token_bytes(consts.NONCE_LEN),
         audit_log: AuditLog | None = None,
+        secret_keys: Path | None = None,
     ) -> None:
         self.engine = engine
+        # PostgreSQL: a secret round's pending choices are sealed under a per-round key kept in
+        # files in ``secret_keys``, never in the database (gateway.store.secretkeys).
+        self.round_keys = (
+            RoundKeys(secret_keys) if secret_keys is not None and engine.dialect.name == "postgresql" else None
+        )
+        if secret_keys is None and engine.dialect.name == "postgresql":
+            log.warning(
+                "no secret key directory: a secret round's pending choices are stored unsealed "
+                "(hallvote gateway run always sets secret_keys_dir)"
+            )
         # The hot path has its own connections: API requests holding (or waiting for) pooled
         # connections never make a keypad commit wait for one.  Loads only read.
         self._hot = own_pool(engine)
@@ -154,7 +172,7 @@ class Gateway:
         self._audit_log = audit_log
         self._audit: AuditHook | None = make_hook(audit_log) if audit_log is not None else None
         self._lock = threading.RLock()
-        self._writer = Writer(hall_id)
+        self._writer = Writer(hall_id, self.round_keys)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
         self._drain: Callable[[], bool] | None = None
         self._snapshot: tuple[Any, dict[str, Any]] | None = None  # (change key, live picture)
@@ -163,9 +181,17 @@ class Gateway:
         self.notices: list[dict[str, Any]] = []  # keypad swaps, for the chair's live feed
         self._reload_listeners: list[Callable[[], None]] = []
         self.version = 0
-        self._purge = SecretPurge(self._hot, completed=self._purged)
+        self.last_commit: tuple[float, float] | None = None
+        """(when, seconds) of the last successful commit of events: for health."""
+        self._pruned: dict[str, int] = {}  # device -> counter floor its old frames were pruned to
+        self._purge = SecretPurge(
+            self._hot,
+            destroy_key=self.round_keys.destroy if self.round_keys is not None else None,
+            completed=self._purged,
+        )
         with self._read.connect() as conn:
-            self.state: HallState = load_hall(conn, hall_id)
+            self.state: HallState = load_hall(conn, hall_id, self.round_keys)
+        self._forget_closed_round_keys()
         if engine.dialect.name == "sqlite":  # a close purged before a crash left nothing in the WAL
             try:
                 checkpoint_sqlite(self._hot)
@@ -184,9 +210,9 @@ class Gateway:
             current = self.state.sitting.sitting_id if self.state.sitting is not None else None
             try:
                 with self._read.connect() as conn:
-                    state = load_hall(conn, self.hall_id)
+                    state = load_hall(conn, self.hall_id, self.round_keys)
                     if current is not None and (state.sitting is None or state.sitting.sitting_id != current):
-                        state.sitting = load_sitting(conn, current)
+                        state.sitting = load_sitting(conn, current, self.round_keys)
             except (DBAPIError, OperationalError) as exc:
                 raise _store_error(exc) from exc
             self._writer.forget()
@@ -198,6 +224,17 @@ class Gateway:
     def on_reload(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after every reload (keypads revoked or swapped: broker accounts follow)."""
         self._reload_listeners.append(listener)
+
+    def _forget_closed_round_keys(self) -> None:
+        """Key files of rounds that are no longer live (a crash between a close and its purge): purge them."""
+        if self.round_keys is None:
+            return
+        sitting = self.state.sitting
+        live = {sitting.current} if sitting is not None and sitting.current is not None else set()
+        for key in self.round_keys.stored():
+            if key not in live:
+                self._purge.due(key)
+        self._purge.attempt()
 
     def close(self) -> None:
         """Release the hot path's own connections (the engine passed in is the caller's)."""
@@ -331,11 +368,12 @@ class Gateway:
         The log line names the error, never the statement's parameters.
         """
         if events:
+            started = time.monotonic()
             try:
                 with self._hot.begin() as conn:
                     self._writer.write(conn, events)
                     if self._audit is not None:
-                        self._audit(conn, state, events, actor)
+                        attach_heads(state, self._audit(conn, state, events, actor))
                     if extra and self._audit_log is not None:
                         self._audit_log.append_many(
                             [(kind, actor, payload) for kind, payload in extra], conn=conn
@@ -351,7 +389,9 @@ class Gateway:
                         self.reload()
                     except StoreError:
                         log.warning("could not reload the hall state after a failed commit")
-                raise error from exc
+                # Not chained: the driver's message may quote row values (PostgreSQL's DETAIL line).
+                raise error from None
+            self.last_commit = (time.time(), time.monotonic() - started)
             self.version += 1
         self.state = state
 
@@ -373,7 +413,7 @@ class Gateway:
         with self._lock:
             try:
                 with self._read.connect() as conn:
-                    run = load_sitting(conn, sitting_id)
+                    run = load_sitting(conn, sitting_id, self.round_keys)
             except (DBAPIError, OperationalError) as exc:
                 raise _store_error(exc) from exc
             state = self.state.fork()
@@ -467,6 +507,35 @@ class Gateway:
         with self._lock:
             return self._run(commands.focus_item(self.state, key, item, at=self._clock()), actor)
 
+    def prune_frames(self, devices: int = PRUNE_DEVICES) -> int:
+        """Delete up to ``devices`` keypads' accepted frames below their replay window; rows deleted.
+
+        Such a frame is never consulted again (a counter that old is refused
+        as ``STALE_COUNTER`` before the store is asked), so ``accepted_frame``
+        holds at most the last 256 + 64 counters per keypad instead of a day
+        of heartbeats (a keypad is pruned once its window moved on by 64).  Called from :meth:`tick`, a slice of keypads at a time.
+        """
+        with self._lock:
+            floors = {
+                dev: w.highest - REPLAY_WINDOW
+                for dev, w in self.state.replay.items()
+                if w.highest - REPLAY_WINDOW >= self._pruned.get(dev, 0) + PRUNE_STEP
+            }
+        chunk = sorted(floors.items())[:devices]
+        if not chunk:
+            return 0
+        stmt = delete(t.accepted).where(
+            t.accepted.c.device_id == bindparam("dev"), t.accepted.c.counter <= bindparam("floor")
+        )
+        try:
+            with self._hot.begin() as conn:
+                deleted = conn.execute(stmt, [{"dev": d, "floor": f} for d, f in chunk]).rowcount
+        except (DBAPIError, OperationalError) as exc:
+            log.warning("pruning accepted frames failed (%s); retried at the next tick", type(exc).__name__)
+            return 0
+        self._pruned.update(chunk)
+        return max(deleted, 0)
+
     def flush_sitting(self) -> int:
         """Publish the coalesced sitting broadcast if it is due (the ticker calls this); how many."""
         with self._lock:
@@ -479,16 +548,18 @@ class Gateway:
 
     def tick(self) -> list[Event]:
         """Close the live round when its countdown has run out (drained first, as any close);
-        publish a coalesced sitting broadcast that is due."""
+        publish a coalesced sitting broadcast that is due; retry purges; prune old frames."""
         self.flush_sitting()
         if self._due() is None:
             self.retry_purge()
+            self.prune_frames()
             return []
         self._drain_received()
         with self._lock:
             key = self._due()  # still due: no one closed or paused it meanwhile
             events = self._close(key, "countdown") if key is not None else []
         self.retry_purge()
+        self.prune_frames()
         return events
 
     def _due(self) -> RoundKey | None:
@@ -633,79 +704,4 @@ class Gateway:
 
     def _build_snapshot(self) -> dict[str, Any]:
         with self._lock:
-            sitting = self.state.sitting
-            data: dict[str, Any] = {
-                "hall": self.hall_id,
-                "version": self.version,
-                "sitting": None,
-                "round": None,
-                "notices": list(self.notices),
-            }
-            if sitting is None:
-                return data
-            data["sitting"] = {
-                "id": sitting.sitting_id,
-                "state": sitting.state.name.lower(),
-                "expected": sitting.expected,
-                "present": sitting.present,
-            }
-            key = sitting.current or (
-                max(sitting.rounds, key=lambda k: (sitting.rounds[k].opened_at or 0, k))
-                if sitting.rounds
-                else None
-            )
-            if key is None:
-                return data
-            run = sitting.rounds[key]
-            motion = sitting.motions[key[0]]
-            closed = run.state in (RoundState.CLOSED, RoundState.ANNOUNCED)
-            voted = len(run.participants) if closed else sum(1 for b in run.ballots.values() if b.pressed)
-            totals = (
-                run.totals
-                if closed
-                else (
-                    None
-                    if motion.secret
-                    else count(run.ballots.values(), motion.ballot_kind, motion.item_count)
-                )
-            )
-            data["round"] = {
-                "motion_id": key[0],
-                "round": key[1],
-                "title": motion.title,
-                "state": run.state.value,
-                "secret": motion.secret,
-                "ballot_kind": motion.ballot_kind,
-                "item_count": motion.item_count,
-                "deadline": run.deadline,
-                "voted": voted,
-                "not_pressed": max((run.present if closed else sitting.present) - voted, 0),
-                "totals": [list(row[1:]) for row in totals] if totals is not None else None,
-                "purge_pending": key in self._purge.pending,
-                "result": _result_json(run.result) if run.result is not None else None,
-            }
-            return data
-
-
-def _result_json(result: Any) -> dict[str, Any]:
-    return {
-        "outcome": result.outcome,
-        "expected": result.expected,
-        "present": result.present,
-        "voted": result.voted,
-        "not_pressed": result.not_pressed,
-        "rule_zh": result.rule_zh,
-        "rule_en": result.rule_en,
-        "note_zh": result.note_zh,
-        "note_en": result.note_en,
-        "items": [
-            {
-                "index": i.index,
-                "counts": list(i.counts),
-                "outcome": i.outcome,
-                "label_zh": i.label_zh,
-                "label_en": i.label_en,
-            }
-            for i in result.items
-        ],
-    }
+            return live_picture(self.hall_id, self.version, self.state, self._purge.pending, self.notices)

@@ -8,10 +8,13 @@ import typer
 from gateway.cli.audit import audit_app
 from gateway.cli.bench import bench
 from gateway.cli.broker import broker_app
+from gateway.cli.demo import demo
 from gateway.cli.device import device_app
+from gateway.cli.evidence import evidence
 from gateway.cli.firmware import firmware_app
 from gateway.cli.gateway import gateway_app
 from gateway.cli.init import init
+from gateway.cli.logs import logs
 from gateway.cli.provision import provision_app
 from gateway.cli.user import user_app
 
@@ -28,6 +31,9 @@ def main() -> None:
 
 
 app.command("init")(init)
+app.command("logs")(logs)
+app.command("demo")(demo)
+app.command("evidence")(evidence)
 app.add_typer(user_app, name="user")
 app.add_typer(broker_app, name="broker")
 app.add_typer(audit_app, name="audit")

@@ -38,6 +38,7 @@ from protocol import consts
 
 from . import tables as t
 from .convert import from_ts
+from .secretkeys import RoundKeys
 
 __all__ = ["Writer"]
 
@@ -45,8 +46,9 @@ __all__ = ["Writer"]
 class Writer:
     """Maps events to statements for one hall; caches seat and round ids (stable once created)."""
 
-    def __init__(self, hall_id: str) -> None:
+    def __init__(self, hall_id: str, keys: RoundKeys | None = None) -> None:
         self.hall_id = hall_id
+        self.keys = keys  # set: a secret round's pending choices are stored sealed (PostgreSQL)
         self._seats: dict[str, int] = {}
         self._rounds: dict[RoundKey, int] = {}
 
@@ -179,6 +181,11 @@ class Writer:
         table = t.pending if event.secret else t.named
         if not event.secret:
             values["seat_id"] = self.seat_id(conn, b.seat)
+        elif self.keys is not None:
+            choices = bytes(b.choices)
+            values["sealed"] = self.keys.seal(event.round, rid, b.member_id, choices, tuple(b.item_counters))
+            values["choices"] = bytes(len(choices))
+            values["item_counters"] = None
         key = (table.c.round_id == rid) & (table.c.member_id == b.member_id)
         done = conn.execute(update(table).where(key).values(**values)).rowcount
         if not done:

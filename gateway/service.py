@@ -26,6 +26,18 @@ raises :class:`StoreUnavailable` or :class:`StoreError` (the API answers
 503) and changes nothing, in memory or in the store: a round closed during
 an outage stays open in both.
 
+**A close is fair: drain, then close.**  Before a round is closed (by the
+chair or its countdown) the gateway asks the bridge to handle every message
+it has received so far (:meth:`set_drain`, the bridge's ``drain``), without
+holding the lock: a press that reached the bridge before the close was
+requested is decided in the round; only later ones are ``ROUND_CLOSED``.
+
+**Broadcasts that scale.**  A check-in changes 实到 (present) in the
+retained sitting broadcast that every keypad receives; during a check-in
+burst these are coalesced: at most one every :data:`SITTING_EVERY_S`
+seconds, always carrying the latest count (a batch past the interval, or
+:meth:`tick`, publishes it).  A change of the sitting's state is never held.
+
 After a secret round's close has committed, its deleted rows are purged
 from the database files (:mod:`gateway.store.purge`); the purge is retried
 between batches until it succeeds.
@@ -38,13 +50,14 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, delete, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.audit import AuditLog
-from gateway.audit.trail import make_hook
+from gateway.audit.trail import attach_heads, make_hook
 from gateway.broker_bridge.handler import Outbound
 from gateway.core import commands
 from gateway.core import signatures as crypto
@@ -59,7 +72,7 @@ from gateway.core.events import (
     RoundStateChanged,
     SittingStateChanged,
 )
-from gateway.core.state import HallState, RoundKey, SittingRun
+from gateway.core.state import REPLAY_WINDOW, HallState, RoundKey, SittingRun
 from gateway.core.states import RoundState
 from gateway.core.tally import count
 from gateway.db.engine import own_pool, reader
@@ -68,14 +81,24 @@ from gateway.store import Writer, load_hall, load_sitting
 from gateway.store import tables as t
 from gateway.store.convert import from_ts, motion_spec
 from gateway.store.purge import SecretPurge, checkpoint_sqlite
+from gateway.store.secretkeys import RoundKeys
 from protocol import codec, consts, reasons, topics
 from protocol.frames import Ack, MotionClosed, MotionOpen, Nack, SittingState
 
-__all__ = ["Gateway", "StoreError", "StoreUnavailable"]
+__all__ = ["SITTING_EVERY_S", "Gateway", "StoreError", "StoreUnavailable"]
+
+SITTING_EVERY_S = 0.25
+"""Check-ins change 实到 in the retained sitting broadcast at most this often (coalesced, always the
+latest; the countdown ticker publishes one still due); a change of the sitting's state goes out at once."""
 
 log = logging.getLogger("hallvote.gateway")
 
-AuditHook = Callable[[Any, HallState, Sequence[Event], str], None]
+PRUNE_DEVICES = 500
+"""Keypads whose frames below the replay window are pruned per tick."""
+PRUNE_STEP = 64
+"""A keypad's old frames are pruned once its window has moved on by this many counters."""
+
+AuditHook = Callable[[Any, HallState, Sequence[Event], str], Any]
 T = TypeVar("T")
 
 
@@ -89,6 +112,13 @@ class StoreUnavailable(StoreError):
     """The store cannot be reached (connection refused or lost, disk full): nothing changed; retry later."""
 
     code = "STORE_UNAVAILABLE"
+
+
+_PRESENCE = (
+    update(t.device)
+    .where(t.device.c.device_id == bindparam("b_device"))
+    .values(online=bindparam("b_online"), last_seen=bindparam("b_seen"))
+)
 
 
 def _unavailable(exc: BaseException) -> bool:
@@ -118,8 +148,19 @@ class Gateway:
         clock: Callable[[], float] = time.time,
         nonce: Callable[[], bytes] = lambda: secrets.token_bytes(consts.NONCE_LEN),
         audit_log: AuditLog | None = None,
+        secret_keys: Path | None = None,
     ) -> None:
         self.engine = engine
+        # PostgreSQL: a secret round's pending choices are sealed under a per-round key kept in
+        # files in ``secret_keys``, never in the database (gateway.store.secretkeys).
+        self.round_keys = (
+            RoundKeys(secret_keys) if secret_keys is not None and engine.dialect.name == "postgresql" else None
+        )
+        if secret_keys is None and engine.dialect.name == "postgresql":
+            log.warning(
+                "no secret key directory: a secret round's pending choices are stored unsealed "
+                "(hallvote gateway run always sets secret_keys_dir)"
+            )
         # The hot path has its own connections: API requests holding (or waiting for) pooled
         # connections never make a keypad commit wait for one.  Loads only read.
         self._hot = own_pool(engine)
@@ -131,14 +172,25 @@ class Gateway:
         self._audit_log = audit_log
         self._audit: AuditHook | None = make_hook(audit_log) if audit_log is not None else None
         self._lock = threading.RLock()
-        self._writer = Writer(hall_id)
+        self._writer = Writer(hall_id, self.round_keys)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
+        self._drain: Callable[[], bool] | None = None
+        self._sitting_sent = 0.0  # monotonic time of the last sitting broadcast
+        self._sitting_due = False  # check-ins changed 实到 since then
         self.notices: list[dict[str, Any]] = []  # keypad swaps, for the chair's live feed
         self._reload_listeners: list[Callable[[], None]] = []
         self.version = 0
-        self._purge = SecretPurge(self._hot, completed=self._purged)
+        self.last_commit: tuple[float, float] | None = None
+        """(when, seconds) of the last successful commit of events: for health."""
+        self._pruned: dict[str, int] = {}  # device -> counter floor its old frames were pruned to
+        self._purge = SecretPurge(
+            self._hot,
+            destroy_key=self.round_keys.destroy if self.round_keys is not None else None,
+            completed=self._purged,
+        )
         with self._read.connect() as conn:
-            self.state: HallState = load_hall(conn, hall_id)
+            self.state: HallState = load_hall(conn, hall_id, self.round_keys)
+        self._forget_closed_round_keys()
         if engine.dialect.name == "sqlite":  # a close purged before a crash left nothing in the WAL
             try:
                 checkpoint_sqlite(self._hot)
@@ -157,9 +209,9 @@ class Gateway:
             current = self.state.sitting.sitting_id if self.state.sitting is not None else None
             try:
                 with self._read.connect() as conn:
-                    state = load_hall(conn, self.hall_id)
+                    state = load_hall(conn, self.hall_id, self.round_keys)
                     if current is not None and (state.sitting is None or state.sitting.sitting_id != current):
-                        state.sitting = load_sitting(conn, current)
+                        state.sitting = load_sitting(conn, current, self.round_keys)
             except (DBAPIError, OperationalError) as exc:
                 raise _store_error(exc) from exc
             self._writer.forget()
@@ -172,6 +224,17 @@ class Gateway:
         """Call ``listener`` after every reload (keypads revoked or swapped: broker accounts follow)."""
         self._reload_listeners.append(listener)
 
+    def _forget_closed_round_keys(self) -> None:
+        """Key files of rounds that are no longer live (a crash between a close and its purge): purge them."""
+        if self.round_keys is None:
+            return
+        sitting = self.state.sitting
+        live = {sitting.current} if sitting is not None and sitting.current is not None else set()
+        for key in self.round_keys.stored():
+            if key not in live:
+                self._purge.due(key)
+        self._purge.attempt()
+
     def close(self) -> None:
         """Release the hot path's own connections (the engine passed in is the caller's)."""
         if self._hot is not self.engine:
@@ -180,6 +243,15 @@ class Gateway:
     @property
     def sitting(self) -> SittingRun | None:
         return self.state.sitting
+
+    def set_drain(self, drain: Callable[[], bool]) -> None:
+        """``drain()`` returns once every frame received so far is decided (the bridge's ``drain``);
+        called before each close, never under the lock."""
+        self._drain = drain
+
+    def _drain_received(self) -> None:
+        if self._drain is not None and not self._drain():
+            log.warning("closing without a full drain: frames received before the close were still queued")
 
     def setup_change(self, change: Callable[[], T]) -> T:
         """Run a committed setup change (keypads, seats) under the lock, then reload.
@@ -257,21 +329,26 @@ class Gateway:
         return Outbound(topics.device(self.hall_id, decision.device_id, "down"), codec.encode(nack))
 
     def presence(self, device_id: str, online: bool, at: float) -> list[Outbound]:
+        return self.presences([(device_id, online, at)])
+
+    def presences(self, items: Sequence[tuple[str, bool, float]]) -> list[Outbound]:
+        """Store presence changes ``(device_id, online, at)`` of known keypads in one transaction."""
         with self._lock:
-            if device_id not in self.state.devices:
+            rows = [
+                {"b_device": dev, "b_online": online, "b_seen": from_ts(at)}
+                for dev, online, at in items
+                if dev in self.state.devices
+            ]
+            if not rows:
                 return []
             try:
                 with self._hot.begin() as conn:
-                    conn.execute(
-                        update(t.device)
-                        .where(t.device.c.device_id == device_id)
-                        .values(online=online, last_seen=from_ts(at))
-                    )
+                    conn.execute(_PRESENCE, rows)
             except (DBAPIError, OperationalError) as exc:
                 if not _unavailable(exc):
                     raise _store_error(exc) from exc
                 # Presence is advisory (health view only): not worth holding the bridge up in an outage.
-                log.warning("presence of %s not stored: store unavailable (%s)", device_id, _store_error(exc))
+                log.warning("%d presence change(s) not stored: store unavailable (%s)", len(rows), _store_error(exc))
                 return []
             self.version += 1
             return []
@@ -290,11 +367,12 @@ class Gateway:
         The log line names the error, never the statement's parameters.
         """
         if events:
+            started = time.monotonic()
             try:
                 with self._hot.begin() as conn:
                     self._writer.write(conn, events)
                     if self._audit is not None:
-                        self._audit(conn, state, events, actor)
+                        attach_heads(state, self._audit(conn, state, events, actor))
                     if extra and self._audit_log is not None:
                         self._audit_log.append_many(
                             [(kind, actor, payload) for kind, payload in extra], conn=conn
@@ -310,7 +388,9 @@ class Gateway:
                         self.reload()
                     except StoreError:
                         log.warning("could not reload the hall state after a failed commit")
-                raise error from exc
+                # Not chained: the driver's message may quote row values (PostgreSQL's DETAIL line).
+                raise error from None
+            self.last_commit = (time.time(), time.monotonic() - started)
             self.version += 1
         self.state = state
 
@@ -332,7 +412,7 @@ class Gateway:
         with self._lock:
             try:
                 with self._read.connect() as conn:
-                    run = load_sitting(conn, sitting_id)
+                    run = load_sitting(conn, sitting_id, self.round_keys)
             except (DBAPIError, OperationalError) as exc:
                 raise _store_error(exc) from exc
             state = self.state.fork()
@@ -397,13 +477,19 @@ class Gateway:
             return self._run(commands.resume_round(self.state, key, at=self._clock()), actor)
 
     def close_round(self, key: RoundKey, actor: str) -> list[Event]:
-        """Close a round; a secret one's close is complete once its purge is (see :attr:`purge_pending`)."""
+        """Drain, then close a round (see the module's notes); a secret one's close is complete once
+        its purge is (see :attr:`purge_pending`).  Never call it holding the gateway's lock."""
+        self._drain_received()
         with self._lock:
-            events = self._run(commands.close_round(self.state, key, at=self._clock()), actor)
-            for e in events:
-                if isinstance(e, RoundClosed) and e.secret:
-                    self._purge.due(e.round)
+            events = self._close(key, actor)
         self.retry_purge()
+        return events
+
+    def _close(self, key: RoundKey, actor: str) -> list[Event]:
+        events = self._run(commands.close_round(self.state, key, at=self._clock()), actor)
+        for e in events:
+            if isinstance(e, RoundClosed) and e.secret:
+                self._purge.due(e.round)
         return events
 
     def announce_round(self, key: RoundKey, actor: str) -> list[Event]:
@@ -420,17 +506,70 @@ class Gateway:
         with self._lock:
             return self._run(commands.focus_item(self.state, key, item, at=self._clock()), actor)
 
+    def prune_frames(self, devices: int = PRUNE_DEVICES) -> int:
+        """Delete up to ``devices`` keypads' accepted frames below their replay window; rows deleted.
+
+        Such a frame is never consulted again (a counter that old is refused
+        as ``STALE_COUNTER`` before the store is asked), so ``accepted_frame``
+        holds at most the last 256 + 64 counters per keypad instead of a day
+        of heartbeats (a keypad is pruned once its window moved on by 64).  Called from :meth:`tick`, a slice of keypads at a time.
+        """
+        with self._lock:
+            floors = {
+                dev: w.highest - REPLAY_WINDOW
+                for dev, w in self.state.replay.items()
+                if w.highest - REPLAY_WINDOW >= self._pruned.get(dev, 0) + PRUNE_STEP
+            }
+        chunk = sorted(floors.items())[:devices]
+        if not chunk:
+            return 0
+        stmt = delete(t.accepted).where(
+            t.accepted.c.device_id == bindparam("dev"), t.accepted.c.counter <= bindparam("floor")
+        )
+        try:
+            with self._hot.begin() as conn:
+                deleted = conn.execute(stmt, [{"dev": d, "floor": f} for d, f in chunk]).rowcount
+        except (DBAPIError, OperationalError) as exc:
+            log.warning("pruning accepted frames failed (%s); retried at the next tick", type(exc).__name__)
+            return 0
+        self._pruned.update(chunk)
+        return max(deleted, 0)
+
+    def flush_sitting(self) -> int:
+        """Publish the coalesced sitting broadcast if it is due (the ticker calls this); how many."""
+        with self._lock:
+            sitting = self.state.sitting
+            if sitting is None or not self._sitting_due or time.monotonic() - self._sitting_sent < SITTING_EVERY_S:
+                return 0
+            self._sitting_sent, self._sitting_due = time.monotonic(), False
+            self._publish(self._sitting_frame(sitting))
+            return 1
+
     def tick(self) -> list[Event]:
-        """Close the live round when its countdown has run out."""
+        """Close the live round when its countdown has run out (drained first, as any close);
+        publish a coalesced sitting broadcast that is due; retry purges; prune old frames."""
+        self.flush_sitting()
+        if self._due() is None:
+            self.retry_purge()
+            self.prune_frames()
+            return []
+        self._drain_received()
+        with self._lock:
+            key = self._due()  # still due: no one closed or paused it meanwhile
+            events = self._close(key, "countdown") if key is not None else []
+        self.retry_purge()
+        self.prune_frames()
+        return events
+
+    def _due(self) -> RoundKey | None:
         with self._lock:
             sitting = self.state.sitting
             if sitting is None or sitting.current is None:
-                return []
+                return None
             run = sitting.rounds[sitting.current]
             if run.state is RoundState.OPEN and run.deadline is not None and self._clock() >= run.deadline:
-                return self.close_round(run.key, "countdown")
-        self.retry_purge()
-        return []
+                return run.key
+            return None
 
     @property
     def purge_pending(self) -> frozenset[RoundKey]:
@@ -514,8 +653,14 @@ class Gateway:
         if sitting is None:
             return []
         out: list[Outbound] = []
-        if any(isinstance(e, (SittingStateChanged, CheckInRecorded)) for e in events):
+        if any(isinstance(e, SittingStateChanged) for e in events):
+            out.append(self._sitting_frame(sitting))  # a state change goes out at once
+            self._sitting_sent, self._sitting_due = time.monotonic(), False
+        elif any(isinstance(e, CheckInRecorded) for e in events):
+            self._sitting_due = True  # 实到 changed: coalesced, see _due_sitting
+        if self._sitting_due and time.monotonic() - self._sitting_sent >= SITTING_EVERY_S:
             out.append(self._sitting_frame(sitting))
+            self._sitting_sent, self._sitting_due = time.monotonic(), False
         keys = {
             e.round
             for e in events
@@ -607,6 +752,7 @@ def _result_json(result: Any) -> dict[str, Any]:
         "not_pressed": result.not_pressed,
         "rule_zh": result.rule_zh,
         "rule_en": result.rule_en,
+        "audit_head": f"{result.audit_seq}:{result.audit_head}" if result.audit_head else None,
         "note_zh": result.note_zh,
         "note_en": result.note_en,
         "items": [

@@ -10,7 +10,9 @@ module                 what
 :mod:`.setup`          bodies, members, halls, seats, keypads, CSV imports
 :mod:`.sittings`       sittings, seat maps, attendance, check-in, start, close
 :mod:`.motions`        motions, rounds, results
-:mod:`.live`           GET /live, WebSocket /ws/live, /me, /health
+:mod:`.live`           GET /live, WebSocket /ws/live, /me
+:mod:`.health`         GET /health: broker, database, sitting (no token; 503 when degraded)
+:mod:`.edge`           before any route: body limit, authentication, docs, text
 =====================  ====================================================
 
 Served by ``hallvote gateway run --config hall.toml`` (:mod:`gateway.cli.gateway`).

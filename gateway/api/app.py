@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from gateway.audit import AuditLog
+from gateway.broker_bridge.bridge import LinkState
 from gateway.config.settings import GatewaySettings
 from gateway.service import Gateway
 
-from . import live, motions, setup, sittings
+from . import health, live, motions, setup, sittings
 from .audit_calls import AuditCallsMiddleware
 from .deps import API_PREFIX, roles_of
+from .edge import EdgeMiddleware
 from .errors import install_handlers
+from .health import DatabaseProbe
 from .live import HEARTBEAT_S, POLL_S
 from .writes import OneWriterMiddleware
 
@@ -62,7 +67,11 @@ name, role and the SHA-256 of its token (`hallvote gateway hash-token`).
 **角色 / roles**: `display` (大屏) only reads; `technician` manages halls, seats and keypads; `clerk`
 manages bodies, members, sittings, seat maps and motions, and may run the sitting beside the chair;
 `chair` runs check-in, the sitting and its rounds, and alone may open a vote without quorum.
-Every mutating call is recorded in the audit log (`api.call`), refused ones included.
+Every mutating call of a signed-in user is recorded in the audit log (`api.call`), refused ones
+included. A request to `/api/` without a valid token is refused with 401 before its body is read, and
+is not recorded; a body larger than the settings' `[api] max_body_bytes` is refused with 413
+`TOO_LARGE`; text that is not valid Unicode (a lone surrogate) with 422 `INVALID_TEXT`. `/docs` and
+`/openapi.json` are for signed-in users unless the settings say `[api] docs = true`.
 
 **错误 / errors**: a JSON body `{code, message}` (message Chinese first, then English); a command the
 rules refuse is 409 with the core's code, e.g. `QUORUM_NOT_MET`.
@@ -82,6 +91,7 @@ def create_app(
     audit: AuditLog | None,
     poll_s: float = POLL_S,
     heartbeat_s: float = HEARTBEAT_S,
+    broker_link: Callable[[], LinkState] | None = None,
 ) -> FastAPI:
     """The API of ``gateway``; users from ``settings``; mutating calls recorded in ``audit`` (if given)."""
     app = FastAPI(
@@ -98,16 +108,35 @@ def create_app(
     app.state.audit = audit
     app.state.live_poll_s = poll_s
     app.state.live_heartbeat_s = heartbeat_s
+    app.state.broker_link = broker_link  # the bridge's link, for /health (None: no broker here)
+    app.state.db_probe = DatabaseProbe(gateway.engine)
     install_handlers(app)
-    for module in (setup, sittings, motions, live):
+    for module in (setup, sittings, motions, live, health):
         _document_roles(module.router)
         app.include_router(module.router)
     from gateway.console import install_console  # the pages use this package's routes
 
     install_console(app)
     app.add_middleware(AuditCallsMiddleware, audit=audit, settings=settings)
-    app.add_middleware(OneWriterMiddleware)  # added last: outermost, so the audit record is inside it
+    app.add_middleware(OneWriterMiddleware)  # outside the audit record: it is written under the lock
+    # Outermost: a request without a token is refused before it is read, audited or takes the lock.
+    app.add_middleware(EdgeMiddleware, settings=settings, session_user=_session_checker(gateway, settings))
     return app
+
+
+def _session_checker(gateway: Gateway, settings: GatewaySettings) -> Callable[[str], bool]:
+    """Is a console session cookie a signed-in person (for /docs and /openapi.json)?"""
+
+    def signed_in(cookie: str) -> bool:
+        from gateway.console.auth import NotSignedIn, session_user
+
+        try:
+            session_user(gateway.engine, settings, cookie)
+        except NotSignedIn:
+            return False
+        return True
+
+    return signed_in
 
 
 def _document_roles(router: APIRouter) -> None:

@@ -1,14 +1,17 @@
 """Every mutating API call goes into the audit log as ``api.call``: who, which route, what came of it.
 
-A pure ASGI middleware (it must see refusals too: 401, 403, 404, 409, 422).
-For ``POST``, ``PUT``, ``PATCH`` and ``DELETE`` it appends, when the
-response starts and *before* the client sees it::
+A pure ASGI middleware (it must see refusals too: 403, 404, 409, 422).
+For ``POST``, ``PUT``, ``PATCH`` and ``DELETE`` of a signed-in user (bearer
+token, or a console session) it appends, when the response starts and
+*before* the client sees it::
 
-    api.call  actor=<user name | "anonymous">   (the token's user even when no route ran)
+    api.call  actor=<user name>   (the token's user even when no route ran)
               {method, path: the route template ("/api/v1/motions/{motion_id}/rounds/{number}/open"),
                role: <role | "none">, status}
 
-The path is the route template, never the concrete URL, a query string or a
+A request with no user behind it is not recorded (an unauthenticated
+flood must not grow the audit log; :mod:`gateway.api.edge` refuses and
+logs it).  The path is the route template, never the concrete URL, a query string or a
 body (:mod:`gateway.audit.kinds`).  A request that matched no route is
 recorded with the path ``/{unmatched}``.  If the audit log cannot be
 written the failure is logged and the response still goes out (the call
@@ -35,6 +38,7 @@ log = logging.getLogger("hallvote.api")
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UNMATCHED = "/{unmatched}"
+ANONYMOUS = "anonymous"
 
 
 def _bearer(scope: Scope) -> str | None:
@@ -58,7 +62,7 @@ def call_payload(
     user: User | None = scope.get(USER_SCOPE_KEY)
     if user is None and settings is not None:
         user = authenticate(settings, _bearer(scope))
-    actor = user.name if user is not None else "anonymous"
+    actor = user.name if user is not None else ANONYMOUS
     role = user.role if user is not None else "none"
     return actor, {"method": scope["method"], "path": path, "role": role, "status": status}
 
@@ -83,6 +87,9 @@ class AuditCallsMiddleware:
                 return
             recorded = True
             actor, payload = call_payload(scope, status, self.settings)
+            if actor == ANONYMOUS:
+                # Nobody signed in: a probe must not grow the audit log (the edge logs it instead).
+                return
             try:
                 await anyio.to_thread.run_sync(self._append, actor, payload)
             except Exception:

@@ -62,12 +62,6 @@ def snapshot_for(gateway: Gateway, role: str) -> dict[str, Any]:
     return view_for(gateway.snapshot(), role)
 
 
-@router.get("/health", summary="健康检查 / Health", tags=["live"])
-def health(gateway: GatewayDep) -> dict[str, Any]:
-    """无需令牌 / no token needed: the hall id and the state version."""
-    return {"status": "ok", "hall": gateway.hall_id, "version": gateway.version}
-
-
 @router.get("/me", summary="当前用户 / Who am I", response_model=MeOut, responses=ERROR_RESPONSES)
 def me(user: CurrentUser) -> MeOut:
     """令牌对应的用户和角色 / the user and role the token belongs to."""

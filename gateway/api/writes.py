@@ -3,7 +3,8 @@
 SQLite has one writer, and a pool has so many connections: a hundred
 parallel writes would each hold a pooled connection while waiting for the
 write lock (and the audit middleware needs a second one per request), so
-the pool runs dry.  This pure ASGI middleware, outermost, lets one
+the pool runs dry.  This pure ASGI middleware (inside :mod:`.edge`, which refuses a request
+without a token before it gets here) lets one
 ``POST``/``PUT``/``PATCH``/``DELETE`` through at a time (including its
 ``api.call`` audit record); the others wait their turn without holding a
 connection.  Reads (``GET``) and the WebSocket are never held up, and the

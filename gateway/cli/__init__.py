@@ -6,6 +6,7 @@ Each command group lives in its own module of this package and is registered her
 import typer
 
 from gateway.cli.audit import audit_app
+from gateway.cli.bench import bench
 from gateway.cli.broker import broker_app
 from gateway.cli.demo import demo
 from gateway.cli.device import device_app
@@ -13,6 +14,7 @@ from gateway.cli.evidence import evidence
 from gateway.cli.firmware import firmware_app
 from gateway.cli.gateway import gateway_app
 from gateway.cli.init import init
+from gateway.cli.logs import logs
 from gateway.cli.provision import provision_app
 from gateway.cli.user import user_app
 
@@ -29,6 +31,7 @@ def main() -> None:
 
 
 app.command("init")(init)
+app.command("logs")(logs)
 app.command("demo")(demo)
 app.command("evidence")(evidence)
 app.add_typer(user_app, name="user")
@@ -38,3 +41,4 @@ app.add_typer(gateway_app, name="gateway")
 app.add_typer(firmware_app, name="firmware")
 app.add_typer(provision_app, name="provision")
 app.add_typer(device_app, name="device")
+app.command("bench")(bench)

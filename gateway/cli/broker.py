@@ -8,14 +8,17 @@ mosquitto.conf, credentials for provisioning); see
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gateway.broker import config as bc
+from gateway.broker.owner import broker_user, check_reachable
 
 broker_app = typer.Typer(
     name="broker",
@@ -95,6 +98,7 @@ def config(
     ] = False,
 ) -> None:
     """Generate a Mosquitto configuration for HALL in DIR."""
+    running = _answering(bind, port) or (local_port is not None and _answering("127.0.0.1", local_port))
     try:
         device_rows: list[tuple[str, str | None]] = []
         if devices is not None:
@@ -151,3 +155,21 @@ def config(
     )
     _out.print(f"start the broker with: mosquitto -c {written[bc.CONF]}", highlight=False,
                soft_wrap=True)
+    if running and settings.dynsec:
+        _err.print(
+            "[bold yellow]warning:[/] 代理似乎正在运行：请重启它以读取新的账号文件（运行中的代理会覆盖它）/ a broker "
+            f"answers on port {port}: restart it to read the new account file (a running broker's next account "
+            "change would overwrite it); for a few keypads at runtime, provisioning adds them over the control topic",
+            highlight=False, soft_wrap=True,
+        )
+    user = broker_user(run_as)
+    if user is not None and (problem := check_reachable(Path(out).absolute(), user)):
+        _err.print(f"[bold yellow]warning:[/] {escape(problem)}", highlight=False, soft_wrap=True)
+
+
+def _answering(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1" if host in ("0.0.0.0", "::") else host, port), timeout=0.3):
+            return True
+    except OSError:
+        return False

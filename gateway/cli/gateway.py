@@ -36,7 +36,7 @@ __all__ = ["TICK_S", "RedactTokens", "Ticker", "gateway_app"]
 
 log = logging.getLogger("hallvote.gateway")
 
-TICK_S = 0.5
+TICK_S = 0.25
 
 gateway_app = typer.Typer(
     name="gateway",
@@ -285,10 +285,9 @@ def run(
 ) -> None:
     """Run the hall's gateway: broker bridge, countdowns, API / 运行网关."""
     settings = _settings(config)
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from gateway.cli.logs import configure, uvicorn_log_config
+
+    configure(settings.log, log_level)
     try:
         BrokerBridge = _bridge_class()
     except ImportError as exc:
@@ -314,7 +313,7 @@ def run(
             {"source": str(config.resolve()), "digest": hashlib.sha256(config.read_bytes()).hexdigest()},
         )
         _register_hall(engine, settings, audit)
-        gateway = Gateway(engine, settings.hall_id, audit_log=audit)
+        gateway = Gateway(engine, settings.hall_id, audit_log=audit, secret_keys=settings.secret_keys_dir)
     except Exception as exc:
         raise _fail(f"网关无法启动 / the gateway could not start: {exc}") from None
 
@@ -335,11 +334,18 @@ def run(
             bridge.publish(outbound)
 
     gateway.on_broadcast(publish)
+    gateway.set_drain(bridge.drain)  # a close decides first what reached the bridge before it
     keeper = _account_keeper(settings, gateway)
     ticker = Ticker(gateway)
-    app = create_app(gateway, settings, audit=audit)
+    app = create_app(gateway, settings, audit=audit, broker_link=bridge.link)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.api.host, port=settings.api.port, log_level=log_level.lower())
+        uvicorn.Config(
+            app,
+            host=settings.api.host,
+            port=settings.api.port,
+            log_level=log_level.lower(),
+            log_config=uvicorn_log_config(),  # one format, one place (gateway.cli.logs)
+        )
     )
     for name in ("uvicorn.error", "uvicorn.access"):  # after uvicorn.Config has set its logging up
         logging.getLogger(name).addFilter(RedactTokens())

@@ -3,8 +3,10 @@
 ::
 
     hall_id = "county-hall"                       # as in MQTT topics: 1..16 of a-z 0-9 -
+    hall_name = "县人大常委会会议厅"                # registered at start if the hall is not yet
     database_url = "sqlite:///hallvote.db"        # or postgresql+psycopg://user@host/db
     time_zone = "Asia/Shanghai"                   # the console, big screen and minutes show times in it
+    secret_keys_dir = "secret-keys"               # PostgreSQL: per-round keys of open secret rounds (docs/security.md)
 
     [broker]
     host = "127.0.0.1"
@@ -13,10 +15,17 @@
     password_file = "/etc/hallvote/broker.pass"   # or: password = "..."
     ca_file = "/etc/hallvote/broker/ca.crt"       # the hall CA; TLS when set
     client_id = "hallvote-gw-county-hall"          # optional; this is the default
+    control_password_file = "broker-control.pass" # optional: revoked keypads disabled on the broker
 
     [api]
     host = "127.0.0.1"
     port = 8080
+    docs = false                                  # /docs, /openapi.json for signed-in users only
+    max_body_bytes = 5242880                      # larger request bodies: 413 before they are read
+
+    [log]
+    format = "text"                               # or "json" (one object per line)
+    file = "log/hallvote.log"                     # optional; rotated at max_bytes, keeping backups
 
     [console]
     idle_timeout_min = 30                         # a person's console session ends after this idle time
@@ -26,6 +35,9 @@
     role = "chair"                                # chair | clerk | technician | display
     token_sha256 = "…64 hex…"                     # hallvote gateway hash-token
     password_argon2 = "$argon2id$…"               # optional: console sign-in (hallvote user passwd)
+
+``hallvote init`` writes this file with every key commented
+(:mod:`gateway.config.template`).
 
 Rules:
 
@@ -157,7 +169,7 @@ class ApiSettings(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
     docs: bool = False
     """Serve /docs and /openapi.json to anyone; off: only to a signed-in user (bearer token or console)."""
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     """The largest request body; a larger one is refused with 413 before it is read."""
 
 
@@ -237,6 +249,7 @@ class GatewaySettings(BaseSettings):
     console: ConsoleSettings = ConsoleSettings()
     log: LogSettings = LogSettings()
     time_zone: str = "Asia/Shanghai"
+    secret_keys_dir: Path = Path("secret-keys")
     users: list[UserEntry] = Field(default_factory=list)
 
     @field_validator("time_zone")
@@ -342,6 +355,10 @@ def load_settings(path: str | os.PathLike[str]) -> GatewaySettings:
         raise ConfigError(source, [f"{source}: TOML 格式错误 / invalid TOML: {exc}"]) from None
     _relative_to(data, Path(path).resolve().parent)
     try:
-        return GatewaySettings(**data)
+        settings = GatewaySettings(**data)
     except ValidationError as exc:
         raise ConfigError(source, format_errors(exc)) from None
+    keys = settings.secret_keys_dir.expanduser()
+    if not keys.is_absolute():  # beside the file, like the other paths in it
+        settings = settings.model_copy(update={"secret_keys_dir": Path(path).resolve().parent / keys})
+    return settings

@@ -36,12 +36,15 @@ PostgreSQL (the production store): ``postgresql+psycopg://`` (psycopg 3);
 a plain ``postgresql://`` URL is mapped to psycopg 3.
 
 :func:`init_db` runs the Alembic migrations to head (never ``create_all``).
-:func:`purge_deleted` makes deleted rows leave the files (after a secret
-round's SecretPending rows are deleted; see gateway.db.models.ballot).
+:func:`purge_deleted` is a maintenance tool that makes deleted rows leave
+the files (SQLite: checkpoint; PostgreSQL: ``VACUUM FULL``, which locks the
+tables).  The gateway does not run it at a secret close: see
+gateway.store.purge and gateway.store.secretkeys.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from typing import Any
 
@@ -123,6 +126,22 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def _create_private(database: str | None) -> None:
+    """Create a missing SQLite file with mode 0600 (votes and the audit log are no one else's).
+
+    SQLite gives its -wal and -shm files the database file's mode.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # e.g. a missing folder: SQLite reports it when it connects
+    os.close(fd)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An Engine for ``url`` (SQLite or PostgreSQL) with the settings above.
 
@@ -132,6 +151,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     backend = make_url(url).get_backend_name()
     kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
+        _create_private(make_url(url).database)
         connect_args = dict(kwargs.pop("connect_args", {}))
         connect_args.setdefault("check_same_thread", False)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
@@ -169,7 +189,7 @@ def init_db(engine: Engine) -> None:
 
 
 def purge_deleted(engine: Engine, tables: tuple[str, ...] = ("secret_pending",)) -> None:
-    """Make deleted rows leave the database files, after a secret round's close has committed.
+    """Make deleted rows leave the database files (maintenance; not run by the gateway per close).
 
     SQLite: ``secure_delete`` already zeroed the freed cells in the pages;
     a TRUNCATE checkpoint copies those pages into the main file and empties

@@ -65,7 +65,12 @@ class GatewayApi:
     def probe(self) -> bool:
         """Is this hall's gateway answering?  Refuses (GatewayError) if it is and there is no token."""
         try:
-            health = self._request("GET", "/api/v1/health", auth=False)
+            try:
+                health = self._request("GET", "/api/v1/health", auth=False)
+            except urllib.error.HTTPError as exc:
+                if exc.code != 503:
+                    raise
+                health = json.loads(exc.read() or b"null")  # running, with a dependency down
         except (urllib.error.URLError, OSError, ValueError):
             self.running = False
             return False

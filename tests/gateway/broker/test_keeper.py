@@ -14,6 +14,7 @@ import paho.mqtt.client as paho
 import pytest
 from hvtest.databases import fresh_database
 from hvtest.gatewayproc import GatewayProcess, free_port, wait_for, write_config
+from hvtest.keypads import TestKeypad
 from hvtest.mosquitto import WAIT, ConnectRefused, MosquittoBroker
 from hvtest.seed import seed_hall
 
@@ -79,6 +80,43 @@ def test_api_revoke_disconnects_the_keypad_and_refuses_it(tmp_path: Path) -> Non
         finally:
             kp1.close()
             kp2.close()
+            gw.stop()
+            engine.dispose()
+
+
+def test_api_swap_disconnects_the_swapped_out_keypad_and_refuses_it(tmp_path: Path) -> None:
+    devices = ["kp-1", "kp-2", "kp-9"]
+    with (
+        fresh_database("sqlite", tmp_path) as url,
+        MosquittoBroker(tmp_path, hall=HALL, devices=devices, dynsec=True) as broker,
+    ):
+        engine = make_engine(url)
+        init_db(engine)
+        seed_hall(engine, hall_id=HALL, members=2)
+        control = tmp_path / "control.pass"
+        control.write_text(broker.password(bc.CONTROL_USER) + "\n")
+        port = free_port()
+        config = write_config(tmp_path / "hall.toml", hall=HALL, database_url=url, broker=broker, api_port=port)
+        config.write_text(config.read_text().replace("\n[api]", f'control_password_file = "{control}"\n\n[api]'))
+        gw = GatewayProcess(config, port, tmp_path / "gateway.log")
+        kp1, kp9 = Watched(broker, "kp-1"), None
+        try:
+            gw.start()
+            spare = TestKeypad("kp-9")
+            r = gw.api("POST", f"/halls/{HALL}/devices", role="technician",
+                       json={"device_id": "kp-9", "public_key": spare.public_key.hex()})
+            assert r.status_code == 201, r.text
+            kp9 = Watched(broker, "kp-9")
+            r = gw.api("POST", f"/halls/{HALL}/seats/A-1/swap", role="technician", json={"to": "kp-9"})
+            assert r.status_code == 200, r.text
+            assert kp1.events.get(timeout=WAIT) == "disconnect"  # the swapped-out keypad, at once
+            with pytest.raises(ConnectRefused):
+                broker.paho("kp-1", tls=True)
+            assert kp9.events.empty()  # the replacement stays
+        finally:
+            kp1.close()
+            if kp9 is not None:
+                kp9.close()
             gw.stop()
             engine.dispose()
 

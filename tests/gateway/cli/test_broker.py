@@ -120,3 +120,14 @@ def test_unwritable_out_dir_exits_1(tmp_path: Path) -> None:
     result = run("--hall", "h1", "--out", str(blocker / "sub"))
     assert result.exit_code == 1
     assert "cannot write" in result.output
+
+
+def test_warns_when_the_broker_is_running(tmp_path: Path) -> None:
+    from hvtest.mosquitto import MosquittoBroker
+
+    with MosquittoBroker(tmp_path, devices=["kp-1"], dynsec=True) as broker:
+        result = run("--hall", broker.hall, "--out", str(broker.confdir), "--port", str(broker.port))
+        assert result.exit_code == 0, result.output
+        assert "restart it to read the new account file" in " ".join(result.output.split())
+    quiet = run("--hall", "h1", "--out", str(tmp_path / "other"), "--port", str(broker.port))
+    assert quiet.exit_code == 0 and "restart it" not in quiet.output

@@ -58,6 +58,9 @@ def demo(
     except DemoError as e:
         err.print(str(e), markup=False)
         raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        err.print("已停止 / stopped (Ctrl-C)", markup=False)
+        raise typer.Exit(130) from None
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:

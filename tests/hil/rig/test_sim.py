@@ -110,3 +110,15 @@ def test_town_sitting_with_faults_matches_the_model(rig: Callable[..., SimRig]) 
     ]
     assert report["ok"], report
     assert all(step["match"] for step in report["steps"]) and len(report["steps"]) == 3
+
+
+def test_runner_reports_a_result_that_differs_from_the_model(rig: Callable[..., SimRig]) -> None:
+    s = resized(load("demo"), 3)
+    s = replace(s, motions=s.motions[:1])
+    p = plan(s)
+    p.results["resolution"].counts[0][0] += 1  # a model that disagrees with what the deputies pressed
+    r = rig(s.seats, seed_value=s.seed)
+    report = Runner(r, p, speed=0.0, show_progress=False).run()
+    step = next(st for st in report["steps"] if st["step"] == "resolution")
+    assert report["ok"] is False and step["match"] is False
+    assert step["actual"]["counts"][0][0] == step["expected"]["counts"][0][0] - 1

@@ -1,4 +1,5 @@
 # hallvote: bootstrap everything from a fresh clone.
+#   make demo   - the demo hall: Mosquitto, gateway, console, 300 simulated keypads, a scripted sitting (Ctrl-C ends)
 #   make test   - virtualenv + project with dev extras + pinned npm packages, then the whole suite
 #   make lint   - ruff and mypy
 #   make bench  - firmware micro-benchmark on the real MicroPython interpreter
@@ -6,7 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test lint bench deps clean
+.PHONY: demo test lint bench deps clean
 
 deps: $(VENV)/.installed node_modules/.installed
 
@@ -23,6 +24,9 @@ node_modules/.installed: package.json package-lock.json
 		echo "npm not found: MicroPython conformance tests will be skipped (fail under HALLVOTE_REQUIRE_ALL=1)"; \
 	fi
 
+demo: deps
+	$(VENV)/bin/hallvote demo $(DEMO_ARGS)
+
 test: deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -34,4 +38,4 @@ bench: deps
 	$(PY) -m hil.bench.signer
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis build
+	rm -rf $(VENV) node_modules demo-data .pytest_cache .mypy_cache .ruff_cache .hypothesis build

@@ -26,6 +26,18 @@ raises :class:`StoreUnavailable` or :class:`StoreError` (the API answers
 503) and changes nothing, in memory or in the store: a round closed during
 an outage stays open in both.
 
+**A close is fair: drain, then close.**  Before a round is closed (by the
+chair or its countdown) the gateway asks the bridge to handle every message
+it has received so far (:meth:`set_drain`, the bridge's ``drain``), without
+holding the lock: a press that reached the bridge before the close was
+requested is decided in the round; only later ones are ``ROUND_CLOSED``.
+
+**Broadcasts that scale.**  A check-in changes 实到 (present) in the
+retained sitting broadcast that every keypad receives; during a check-in
+burst these are coalesced: at most one every :data:`SITTING_EVERY_S`
+seconds, always carrying the latest count (a batch past the interval, or
+:meth:`tick`, publishes it).  A change of the sitting's state is never held.
+
 After a secret round's close has committed, its deleted rows are purged
 from the database files (:mod:`gateway.store.purge`); the purge is retried
 between batches until it succeeds.
@@ -38,13 +50,14 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, delete, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.audit import AuditLog
-from gateway.audit.trail import make_hook
+from gateway.audit.trail import attach_heads, make_hook
 from gateway.broker_bridge.handler import Outbound
 from gateway.core import commands
 from gateway.core import signatures as crypto
@@ -59,23 +72,33 @@ from gateway.core.events import (
     RoundStateChanged,
     SittingStateChanged,
 )
-from gateway.core.state import HallState, RoundKey, SittingRun
+from gateway.core.picture import live_picture
+from gateway.core.state import REPLAY_WINDOW, HallState, RoundKey, SittingRun
 from gateway.core.states import RoundState
-from gateway.core.tally import count
-from gateway.db.engine import own_pool, reader
+from gateway.db.engine import own_pool, reader, writer
 from gateway.rules import ChairOverride
 from gateway.store import Writer, load_hall, load_sitting
 from gateway.store import tables as t
 from gateway.store.convert import from_ts, motion_spec
 from gateway.store.purge import SecretPurge, checkpoint_sqlite
+from gateway.store.secretkeys import RoundKeys
 from protocol import codec, consts, reasons, topics
 from protocol.frames import Ack, MotionClosed, MotionOpen, Nack, SittingState
 
-__all__ = ["Gateway", "StoreError", "StoreUnavailable"]
+__all__ = ["SITTING_EVERY_S", "Gateway", "StoreError", "StoreUnavailable"]
+
+SITTING_EVERY_S = 0.25
+"""Check-ins change 实到 in the retained sitting broadcast at most this often (coalesced, always the
+latest; the countdown ticker publishes one still due); a change of the sitting's state goes out at once."""
 
 log = logging.getLogger("hallvote.gateway")
 
-AuditHook = Callable[[Any, HallState, Sequence[Event], str], None]
+PRUNE_DEVICES = 500
+"""Keypads whose frames below the replay window are pruned per tick."""
+PRUNE_STEP = 64
+"""A keypad's old frames are pruned once its window has moved on by this many counters."""
+
+AuditHook = Callable[[Any, HallState, Sequence[Event], str], Any]
 T = TypeVar("T")
 
 
@@ -89,6 +112,13 @@ class StoreUnavailable(StoreError):
     """The store cannot be reached (connection refused or lost, disk full): nothing changed; retry later."""
 
     code = "STORE_UNAVAILABLE"
+
+
+_PRESENCE = (
+    update(t.device)
+    .where(t.device.c.device_id == bindparam("b_device"))
+    .values(online=bindparam("b_online"), last_seen=bindparam("b_seen"))
+)
 
 
 def _unavailable(exc: BaseException) -> bool:
@@ -118,11 +148,22 @@ class Gateway:
         clock: Callable[[], float] = time.time,
         nonce: Callable[[], bytes] = lambda: secrets.token_bytes(consts.NONCE_LEN),
         audit_log: AuditLog | None = None,
+        secret_keys: Path | None = None,
     ) -> None:
         self.engine = engine
+        # PostgreSQL: a secret round's pending choices are sealed under a per-round key kept in
+        # files in ``secret_keys``, never in the database (gateway.store.secretkeys).
+        self.round_keys = (
+            RoundKeys(secret_keys) if secret_keys is not None and engine.dialect.name == "postgresql" else None
+        )
+        if secret_keys is None and engine.dialect.name == "postgresql":
+            log.warning(
+                "no secret key directory: a secret round's pending choices are stored unsealed "
+                "(hallvote gateway run always sets secret_keys_dir)"
+            )
         # The hot path has its own connections: API requests holding (or waiting for) pooled
         # connections never make a keypad commit wait for one.  Loads only read.
-        self._hot = own_pool(engine)
+        self._hot = writer(own_pool(engine))
         self._read = reader(self._hot)
         self.hall_id = topics.check_id(hall_id, "hall")
         self._verify = verify
@@ -131,16 +172,26 @@ class Gateway:
         self._audit_log = audit_log
         self._audit: AuditHook | None = make_hook(audit_log) if audit_log is not None else None
         self._lock = threading.RLock()
-        self._writer = Writer(hall_id)
+        self._writer = Writer(hall_id, self.round_keys)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
+        self._drain: Callable[[], bool] | None = None
+        self._snapshot: tuple[Any, dict[str, Any]] | None = None  # (change key, live picture)
+        self._sitting_sent = 0.0  # monotonic time of the last sitting broadcast
+        self._sitting_due = False  # check-ins changed 实到 since then
         self.notices: list[dict[str, Any]] = []  # keypad swaps, for the chair's live feed
         self._reload_listeners: list[Callable[[], None]] = []
         self.version = 0
         self.last_commit: tuple[float, float] | None = None
         """(when, seconds) of the last successful commit of events: for health."""
-        self._purge = SecretPurge(self._hot, completed=self._purged)
+        self._pruned: dict[str, int] = {}  # device -> counter floor its old frames were pruned to
+        self._purge = SecretPurge(
+            self._hot,
+            destroy_key=self.round_keys.destroy if self.round_keys is not None else None,
+            completed=self._purged,
+        )
         with self._read.connect() as conn:
-            self.state: HallState = load_hall(conn, hall_id)
+            self.state: HallState = load_hall(conn, hall_id, self.round_keys)
+        self._forget_closed_round_keys()
         if engine.dialect.name == "sqlite":  # a close purged before a crash left nothing in the WAL
             try:
                 checkpoint_sqlite(self._hot)
@@ -159,9 +210,9 @@ class Gateway:
             current = self.state.sitting.sitting_id if self.state.sitting is not None else None
             try:
                 with self._read.connect() as conn:
-                    state = load_hall(conn, self.hall_id)
+                    state = load_hall(conn, self.hall_id, self.round_keys)
                     if current is not None and (state.sitting is None or state.sitting.sitting_id != current):
-                        state.sitting = load_sitting(conn, current)
+                        state.sitting = load_sitting(conn, current, self.round_keys)
             except (DBAPIError, OperationalError) as exc:
                 raise _store_error(exc) from exc
             self._writer.forget()
@@ -174,14 +225,34 @@ class Gateway:
         """Call ``listener`` after every reload (keypads revoked or swapped: broker accounts follow)."""
         self._reload_listeners.append(listener)
 
+    def _forget_closed_round_keys(self) -> None:
+        """Key files of rounds that are no longer live (a crash between a close and its purge): purge them."""
+        if self.round_keys is None:
+            return
+        sitting = self.state.sitting
+        live = {sitting.current} if sitting is not None and sitting.current is not None else set()
+        for key in self.round_keys.stored():
+            if key not in live:
+                self._purge.due(key)
+        self._purge.attempt()
+
     def close(self) -> None:
         """Release the hot path's own connections (the engine passed in is the caller's)."""
-        if self._hot is not self.engine:
-            self._hot.dispose()
+        if self._hot.engine is not self.engine:
+            self._hot.engine.dispose()
 
     @property
     def sitting(self) -> SittingRun | None:
         return self.state.sitting
+
+    def set_drain(self, drain: Callable[[], bool]) -> None:
+        """``drain()`` returns once every frame received so far is decided (the bridge's ``drain``);
+        called before each close, never under the lock."""
+        self._drain = drain
+
+    def _drain_received(self) -> None:
+        if self._drain is not None and not self._drain():
+            log.warning("closing without a full drain: frames received before the close were still queued")
 
     def setup_change(self, change: Callable[[], T]) -> T:
         """Run a committed setup change (keypads, seats) under the lock, then reload.
@@ -259,21 +330,26 @@ class Gateway:
         return Outbound(topics.device(self.hall_id, decision.device_id, "down"), codec.encode(nack))
 
     def presence(self, device_id: str, online: bool, at: float) -> list[Outbound]:
+        return self.presences([(device_id, online, at)])
+
+    def presences(self, items: Sequence[tuple[str, bool, float]]) -> list[Outbound]:
+        """Store presence changes ``(device_id, online, at)`` of known keypads in one transaction."""
         with self._lock:
-            if device_id not in self.state.devices:
+            rows = [
+                {"b_device": dev, "b_online": online, "b_seen": from_ts(at)}
+                for dev, online, at in items
+                if dev in self.state.devices
+            ]
+            if not rows:
                 return []
             try:
                 with self._hot.begin() as conn:
-                    conn.execute(
-                        update(t.device)
-                        .where(t.device.c.device_id == device_id)
-                        .values(online=online, last_seen=from_ts(at))
-                    )
+                    conn.execute(_PRESENCE, rows)
             except (DBAPIError, OperationalError) as exc:
                 if not _unavailable(exc):
                     raise _store_error(exc) from exc
                 # Presence is advisory (health view only): not worth holding the bridge up in an outage.
-                log.warning("presence of %s not stored: store unavailable (%s)", device_id, _store_error(exc))
+                log.warning("%d presence change(s) not stored: store unavailable (%s)", len(rows), _store_error(exc))
                 return []
             self.version += 1
             return []
@@ -297,7 +373,7 @@ class Gateway:
                 with self._hot.begin() as conn:
                     self._writer.write(conn, events)
                     if self._audit is not None:
-                        self._audit(conn, state, events, actor)
+                        attach_heads(state, self._audit(conn, state, events, actor))
                     if extra and self._audit_log is not None:
                         self._audit_log.append_many(
                             [(kind, actor, payload) for kind, payload in extra], conn=conn
@@ -313,7 +389,8 @@ class Gateway:
                         self.reload()
                     except StoreError:
                         log.warning("could not reload the hall state after a failed commit")
-                raise error from exc
+                # Not chained: the driver's message may quote row values (PostgreSQL's DETAIL line).
+                raise error from None
             self.last_commit = (time.time(), time.monotonic() - started)
             self.version += 1
         self.state = state
@@ -336,7 +413,7 @@ class Gateway:
         with self._lock:
             try:
                 with self._read.connect() as conn:
-                    run = load_sitting(conn, sitting_id)
+                    run = load_sitting(conn, sitting_id, self.round_keys)
             except (DBAPIError, OperationalError) as exc:
                 raise _store_error(exc) from exc
             state = self.state.fork()
@@ -401,13 +478,19 @@ class Gateway:
             return self._run(commands.resume_round(self.state, key, at=self._clock()), actor)
 
     def close_round(self, key: RoundKey, actor: str) -> list[Event]:
-        """Close a round; a secret one's close is complete once its purge is (see :attr:`purge_pending`)."""
+        """Drain, then close a round (see the module's notes); a secret one's close is complete once
+        its purge is (see :attr:`purge_pending`).  Never call it holding the gateway's lock."""
+        self._drain_received()
         with self._lock:
-            events = self._run(commands.close_round(self.state, key, at=self._clock()), actor)
-            for e in events:
-                if isinstance(e, RoundClosed) and e.secret:
-                    self._purge.due(e.round)
+            events = self._close(key, actor)
         self.retry_purge()
+        return events
+
+    def _close(self, key: RoundKey, actor: str) -> list[Event]:
+        events = self._run(commands.close_round(self.state, key, at=self._clock()), actor)
+        for e in events:
+            if isinstance(e, RoundClosed) and e.secret:
+                self._purge.due(e.round)
         return events
 
     def announce_round(self, key: RoundKey, actor: str) -> list[Event]:
@@ -424,17 +507,70 @@ class Gateway:
         with self._lock:
             return self._run(commands.focus_item(self.state, key, item, at=self._clock()), actor)
 
+    def prune_frames(self, devices: int = PRUNE_DEVICES) -> int:
+        """Delete up to ``devices`` keypads' accepted frames below their replay window; rows deleted.
+
+        Such a frame is never consulted again (a counter that old is refused
+        as ``STALE_COUNTER`` before the store is asked), so ``accepted_frame``
+        holds at most the last 256 + 64 counters per keypad instead of a day
+        of heartbeats (a keypad is pruned once its window moved on by 64).  Called from :meth:`tick`, a slice of keypads at a time.
+        """
+        with self._lock:
+            floors = {
+                dev: w.highest - REPLAY_WINDOW
+                for dev, w in self.state.replay.items()
+                if w.highest - REPLAY_WINDOW >= self._pruned.get(dev, 0) + PRUNE_STEP
+            }
+        chunk = sorted(floors.items())[:devices]
+        if not chunk:
+            return 0
+        stmt = delete(t.accepted).where(
+            t.accepted.c.device_id == bindparam("dev"), t.accepted.c.counter <= bindparam("floor")
+        )
+        try:
+            with self._hot.begin() as conn:
+                deleted = conn.execute(stmt, [{"dev": d, "floor": f} for d, f in chunk]).rowcount
+        except (DBAPIError, OperationalError) as exc:
+            log.warning("pruning accepted frames failed (%s); retried at the next tick", type(exc).__name__)
+            return 0
+        self._pruned.update(chunk)
+        return max(deleted, 0)
+
+    def flush_sitting(self) -> int:
+        """Publish the coalesced sitting broadcast if it is due (the ticker calls this); how many."""
+        with self._lock:
+            sitting = self.state.sitting
+            if sitting is None or not self._sitting_due or time.monotonic() - self._sitting_sent < SITTING_EVERY_S:
+                return 0
+            self._sitting_sent, self._sitting_due = time.monotonic(), False
+            self._publish(self._sitting_frame(sitting))
+            return 1
+
     def tick(self) -> list[Event]:
-        """Close the live round when its countdown has run out."""
+        """Close the live round when its countdown has run out (drained first, as any close);
+        publish a coalesced sitting broadcast that is due; retry purges; prune old frames."""
+        self.flush_sitting()
+        if self._due() is None:
+            self.retry_purge()
+            self.prune_frames()
+            return []
+        self._drain_received()
+        with self._lock:
+            key = self._due()  # still due: no one closed or paused it meanwhile
+            events = self._close(key, "countdown") if key is not None else []
+        self.retry_purge()
+        self.prune_frames()
+        return events
+
+    def _due(self) -> RoundKey | None:
         with self._lock:
             sitting = self.state.sitting
             if sitting is None or sitting.current is None:
-                return []
+                return None
             run = sitting.rounds[sitting.current]
             if run.state is RoundState.OPEN and run.deadline is not None and self._clock() >= run.deadline:
-                return self.close_round(run.key, "countdown")
-        self.retry_purge()
-        return []
+                return run.key
+            return None
 
     @property
     def purge_pending(self) -> frozenset[RoundKey]:
@@ -518,8 +654,14 @@ class Gateway:
         if sitting is None:
             return []
         out: list[Outbound] = []
-        if any(isinstance(e, (SittingStateChanged, CheckInRecorded)) for e in events):
+        if any(isinstance(e, SittingStateChanged) for e in events):
+            out.append(self._sitting_frame(sitting))  # a state change goes out at once
+            self._sitting_sent, self._sitting_due = time.monotonic(), False
+        elif any(isinstance(e, CheckInRecorded) for e in events):
+            self._sitting_due = True  # 实到 changed: coalesced, see _due_sitting
+        if self._sitting_due and time.monotonic() - self._sitting_sent >= SITTING_EVERY_S:
             out.append(self._sitting_frame(sitting))
+            self._sitting_sent, self._sitting_due = time.monotonic(), False
         keys = {
             e.round
             for e in events
@@ -545,82 +687,21 @@ class Gateway:
         """The live picture: sitting with 应到/实到, and the current (or latest) round.
 
         Counts of a named round are live; a secret round shows only how many
-        have voted until it closes, then its totals and result.
+        have voted until it closes, then its totals and result.  Computed once
+        per change (``version``, pending purges), not per request: callers must
+        not modify it.
         """
         with self._lock:
-            sitting = self.state.sitting
-            data: dict[str, Any] = {
-                "hall": self.hall_id,
-                "version": self.version,
-                "sitting": None,
-                "round": None,
-                "notices": list(self.notices),
-            }
-            if sitting is None:
-                return data
-            data["sitting"] = {
-                "id": sitting.sitting_id,
-                "state": sitting.state.name.lower(),
-                "expected": sitting.expected,
-                "present": sitting.present,
-            }
-            key = sitting.current or (
-                max(sitting.rounds, key=lambda k: (sitting.rounds[k].opened_at or 0, k))
-                if sitting.rounds
-                else None
-            )
-            if key is None:
-                return data
-            run = sitting.rounds[key]
-            motion = sitting.motions[key[0]]
-            closed = run.state in (RoundState.CLOSED, RoundState.ANNOUNCED)
-            voted = len(run.participants) if closed else sum(1 for b in run.ballots.values() if b.pressed)
-            totals = (
-                run.totals
-                if closed
-                else (
-                    None
-                    if motion.secret
-                    else count(run.ballots.values(), motion.ballot_kind, motion.item_count)
-                )
-            )
-            data["round"] = {
-                "motion_id": key[0],
-                "round": key[1],
-                "title": motion.title,
-                "state": run.state.value,
-                "secret": motion.secret,
-                "ballot_kind": motion.ballot_kind,
-                "item_count": motion.item_count,
-                "deadline": run.deadline,
-                "voted": voted,
-                "not_pressed": max((run.present if closed else sitting.present) - voted, 0),
-                "totals": [list(row[1:]) for row in totals] if totals is not None else None,
-                "purge_pending": key in self._purge.pending,
-                "result": _result_json(run.result) if run.result is not None else None,
-            }
-            return data
+            key = (self.version, frozenset(self._purge.pending))
+            if self._snapshot is None or self._snapshot[0] != key:
+                self._snapshot = (key, self._build_snapshot())
+            return self._snapshot[1]
 
+    def sitting_run(self, sitting_id: int) -> SittingRun | None:
+        """The committed in-memory run of ``sitting_id`` if it is the current sitting (no store read)."""
+        sitting = self.state.sitting  # swapped whole after each commit: one read is consistent
+        return sitting if sitting is not None and sitting.sitting_id == sitting_id else None
 
-def _result_json(result: Any) -> dict[str, Any]:
-    return {
-        "outcome": result.outcome,
-        "expected": result.expected,
-        "present": result.present,
-        "voted": result.voted,
-        "not_pressed": result.not_pressed,
-        "rule_zh": result.rule_zh,
-        "rule_en": result.rule_en,
-        "note_zh": result.note_zh,
-        "note_en": result.note_en,
-        "items": [
-            {
-                "index": i.index,
-                "counts": list(i.counts),
-                "outcome": i.outcome,
-                "label_zh": i.label_zh,
-                "label_en": i.label_en,
-            }
-            for i in result.items
-        ],
-    }
+    def _build_snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return live_picture(self.hall_id, self.version, self.state, self._purge.pending, self.notices)

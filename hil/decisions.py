@@ -25,7 +25,11 @@ SITTING_ID = 42
 SITTING_NONCE = bytes.fromhex("5a17c0de20261124")
 CARD_1 = bytes.fromhex("04a1b2c3")
 CARD_3 = bytes.fromhex("04d5e6f7")
-NONCES = {7: bytes.fromhex("9e3779b97f4a7c15"), 8: bytes.fromhex("6a09e667f3bcc908"), 9: bytes.fromhex("bb67ae8584caa73b")}
+NONCES = {
+    7: bytes.fromhex("9e3779b97f4a7c15"),
+    8: bytes.fromhex("6a09e667f3bcc908"),
+    9: bytes.fromhex("bb67ae8584caa73b"),
+}
 YNA = 0b1110  # options: yes, no, abstain
 
 HALL: dict[str, Any] = {
@@ -127,9 +131,17 @@ def _nack(counter: int, reason: int, frame_type: int) -> frames.Nack:
 def _in_session(s: _Scenario) -> _Scenario:
     """Check-in opened, all three members checked in with their cards, session started."""
     s.chair("open_checkin")
-    s.up("kp-0001", _checkin("kp-0001", 1, CARD_1), _ack(1, reasons.ACCEPTED, consts.CHECK_IN, 42, 0, (), "A-1"))
+    s.up(
+        "kp-0001",
+        _checkin("kp-0001", 1, CARD_1),
+        _ack(1, reasons.ACCEPTED, consts.CHECK_IN, 42, 0, (), "A-1"),
+    )
     s.up("kp-0002", _checkin("kp-0002", 1), _ack(1, reasons.ACCEPTED, consts.CHECK_IN, 42, 0, (), "A-2"))
-    s.up("kp-0003", _checkin("kp-0003", 1, CARD_3), _ack(1, reasons.ACCEPTED, consts.CHECK_IN, 42, 0, (), "A-3"))
+    s.up(
+        "kp-0003",
+        _checkin("kp-0003", 1, CARD_3),
+        _ack(1, reasons.ACCEPTED, consts.CHECK_IN, 42, 0, (), "A-3"),
+    )
     return s.chair("start_session")
 
 
@@ -153,7 +165,11 @@ def scenarios() -> list[dict[str, Any]]:
     s = _Scenario("an exact retransmission is acked again; another frame with a used counter is stale")
     s.up("kp-0001", _status("kp-0001", 5), _ack(5, ok, st))
     s.up("kp-0001", _status("kp-0001", 5), _ack(5, again, st))
-    s.up("kp-0001", frames.Status("kp-0001", 5, (1, 0, 0), 61, 80, -60, 90000), _nack(5, reasons.STALE_COUNTER, st))
+    s.up(
+        "kp-0001",
+        frames.Status("kp-0001", 5, (1, 0, 0), 61, 80, -60, 90000),
+        _nack(5, reasons.STALE_COUNTER, st),
+    )
     out.append(s)
 
     s = _Scenario("check-in: the member's own card is required when one is on record")
@@ -162,7 +178,11 @@ def scenarios() -> list[dict[str, Any]]:
     s.up("kp-0001", _checkin("kp-0001", 2, CARD_3), _nack(2, reasons.CARD_MISMATCH, ci))
     s.up("kp-0002", _checkin("kp-0002", 1, CARD_1), _nack(1, reasons.CARD_MISMATCH, ci))
     s.up("kp-0001", _checkin("kp-0001", 3, CARD_1), _ack(3, ok, ci, 42, 0, (), "A-1"))
-    s.up("kp-0002", _checkin("kp-0002", 2, bytes.fromhex("0411223344556677")), _ack(2, ok, ci, 42, 0, (), "A-2"))
+    s.up(
+        "kp-0002",
+        _checkin("kp-0002", 2, bytes.fromhex("0411223344556677")),
+        _ack(2, ok, ci, 42, 0, (), "A-2"),
+    )
     s.up("kp-0003", _checkin("kp-0003", 1, CARD_3), _ack(1, ok, ci, 42, 0, (), "A-3"))
     s.up("kp-0003", _checkin("kp-0003", 2, CARD_3), _ack(2, reasons.ALREADY_CHECKED_IN, ci, 42, 0, (), "A-3"))
     out.append(s)
@@ -183,8 +203,14 @@ def scenarios() -> list[dict[str, Any]]:
     s.up("kp-0001", _vote("kp-0001", 4, 7, (consts.NO,)), _ack(4, rep, vo, 7, 1, (consts.NO,), "A-1"))
     s.up("kp-0001", _vote("kp-0001", 5, 7, (consts.NO,)), _ack(5, again, vo, 7, 1, (consts.NO,), "A-1"))
     s.chair("close_round", motion_id=7).chair("open_round", motion_id=9)
-    s.up("kp-0002", _vote("kp-0002", 2, 9, (consts.ABSTAIN,)), _ack(2, ok, vo, 9, 1, (consts.ABSTAIN,), "A-2"))
-    s.up("kp-0002", _vote("kp-0002", 3, 9, (consts.ABSTAIN,)), _ack(3, again, vo, 9, 1, (consts.ABSTAIN,), "A-2"))
+    s.up(
+        "kp-0002", _vote("kp-0002", 2, 9, (consts.ABSTAIN,)), _ack(2, ok, vo, 9, 1, (consts.ABSTAIN,), "A-2")
+    )
+    s.up(
+        "kp-0002",
+        _vote("kp-0002", 3, 9, (consts.ABSTAIN,)),
+        _ack(3, again, vo, 9, 1, (consts.ABSTAIN,), "A-2"),
+    )
     s.up("kp-0002", _vote("kp-0002", 4, 9, (consts.YES,)), _nack(4, reasons.FIRST_PRESS_FINAL, vo))
     out.append(s)
 
@@ -216,7 +242,9 @@ def scenarios() -> list[dict[str, Any]]:
     s.up("kp-0001", _vote("kp-0001", 7, 7, (consts.YES,), round_=2), _nack(7, reasons.WRONG_ROUND, vo))
     out.append(s)
 
-    s = _Scenario("focus is 0-based: only the item the chair put may be pressed; secret acks carry no choices")
+    s = _Scenario(
+        "focus is 0-based: only the item the chair put may be pressed; secret acks carry no choices"
+    )
     _in_session(s).chair("open_round", motion_id=8).chair("focus", motion_id=8, item=1)
     s.up("kp-0001", _vote("kp-0001", 2, 8, (consts.YES, 0, 0)), _nack(2, reasons.WRONG_BALLOT, vo))
     s.up("kp-0001", _vote("kp-0001", 3, 8, (0, consts.NO, 0)), _ack(3, ok, vo, 8, 1, (), "A-1"))
@@ -238,7 +266,9 @@ def scenarios() -> list[dict[str, Any]]:
     head = bytes([1, consts.VOTE, 7]) + b"kp-0001" + (9).to_bytes(4, "big")
     s.raw("kp-0001", "up", head + bytes(300), _nack(9, reasons.BAD_VERSION, consts.VOTE))
     s.raw("kp-0001", "up", bytes([consts.VERSION, 0x05]) + bytes(90), _nack(0, reasons.UNKNOWN_TYPE, 0))
-    s.up("kp-0001", _vote("kp-0001", 3, 7, (consts.YES,)), _nack(3, reasons.UNKNOWN_TYPE, vo), channel="status")
+    s.up(
+        "kp-0001", _vote("kp-0001", 3, 7, (consts.YES,)), _nack(3, reasons.UNKNOWN_TYPE, vo), channel="status"
+    )
     s.up("kp-0002", _status("kp-0001", 4), _nack(4, reasons.DEVICE_MISMATCH, st))
     out.append(s)
     return [sc.data() for sc in out]

@@ -58,7 +58,9 @@ def start() -> tuple[subprocess.Popen[bytes], str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="A simulated keypad (MicroPython) on a pseudo-terminal.")
-    ap.add_argument("--detach", action="store_true", help="print the port and return; the board keeps running")
+    ap.add_argument(
+        "--detach", action="store_true", help="print the port and return; the board keeps running"
+    )
     args = ap.parse_args(argv)
     if args.detach:
         read, write = os.pipe()
@@ -75,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, 0)
         os.dup2(devnull, 1)
         proc, port = start()
-        signal.signal(signal.SIGTERM, lambda *_: proc.kill())  # `kill PID` stops the board (it keeps no state)
+        signal.signal(
+            signal.SIGTERM, lambda *_: proc.kill()
+        )  # `kill PID` stops the board (it keeps no state)
         print(f"simulated keypad on {port}: pid {os.getpid()}", file=sys.stderr)
         os.write(write, (port + "\n").encode())
         os.close(write)

@@ -161,8 +161,16 @@ def _invalid(signed_vote: bytes, signed_status: bytes) -> list[dict[str, str]]:
         case("empty", b"", reasons.MALFORMED),
         case("header only, one byte", bytes([consts.VERSION]), reasons.MALFORMED),
         case("version 1", b"\x01" + bytes(v[1:]), reasons.BAD_VERSION),
-        case("version 1 and too long: the version is checked first", b"\x01" + bytes(v[1:]) + bytes(200), reasons.BAD_VERSION),
-        case("unknown type and too long: the type is checked before the length", patched(1, b"\x05") + bytes(600), reasons.UNKNOWN_TYPE),
+        case(
+            "version 1 and too long: the version is checked first",
+            b"\x01" + bytes(v[1:]) + bytes(200),
+            reasons.BAD_VERSION,
+        ),
+        case(
+            "unknown type and too long: the type is checked before the length",
+            patched(1, b"\x05") + bytes(600),
+            reasons.UNKNOWN_TYPE,
+        ),
         case("unknown frame type 0x05", patched(1, b"\x05"), reasons.UNKNOWN_TYPE),
         case("uplink longer than 200 bytes", bytes(v) + b"\x00" * (201 - len(v)), reasons.TOO_LONG),
         case("signature cut short", bytes(v[:-1]), reasons.MALFORMED),

@@ -21,7 +21,8 @@ from sqlmodel import Session, col, select
 from gateway.core.errors import CommandError
 from gateway.core.results import OUTCOME_LABELS
 from gateway.db import crud
-from gateway.db.models import Motion, MotionCreate, Round, Sitting
+from gateway.db.engine import reader
+from gateway.db.models import Motion, Round, Sitting
 from gateway.rules import ChairOverride
 from gateway.store import load_sitting
 from protocol import consts
@@ -35,12 +36,12 @@ from .schemas import (
     ItemResultOut,
     LiveSnapshot,
     MotionDetail,
+    MotionIn,
     OpenRoundIn,
     ResultOut,
     ResultsOut,
     RoundResultOut,
 )
-from .sittings import active_sitting
 
 __all__ = ["router"]
 
@@ -88,12 +89,24 @@ def list_motions(sitting_id: int, session: SessionDep, _user: CurrentUser) -> li
     responses=_REFUSED,
 )
 def create_motion(
-    sitting_id: int, motion_in: MotionCreate, session: SessionDep, gateway: GatewayDep, user: Clerk
+    sitting_id: int, motion_in: MotionIn, session: SessionDep, gateway: GatewayDep, user: Clerk
 ) -> MotionDetail:
-    """议题加入当前会议，第 1 轮待开启 / added to the active sitting with its round 1, ready to open.
-    票式 ballot_kind: 1 赞成/反对/弃权, 2 事项列表（民生实事项目）, 3 测评; 差额比例不低于 20%."""
-    active_sitting(gateway, sitting_id)
-    motion = crud.create_motion(session=session, sitting_id=sitting_id, motion_in=motion_in)
+    """议题加入会议议程，第 1 轮待开启；会议可以尚未设为当前会议（提前准备议程），但不能已结束。
+    用预设（preset）填写票式、通过规则和按键规则 / added to the sitting's agenda with its round 1, ready to
+    open; the sitting may be one not yet active (an agenda prepared ahead), not a closed one.  A preset
+    fills the ballot kind, passing rule and press policy; 差额比例不低于 20% is checked at entry."""
+    create = motion_in.to_create()
+    current = gateway.sitting
+    if current is None or current.sitting_id != sitting_id:
+        # Prepared ahead: the motion and its round 1 are rows; the gateway loads them on activation.
+        with gateway._lock:
+            current = gateway.sitting
+            if current is None or current.sitting_id != sitting_id:
+                motion = crud.create_motion(session=session, sitting_id=sitting_id, motion_in=create)
+                session.add(Round(motion_id=motion.id or 0, number=1))
+                session.commit()
+                return _detail(session, motion)
+    motion = crud.create_motion(session=session, sitting_id=sitting_id, motion_in=create)
     motion_id = motion.id
     assert motion_id is not None
     # End the session's read transaction (and read nothing more before the gateway has committed):
@@ -111,6 +124,42 @@ def create_motion(
         except Exception:
             log.exception("could not remove motion %s after the gateway refused it", motion_id)
         raise
+    return _detail(session, motion)
+
+
+@router.put(
+    "/motions/{motion_id}",
+    tags=["motions"],
+    summary="修改议题 / Edit a motion",
+    response_model=MotionDetail,
+    responses=_REFUSED,
+)
+def edit_motion(
+    motion_id: int, motion_in: MotionIn, session: SessionDep, gateway: GatewayDep, _user: Clerk
+) -> MotionDetail:
+    """第一轮开启之前可以修改（整体替换）；之后 409 MOTION_OPENED / may be edited (replaced as a whole)
+    until its first round opens; afterwards 409 MOTION_OPENED."""
+    create = motion_in.to_create()
+    with gateway._lock:  # no round of it may open between the check and the change
+        motion = crud.get(Motion, motion_id, session=session)
+        rounds = list(session.exec(select(Round).where(Round.motion_id == motion_id)))
+        if any(r.opened_at is not None or r.state != "ready" or r.number != 1 for r in rounds):
+            raise ApiError(
+                409,
+                "MOTION_OPENED",
+                "议题已开始表决，不能修改；如需更正请重新表决 / the motion has been put to a vote and cannot be "
+                "edited; re-run it instead",
+            )
+        sitting = crud.get(Sitting, motion.sitting_id, session=session)
+        if sitting.state == consts.SITTING_CLOSED:
+            raise ApiError(409, "SITTING_CLOSED", "会议已结束 / the sitting is closed")
+        for key, value in create.model_dump().items():
+            setattr(motion, key, value)
+        session.add(motion)
+        session.commit()
+        current = gateway.sitting
+        if current is not None and current.sitting_id == motion.sitting_id:
+            reload_hall(gateway)
     return _detail(session, motion)
 
 
@@ -257,8 +306,10 @@ def results(motion_id: int, session: SessionDep, gateway: GatewayDep, user: Curr
     无记名表决只有总数 / secret ballots have totals only."""
     motion = crud.get(Motion, motion_id, session=session)
     rows = list(session.exec(select(Round).where(Round.motion_id == motion_id).order_by(col(Round.number))))
-    with gateway.engine.connect() as conn:
-        sitting = load_sitting(conn, motion.sitting_id)
+    sitting = gateway.sitting_run(motion.sitting_id)  # the current sitting: from memory (committed truth)
+    if sitting is None:
+        with reader(gateway.engine).connect() as conn:  # reads only: never waits for a write lock
+            sitting = load_sitting(conn, motion.sitting_id, gateway.round_keys)
     kind = motion.ballot_kind
     titles = [motion.title] if kind == consts.YES_NO_ABSTAIN else list(motion.items)
     out: list[RoundResultOut] = []
@@ -289,6 +340,7 @@ def results(motion_id: int, session: SessionDep, gateway: GatewayDep, user: Curr
                     rule_en=result.rule_en,
                     note_zh=result.note_zh,
                     note_en=result.note_en,
+                    audit_head=f"{result.audit_seq}:{result.audit_head}" if result.audit_head else None,
                     items=[
                         ItemResultOut(
                             index=item.index,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from gateway.db.models import MotionPublic, RoundPublic
+from gateway.db.models import MotionCreate, MotionPublic, PassingRuleSpec, RoundPublic
 from protocol import consts
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "LiveSnapshot",
     "MeOut",
     "MotionDetail",
+    "MotionIn",
     "OpenRoundIn",
     "ResultOut",
     "ResultsOut",
@@ -103,6 +105,11 @@ class LiveRound(BaseModel):
         description="每项计数 / counts per item (赞成/反对/弃权 or grades); null while secret and open"
     )
     result: dict[str, object] | None
+    purge_pending: bool = Field(
+        False,
+        description="无记名表决已结束，但已删除的选择尚未清出数据库文件（清除后关闭才算完成）/ a closed secret "
+        "round whose deleted choices have not yet left the database files (the close completes with the purge)",
+    )
 
 
 class LiveSnapshot(BaseModel):
@@ -123,6 +130,84 @@ class LiveSnapshot(BaseModel):
 
 
 # --------------------------------------------------------------------------- motions and results
+
+PresetName = Literal[
+    "congress_resolution",
+    "standing_committee_resolution",
+    "livelihood_selection",
+    "satisfaction_rating",
+    "performance_rating",
+]
+BallotKindName = Literal["yes_no_abstain", "item_list", "rating"]
+PressPolicyName = Literal["first_press", "last_press"]
+
+
+class MotionIn(BaseModel):
+    """A motion as the clerk enters it: a preset names the kind, rule, policy and options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(
+        min_length=1, max_length=500, description="议题标题（是非表决即表决的问题）/ the motion's title"
+    )
+    preset: PresetName | None = Field(
+        default=None,
+        description=(
+            "预设 / preset: congress_resolution 人代会决议, standing_committee_resolution 常委会决议 (赞成票超过"
+            "全体组成人员的半数), livelihood_selection 民生实事票决 (到会代表半数以上赞成, 按赞成票排序选 select_k 项), "
+            "satisfaction_rating 满意度测评 (满意/基本满意/不满意), performance_rating 履职测评 (优秀/满意/基本满意/"
+            "不满意); all secret and first-press unless given; fields given here win over the preset"
+        ),
+    )
+    ballot_kind: BallotKindName | Literal[1, 2, 3] | None = Field(
+        default=None,
+        description="票式 / ballot kind: yes_no_abstain (1) 赞成/反对/弃权, item_list (2) 事项列表, rating (3) 测评",
+    )
+    items: list[str] = Field(
+        default_factory=list,
+        description="事项（候选项目、测评对象），1..32 项；是非表决为空 / item titles, 1..32; empty for yes/no/abstain",
+    )
+    options: int | None = Field(
+        default=None,
+        ge=1,
+        le=255,
+        description="可按的选项（位掩码），通常由票式或预设给出 / admitted choice codes as a bit mask; normally from the "
+        "ballot kind or preset",
+    )
+    press_policy: PressPolicyName | Literal[1, 2] | None = Field(
+        default=None,
+        description="按键规则 / press policy: first_press (1) 首次按键有效, last_press (2) 以最后一次为准",
+    )
+    secret: bool | None = Field(default=None, description="无记名 / secret ballot (default true)")
+    countdown_s: int | None = Field(
+        default=None, ge=1, le=3600, description="倒计时秒数 / countdown in seconds"
+    )
+    passing_rule: PassingRuleSpec | None = Field(
+        default=None,
+        description="通过规则：base 为 all 全体 / present 到会 / cast 投票，赞成票须超过 (strict) 或达到 "
+        "numerator/denominator / passing rule: yes must exceed (strict) or reach numerator/denominator of the base",
+    )
+    select_k: int | None = Field(
+        default=None,
+        ge=1,
+        le=consts.ITEMS_MAX,
+        description="民生实事：选出项目数；候选项目须不少于 ceil(1.2 × select_k)（差额比例不低于20%）/ livelihood: how "
+        "many to select; candidates must number at least ceil(1.2 x select_k)",
+    )
+    interim: Literal["none", "totals", "totals_not_pressed"] = Field(
+        default="totals",
+        description="表决中主持人界面显示 / what the chair console shows while voting: none, totals, totals_not_pressed "
+        "(totals and who has not pressed); a secret round's choices are never shown while it is open",
+    )
+
+    def to_create(self) -> MotionCreate:
+        """The table model's input; a refusal is a 422 like any invalid request body."""
+        data: dict[str, Any] = {k: v for k, v in self.model_dump().items() if v is not None}
+        try:
+            return MotionCreate.model_validate(data)
+        except (ValidationError, ValueError) as exc:
+            errors = exc.errors() if isinstance(exc, ValidationError) else [{"msg": str(exc)}]
+            raise RequestValidationError(errors) from None
 
 
 class MotionDetail(MotionPublic):
@@ -159,6 +244,12 @@ class ResultOut(BaseModel):
     note_zh: str
     note_en: str
     items: list[ItemResultOut]
+    audit_head: str | None = Field(
+        default=None,
+        description="冻结该结果的审计记录 SEQ:HASH（审计链当时的链头），可交给 hallvote audit verify --head / "
+        "the audit record that froze this result, SEQ:HASH (the chain's head then): give it to "
+        "hallvote audit verify --head",
+    )
 
 
 class RoundResultOut(BaseModel):

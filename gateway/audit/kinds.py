@@ -253,6 +253,11 @@ _ALL: tuple[Kind, ...] = (
         rule=Field(TEXT),
         totals=Field(TOTALS),
         outcome=Field(LABEL),
+        ballot_kind=Field(COUNT),
+        expected=Field(COUNT),
+        present=Field(COUNT),
+        voted=Field(COUNT),
+        item_outcomes=Field(TOTALS),
     ),
     _k(
         "override.quorum",

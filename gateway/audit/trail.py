@@ -8,10 +8,16 @@ its close records only who took part (``vote.participation_secret``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+from sqlalchemy import Connection, select
+
 from gateway.audit import AuditLog
+from gateway.audit.chain import Record
+from gateway.audit.table import audit_table
 from gateway.core.events import (
     CheckInRecorded,
     Event,
@@ -22,11 +28,12 @@ from gateway.core.events import (
     SittingStateChanged,
     VoteRecorded,
 )
-from gateway.core.state import HallState
+from gateway.core.results import RoundResult
+from gateway.core.state import HallState, RoundKey
 from gateway.core.states import RoundState, SittingState
 from protocol import consts
 
-__all__ = ["audit_entries", "make_hook"]
+__all__ = ["attach_heads", "audit_entries", "frozen_heads", "make_hook", "result_payload"]
 
 Entry = tuple[str, dict[str, Any]]
 
@@ -116,27 +123,62 @@ def audit_entries(state: HallState, events: Sequence[Event]) -> list[Entry]:
                 for code, n in enumerate(item.counts, start=1)
             }
             totals["not_pressed"] = r.not_pressed
-            out.append(
-                (
-                    "result.frozen",
-                    {
-                        "motion": e.round[0],
-                        "round": e.round[1],
-                        "rule": f"{r.rule_zh} / {r.rule_en}",
-                        "totals": totals,
-                        "outcome": str(r.outcome),
-                    },
-                )
-            )
+            out.append(("result.frozen", result_payload(e.round, r, totals)))
     return out
 
 
-def make_hook(log: AuditLog) -> Any:
-    """The service's audit hook: append the entries for ``events`` on the commit's connection."""
+def result_payload(key: RoundKey, r: RoundResult, totals: dict[str, int]) -> dict[str, Any]:
+    """The whole frozen result, so that ``hallvote audit verify`` can check every stored one against it."""
+    return {
+        "motion": key[0],
+        "round": key[1],
+        "rule": f"{r.rule_zh} / {r.rule_en}",
+        "totals": totals,
+        "outcome": str(r.outcome),
+        "ballot_kind": r.ballot_kind,
+        "expected": r.expected,
+        "present": r.present,
+        "voted": r.voted,
+        "item_outcomes": {str(item.index + 1): item.outcome for item in r.items},
+    }
 
-    def hook(conn: Any, state: HallState, events: Sequence[Event], actor: str) -> None:
+
+def make_hook(log: AuditLog) -> Any:
+    """The service's audit hook: append the entries for ``events`` on the commit's connection.
+
+    Returns the records written, so the caller can publish the head that
+    froze a result (:func:`attach_heads`).
+    """
+
+    def hook(conn: Any, state: HallState, events: Sequence[Event], actor: str) -> list[Record]:
         entries = audit_entries(state, events)
-        if entries:
-            log.append_many([(kind, actor, payload) for kind, payload in entries], conn=conn)
+        if not entries:
+            return []
+        return log.append_many([(kind, actor, payload) for kind, payload in entries], conn=conn)
 
     return hook
+
+
+def attach_heads(state: HallState, records: Sequence[Record]) -> None:
+    """Give each result frozen by ``records`` its audit record's seq and hash (in ``state``)."""
+    sitting = state.sitting
+    if sitting is None:
+        return
+    for rec in records:
+        if rec.kind != "result.frozen":
+            continue
+        payload = json.loads(rec.payload)
+        run = sitting.rounds.get((payload["motion"], payload["round"]))
+        if run is not None and run.result is not None:
+            run.result = replace(run.result, audit_seq=rec.seq, audit_head=rec.hash)
+
+
+def frozen_heads(conn: Connection) -> dict[RoundKey, tuple[int, str]]:
+    """(motion, round) -> (seq, hash) of the ``result.frozen`` records in the log (the latest per round)."""
+    table = audit_table()
+    heads: dict[RoundKey, tuple[int, str]] = {}
+    query = select(table.c.seq, table.c.hash, table.c.payload).where(table.c.kind == "result.frozen")
+    for seq, digest, payload in conn.execute(query.order_by(table.c.seq)):
+        data = json.loads(payload)
+        heads[(data["motion"], data["round"])] = (seq, digest)
+    return heads

@@ -36,6 +36,16 @@ Rules, in the order a message meets them:
   with packet ids reused, wrong), so messages of an earlier connection are
   neither acked nor handled: the broker redelivers them on the new one.
 
+**A close is fair: drain, then close.**  :meth:`BrokerBridge.drain` (the
+gateway calls it before closing a round) puts a marker behind every message
+received so far and waits (bounded) until the worker has handled and acked
+all of them: a press that reached the bridge before the chair's close is
+decided in that round; one that arrives after the close is requested is
+decided after it (``ROUND_CLOSED``).
+
+The connection to the broker has ``TCP_NODELAY`` set (acks are small and
+latency-bound); the generated broker configuration sets it on its side.
+
 ``publish()`` is thread-safe (the API uses it for retained broadcasts);
 paho keeps QoS 1 messages published while disconnected and sends them on
 reconnect.  Subscriptions (QoS 1 to ``up``, ``status``, ``presence`` of
@@ -76,10 +86,11 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
 from gateway.core.decide import Inbound
-from protocol import codec, consts, reasons, topics
+from protocol import codec, reasons, topics
 from protocol.errors import DecodeError, ProtocolError
 from protocol.frames import Nack, Uplink
 
+from .edge import no_delay, peek
 from .handler import Handler, Outbound
 
 __all__ = ["BridgeStats", "BrokerBridge", "LinkState", "Received", "failure_reason"]
@@ -168,6 +179,13 @@ _STOP: Final = object()  # queue sentinel
 _CONNECTED: Final = object()  # queue marker: a connection is up; republish the retained state
 
 
+class _Drain:
+    """Queue marker: set ``done`` once every message queued before it has been handled."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
 class BrokerBridge:
     def __init__(
         self,
@@ -216,6 +234,7 @@ class BrokerBridge:
         self._queue: queue.Queue[Any] = queue.Queue()
         self._stopping = threading.Event()
         self._worker: threading.Thread | None = None
+        self._drained: list[_Drain] = []  # markers met while taking the batch in hand
         self._started = False
         # _conn_lock guards _connection: the worker acks under it, the network thread changes it
         # under it (held for a few deque appends at most, so paho's thread never waits long).
@@ -244,6 +263,7 @@ class BrokerBridge:
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
+        client.on_socket_open = no_delay
         self._client = client
 
     # ------------------------------------------------------------ lifecycle
@@ -282,6 +302,19 @@ class BrokerBridge:
         self._client.disconnect()
         self._client.loop_stop()
         self.connected.clear()
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every message received before this call has been handled (decided, committed,
+        answered); False if that took longer than ``timeout`` or the bridge is not running.
+
+        Called from another thread (never the worker's); the gateway calls it before closing a round.
+        """
+        worker = self._worker
+        if worker is None or not worker.is_alive() or threading.current_thread() is worker:
+            return False
+        marker = _Drain()
+        self._queue.put(marker)
+        return marker.done.wait(timeout)
 
     def __enter__(self) -> BrokerBridge:
         self.start()
@@ -445,11 +478,24 @@ class BrokerBridge:
                     self._process(batch)
                 except Exception:  # a bug here must not end the worker; the messages stay unacked
                     log.exception("bridge worker failed on a batch of %d messages", len(batch))
+            for marker in self._drained:  # everything queued before them is handled now
+                marker.done.set()
+            self._drained.clear()
+        while True:  # stopping: nobody waits on a drain that will not come
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, _Drain):
+                item.done.set()
 
     def _next_batch(self) -> list[Received]:
         first = self._queue.get()
-        while first is _CONNECTED:
-            self._republish()
+        while first is _CONNECTED or isinstance(first, _Drain):
+            if isinstance(first, _Drain):
+                first.done.set()  # nothing was queued before it
+            else:
+                self._republish()
             first = self._queue.get()
         if first is _STOP:
             return []
@@ -463,6 +509,9 @@ class BrokerBridge:
                 break
             if item is _STOP or item is _CONNECTED:
                 self._queue.put(item)  # seen again after this batch
+                break
+            if isinstance(item, _Drain):
+                self._drained.append(item)  # done once this batch is handled
                 break
             batch.append(item)
         return batch
@@ -479,13 +528,15 @@ class BrokerBridge:
         log.info("republished %d retained broadcast(s) after connecting", n)
 
     def _process(self, batch: Sequence[Received]) -> None:
-        """Classify, then hand consecutive uplinks to the handler as one batch (presence in between).
+        """Classify, then hand consecutive uplinks to the handler as one batch, and consecutive
+        presence changes as another (one call, one transaction, when the handler has ``presences``).
 
         PUBACKs go out in the order the messages arrived (MQTT 3.1.1 section
         4.6): a skipped message stays in the run and is acked with it.
         """
         current = self._connection
         run: list[_Uplink | Received] = []
+        seen: list[_Presence | Received] = []
         for item in batch:
             if item.qos > 0 and item.connection != current:
                 self._count("dropped")  # the broker redelivers it on the current connection
@@ -493,14 +544,44 @@ class BrokerBridge:
             what = self._classify(item)
             if what is None:
                 self._count("skipped")
-                run.append(item)
+                (seen if seen else run).append(item)
             elif isinstance(what, _Uplink):
+                if seen:
+                    self._presences(seen)
+                    seen = []
                 run.append(what)
             else:
-                self._uplinks(run)
-                run = []
-                self._presence(what)
-        self._uplinks(run)
+                if run:
+                    self._uplinks(run)
+                    run = []
+                seen.append(what)
+        if seen:
+            self._presences(seen)
+        else:
+            self._uplinks(run)
+
+    def _presences(self, run: Sequence[_Presence | Received]) -> None:
+        """A run of presence changes: one ``handler.presences`` call if it has one, else one by one."""
+        changes = [p for p in run if isinstance(p, _Presence)]
+        many = getattr(self.handler, "presences", None)
+        if many is None or len(changes) < 2:
+            for e in run:
+                if isinstance(e, _Presence):
+                    self._presence(e)
+                else:
+                    self._ack([e])
+            return
+        items = [(p.device_id, p.online, p.received.received_at) for p in changes]
+        out = self._attempt(lambda: many(items), len(items))
+        if isinstance(out, _Failed):
+            if self._stopping.is_set():
+                return
+            log.error("%d presence changes dropped after %d failed attempts", len(items), self.retries)
+            self._count("skipped", len(items))
+            self._ack([e.received if isinstance(e, _Presence) else e for e in run])
+            return
+        self._count("handled", len(items))
+        self._done([e.received if isinstance(e, _Presence) else e for e in run], out)
 
     def _classify(self, item: Received) -> _Uplink | _Presence | None:
         try:
@@ -601,7 +682,7 @@ class BrokerBridge:
             assert isinstance(frame, Uplink)
             nack = Nack(frame.counter, reasons.BUSY, frame.TYPE)
         except ProtocolError as exc:
-            counter, frame_type = _peek(inbound.payload)
+            counter, frame_type = peek(inbound.payload)
             nack = Nack(counter, exc.reason, frame_type)
         log.error(
             "refused frame %d of %s with %s: the handler failed on it %d times alone",
@@ -621,12 +702,3 @@ class BrokerBridge:
             for item in items:
                 if item.qos and item.connection == current:
                     self._client.ack(item.mid, item.qos)
-
-
-def _peek(payload: bytes) -> tuple[int, int]:
-    """Best-effort (counter, type) of an unreadable uplink frame, for its nack; (0, 0) if unknown."""
-    if len(payload) >= 3 and consts.is_uplink(payload[1]) and payload[1] in codec.LAYOUTS:
-        end = 3 + payload[2]
-        if len(payload) >= end + 4:
-            return int.from_bytes(payload[end : end + 4], "big"), payload[1]
-    return 0, 0

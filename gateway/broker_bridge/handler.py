@@ -35,5 +35,10 @@ class Handler(Protocol):
         ...
 
     def presence(self, device_id: str, online: bool, at: float) -> Sequence[Outbound]:
-        """A device came online (``01``) or went offline (``00``, its last will) at ``at`` (Unix seconds)."""
+        """A device came online (``01``) or went offline (``00``, its last will) at ``at`` (Unix seconds).
+
+        A handler may also offer ``presences(items)`` taking a list of
+        ``(device_id, online, at)``: the bridge then hands it a run of
+        presence changes in one call (the gateway stores them in one transaction).
+        """
         ...

@@ -6,8 +6,11 @@ Each command group lives in its own module of this package and is registered her
 import typer
 
 from gateway.cli.audit import audit_app
+from gateway.cli.bench import bench
 from gateway.cli.broker import broker_app
+from gateway.cli.demo import demo
 from gateway.cli.device import device_app
+from gateway.cli.evidence import evidence
 from gateway.cli.firmware import firmware_app
 from gateway.cli.gateway import gateway_app
 from gateway.cli.init import init
@@ -29,6 +32,8 @@ def main() -> None:
 
 app.command("init")(init)
 app.command("logs")(logs)
+app.command("demo")(demo)
+app.command("evidence")(evidence)
 app.add_typer(user_app, name="user")
 app.add_typer(broker_app, name="broker")
 app.add_typer(audit_app, name="audit")
@@ -36,3 +41,4 @@ app.add_typer(gateway_app, name="gateway")
 app.add_typer(firmware_app, name="firmware")
 app.add_typer(provision_app, name="provision")
 app.add_typer(device_app, name="device")
+app.command("bench")(bench)

@@ -1,11 +1,16 @@
-"""``hallvote audit``: verify the audit log's hash chain, show its latest events.
+"""``hallvote audit``: verify the audit log's hash chain and the results it froze; show its events.
 
-``verify`` exits 0 when the chain is intact (and contains the anchor, if
-one is given), 1 when a record was edited, deleted or reordered (naming
-the first bad record: seq, kind, reason), 2 when the database cannot be
-read.  The head it prints (``SEQ:HASH``) is what to publish at the end of a
-sitting (e.g. in the minutes) and give back later as ``--expect-head``:
-only such an anchor detects records removed from the end of the log.
+``verify`` exits 0 when the chain is intact (and contains the head given,
+if one is), and every stored result agrees with the chain (its
+``result.frozen`` record and the counts behind it, see
+:mod:`gateway.audit.results`); 1 when a record was edited, deleted or
+reordered, or a result or tally differs (naming the first problem); 2 when
+the database cannot be read.  The head it prints (``SEQ:HASH``) is what to
+publish (e.g. in the minutes); every announced result publishes its own
+(the API's ``audit_head``, the live feed, the retained result broadcast).
+Give one back as ``--head``: ``SEQ:HASH``, ``HASH``, ``SEQ``, the API's
+JSON with an ``audit_head``, or the result-summary broadcast in hex.  Only
+a published head detects records removed from the end of the log.
 """
 
 from __future__ import annotations
@@ -24,7 +29,11 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from gateway.audit.chain import Anchor, format_time, parse_anchor
 from gateway.audit.log import AuditLog
+from gateway.audit.results import check_results
 from gateway.db.engine import make_engine
+from protocol import codec, consts
+from protocol.errors import ProtocolError
+from protocol.frames import ResultSummary
 
 __all__ = ["audit_app"]
 
@@ -73,14 +82,51 @@ def _open(url: str, console: Console) -> AuditLog:
     return log
 
 
+def published_head(text: str) -> Anchor:
+    """A head as published anywhere: SEQ:HASH / HASH / SEQ, the API's JSON, a result broadcast in hex."""
+    t = text.strip()
+    if t.startswith("{"):
+        data = json.loads(t)
+        found = _find_head(data)
+        if found is None:
+            raise ValueError("no audit_head in the JSON given")
+        return parse_anchor(found)
+    if len(t) > 70 and t.lower().startswith(f"{consts.VERSION:02x}{consts.RESULT_SUMMARY:02x}"):
+        try:
+            frame = codec.decode(bytes.fromhex(t))
+        except (ValueError, ProtocolError) as exc:
+            raise ValueError(f"not a result-summary broadcast: {exc}") from None
+        assert isinstance(frame, ResultSummary)
+        if not frame.audit_seq:
+            raise ValueError("the result broadcast carries no audit head")
+        return Anchor(frame.audit_seq, frame.audit_head.hex())
+    return parse_anchor(t)
+
+
+def _find_head(data: object) -> str | None:
+    if isinstance(data, dict):
+        head = data.get("audit_head")
+        if isinstance(head, str):
+            return head
+        data = list(data.values())
+    if isinstance(data, list):
+        for value in data:
+            found = _find_head(value)
+            if found is not None:
+                return found
+    return None
+
+
 @audit_app.command("verify")
 def verify(
     db: DbUrl,
     expect_head: Annotated[
         str | None,
         typer.Option(
+            "--head",
             "--expect-head",
-            help="Published head to check against: SEQ:HASH (as printed by verify), HASH, or SEQ",
+            help="A published head to check against: SEQ:HASH (as printed by verify), HASH, SEQ, the API's "
+            "result JSON (its audit_head), or a result-summary broadcast in hex",
         ),
     ] = None,
     expect_count: Annotated[
@@ -93,7 +139,7 @@ def verify(
     anchor: Anchor | None = None
     try:
         if expect_head is not None:
-            anchor = parse_anchor(expect_head)
+            anchor = published_head(expect_head)
         if expect_count is not None:
             if anchor is not None and anchor.seq is not None and anchor.seq != expect_count:
                 raise ValueError(f"--expect-count {expect_count} contradicts --expect-head seq {anchor.seq}")
@@ -104,13 +150,26 @@ def verify(
     log = _open(db, console)
     try:
         report = log.verify(anchor=anchor)
+        checked, result_problems = check_results(log.engine, log.records())
     except SQLAlchemyError as exc:
         console.print(f"[red]cannot read the audit log:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
     finally:
         log.engine.dispose()
 
+    if result_problems and report.ok:
+        console.print(
+            f"[red]TAMPERED[/red] results disagree with the audit log: first problem {escape(str(result_problems[0]))}"
+        )
+        table = Table("motion", "round", "chain seq", "reason", "detail", title="results checked against the chain")
+        for rp in result_problems:
+            seq = "-" if rp.seq is None else str(rp.seq)
+            table.add_row(str(rp.motion), str(rp.round), seq, str(rp.reason), escape(rp.detail))
+        console.print(table)
+        console.print(f"{report.count} records read, last {report.head}")
+        raise typer.Exit(1)
     if report.ok:
+        console.print(f"results: {checked} stored result(s) agree with the chain")
         console.print(f"[green]OK[/green] audit log intact: {report.count} records")
         console.print(f"head {report.head}")
         if anchor is not None:
@@ -131,6 +190,8 @@ def verify(
     )
     console.print(f"  {escape(first.detail)}")
     console.print(f"{report.count} records read, last {report.head}")
+    for rp in result_problems:
+        console.print(f"  result: {escape(str(rp))}")
     if len(report.problems) > 1 or report.more:
         table = Table("seq", "kind", "reason", "detail", title="all problems found")
         for p in report.problems:

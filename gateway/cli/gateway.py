@@ -36,7 +36,7 @@ __all__ = ["TICK_S", "RedactTokens", "Ticker", "gateway_app"]
 
 log = logging.getLogger("hallvote.gateway")
 
-TICK_S = 0.5
+TICK_S = 0.25
 
 gateway_app = typer.Typer(
     name="gateway",
@@ -313,7 +313,7 @@ def run(
             {"source": str(config.resolve()), "digest": hashlib.sha256(config.read_bytes()).hexdigest()},
         )
         _register_hall(engine, settings, audit)
-        gateway = Gateway(engine, settings.hall_id, audit_log=audit)
+        gateway = Gateway(engine, settings.hall_id, audit_log=audit, secret_keys=settings.secret_keys_dir)
     except Exception as exc:
         raise _fail(f"网关无法启动 / the gateway could not start: {exc}") from None
 
@@ -334,6 +334,7 @@ def run(
             bridge.publish(outbound)
 
     gateway.on_broadcast(publish)
+    gateway.set_drain(bridge.drain)  # a close decides first what reached the bridge before it
     keeper = _account_keeper(settings, gateway)
     ticker = Ticker(gateway)
     app = create_app(gateway, settings, audit=audit, broker_link=bridge.link)

@@ -6,6 +6,7 @@
     hall_name = "县人大常委会会议厅"                # registered at start if the hall is not yet
     database_url = "sqlite:///hallvote.db"        # or postgresql+psycopg://user@host/db
     time_zone = "Asia/Shanghai"                   # the console, big screen and minutes show times in it
+    secret_keys_dir = "secret-keys"               # PostgreSQL: per-round keys of open secret rounds (docs/security.md)
 
     [broker]
     host = "127.0.0.1"
@@ -248,6 +249,7 @@ class GatewaySettings(BaseSettings):
     console: ConsoleSettings = ConsoleSettings()
     log: LogSettings = LogSettings()
     time_zone: str = "Asia/Shanghai"
+    secret_keys_dir: Path = Path("secret-keys")
     users: list[UserEntry] = Field(default_factory=list)
 
     @field_validator("time_zone")
@@ -353,6 +355,10 @@ def load_settings(path: str | os.PathLike[str]) -> GatewaySettings:
         raise ConfigError(source, [f"{source}: TOML 格式错误 / invalid TOML: {exc}"]) from None
     _relative_to(data, Path(path).resolve().parent)
     try:
-        return GatewaySettings(**data)
+        settings = GatewaySettings(**data)
     except ValidationError as exc:
         raise ConfigError(source, format_errors(exc)) from None
+    keys = settings.secret_keys_dir.expanduser()
+    if not keys.is_absolute():  # beside the file, like the other paths in it
+        settings = settings.model_copy(update={"secret_keys_dir": Path(path).resolve().parent / keys})
+    return settings

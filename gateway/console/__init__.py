@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from gateway.api.deps import User
 from gateway.config.settings import GatewaySettings
 
-from . import chair, display, records, signin, tech
+from . import chair, display, prepare, records, signin, tech
 from .assets import install_assets
 from .auth import COOKIE, CsrfInvalid, Forbidden, NotSignedIn, session_user
 from .web import render
@@ -34,7 +34,7 @@ def websocket_user(app: FastAPI, cookie: str | None) -> User | None:
 
 def install_console(app: FastAPI) -> None:
     install_assets(app)
-    for module in (signin, chair, display, records, tech):
+    for module in (signin, chair, display, records, tech, prepare):
         app.include_router(module.router)
     app.state.cookie_user = lambda cookies: websocket_user(app, cookies.get(COOKIE))
 

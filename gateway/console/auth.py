@@ -31,11 +31,12 @@ from typing import Annotated, Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import Depends, Request
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, col
 
 from gateway.api.deps import USER_SCOPE_KEY, User
 from gateway.config.settings import GatewaySettings, Role, UserEntry
+from gateway.db.engine import reader
 from gateway.db.models import ConsoleSession
 from gateway.db.types import utcnow
 
@@ -142,29 +143,38 @@ def end_session(engine: Engine, token: str | None) -> None:
 
 
 def session_user(engine: Engine, settings: GatewaySettings, token: str | None) -> ConsoleUser:
-    """The person behind a session cookie, or :class:`NotSignedIn`; touches ``last_seen``."""
+    """The person behind a session cookie, or :class:`NotSignedIn`; touches ``last_seen``.
+
+    Reads without a write lock; writes (touch, or ending an idle session) only when needed.
+    """
     if not token:
         raise NotSignedIn("none")
     now = utcnow()
-    with Session(engine) as session:
-        row = session.get(ConsoleSession, _digest(token))
-        if row is None:
-            raise NotSignedIn("unknown")
-        entry = next((u for u in settings.users if u.name == row.user_name), None)
-        if entry is None or entry.role != row.role:
-            session.delete(row)
+    digest = _digest(token)
+    with Session(reader(engine)) as session:
+        row = session.get(ConsoleSession, digest)
+        if row is not None:
+            session.expunge(row)
+    if row is None:
+        raise NotSignedIn("unknown")
+    entry = next((u for u in settings.users if u.name == row.user_name), None)
+    idle = dt.timedelta(minutes=settings.console.idle_timeout_min)
+    ended = None
+    if entry is None or entry.role != row.role:
+        ended = "user-changed"
+    elif row.role != "display" and now - row.last_seen > idle:
+        ended = "idle"
+    if ended is not None:
+        end_session(engine, token)
+        raise NotSignedIn(ended)
+    assert entry is not None
+    if now - row.last_seen > TOUCH_EVERY:
+        with Session(engine) as session:
+            session.execute(
+                update(ConsoleSession).where(col(ConsoleSession.id) == digest).values(last_seen=now)
+            )
             session.commit()
-            raise NotSignedIn("user-changed")
-        idle = dt.timedelta(minutes=settings.console.idle_timeout_min)
-        if row.role != "display" and now - row.last_seen > idle:
-            session.delete(row)
-            session.commit()
-            raise NotSignedIn("idle")
-        if now - row.last_seen > TOUCH_EVERY:
-            row.last_seen = now
-            session.add(row)
-            session.commit()
-        return ConsoleUser(User(row.user_name, entry.role), row.csrf)
+    return ConsoleUser(User(row.user_name, entry.role), row.csrf)
 
 
 def page_user(request: Request) -> ConsoleUser:

@@ -23,6 +23,7 @@ from gateway.api import sittings as api_sittings
 from gateway.api.errors import ApiError
 from gateway.api.schemas import OpenRoundIn
 from gateway.core.errors import CommandError
+from gateway.db.engine import reader
 from gateway.db.models import Sitting
 from gateway.service import Gateway, StoreError
 
@@ -111,7 +112,7 @@ def run_action(gateway: Gateway, session: Session, user: ConsoleUser, form: dict
 
 def chair_context(request: Request, user: ConsoleUser) -> dict[str, Any]:
     gateway: Gateway = request.app.state.gateway
-    with Session(gateway.engine) as session:
+    with Session(reader(gateway.engine)) as session:
         view = live_view(gateway, session, user.user, lang_of(request))
         sittings = list(
             session.exec(
@@ -154,7 +155,7 @@ async def chair_do(request: Request, user: ConsoleUser = Operator) -> Response:
     gateway: Gateway = request.app.state.gateway
 
     def act() -> None:
-        with Session(gateway.engine) as session:
+        with Session(reader(gateway.engine)) as session:
             run_action(gateway, session, user, form)
 
     try:

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from gateway.api.deps import User
+from gateway.db.engine import reader
 from gateway.service import Gateway
 
 from .auth import PageUser
@@ -32,7 +33,7 @@ def display_context(request: Request) -> dict[str, Any]:
     gateway: Gateway = request.app.state.gateway
     # Every viewer sees the screen as the display role sees it: what the hall may see.
     screen = User("display", "display")
-    with Session(gateway.engine) as session:
+    with Session(reader(gateway.engine)) as session:
         view = live_view(gateway, session, screen, lang_of(request))
     chart: dict[str, Any] | None = None
     current = view["round"]
@@ -41,7 +42,7 @@ def display_context(request: Request) -> dict[str, Any]:
         chart = {
             "labels": [item.title for item in result.items],
             "series": [c.zh if lang_of(request) == "zh" else c.en for c in current["choices_out"]],
-            "counts": [item.counts for item in result.items],
+            "counts": [[item.counts[c.code - 1] for c in current["choices_out"]] for item in result.items],
         }
     return {"view": view, "chart": chart}
 

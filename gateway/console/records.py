@@ -26,6 +26,7 @@ from gateway.api.deps import User
 from gateway.api.motions import results as motion_results
 from gateway.audit import AuditLog
 from gateway.db import crud
+from gateway.db.engine import reader
 from gateway.db.models import Body, Member, Motion, NamedBallot, Round, Sitting
 from gateway.service import Gateway
 
@@ -114,7 +115,7 @@ def minutes(
                 "secret": motion.secret,
                 "items": list(motion.items),
                 "select_k": motion.select_k,
-                "choices": [c.model_dump() for c in res.choices],
+                "choices": [c.model_dump() for c in res.choices if motion.options >> c.code & 1],
                 "rounds": rounds,
             }
         )
@@ -181,7 +182,7 @@ def _csv(data: dict[str, Any]) -> str:
                         r["number"],
                         r["state_zh"],
                         item["title"],
-                        " ".join(f"{c['zh']}{n}" for c, n in zip(m["choices"], item["counts"], strict=False)),
+                        " ".join(f"{c['zh']}{item['counts'][c['code'] - 1]}" for c in m["choices"]),
                         item["label_zh"],
                         res["expected"],
                         res["present"],
@@ -198,7 +199,7 @@ def _csv(data: dict[str, Any]) -> str:
 def _load(request: Request, sitting_id: int, public: bool) -> dict[str, Any]:
     gateway: Gateway = request.app.state.gateway
     zone = request.app.state.settings.time_zone
-    with Session(gateway.engine) as session:
+    with Session(reader(gateway.engine)) as session:
         return minutes(gateway, session, sitting_id, public=public, zone=zone)
 
 
@@ -207,7 +208,7 @@ async def records_index(request: Request, user: PageUser) -> Response:
     gateway: Gateway = request.app.state.gateway
 
     def load() -> list[Sitting]:
-        with Session(gateway.engine) as session:
+        with Session(reader(gateway.engine)) as session:
             return list(session.exec(select(Sitting).order_by(col(Sitting.id).desc())))
 
     return render(request, "records.html", {"sittings": await run_in_threadpool(load)}, user=user)

@@ -23,6 +23,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from gateway.db.engine import reader
 from gateway.db.models import Device, Member, Seat, SeatAssignment
 from gateway.provision import store as provision_store
 from gateway.provision.errors import ProvisionError
@@ -131,12 +132,12 @@ def seat_map(gateway: Gateway, session: Session) -> dict[str, Any]:
 def health(gateway: Gateway) -> dict[str, Any]:
     started = time.perf_counter()
     try:
-        with gateway.engine.connect() as conn:
+        with reader(gateway.engine).connect() as conn:
             conn.execute(text("SELECT 1"))
         db: dict[str, Any] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
     except Exception as exc:
         db = {"ok": False, "error": str(exc)[:200]}
-    with Session(gateway.engine) as session:
+    with Session(reader(gateway.engine)) as session:
         online = len(
             list(
                 session.exec(
@@ -171,7 +172,7 @@ def event_tail(gateway: Gateway, zone: str, limit: int = 25) -> list[dict[str, s
 def tech_context(request: Request) -> dict[str, Any]:
     gateway: Gateway = request.app.state.gateway
     zone = request.app.state.settings.time_zone
-    with Session(gateway.engine) as session:
+    with Session(reader(gateway.engine)) as session:
         ctx = seat_map(gateway, session)
     ctx["health"] = health(gateway)
     ctx["events"] = event_tail(gateway, zone)
@@ -196,7 +197,7 @@ async def device_detail(request: Request, device_id: str, user: ConsoleUser = Vi
     gateway: Gateway = request.app.state.gateway
 
     def load() -> dict[str, Any]:
-        with Session(gateway.engine) as session:
+        with Session(reader(gateway.engine)) as session:
             device = session.get(Device, device_id)
             seat = session.get(Seat, device.seat_id) if device is not None and device.seat_id else None
             spares = list(

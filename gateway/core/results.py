@@ -73,6 +73,10 @@ class RoundResult:
     rule_en: str
     note_zh: str = ""
     note_en: str = ""
+    # The audit record that froze this result (its seq and hash, the chain's head
+    # right then): published with the result, set once the record is committed.
+    audit_seq: int = 0
+    audit_head: str = ""
 
     def frame(self) -> ResultSummary:
         return ResultSummary(
@@ -84,6 +88,8 @@ class RoundResult:
             self.not_pressed,
             self.outcome,
             tuple((item.outcome, item.counts) for item in self.items),
+            self.audit_seq,
+            bytes.fromhex(self.audit_head) if self.audit_head else bytes(consts.HEAD_LEN),
         )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from gateway.audit.trail import frozen_heads
 from gateway.core.results import compute_result
 from gateway.core.state import (
     REPLAY_WINDOW,
@@ -25,11 +27,12 @@ from protocol import consts
 
 from . import tables as t
 from .convert import motion_spec, quorum_rule, to_ts
+from .secretkeys import MissingRoundKey, RoundKeys
 
 __all__ = ["load_hall", "load_sitting"]
 
 
-def load_hall(conn: Connection, hall_id: str) -> HallState:
+def load_hall(conn: Connection, hall_id: str, keys: RoundKeys | None = None) -> HallState:
     state = HallState(hall_id)
     rows = conn.execute(
         select(t.device.c.device_id, t.device.c.public_key, t.device.c.revoked, t.seat.c.label)
@@ -48,7 +51,7 @@ def load_hall(conn: Connection, hall_id: str) -> HallState:
         .limit(1)
     ).scalar()
     if sitting_id is not None:
-        state.sitting = load_sitting(conn, sitting_id)
+        state.sitting = load_sitting(conn, sitting_id, keys)
     return state
 
 
@@ -76,7 +79,8 @@ def _load_replay(conn: Connection, state: HallState) -> None:
         window.highest = max(window.highest, row.counter)
 
 
-def load_sitting(conn: Connection, sitting_id: int) -> SittingRun:
+def load_sitting(conn: Connection, sitting_id: int, keys: RoundKeys | None = None) -> SittingRun:
+    """The sitting's run; sealed pending choices of an open secret round are opened with ``keys``."""
     s = conn.execute(select(t.sitting).where(t.sitting.c.id == sitting_id)).one()
     body = conn.execute(select(t.body).where(t.body.c.id == s.body_id)).one()
     roster = frozenset(
@@ -125,11 +129,11 @@ def load_sitting(conn: Connection, sitting_id: int) -> SittingRun:
         )
     for row in conn.execute(select(t.motion).where(t.motion.c.sitting_id == sitting_id)):
         run.motions[row.id] = motion_spec(row)
-    _load_rounds(conn, run)
+    _load_rounds(conn, run, keys)
     return run
 
 
-def _load_rounds(conn: Connection, sitting: SittingRun) -> None:
+def _load_rounds(conn: Connection, sitting: SittingRun, keys: RoundKeys | None) -> None:
     if not sitting.motions:
         return
     rows = list(conn.execute(select(t.round_).where(t.round_.c.motion_id.in_(list(sitting.motions)))))
@@ -158,8 +162,17 @@ def _load_rounds(conn: Connection, sitting: SittingRun) -> None:
     for table in (t.named, t.pending):
         for b in conn.execute(select(table).where(table.c.round_id.in_(list(by_id)))):
             run = by_id[b.round_id]
-            choices = tuple(bytes(b.choices))
-            counters = tuple(b.item_counters) if b.item_counters else (b.counter,) * len(choices)
+            raw, item_counters = bytes(b.choices), b.item_counters
+            sealed = b._mapping.get("sealed") if table is t.pending else None
+            if sealed is not None:
+                if keys is None:
+                    raise MissingRoundKey(
+                        f"无记名表决数据已加密，但未配置密钥目录 / round {run.key} is sealed and no key directory is set"
+                    )
+                raw, opened = keys.open(run.key, b.round_id, b.member_id, bytes(sealed))
+                item_counters = list(opened)
+            choices = tuple(raw)
+            counters = tuple(item_counters) if item_counters else (b.counter,) * len(choices)
             seat = seat_labels.get(b.seat_id, "") if table is t.named else ""
             run.ballots[b.member_id] = Ballot(b.member_id, seat, b.device_id, choices, counters)
     results = {
@@ -172,6 +185,7 @@ def _load_rounds(conn: Connection, sitting: SittingRun) -> None:
     participants: dict[int, set[int]] = defaultdict(set)
     for p in conn.execute(select(t.participation).where(t.participation.c.round_id.in_(list(by_id)))):
         participants[p.round_id].add(p.member_id)
+    heads = frozen_heads(conn) if results else {}
     for round_id, run in by_id.items():
         if run.state not in (RoundState.CLOSED, RoundState.ANNOUNCED):
             continue
@@ -191,3 +205,6 @@ def _load_rounds(conn: Connection, sitting: SittingRun) -> None:
         if stored is not None:
             run.expected, run.present = stored.expected, stored.present
             run.result = compute_result(motion, run)
+            if run.key in heads:
+                seq, head = heads[run.key]
+                run.result = replace(run.result, audit_seq=seq, audit_head=head)

@@ -2,7 +2,10 @@
 
 Every event the core produced maps to a few statements; the caller runs
 :func:`write` inside one transaction (``engine.begin()``) for a whole batch
-of decisions (group commit), and acks nothing until it has committed.
+of decisions (group commit), and acks nothing until it has committed.  The
+rows a batch of keypad frames produces (accepted frames, check-ins, keypad
+health, named ballots) go in one executemany per table, the ballots as an
+upsert built once per dialect.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gateway.core.events import (
     CheckInRecorded,
@@ -33,6 +38,7 @@ from protocol import consts
 
 from . import tables as t
 from .convert import from_ts
+from .secretkeys import RoundKeys
 
 __all__ = ["Writer"]
 
@@ -40,8 +46,9 @@ __all__ = ["Writer"]
 class Writer:
     """Maps events to statements for one hall; caches seat and round ids (stable once created)."""
 
-    def __init__(self, hall_id: str) -> None:
+    def __init__(self, hall_id: str, keys: RoundKeys | None = None) -> None:
         self.hall_id = hall_id
+        self.keys = keys  # set: a secret round's pending choices are stored sealed (PostgreSQL)
         self._seats: dict[str, int] = {}
         self._rounds: dict[RoundKey, int] = {}
 
@@ -66,56 +73,24 @@ class Writer:
         return self._rounds[key]
 
     def write(self, conn: Connection, events: Sequence[Event]) -> None:
-        accepted: list[dict[str, Any]] = []
+        """Write ``events`` in order; what a batch of keypad frames produces goes in a few statements.
+
+        Accepted frames, check-ins, keypad health and named votes are collected
+        and written per table in one executemany each (a named ballot as one
+        upsert per member, the last press of the batch winning) when a
+        different event comes or at the end; every other event is written in
+        its turn, after what was collected before it.
+        """
+        run = _Run()
         for event in events:
-            if isinstance(event, FrameAccepted):
-                a = event.accepted
-                accepted.append(
-                    {
-                        "device_id": event.device_id,
-                        "counter": a.counter,
-                        "frame_type": a.frame_type,
-                        "reason": a.reason,
-                        "ref_id": a.ref_id,
-                        "round": a.round,
-                        "digest": a.digest,
-                    }
-                )
-            else:
-                if accepted:  # keep statement order: frames are inserted before what follows them
-                    conn.execute(insert(t.accepted), accepted)
-                    accepted = []
+            if not run.take(self, conn, event):
+                run.flush(conn)
                 self._write_one(conn, event)
-        if accepted:
-            conn.execute(insert(t.accepted), accepted)
+        run.flush(conn)
 
     def _write_one(self, conn: Connection, event: Event) -> None:
-        if isinstance(event, DeviceHealth):
-            conn.execute(
-                update(t.device)
-                .where(t.device.c.device_id == event.device_id)
-                .values(
-                    last_seen=from_ts(event.at),
-                    battery=None if event.battery == 255 else event.battery,
-                    rssi=event.rssi,
-                    free_heap=event.free_heap,
-                    firmware_version="%d.%d.%d" % event.firmware,
-                    online=True,
-                )
-            )
-        elif isinstance(event, CheckInRecorded):
-            conn.execute(
-                insert(t.attendance).values(
-                    sitting_id=event.sitting_id,
-                    member_id=event.member_id,
-                    seat_id=self.seat_id(conn, event.seat),
-                    device_id=event.device_id,
-                    counter=event.counter,
-                    checked_in_at=from_ts(event.at),
-                    late=event.late,
-                )
-            )
-        elif isinstance(event, VoteRecorded):
+        """One event that is not batched (see :meth:`write`): secret votes and the chair's commands."""
+        if isinstance(event, VoteRecorded):
             self._vote(conn, event)
         elif isinstance(event, SittingStateChanged):
             values: dict[str, Any] = {"state": int(event.state)}
@@ -182,6 +157,18 @@ class Writer:
                 )
             )
 
+    def named_row(self, conn: Connection, event: VoteRecorded) -> dict[str, Any]:
+        b = event.ballot
+        return {
+            "round_id": self.round_id(conn, event.round),
+            "member_id": b.member_id,
+            "seat_id": self.seat_id(conn, b.seat),
+            "device_id": b.device_id,
+            "counter": event.counter,
+            "choices": bytes(b.choices),
+            "item_counters": list(b.item_counters),
+        }
+
     def _vote(self, conn: Connection, event: VoteRecorded) -> None:
         rid = self.round_id(conn, event.round)
         b = event.ballot
@@ -194,6 +181,11 @@ class Writer:
         table = t.pending if event.secret else t.named
         if not event.secret:
             values["seat_id"] = self.seat_id(conn, b.seat)
+        elif self.keys is not None:
+            choices = bytes(b.choices)
+            values["sealed"] = self.keys.seal(event.round, rid, b.member_id, choices, tuple(b.item_counters))
+            values["choices"] = bytes(len(choices))
+            values["item_counters"] = None
         key = (table.c.round_id == rid) & (table.c.member_id == b.member_id)
         done = conn.execute(update(table).where(key).values(**values)).rowcount
         if not done:
@@ -232,3 +224,101 @@ class Writer:
             )
             .values(digest=None)
         )
+
+
+_NAMED_SET = ("seat_id", "device_id", "counter", "choices", "item_counters")
+_HEALTH = (
+    update(t.device)
+    .where(t.device.c.device_id == bindparam("b_device"))
+    .values(
+        last_seen=bindparam("b_seen"),
+        battery=bindparam("b_battery"),
+        rssi=bindparam("b_rssi"),
+        free_heap=bindparam("b_heap"),
+        firmware_version=bindparam("b_firmware"),
+        online=True,
+    )
+)
+
+
+def _named_upsert(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (round_id, member_id) DO UPDATE for SQLite and PostgreSQL (built once)."""
+    if dialect not in _UPSERTS:
+        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(t.named)
+        _UPSERTS[dialect] = ins.on_conflict_do_update(
+            index_elements=[t.named.c.round_id, t.named.c.member_id],
+            set_={c: ins.excluded[c] for c in _NAMED_SET},
+        )
+    return _UPSERTS[dialect]
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+class _Run:
+    """The rows of a run of keypad events, one list per table, written together."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.accepted: list[dict[str, Any]] = []
+        self.attendance: list[dict[str, Any]] = []
+        self.health: list[dict[str, Any]] = []
+        self.named: dict[tuple[int, int], dict[str, Any]] = {}  # (round id, member) -> last ballot
+
+    def take(self, writer: Writer, conn: Connection, event: Event) -> bool:
+        """Collect ``event`` if it is one of the batched kinds; False to have it written alone."""
+        if isinstance(event, FrameAccepted):
+            a = event.accepted
+            self.accepted.append(
+                {
+                    "device_id": event.device_id,
+                    "counter": a.counter,
+                    "frame_type": a.frame_type,
+                    "reason": a.reason,
+                    "ref_id": a.ref_id,
+                    "round": a.round,
+                    "digest": a.digest,
+                }
+            )
+        elif isinstance(event, VoteRecorded) and not event.secret:
+            row = writer.named_row(conn, event)
+            self.named[(row["round_id"], row["member_id"])] = row
+        elif isinstance(event, CheckInRecorded):
+            self.attendance.append(
+                {
+                    "sitting_id": event.sitting_id,
+                    "member_id": event.member_id,
+                    "seat_id": writer.seat_id(conn, event.seat),
+                    "device_id": event.device_id,
+                    "counter": event.counter,
+                    "checked_in_at": from_ts(event.at),
+                    "late": event.late,
+                }
+            )
+        elif isinstance(event, DeviceHealth):
+            self.health.append(
+                {
+                    "b_device": event.device_id,
+                    "b_seen": from_ts(event.at),
+                    "b_battery": None if event.battery == 255 else event.battery,
+                    "b_rssi": event.rssi,
+                    "b_heap": event.free_heap,
+                    "b_firmware": "%d.%d.%d" % event.firmware,
+                }
+            )
+        else:
+            return False
+        return True
+
+    def flush(self, conn: Connection) -> None:
+        if self.accepted:
+            conn.execute(insert(t.accepted), self.accepted)
+        if self.attendance:
+            conn.execute(insert(t.attendance), self.attendance)
+        if self.health:
+            conn.execute(_HEALTH, self.health)
+        if self.named:
+            conn.execute(_named_upsert(conn.dialect.name), list(self.named.values()))
+        self.clear()

@@ -66,7 +66,10 @@ class Broker:
     def __init__(self, folder: Path, devices: list[str]) -> None:
         self.port, self.local = _free_port(), _free_port()
         self.settings = settings = bc.BrokerSettings(
-            hall="bench", port=self.port, bind=HOST, local_port=self.local,
+            hall="bench",
+            port=self.port,
+            bind=HOST,
+            local_port=self.local,
             run_as_user=pwd.getpwuid(os.geteuid()).pw_name,  # as root: stay root in a temporary folder
             seats=max(200, len(devices)),
         )
@@ -77,8 +80,9 @@ class Broker:
     def start(self) -> float:
         t0 = time.perf_counter()
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.proc = subprocess.Popen([exe, "-c", str(self.files[bc.CONF])], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [exe, "-c", str(self.files[bc.CONF])], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         _wait_port(self.local, self.proc)
         return time.perf_counter() - t0
 
@@ -89,7 +93,9 @@ class Broker:
             self.proc = None
 
     def control(self) -> DynsecClient:
-        return DynsecClient(host=HOST, port=self.local, password=self.config.account(bc.CONTROL_USER).password)
+        return DynsecClient(
+            host=HOST, port=self.local, password=self.config.account(bc.CONTROL_USER).password
+        )
 
     def keypad(self, device_id: str) -> tuple[paho.Client, queue.Queue[str]]:
         events: queue.Queue[str] = queue.Queue()
@@ -143,7 +149,9 @@ def bench(population: int, revokes: int, sample: int) -> dict[str, Any]:
                 t0 = time.perf_counter()
                 for i in range(sample):
                     ctl.run(device_commands("bench", f"o-{i:05d}", f"password-{i:05d}"))
-                out["runtime_one_by_one_ms_per_account"] = round((time.perf_counter() - t0) * 1000 / sample, 2)
+                out["runtime_one_by_one_ms_per_account"] = round(
+                    (time.perf_counter() - t0) * 1000 / sample, 2
+                )
         finally:
             broker.stop()
     out["runtime_sample"] = sample
@@ -162,13 +170,19 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report, indent=1))
         return 0
     r = report["revoke_to_disconnect"]
-    print(f"broker with {report['population']} keypad accounts: file written in {report['file_write_s']} s, "
-          f"broker started in {report['broker_start_s']} s")
-    print(f"revoke -> disconnect ({r['n']} keypads): median {r['median_ms']} ms, p95 {r['p95_ms']} ms, "
-          f"max {r['max_ms']} ms")
-    print(f"adding accounts at runtime ({report['runtime_sample']} each way): batched "
-          f"{report['runtime_batched_ms_per_account']} ms/account, one by one "
-          f"{report['runtime_one_by_one_ms_per_account']} ms/account")
+    print(
+        f"broker with {report['population']} keypad accounts: file written in {report['file_write_s']} s, "
+        f"broker started in {report['broker_start_s']} s"
+    )
+    print(
+        f"revoke -> disconnect ({r['n']} keypads): median {r['median_ms']} ms, p95 {r['p95_ms']} ms, "
+        f"max {r['max_ms']} ms"
+    )
+    print(
+        f"adding accounts at runtime ({report['runtime_sample']} each way): batched "
+        f"{report['runtime_batched_ms_per_account']} ms/account, one by one "
+        f"{report['runtime_one_by_one_ms_per_account']} ms/account"
+    )
     return 0
 
 

@@ -46,7 +46,7 @@ PIDIGITS = 65  # digits for N=100 M=100
 ESP32_PIDIGITS_MS = 1e3 * PIDIGITS / (ESP32_PIDIGITS_SCORE * ESP32_MHZ / ESP32_SCORE_MHZ)
 TARGET_SLICE_MS = 5.0
 
-BODY = r'''
+BODY = r"""
 import gc, hashlib, hvhost
 from firmware import signer, p256
 
@@ -136,12 +136,16 @@ a = now()
 signer.public_key_sec1(secret)
 out["public_key_whole_us"] = now() - a
 hvhost.result(out)
-'''
+"""
 
 
 def measure(nonces: int) -> dict[str, Any]:
     raw: dict[str, Any] = mp.run_json(
-        BODY, input_data={"digits": PIDIGITS, "nonces": nonces}, compiled=True, name="bench_esp32.py", timeout=1800
+        BODY,
+        input_data={"digits": PIDIGITS, "nonces": nonces},
+        compiled=True,
+        name="bench_esp32.py",
+        timeout=1800,
     )
     raw["nonces"] = nonces
     return raw
@@ -220,7 +224,9 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
 def print_report(r: dict[str, Any]) -> None:
     print(f"pi digits (65, bm_pidigits N=100 M=100): {r['pidigits_ms_here']:.2f} ms here, "
           f"{r['pidigits_ms_esp32']:.1f} ms on an ESP32 at 240 MHz: scale x{r['scale']:.1f}")  # fmt: skip
-    print(f"{'step':44} {'n':>5} {'median':>8} {'p99':>7} {'max':>7}   {'ESP32 median':>12} {'ESP32 p99':>9}  (ms)")
+    print(
+        f"{'step':44} {'n':>5} {'median':>8} {'p99':>7} {'max':>7}   {'ESP32 median':>12} {'ESP32 p99':>9}  (ms)"
+    )
     for phase, s in r["steps"].items():
         print(f"{phase} {s['what']:42} {s['count']:5d} {s['median_ms']:8.3f} {s['p99_ms']:7.3f} {s['max_ms']:7.3f}"
               f"   {s['esp32_median_ms']:12.2f} {s['esp32_p99_ms']:9.2f}")  # fmt: skip

@@ -44,7 +44,7 @@ TARGET_HEAP_PER_SIGN = 2048
 
 # The benchmark body, shared verbatim by MicroPython and CPython.  ``hv``
 # provides urandom, perf_us, mem_alloc, trace_start/stop and async collect().
-BENCH_SOURCE = r'''
+BENCH_SOURCE = r"""
 import gc
 from firmware import p256, signer
 
@@ -163,7 +163,7 @@ async def bench(inp, hv):
     out["retained_bytes"] = after - before
     out["retained_signs"] = inp["heap_signs"]
     return out
-'''
+"""
 
 MICROPYTHON_WRAPPER = """
 import gc, sys, hvhost

@@ -214,6 +214,8 @@ def secret_close(args: argparse.Namespace) -> dict[str, Any]:
             for i in range(0, len(rows), 20_000):
                 conn.execute(insert(t.accepted), rows[i : i + 20_000])
         del rows
+        for i in range(1, args.members + 1):  # the keypads go on counting after the day's frames
+            hall.kp(i).counter = 10_000_000 + per
         audit = AuditLog(engine)
         gw = Gateway(engine, hall.hall_id, audit_log=audit)
         with engine.connect() as conn:

@@ -168,9 +168,7 @@ def node_available() -> str | None:
     if node is None:
         return "node not found on PATH (install Node >= 18, then `npm ci` or `make test`)"
     try:
-        proc = subprocess.run(
-            [node, "--version"], capture_output=True, text=True, timeout=30, check=False
-        )
+        proc = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"cannot run {node}: {exc}"
     match = re.match(r"v(\d+)\.", proc.stdout.strip())
@@ -188,8 +186,7 @@ def node_available() -> str | None:
     pinned = _pinned_version()
     if pinned is not None and installed != pinned:
         return (
-            f"{PACKAGE} {installed} is installed but package.json pins {pinned}; "
-            "run `npm ci` or `make test`"
+            f"{PACKAGE} {installed} is installed but package.json pins {pinned}; run `npm ci` or `make test`"
         )
     return None
 
@@ -263,9 +260,7 @@ def _tree_files(root: Path) -> list[Path]:
 
 @functools.lru_cache(maxsize=8)
 def _tool_version(tool: str) -> str:
-    proc = subprocess.run(
-        [tool, "--version"], capture_output=True, text=True, timeout=30, check=False
-    )
+    proc = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=30, check=False)
     return proc.stdout.strip()
 
 
@@ -409,9 +404,7 @@ def run(
             str(script_path),
         ]
         try:
-            proc = subprocess.run(
-                cmd, capture_output=True, timeout=timeout, check=False, cwd=tmp
-            )
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, cwd=tmp)
         except subprocess.TimeoutExpired as exc:
             raise MicroPythonError(
                 f"MicroPython script {name} timed out after {timeout:g} s",
@@ -427,8 +420,7 @@ def run(
         )
     if check and result.returncode != 0:
         raise MicroPythonError(
-            f"MicroPython script {name} failed (exit {result.returncode}):\n"
-            f"{result.stderr.rstrip()}",
+            f"MicroPython script {name} failed (exit {result.returncode}):\n{result.stderr.rstrip()}",
             returncode=result.returncode,
             stdout=result.stdout,
             stderr=result.stderr,

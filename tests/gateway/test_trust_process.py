@@ -91,9 +91,22 @@ def reply(kp: SimKeypad, counter: int) -> frames.Frame:
 
 def open_checkin(env: Env) -> bytes:
     assert env.gateway.api("POST", f"/sittings/{env.hall.sitting_id}/checkin/open").status_code == 200
-    sitting = latest(env.kp(1), consts.SITTING_STATE)
-    assert isinstance(sitting, frames.SittingState)
-    return sitting.sitting_nonce
+    return checkin_state(env).sitting_nonce
+
+
+def checkin_state(env: Env) -> frames.SittingState:
+    """The sitting-state broadcast that says check-in is open (earlier retained ones may come first)."""
+
+    def states() -> list[frames.Frame]:
+        return [
+            f for f in (codec.decode(b) for b in list(env.kp(1).broadcasts))
+            if isinstance(f, frames.SittingState) and f.state == consts.SITTING_CHECKIN_OPEN
+        ]  # fmt: skip
+
+    wait_for(lambda: bool(states()))
+    found = states()[-1]
+    assert isinstance(found, frames.SittingState)
+    return found
 
 
 def check_in(env: Env, i: int, nonce: bytes, card: bytes = b"") -> frames.Frame:
@@ -240,8 +253,7 @@ def test_the_roster_is_frozen_from_checkin_open_until_the_sitting_closes(env: En
     member = {"name": "补选代表"}
     assert gw.api("POST", f"/bodies/{body}/members", role="clerk", json=member).status_code == 201  # setup: fine
     nonce = open_checkin(env)
-    sitting = latest(env.kp(1), consts.SITTING_STATE)
-    assert isinstance(sitting, frames.SittingState) and sitting.expected == 6
+    assert checkin_state(env).expected == 6
     for attempt in (
         lambda: gw.api("POST", f"/bodies/{body}/members", role="clerk", json={"name": "临时代表"}),
         lambda: httpx.post(
@@ -288,6 +300,11 @@ def test_a_clerks_token_cannot_swap_and_changes_nothing_anywhere(env: Env, tmp_p
     assert device_row(env, "kp-1") == (True, seats["A-1"]) and device_row(env, "kp-6") == (False, seats["A-1"])
     assert vote(env, 1, motion_id, nonce, consts.NO).reason == reasons.DEVICE_REVOKED
     assert vote(env, 6, motion_id, nonce, consts.NO).reason == reasons.REPLACED
+    # a swap the gateway refuses is refused as without a gateway (exit 5, the reason's code)
+    done = hallvote(
+        "device", "swap", "--seat", "A-2", "--to", "kp-404", "--config", config, "--token", TOKENS["technician"]
+    )
+    assert done.returncode == 5 and "UNKNOWN_DEVICE" in done.stderr + done.stdout, done.stderr + done.stdout
 
 
 def test_a_clerks_token_cannot_swap_while_the_gateway_is_stopped(env: Env, tmp_path: Path) -> None:
@@ -296,3 +313,102 @@ def test_a_clerks_token_cannot_swap_while_the_gateway_is_stopped(env: Env, tmp_p
     done = hallvote("device", "swap", "--seat", "A-1", "--to", "kp-6", "--config", config, "--token", TOKENS["clerk"])
     assert done.returncode == 6 and "FORBIDDEN" in done.stderr + done.stdout
     assert device_row(env, "kp-1") == (False, env.hall.seats["A-1"]) and audit_kinds(env) == []
+
+
+def verify(env: Env, *extra: str) -> subprocess.CompletedProcess[str]:
+    url = env.engine.url.render_as_string(hide_password=False)
+    return hallvote("audit", "verify", "--db", url, *extra)
+
+
+def announce(env: Env, motion_id: int) -> frames.ResultSummary:
+    gw = env.gateway
+    assert gw.api("POST", f"/motions/{motion_id}/rounds/1/close").status_code == 200
+    assert gw.api("POST", f"/motions/{motion_id}/rounds/1/announce").status_code == 200
+    wait_for(
+        lambda: any(
+            f.TYPE == consts.RESULT_SUMMARY and f.motion_id == motion_id  # type: ignore[attr-defined]
+            for f in (codec.decode(b) for b in list(env.kp(3).broadcasts))
+        )
+    )
+    result = [
+        f for f in (codec.decode(b) for b in list(env.kp(3).broadcasts))
+        if f.TYPE == consts.RESULT_SUMMARY and f.motion_id == motion_id  # type: ignore[attr-defined]
+    ][-1]  # fmt: skip
+    assert isinstance(result, frames.ResultSummary)
+    return result
+
+
+def test_the_audit_chain_proves_the_results_and_its_head_is_published(env: Env) -> None:
+    from gateway.audit import AuditLog
+
+    gw = env.gateway
+    named_id, nonce = session_with_round(env, secret=False)
+    for i, choice in ((1, consts.YES), (2, consts.NO), (3, consts.YES), (1, consts.ABSTAIN)):
+        assert isinstance(vote(env, i, named_id, nonce, choice), frames.Ack)
+    named = announce(env, named_id)
+    secret_motion = {
+        "title": "关于民生实事项目的决定",
+        "ballot_kind": consts.YES_NO_ABSTAIN,
+        "secret": True,
+        "press_policy": consts.FIRST_PRESS,
+        "passing_rule": {"base": "present", "numerator": 1, "denominator": 2, "strict": False},
+    }
+    secret_id = gw.api("POST", f"/sittings/{env.hall.sitting_id}/motions", role="clerk", json=secret_motion).json()["id"]
+    assert gw.api("POST", f"/motions/{secret_id}/rounds/1/open").status_code == 200
+    def opened() -> list[frames.Frame]:
+        return [f for f in (codec.decode(b) for b in list(env.kp(1).broadcasts)) if f.TYPE == consts.MOTION_OPEN]
+
+    wait_for(lambda: any(f.motion_id == secret_id for f in opened()))  # type: ignore[attr-defined]
+    secret_nonce = [f for f in opened() if f.motion_id == secret_id][-1].round_nonce  # type: ignore[attr-defined]
+    for i, choice in ((1, consts.YES), (2, consts.YES), (3, consts.NO)):
+        assert vote(env, i, secret_id, secret_nonce, choice).reason == reasons.ACCEPTED
+    secret = announce(env, secret_id)
+
+    # the head is published with each result: MQTT (retained), the API, the live feed; all the same record
+    frozen = {
+        (json.loads(r.payload)["motion"]): r for r in AuditLog(env.engine).records() if r.kind == "result.frozen"
+    }
+    for motion_id, broadcast in ((named_id, named), (secret_id, secret)):
+        record = frozen[motion_id]
+        assert (broadcast.audit_seq, broadcast.audit_head.hex()) == (record.seq, record.hash)
+        api = gw.api("GET", f"/motions/{motion_id}/results", role="display").json()
+        assert api["rounds"][0]["result"]["audit_head"] == f"{record.seq}:{record.hash}"
+    assert gw.api("GET", "/live").json()["round"]["result"]["audit_head"] == f"{secret.audit_seq}:{secret.audit_head.hex()}"
+    payload = json.loads(frozen[secret_id].payload)  # the full counts are in the chain
+    assert payload["totals"] == {"1:yes": 2, "1:no": 1, "1:abstain": 0, "not_pressed": 1}
+    assert (payload["expected"], payload["present"], payload["voted"]) == (5, 4, 3)
+
+    head = codec.encode(secret).hex()
+    ok = verify(env, "--head", head)
+    assert ok.returncode == 0 and "2 stored result(s) agree" in ok.stdout, ok.stdout + ok.stderr
+    api_json = gw.api("GET", f"/motions/{named_id}/results").text
+    assert verify(env, "--head", api_json).returncode == 0
+
+    # an edited secret tally is caught
+    tally = t.secret_tally
+    with env.engine.begin() as conn:
+        round_id = conn.execute(select(t.round_.c.id).where(t.round_.c.motion_id == secret_id)).scalar_one()
+        conn.execute(update(tally).where(tally.c.round_id == round_id, tally.c.choice == 2).values(count=0))
+        conn.execute(update(tally).where(tally.c.round_id == round_id, tally.c.choice == 1).values(count=3))
+    bad = verify(env)
+    assert bad.returncode == 1 and "TALLY_MISMATCH" in bad.stdout, bad.stdout
+    with env.engine.begin() as conn:
+        conn.execute(update(tally).where(tally.c.round_id == round_id, tally.c.choice == 2).values(count=1))
+        conn.execute(update(tally).where(tally.c.round_id == round_id, tally.c.choice == 1).values(count=2))
+    assert verify(env, "--head", head).returncode == 0
+
+    # a cut tail is caught, with the published head and without it
+    gw.stop()
+    audit = AuditLog(env.engine).table
+    with env.engine.begin() as conn:
+        top = conn.execute(select(audit.c.seq).order_by(audit.c.seq.desc()).limit(1)).scalar_one()
+        conn.execute(audit.delete().where(audit.c.seq > top - 10))
+    cut = verify(env)
+    assert cut.returncode == 1 and "RESULT_NOT_IN_CHAIN" in cut.stdout, cut.stdout
+    cut = verify(env, "--head", head)
+    assert cut.returncode == 1 and "TRUNCATED_TAIL" in cut.stdout, cut.stdout
+    # ... and so is an emptied log
+    with env.engine.begin() as conn:
+        conn.execute(audit.delete())
+    empty = verify(env)
+    assert empty.returncode == 1 and "RESULT_NOT_IN_CHAIN" in empty.stdout, empty.stdout

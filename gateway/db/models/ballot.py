@@ -27,10 +27,12 @@ round is one transaction:
 4. set ``AcceptedFrame.digest`` to NULL for the round's vote frames (a hash
    of a signed vote frame is easily matched against the few possible
    choices);
-5. commit, then call :func:`gateway.db.engine.purge_deleted` so the deleted
-   bytes leave the files too: SQLite runs with ``secure_delete=ON`` (freed
-   cells are zeroed) and the WAL is checkpointed and truncated; PostgreSQL
-   rewrites the table (VACUUM FULL).
+5. commit, then purge (gateway.store.purge) so the deleted bytes leave the
+   files too: SQLite runs with ``secure_delete=ON`` (freed cells are
+   zeroed) and the WAL is checkpointed and truncated (retried until no
+   reader holds it); on PostgreSQL the pending choices were only ever
+   stored sealed under a per-round key kept outside the database
+   (gateway.store.secretkeys), and the key file is destroyed.
 
 After a crash while the round is open, the gateway rebuilds the round from
 SecretPending; a crash during the close either committed (no pending rows
@@ -152,6 +154,9 @@ class SecretPending(SQLModel, table=True):
     counter: int = Field(sa_type=BigInteger)
     choices: bytes = Field(sa_type=LargeBinary)
     item_counters: list[int] | None = Field(default=None, sa_type=JSON)
+    # PostgreSQL: choices and item counters sealed under the round's key (gateway.store.secretkeys);
+    # then ``choices`` holds only zero bytes of the ballot's length and ``item_counters`` is NULL.
+    sealed: bytes | None = Field(default=None, sa_type=LargeBinary)
 
 
 class AcceptedFrame(SQLModel, table=True):

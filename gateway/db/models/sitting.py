@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from protocol import consts
 
+from ..presets import apply_names
 from ..types import HexBytes, UTCDateTime, new_nonce, utcnow
 from . import _meta  # noqa: F401  (naming convention before any table)
 
@@ -222,6 +223,7 @@ class MotionBase(SQLModel):
     @model_validator(mode="before")
     @classmethod
     def _default_options(cls, data: Any) -> Any:
+        data = apply_names(data)
         if (
             isinstance(data, dict)
             and data.get("options") is None
@@ -264,7 +266,10 @@ class MotionBase(SQLModel):
                 raise ValueError("select_k is for item lists (livelihood projects) only")
             # 差额比例不低于20%: candidates >= ceil(1.2 K).
             if len(self.items) < -(-6 * self.select_k // 5):
-                raise ValueError("candidates must number at least ceil(1.2 x select_k) (差额比例不低于20%)")
+                raise ValueError(
+                    f"候选项目须不少于 {-(-6 * self.select_k // 5)} 项（差额比例不低于20%）/ candidates must number "
+                    f"at least ceil(1.2 x select_k) = {-(-6 * self.select_k // 5)}"
+                )
         return self
 
 

@@ -38,6 +38,7 @@ EXPECTED = {
     ("GET", "/api/v1/sittings/{sitting_id}/motions"),
     ("POST", "/api/v1/sittings/{sitting_id}/motions"),
     ("GET", "/api/v1/motions/{motion_id}"),
+    ("PUT", "/api/v1/motions/{motion_id}"),
     ("POST", "/api/v1/motions/{motion_id}/rounds/{number}/open"),
     ("POST", "/api/v1/motions/{motion_id}/rounds/{number}/pause"),
     ("POST", "/api/v1/motions/{motion_id}/rounds/{number}/resume"),

@@ -63,6 +63,7 @@ def _table(api: Api) -> list[tuple[str, str, tuple[str, ...], dict[str, Any]]]:
         ("POST", "/api/v1/sittings/{sitting_id}/checkin/open", RUN, {}),
         ("POST", "/api/v1/sittings/{sitting_id}/start", RUN, {}),
         ("POST", "/api/v1/sittings/{sitting_id}/motions", CLERK, {"json": motion}),
+        ("PUT", "/api/v1/motions/{motion_id}", CLERK, {"json": motion}),
         ("POST", "/api/v1/motions/{motion_id}/rounds/{number}/open", RUN, {}),
         ("POST", "/api/v1/motions/{motion_id}/rounds/{number}/pause", RUN, {}),
         ("POST", "/api/v1/motions/{motion_id}/rounds/{number}/resume", RUN, {}),

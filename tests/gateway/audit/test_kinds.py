@@ -53,6 +53,11 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "rule": "全体代表过半数",
         "totals": {"yes": 180, "no": 10, "abstain": 5, "not_pressed": 6},
         "outcome": "passed",
+        "ballot_kind": 1,
+        "expected": 210,
+        "present": 201,
+        "voted": 195,
+        "item_outcomes": {"1": 1},
     },
     "override.quorum": {
         "motion": "m-3",

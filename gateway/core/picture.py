@@ -41,9 +41,7 @@ def live_picture(
         "present": sitting.present,
     }
     key = sitting.current or (
-        max(sitting.rounds, key=lambda k: (sitting.rounds[k].opened_at or 0, k))
-        if sitting.rounds
-        else None
+        max(sitting.rounds, key=lambda k: (sitting.rounds[k].opened_at or 0, k)) if sitting.rounds else None
     )
     if key is None:
         return data
@@ -54,11 +52,7 @@ def live_picture(
     totals = (
         run.totals
         if closed
-        else (
-            None
-            if motion.secret
-            else count(run.ballots.values(), motion.ballot_kind, motion.item_count)
-        )
+        else (None if motion.secret else count(run.ballots.values(), motion.ballot_kind, motion.item_count))
     )
     data["round"] = {
         "motion_id": key[0],

@@ -103,7 +103,7 @@ def expected_command(cmd: str, s: S, r: R | None) -> bool:
     return {
         "open_checkin": s is S.SETUP,
         "start_session": s is S.CHECKIN_OPEN,
-        "close_sitting": s is not S.CLOSED and not live,
+        "close_sitting": s is not S.CLOSED and not live and r is not R.MANUAL,
         "open": s is S.IN_SESSION and r is R.READY,
         "pause": r is R.OPEN,
         "resume": r is R.PAUSED,

@@ -50,12 +50,17 @@ def live_picture(
     run = sitting.rounds[key]
     motion = sitting.motions[key[0]]
     closed = run.state in (RoundState.CLOSED, RoundState.ANNOUNCED)
+    manual = run.state is RoundState.MANUAL  # counted by hand: no keypad figures until confirmed
     voted = len(run.participants) if closed else sum(1 for b in run.ballots.values() if b.pressed)
     totals = (
         run.totals
         if closed
         else (None if motion.secret else count(run.ballots.values(), motion.ballot_kind, motion.item_count))
     )
+    if manual:
+        voted, totals = 0, None
+    elif closed and run.result is not None and run.result.manual is not None:
+        voted = run.result.voted  # a manual round has no keypad participants
     data["round"] = {
         "motion_id": key[0],
         "round": key[1],
@@ -66,7 +71,7 @@ def live_picture(
         "item_count": motion.item_count,
         "deadline": run.deadline,
         "voted": voted,
-        "not_pressed": max((run.present if closed else sitting.present) - voted, 0),
+        "not_pressed": 0 if manual else max((run.present if closed else sitting.present) - voted, 0),
         "totals": [list(row[1:]) for row in totals] if totals is not None else None,
         "purge_pending": key in purge_pending,
         "result": _result_json(run.result) if run.result is not None else None,

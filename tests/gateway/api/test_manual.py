@@ -82,6 +82,11 @@ def test_keypads_fail_clerk_enters_chair_confirms(api: Api) -> None:
     assert pending["counts"] == [[4, 1, 0]] and pending["entered_by"] == api.names["clerk"]
     assert pending["confirmed_by"] is None and pending["present"] == 5
     assert api.get("display", f"/api/v1/motions/{mid}/results").json()["rounds"][0]["pending_manual"] is None
+    screen = api.get("display", "/api/v1/live").json()["round"]
+    assert screen["state"] == "manual" and screen["totals"] is None and screen["result"] is None
+    run = api.gateway.sitting.rounds[(mid, 1)]
+    (late,) = api.send(("kp-2", api.hall.kp(2).vote(mid, 1, run.nonce, (consts.YES,))))
+    assert isinstance(late, frames.Nack) and late.reason == 0x36  # ROUND_CLOSED: counted by hand now
 
     # The same person cannot confirm; technician / display cannot; the clerk role cannot confirm its own kind.
     for role in ("technician", "display"):

@@ -235,3 +235,22 @@ def test_sitting_cannot_close_while_a_manual_round_awaits_counts() -> None:
     assert err.value.code == "MANUAL_PENDING"
     hall.run(manual.confirm_manual(hall.state, key, by="主任", role="chair", at=hall.now()))
     hall.run(commands.close_sitting(hall.state, at=hall.now()))
+
+
+def test_the_live_picture_shows_no_keypad_figures_while_manual() -> None:
+    from gateway.core.picture import live_picture
+
+    hall, key = _ready(members=5)
+    hall.open(key)
+    hall.vote(1, key, Y)
+    hall.vote(2, key, N_)
+    hall.run(commands.close_round(hall.state, key, at=hall.now()))
+    _enter(hall, key, [[4, 1, 0]])
+    picture = live_picture("h", 1, hall.state, ())
+    rnd = picture["round"]
+    assert rnd["state"] == "manual" and rnd["totals"] is None and rnd["voted"] == 0 and rnd["result"] is None
+    hall.run(manual.confirm_manual(hall.state, key, by="主任", role="chair", at=hall.now()))
+    rnd = live_picture("h", 2, hall.state, ())["round"]
+    assert rnd["totals"] == [[4, 1, 0]] and rnd["result"]["manual"] is True
+    assert (rnd["voted"], rnd["not_pressed"]) == (5, 0)
+    assert rnd["result"]["manual_method"] == "show_of_hands"

@@ -11,7 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import text
+from typer.testing import CliRunner
+
 from gateway.audit.results import check_results
+from gateway.cli import app
 from gateway.service import Gateway
 from protocol import consts, frames
 
@@ -126,6 +130,18 @@ def test_keypads_fail_clerk_enters_chair_confirms(api: Api) -> None:
     assert api.audit.verify().ok
     checked, problems = check_results(api.engine, api.audit.records())
     assert checked == 1 and problems == []
+    db = api.engine.url.render_as_string(hide_password=False)
+    verified = CliRunner().invoke(app, ["audit", "verify", "--db", db, "--head", res["audit_head"]])
+    assert verified.exit_code == 0, verified.output
+    assert "1 stored result(s) agree with the chain" in verified.output
+
+    # Tampering with the manual result is caught: the stored counts no longer match the chain.
+    with api.engine.begin() as conn:
+        conn.execute(text("UPDATE result SET counts = :c"), {"c": json.dumps([[1, 4, 0]])})
+    checked, problems = check_results(api.engine, api.audit.records())
+    assert [p.reason for p in problems] == ["RESULT_MISMATCH"]
+    with api.engine.begin() as conn:
+        conn.execute(text("UPDATE result SET counts = :c"), {"c": json.dumps([[4, 1, 0]])})
 
     # After a restart the result is still the manual one, with who entered and confirmed.
     again = _restart(api)

@@ -101,7 +101,9 @@ class LiveRound(BaseModel):
     motion_id: int
     round: int
     title: str
-    state: str = Field(description="ready | open | paused | closed | announced")
+    state: str = Field(
+        description="ready | open | paused | closed | announced | manual (counted by hand, awaiting confirmation)"
+    )
     secret: bool = Field(description="无记名 / secret ballot: no live counts, totals only after closing")
     ballot_kind: int
     item_count: int

@@ -112,10 +112,10 @@ def enter_manual(
     if method not in MANUAL_METHODS:
         raise CommandError("MANUAL_BAD_METHOD", f"未知计票方式 {method} / unknown method {method}")
     motion = sitting.motions[run.motion_id]
-    if run.state is RoundState.CLOSED:
-        expected, present = run.expected, run.present  # frozen when the keypad round closed
-    elif run.manual is not None:
+    if run.manual is not None:
         expected, present = run.manual.expected, run.manual.present
+    elif run.closed_at is not None:
+        expected, present = run.expected, run.present  # frozen when the keypad round closed
     else:
         expected, present = sitting.expected, sitting.present
     rows = _counts(counts, motion.ballot_kind, motion.item_count, motion.options, present)

@@ -213,6 +213,9 @@ def _load_rounds(conn: Connection, sitting: SittingRun, keys: RoundKeys | None) 
         entry = manual.get((round_id, "pending"))
         if run.state is RoundState.MANUAL:
             run.manual = entry[0] if entry else None
+            keypad: Any = results.get(round_id)  # a closed keypad round's 应到 / 实到, frozen when it closed
+            if keypad is not None:
+                run.expected, run.present = keypad.expected, keypad.present
             continue
         if run.state not in (RoundState.CLOSED, RoundState.ANNOUNCED):
             continue

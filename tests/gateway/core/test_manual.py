@@ -254,3 +254,15 @@ def test_the_live_picture_shows_no_keypad_figures_while_manual() -> None:
     assert rnd["totals"] == [[4, 1, 0]] and rnd["result"]["manual"] is True
     assert (rnd["voted"], rnd["not_pressed"]) == (5, 0)
     assert rnd["result"]["manual_method"] == "show_of_hands"
+
+
+def test_after_a_rejection_the_closed_rounds_present_still_bounds_the_counts() -> None:
+    hall, key = _ready(members=5, present=4)
+    hall.open(key)
+    hall.run(commands.close_round(hall.state, key, at=hall.now()))
+    hall.check_in(5)  # a late check-in after the close does not raise the round's 实到
+    _enter(hall, key, [[4, 0, 0]])
+    hall.run(manual.reject_manual(hall.state, key, by="主任", role="chair", reason="重数", at=hall.now()))
+    with pytest.raises(CommandError) as err:
+        _enter(hall, key, [[5, 0, 0]])
+    assert err.value.code == "MANUAL_OVER_PRESENT"

@@ -14,6 +14,9 @@ gateway answers (``GET /api/v1/health``, no token needed).  If it runs and
 no token was given, the CLI refuses up front rather than leave a running
 hall with keypads it does not know.  If it does not run, nothing is
 needed: the gateway loads the keypads from the database when it starts.
+Only a refused connection counts as "not running": a gateway that answers
+too slowly or not in JSON is refused with ``GatewayError`` and nothing
+changes.
 """
 
 from __future__ import annotations
@@ -71,9 +74,16 @@ class GatewayApi:
                 if exc.code != 503:
                     raise
                 health = json.loads(exc.read() or b"null")  # running, with a dependency down
-        except (urllib.error.URLError, OSError, ValueError):
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, ConnectionRefusedError):
+                self.running = False  # nothing listens there: the gateway is stopped
+                return False
+            raise self._unclear(exc.reason) from None
+        except ConnectionRefusedError:
             self.running = False
             return False
+        except (OSError, ValueError) as exc:  # a timeout, a reset, an answer that is not JSON
+            raise self._unclear(exc) from None
         if not isinstance(health, dict) or health.get("hall") != self.hall_id:
             raise GatewayError(
                 f"{self.url} 上运行的不是会场 {self.hall_id} 的网关",
@@ -87,6 +97,15 @@ class GatewayApi:
                 "the keypad change up at once",
             )
         return True
+
+    def _unclear(self, why: object) -> GatewayError:
+        # Only a refused connection proves the gateway is stopped; changing the
+        # database behind a gateway that is merely slow would leave it running
+        # with keypads it does not know (a revoked keypad still accepted).
+        return GatewayError(
+            f"无法确认 {self.url} 的网关是否在运行（{why}）：未做任何更改",
+            f"cannot tell whether the gateway at {self.url} runs ({why}): nothing was changed",
+        )
 
     def authorize(self, settings: GatewaySettings, role: str = "technician") -> None:
         """Check the token's role before anything changes (Forbidden otherwise).

@@ -59,13 +59,15 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from gateway.audit import AuditLog
 from gateway.audit.trail import attach_heads, make_hook
 from gateway.broker_bridge.handler import Outbound
-from gateway.core import commands
+from gateway.core import commands, manual
 from gateway.core import signatures as crypto
 from gateway.core.apply import apply_all
 from gateway.core.decide import Inbound, Verifier, decide
 from gateway.core.events import (
     CheckInRecorded,
     Event,
+    ManualConfirmed,
+    ManualEntered,
     RoundClosed,
     RoundFocused,
     RoundOpened,
@@ -154,7 +156,9 @@ class Gateway:
         # PostgreSQL: a secret round's pending choices are sealed under a per-round key kept in
         # files in ``secret_keys``, never in the database (gateway.store.secretkeys).
         self.round_keys = (
-            RoundKeys(secret_keys) if secret_keys is not None and engine.dialect.name == "postgresql" else None
+            RoundKeys(secret_keys)
+            if secret_keys is not None and engine.dialect.name == "postgresql"
+            else None
         )
         if secret_keys is None and engine.dialect.name == "postgresql":
             log.warning(
@@ -349,7 +353,9 @@ class Gateway:
                 if not _unavailable(exc):
                     raise _store_error(exc) from exc
                 # Presence is advisory (health view only): not worth holding the bridge up in an outage.
-                log.warning("%d presence change(s) not stored: store unavailable (%s)", len(rows), _store_error(exc))
+                log.warning(
+                    "%d presence change(s) not stored: store unavailable (%s)", len(rows), _store_error(exc)
+                )
                 return []
             self.version += 1
             return []
@@ -503,6 +509,36 @@ class Gateway:
                 commands.rerun(self.state, motion_id, nonce=self._nonce(), at=self._clock()), actor
             )
 
+    def enter_manual(
+        self, key: RoundKey, counts: list[list[int]], method: str, reason: str, actor: str, role: str
+    ) -> list[Event]:
+        """Counts entered by hand (keypads failed); they wait for the other person's confirmation."""
+        with self._lock:
+            events = manual.enter_manual(
+                self.state,
+                key,
+                counts=counts,
+                method=method,
+                reason=reason,
+                by=actor,
+                role=role,
+                at=self._clock(),
+            )
+            return self._run(events, actor)
+
+    def confirm_manual(self, key: RoundKey, actor: str, role: str) -> list[Event]:
+        with self._lock:
+            return self._run(
+                manual.confirm_manual(self.state, key, by=actor, role=role, at=self._clock()), actor
+            )
+
+    def reject_manual(self, key: RoundKey, reason: str, actor: str, role: str) -> list[Event]:
+        with self._lock:
+            events = manual.reject_manual(
+                self.state, key, by=actor, role=role, reason=reason, at=self._clock()
+            )
+            return self._run(events, actor)
+
     def focus_item(self, key: RoundKey, item: int, actor: str) -> list[Event]:
         with self._lock:
             return self._run(commands.focus_item(self.state, key, item, at=self._clock()), actor)
@@ -540,7 +576,11 @@ class Gateway:
         """Publish the coalesced sitting broadcast if it is due (the ticker calls this); how many."""
         with self._lock:
             sitting = self.state.sitting
-            if sitting is None or not self._sitting_due or time.monotonic() - self._sitting_sent < SITTING_EVERY_S:
+            if (
+                sitting is None
+                or not self._sitting_due
+                or time.monotonic() - self._sitting_sent < SITTING_EVERY_S
+            ):
                 return 0
             self._sitting_sent, self._sitting_due = time.monotonic(), False
             self._publish(self._sitting_frame(sitting))
@@ -665,7 +705,9 @@ class Gateway:
         keys = {
             e.round
             for e in events
-            if isinstance(e, (RoundOpened, RoundStateChanged, RoundFocused, RoundClosed))
+            if isinstance(
+                e, (RoundOpened, RoundStateChanged, RoundFocused, RoundClosed, ManualEntered, ManualConfirmed)
+            )
         }
         for key in sorted(keys):
             if key in sitting.rounds:

@@ -139,13 +139,18 @@ class EdgeMiddleware:
                 client = scope.get("client") or ("?", 0)
                 log.warning("refused unauthenticated %s %s from %s", scope["method"], path, client[0])
                 await _refuse(
-                    send, 401, "UNAUTHENTICATED", "需要有效的令牌 / a valid bearer token is required",
+                    send,
+                    401,
+                    "UNAUTHENTICATED",
+                    "需要有效的令牌 / a valid bearer token is required",
                     ((b"www-authenticate", b"Bearer"),),
                 )
                 return
         elif path in DOC_PATHS and not self.settings.api.docs and not await self._signed_in(scope):
             await _refuse(
-                send, 401, "UNAUTHENTICATED",
+                send,
+                401,
+                "UNAUTHENTICATED",
                 "接口文档仅对已登录用户开放 / the API documentation is for signed-in users "
                 "(sign in to the console, or send a bearer token)",
             )
@@ -173,7 +178,9 @@ class EdgeMiddleware:
 
     async def _too_large(self, send: Send) -> None:
         await _refuse(
-            send, 413, "TOO_LARGE",
+            send,
+            413,
+            "TOO_LARGE",
             f"请求体超过 {self.limit} 字节 / the request body exceeds {self.limit} bytes",
         )
 
@@ -213,7 +220,9 @@ class EdgeMiddleware:
             parsed = None  # the route's own parser says what is wrong
         if parsed is not None and bad_text(parsed):
             await _refuse(
-                send, 422, "INVALID_TEXT",
+                send,
+                422,
+                "INVALID_TEXT",
                 "文本含有无效字符（孤立代理项）/ a text field holds invalid characters (a lone surrogate)",
             )
             return None

@@ -114,6 +114,8 @@ async def health(request: Request) -> JSONResponse:
         "version": gateway.version,
         "broker": broker,
         "database": database,
-        "sitting": None if sitting is None else {"id": sitting.sitting_id, "state": sitting.state.name.lower()},
+        "sitting": None
+        if sitting is None
+        else {"id": sitting.sitting_id, "state": sitting.state.name.lower()},
     }
     return JSONResponse(body, status_code=200 if healthy else 503)

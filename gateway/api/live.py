@@ -53,7 +53,7 @@ def view_for(snapshot: dict[str, Any], role: str) -> dict[str, Any]:
     current = snapshot.get("round")
     if role == "display":
         snapshot = {**snapshot, "notices": []}
-    if role == "display" and isinstance(current, dict) and current.get("state") == "closed":
+    if role == "display" and isinstance(current, dict) and current.get("state") in ("closed", "manual"):
         return {**snapshot, "round": {**current, "totals": None, "result": None}}
     return snapshot
 

@@ -12,6 +12,7 @@ the ``api.call``.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -19,7 +20,8 @@ from fastapi import APIRouter
 from sqlmodel import Session, col, select
 
 from gateway.core.errors import CommandError
-from gateway.core.results import OUTCOME_LABELS
+from gateway.core.results import MANUAL_METHODS, OUTCOME_LABELS
+from gateway.core.state import ManualEntry
 from gateway.db import crud
 from gateway.db.engine import reader
 from gateway.db.models import Motion, Round, Sitting
@@ -35,6 +37,9 @@ from .schemas import (
     FocusIn,
     ItemResultOut,
     LiveSnapshot,
+    ManualIn,
+    ManualOut,
+    ManualRejectIn,
     MotionDetail,
     MotionIn,
     OpenRoundIn,
@@ -286,7 +291,78 @@ def rerun(motion_id: int, gateway: GatewayDep, user: Operator) -> dict[str, Any]
     return snapshot_for(gateway, user.role)
 
 
+@router.post(
+    "/motions/{motion_id}/rounds/{number}/manual",
+    tags=["rounds"],
+    summary="人工计票录入 / Enter manual counts",
+    response_model=LiveSnapshot,
+    responses=_REFUSED,
+)
+def enter_manual(
+    motion_id: int, number: int, body: ManualIn, gateway: GatewayDep, user: Operator
+) -> dict[str, Any]:
+    """表决器故障时改为举手或纸质票：书记员（或主持人）录入计数和原因，本轮状态变为 manual，等待另一人确认。
+    可录入的轮次：待开始（ready）或已结束未宣布（closed，其表决器计票将被取代）；再次录入取代待确认的录入。
+    计数不得为负、每项合计不得超过实到（409 MANUAL_BAD_COUNTS / MANUAL_OVER_PRESENT）/ when keypads fail
+    the round is counted by show of hands or paper: the clerk (or the chair) enters the counts with a reason,
+    the round goes to state manual and awaits the other person's confirmation.  A ready round or a closed,
+    unannounced one (its keypad tally will be replaced) may be entered; a new entry replaces a pending one.
+    Counts are non-negative and no item's total exceeds 实到 (409 MANUAL_BAD_COUNTS / MANUAL_OVER_PRESENT)."""
+    gateway.enter_manual((motion_id, number), body.counts, body.method, body.reason, user.name, user.role)
+    return snapshot_for(gateway, user.role)
+
+
+@router.post(
+    "/motions/{motion_id}/rounds/{number}/manual/confirm",
+    tags=["rounds"],
+    summary="确认人工计票 / Confirm manual counts",
+    response_model=LiveSnapshot,
+    responses=_REFUSED,
+)
+def confirm_manual(motion_id: int, number: int, gateway: GatewayDep, user: Operator) -> dict[str, Any]:
+    """须由另一人、另一角色确认：书记员录入由主持人确认，主持人录入由书记员确认；本人确认 409
+    MANUAL_SAME_PERSON，同一角色 409 MANUAL_CONFIRMER。确认后本轮结束，按议题的通过规则计算结果，取代表决器计票
+    / confirmed by another person in the other role: the clerk's entry by the chair, the chair's own entry by
+    the clerk (409 MANUAL_SAME_PERSON, 409 MANUAL_CONFIRMER).  The round then closes with the result computed
+    by the motion's rule, replacing the keypad tally."""
+    gateway.confirm_manual((motion_id, number), user.name, user.role)
+    return snapshot_for(gateway, user.role)
+
+
+@router.post(
+    "/motions/{motion_id}/rounds/{number}/manual/reject",
+    tags=["rounds"],
+    summary="退回人工计票 / Reject manual counts",
+    response_model=LiveSnapshot,
+    responses=_REFUSED,
+)
+def reject_manual(
+    motion_id: int, number: int, body: ManualRejectIn, gateway: GatewayDep, user: Operator
+) -> dict[str, Any]:
+    """确认人退回录入（须写原因，规则同确认）；本轮仍为 manual，可重新录入 / the would-be confirmer refuses the
+    entry with a reason (same rule as confirming); the round stays manual and may be entered again."""
+    gateway.reject_manual((motion_id, number), body.reason, user.name, user.role)
+    return snapshot_for(gateway, user.role)
+
+
 # --------------------------------------------------------------------------- results
+
+
+def manual_out(entry: ManualEntry, confirmed_by: str | None) -> ManualOut:
+    zh, en = MANUAL_METHODS[entry.method]
+    return ManualOut(
+        method=entry.method,
+        method_zh=zh,
+        method_en=en,
+        reason=entry.reason,
+        counts=[list(row) for row in entry.counts],
+        expected=entry.expected,
+        present=entry.present,
+        entered_by=entry.entered_by,
+        entered_role=entry.entered_role,
+        entered_at=dt.datetime.fromtimestamp(entry.at, dt.UTC),
+        confirmed_by=confirmed_by,
+    )
 
 
 def _labels(outcome: int) -> tuple[str, str]:
@@ -326,6 +402,9 @@ def results(motion_id: int, session: SessionDep, gateway: GatewayDep, user: Curr
                 closed_at=row.closed_at,
                 announced_at=row.announced_at,
                 quorum_override=row.quorum_override,
+                pending_manual=None
+                if run is None or run.manual is None or user.role == "display"
+                else manual_out(run.manual, None),
                 result=None
                 if result is None
                 else ResultOut(
@@ -341,6 +420,10 @@ def results(motion_id: int, session: SessionDep, gateway: GatewayDep, user: Curr
                     note_zh=result.note_zh,
                     note_en=result.note_en,
                     audit_head=f"{result.audit_seq}:{result.audit_head}" if result.audit_head else None,
+                    manual=result.manual is not None,
+                    manual_entry=None
+                    if result.manual is None
+                    else manual_out(result.manual, result.confirmed_by),
                     items=[
                         ItemResultOut(
                             index=item.index,

@@ -41,9 +41,14 @@ class DeviceBindIn(BaseModel):
 
 
 class SwapIn(BaseModel):
-    to: str = Field(min_length=1, max_length=16, description="替换用的已登记表决器 / the registered spare keypad")
+    to: str = Field(
+        min_length=1, max_length=16, description="替换用的已登记表决器 / the registered spare keypad"
+    )
     reason: str = Field(
-        default="故障更换 / failed", min_length=1, max_length=200, description="原因（记入审计）/ why (audited)"
+        default="故障更换 / failed",
+        min_length=1,
+        max_length=200,
+        description="原因（记入审计）/ why (audited)",
     )
 
 
@@ -53,7 +58,9 @@ class SwapOut(BaseModel):
     new: str = Field(description="绑定到座位的表决器 / the keypad now bound to the seat")
     member: str | None = Field(description="本次会议该座位的代表 / the member at that seat in the sitting")
     checked_in: bool | None
-    carried_over: bool = Field(description="本轮已按项目保留为该代表的票 / the member's presses in the live round carry over")
+    carried_over: bool = Field(
+        description="本轮已按项目保留为该代表的票 / the member's presses in the live round carry over"
+    )
 
 
 class OpenRoundIn(BaseModel):
@@ -94,7 +101,9 @@ class LiveRound(BaseModel):
     motion_id: int
     round: int
     title: str
-    state: str = Field(description="ready | open | paused | closed | announced")
+    state: str = Field(
+        description="ready | open | paused | closed | announced | manual (counted by hand, awaiting confirmation)"
+    )
     secret: bool = Field(description="无记名 / secret ballot: no live counts, totals only after closing")
     ballot_kind: int
     item_count: int
@@ -250,6 +259,55 @@ class ResultOut(BaseModel):
         "the audit record that froze this result, SEQ:HASH (the chain's head then): give it to "
         "hallvote audit verify --head",
     )
+    manual: bool = Field(
+        default=False,
+        description="人工计票结果（举手或纸质票），取代本轮表决器计票 / a manual result (show of hands or paper) "
+        "that replaces the round's keypad tally",
+    )
+    manual_entry: ManualOut | None = Field(
+        default=None,
+        description="人工计票：方式、原因、录入人与确认人 / manual: method, reason, who entered and confirmed",
+    )
+
+
+class ManualIn(BaseModel):
+    """Counts entered by hand when keypads fail (人工计票)."""
+
+    method: Literal["show_of_hands", "paper"] = Field(
+        description="计票方式：show_of_hands 举手表决，paper 纸质票 / how the hall was counted"
+    )
+    reason: str = Field(
+        max_length=500,
+        description="原因（必填），如“表决器故障” / why (required), e.g. the keypads failed",
+    )
+    counts: list[list[int]] = Field(
+        description="每个事项一行，按 choices 顺序的计数：是非表决与项目票决为 [赞成, 反对, 弃权]，满意度测评为四档"
+        "计数 / one row per item, counts in the order of ``choices``: [yes, no, abstain], or the four grades "
+        "of a rating.  Non-negative; no item's total above 实到; a choice the motion does not offer stays 0",
+        max_length=consts.ITEMS_MAX,
+    )
+
+
+class ManualRejectIn(BaseModel):
+    reason: str = Field(max_length=500, description="退回原因（必填）/ why the entry is refused (required)")
+
+
+class ManualOut(BaseModel):
+    method: str
+    method_zh: str
+    method_en: str
+    reason: str
+    counts: list[list[int]]
+    expected: int = Field(description="应到（录入时）/ expected when entered")
+    present: int = Field(
+        description="实到（录入时，或键盘表决结束时）/ present when entered (or when the keypad round closed)"
+    )
+    entered_by: str
+    entered_role: str
+    entered_at: dt.datetime
+    confirmed_by: str | None = Field(
+        default=None, description="确认人；待确认时为空 / who confirmed; null while pending"
+    )
 
 
 class RoundResultOut(BaseModel):
@@ -262,6 +320,11 @@ class RoundResultOut(BaseModel):
     result: ResultOut | None = Field(
         description="本轮结束后才有；显示屏仅在宣布后可见 / once the round is closed; the display role sees it "
         "once announced"
+    )
+    pending_manual: ManualOut | None = Field(
+        default=None,
+        description="人工计票待确认（本轮状态 manual）；显示屏不可见 / manual counts awaiting confirmation (round "
+        "state manual); not shown to the display role",
     )
 
 

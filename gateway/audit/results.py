@@ -13,7 +13,11 @@ round with a stored result it:
   stored named ballots; for a secret round from the stored secret tally and
   the participation records, in the chain and in the store
   (TALLY_MISMATCH);
-- and every closed round must have its ``round.closed`` record.
+- for a manual round (a ``manual.confirmed`` record before the frozen
+  result) the frozen totals must be the confirmed manual counts, which
+  replace the keypad tally (TALLY_MISMATCH);
+- and every closed round must have its ``round.closed`` record (a manual
+  round: its ``manual.confirmed`` record).
 
 The problems reuse :class:`gateway.audit.chain.Problem` (with the reasons
 of :class:`ResultReason`), naming the chain record where there is one.
@@ -91,14 +95,20 @@ class _Chain:
         self.named: dict[tuple[int, int], dict[Any, list[int]]] = defaultdict(dict)
         self.participants: dict[tuple[int, int], set[Any]] = defaultdict(set)
         self.closed: set[tuple[int, int]] = set()
+        # Manual rounds: the confirmed counts (totals) and the seq of the confirmation.
+        self.manual: dict[tuple[int, int], tuple[int, dict[str, Any]]] = {}
         for rec in records:
             if rec.kind not in (
-                "result.frozen", "vote.recorded_named", "vote.participation_secret", "round.closed"
+                "result.frozen", "vote.recorded_named", "vote.participation_secret", "round.closed",
+                "manual.confirmed",
             ):  # fmt: skip
                 continue
             data = json.loads(rec.payload)
             key = (data["motion"], data["round"])
-            if rec.kind == "result.frozen":
+            if rec.kind == "manual.confirmed":
+                self.manual[key] = (rec.seq, data.get("totals", {}))
+                self.closed.add(key)
+            elif rec.kind == "result.frozen":
                 self.frozen[key] = (rec.seq, data)
             elif rec.kind == "vote.recorded_named":
                 self.named[key][data["member"]] = list(data["choices"])
@@ -138,11 +148,18 @@ def _check(conn: Connection, chain: _Chain) -> tuple[int, list[ResultProblem]]:
     for rnd in rounds.values():
         if rnd.state in ("closed", "announced") and (rnd.motion_id, rnd.number) not in chain.closed:
             problems.append(
-                ResultProblem(rnd.motion_id, rnd.number, ResultReason.RESULT_NOT_IN_CHAIN, "no round.closed record")
+                ResultProblem(
+                    rnd.motion_id, rnd.number, ResultReason.RESULT_NOT_IN_CHAIN, "no round.closed record"
+                )
             )
         elif rnd.state in ("closed", "announced") and rnd.id not in with_result:
             problems.append(
-                ResultProblem(rnd.motion_id, rnd.number, ResultReason.RESULT_MISMATCH, "closed round without a stored result")
+                ResultProblem(
+                    rnd.motion_id,
+                    rnd.number,
+                    ResultReason.RESULT_MISMATCH,
+                    "closed round without a stored result",
+                )
             )
     for res in results:
         rnd = rounds[res.round_id]
@@ -184,13 +201,27 @@ def _check_one(
     }
     for field, value in stored.items():
         if data.get(field) != value:
-            problem(ResultReason.RESULT_MISMATCH, f"{field}: stored {value!r}, chain {data.get(field)!r}", seq)
+            problem(
+                ResultReason.RESULT_MISMATCH, f"{field}: stored {value!r}, chain {data.get(field)!r}", seq
+            )
     items = len(counts)
+    manual = chain.manual.get(key)
+    if manual is not None and manual[0] < seq:
+        # A manual round: the frozen result must be the confirmed counts, not a keypad tally.
+        if manual[1] != data.get("totals"):
+            problem(
+                ResultReason.TALLY_MISMATCH, "the confirmed manual counts differ from the frozen result", seq
+            )
+        return out
     if motion.secret:
         width = consts.options_per_item(kind)
         tally = [[tallies.get(rnd.id, {}).get((i, c), 0) for c in range(1, width + 1)] for i in range(items)]
         if _totals(kind, tally, res.not_pressed) != data.get("totals"):
-            problem(ResultReason.TALLY_MISMATCH, f"stored secret tally {tally} differs from the frozen result", seq)
+            problem(
+                ResultReason.TALLY_MISMATCH,
+                f"stored secret tally {tally} differs from the frozen result",
+                seq,
+            )
         in_chain = len(chain.participants.get(key, ()))
         if not participation.get(rnd.id, 0) == in_chain == data.get("voted"):
             problem(
@@ -203,7 +234,14 @@ def _check_one(
         from_chain = _count(kind, items, chain.named.get(key, {}).values())
         from_store = _count(kind, items, named.get(rnd.id, []))
         frozen_totals = data.get("totals")
-        for label, rows in (("the chain's named votes", from_chain), ("the stored named ballots", from_store)):
+        for label, rows in (
+            ("the chain's named votes", from_chain),
+            ("the stored named ballots", from_store),
+        ):
             if _totals(kind, rows, res.not_pressed) != frozen_totals:
-                problem(ResultReason.TALLY_MISMATCH, f"{label} count {rows}, the frozen result says otherwise", seq)
+                problem(
+                    ResultReason.TALLY_MISMATCH,
+                    f"{label} count {rows}, the frozen result says otherwise",
+                    seq,
+                )
     return out

@@ -21,6 +21,9 @@ from gateway.audit.table import audit_table
 from gateway.core.events import (
     CheckInRecorded,
     Event,
+    ManualConfirmed,
+    ManualEntered,
+    ManualRejected,
     ResultComputed,
     RoundClosed,
     RoundOpened,
@@ -29,11 +32,11 @@ from gateway.core.events import (
     VoteRecorded,
 )
 from gateway.core.results import RoundResult
-from gateway.core.state import HallState, RoundKey
+from gateway.core.state import HallState, ManualEntry, RoundKey
 from gateway.core.states import RoundState, SittingState
 from protocol import consts
 
-__all__ = ["attach_heads", "audit_entries", "frozen_heads", "make_hook", "result_payload"]
+__all__ = ["attach_heads", "audit_entries", "frozen_heads", "make_hook", "manual_totals", "result_payload"]
 
 Entry = tuple[str, dict[str, Any]]
 
@@ -114,6 +117,53 @@ def audit_entries(state: HallState, events: Sequence[Event]) -> list[Entry]:
                     )
                     for member in sorted(e.participants)
                 )
+        elif isinstance(e, ManualEntered):
+            m = e.entry
+            out.append(
+                (
+                    "manual.entered",
+                    {
+                        "motion": e.round[0],
+                        "round": e.round[1],
+                        "method": m.method,
+                        "reason": m.reason,
+                        "totals": manual_totals(e.round, m, sitting),
+                        "expected": m.expected,
+                        "present": m.present,
+                        "entered_by": m.entered_by,
+                        "entered_role": m.entered_role,
+                    },
+                )
+            )
+        elif isinstance(e, ManualRejected):
+            out.append(
+                (
+                    "manual.rejected",
+                    {
+                        "motion": e.round[0],
+                        "round": e.round[1],
+                        "entered_by": e.entered_by,
+                        "rejected_by": e.by,
+                        "reason": e.reason,
+                    },
+                )
+            )
+        elif isinstance(e, ManualConfirmed):
+            m = e.entry
+            out.append(
+                (
+                    "manual.confirmed",
+                    {
+                        "motion": e.round[0],
+                        "round": e.round[1],
+                        "method": m.method,
+                        "reason": m.reason,
+                        "totals": manual_totals(e.round, m, sitting),
+                        "entered_by": m.entered_by,
+                        "confirmed_by": e.by,
+                    },
+                )
+            )
         elif isinstance(e, ResultComputed):
             r = e.result
             names = _GRADE_NAMES if r.ballot_kind == consts.RATING else _CHOICE_NAMES
@@ -125,6 +175,19 @@ def audit_entries(state: HallState, events: Sequence[Event]) -> list[Entry]:
             totals["not_pressed"] = r.not_pressed
             out.append(("result.frozen", result_payload(e.round, r, totals)))
     return out
+
+
+def manual_totals(key: RoundKey, entry: ManualEntry, sitting: Any) -> dict[str, int]:
+    """A manual entry's counts labelled like a frozen result's totals (``1:yes`` ..., ``not_pressed``)."""
+    kind = sitting.motions[key[0]].ballot_kind if sitting is not None else consts.YES_NO_ABSTAIN
+    names = _GRADE_NAMES if kind == consts.RATING else _CHOICE_NAMES
+    totals = {
+        f"{i + 1}:{names[code]}": n
+        for i, row in enumerate(entry.counts)
+        for code, n in enumerate(row, start=1)
+    }
+    totals["not_pressed"] = max(entry.present - entry.voted, 0)
+    return totals
 
 
 def result_payload(key: RoundKey, r: RoundResult, totals: dict[str, int]) -> dict[str, Any]:

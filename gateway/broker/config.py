@@ -389,7 +389,11 @@ class BrokerSettings:
 
     def validate(self) -> None:
         _check_id(self.hall, "hall")
-        if isinstance(self.seats, bool) or not isinstance(self.seats, int) or not 1 <= self.seats <= MAX_SEATS:
+        if (
+            isinstance(self.seats, bool)
+            or not isinstance(self.seats, int)
+            or not 1 <= self.seats <= MAX_SEATS
+        ):
             raise InvalidSettingError(f"seats must be 1..{MAX_SEATS}, not {self.seats!r}")
         for what, port in (("port", self.port), ("local port", self.local_port)):
             if port is not None and (isinstance(port, bool) or not 1 <= port <= 65535):

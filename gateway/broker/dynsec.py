@@ -196,7 +196,9 @@ class DynsecFile:
     def usernames(self) -> set[str]:
         return {c["username"] for c in self.doc.get("clients", [])}
 
-    def add_devices(self, devices: Iterable[tuple[str, str]], *, iterations: int = DEFAULT_ITERATIONS) -> None:
+    def add_devices(
+        self, devices: Iterable[tuple[str, str]], *, iterations: int = DEFAULT_ITERATIONS
+    ) -> None:
         have = self.usernames()
         for device_id, password in devices:
             if device_id in have:
@@ -285,7 +287,9 @@ class DynsecClient:
         try:
             got, value = self._events.get(timeout=WAIT_S)
         except queue.Empty:
-            raise DynsecError("UNREACHABLE", f"no {kind} from the broker at {self.host}:{self.port}") from None
+            raise DynsecError(
+                "UNREACHABLE", f"no {kind} from the broker at {self.host}:{self.port}"
+            ) from None
         return value if got == kind else -1
 
     def connect(self) -> DynsecClient:
@@ -318,7 +322,9 @@ class DynsecClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def run(self, commands: Sequence[dict[str, Any]], *, tolerate: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    def run(
+        self, commands: Sequence[dict[str, Any]], *, tolerate: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
         """Send ``commands`` in as few messages as fit CONTROL_MAX; the plugin's answers, in order.
 
         Raises DynsecError("COMMAND") naming the first command the plugin refused
@@ -351,11 +357,15 @@ class DynsecClient:
     # ---- what the gateway and provisioning use
 
     def add_devices(self, hall: str, devices: Iterable[tuple[str, str]]) -> None:
-        self.run([cmd for device_id, password in devices for cmd in device_commands(hall, device_id, password)])
+        self.run(
+            [cmd for device_id, password in devices for cmd in device_commands(hall, device_id, password)]
+        )
 
     def disable(self, device_ids: Iterable[str]) -> None:
         """Disconnect these keypads now and refuse their logins until enabled."""
-        self.run([{"command": "disableClient", "username": d} for d in device_ids], tolerate=("Client not found",))
+        self.run(
+            [{"command": "disableClient", "username": d} for d in device_ids], tolerate=("Client not found",)
+        )
 
     def enable(self, device_ids: Iterable[str]) -> None:
         self.run([{"command": "enableClient", "username": d} for d in device_ids])

@@ -383,7 +383,12 @@ class BrokerBridge:
         wait = min(low * 2 ** (failures - 1), high)
         log.warning(
             "broker %s:%d: connection failed (%s: %s); attempt %d, next in %d s",
-            self.host, self.port, reason, detail, failures, wait,
+            self.host,
+            self.port,
+            reason,
+            detail,
+            failures,
+            wait,
         )
 
     # ------------------------------------------------------------ paho callbacks (network thread)
@@ -418,7 +423,9 @@ class BrokerBridge:
         if refused:
             log.error("broker refused the subscriptions %s (acl: the gateway account's rights?)", refused)
             with self._link_lock:
-                self._link = LinkState(False, self._clock(), self._link.failures + 1, f"acl: refused {refused}")
+                self._link = LinkState(
+                    False, self._clock(), self._link.failures + 1, f"acl: refused {refused}"
+                )
             return
         with self._link_lock:
             self._link = LinkState(True, self._clock(), 0, None)

@@ -161,7 +161,9 @@ def verify(
         console.print(
             f"[red]TAMPERED[/red] results disagree with the audit log: first problem {escape(str(result_problems[0]))}"
         )
-        table = Table("motion", "round", "chain seq", "reason", "detail", title="results checked against the chain")
+        table = Table(
+            "motion", "round", "chain seq", "reason", "detail", title="results checked against the chain"
+        )
         for rp in result_problems:
             seq = "-" if rp.seq is None else str(rp.seq)
             table.add_row(str(rp.motion), str(rp.round), seq, str(rp.reason), escape(rp.detail))

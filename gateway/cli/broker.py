@@ -149,18 +149,17 @@ def config(
         f"[bold]{bc.GATEWAY_USER}[/], display account [bold]{bc.DISPLAY_USER}[/]"
         + (f", control account [bold]{bc.CONTROL_USER}[/]" if settings.dynsec else "")
         + "; "
-        f"TLS on {bind}:{port}"
-        + (f", plain on 127.0.0.1:{local_port}" if local_port else ""),
+        f"TLS on {bind}:{port}" + (f", plain on 127.0.0.1:{local_port}" if local_port else ""),
         highlight=False,
     )
-    _out.print(f"start the broker with: mosquitto -c {written[bc.CONF]}", highlight=False,
-               soft_wrap=True)
+    _out.print(f"start the broker with: mosquitto -c {written[bc.CONF]}", highlight=False, soft_wrap=True)
     if running and settings.dynsec:
         _err.print(
             "[bold yellow]warning:[/] 代理似乎正在运行：请重启它以读取新的账号文件（运行中的代理会覆盖它）/ a broker "
             f"answers on port {port}: restart it to read the new account file (a running broker's next account "
             "change would overwrite it); for a few keypads at runtime, provisioning adds them over the control topic",
-            highlight=False, soft_wrap=True,
+            highlight=False,
+            soft_wrap=True,
         )
     user = broker_user(run_as)
     if user is not None and (problem := check_reachable(Path(out).absolute(), user)):
@@ -169,7 +168,9 @@ def config(
 
 def _answering(host: str, port: int) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1" if host in ("0.0.0.0", "::") else host, port), timeout=0.3):
+        with socket.create_connection(
+            ("127.0.0.1" if host in ("0.0.0.0", "::") else host, port), timeout=0.3
+        ):
             return True
     except OSError:
         return False

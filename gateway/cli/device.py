@@ -39,21 +39,31 @@ ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="The hall's sett
 
 
 def _refused(exc: ProvisionError) -> typer.Exit:
-    _err.print(f"[bold red]拒绝 / refused[/] [{exc.code}] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    _err.print(
+        f"[bold red]拒绝 / refused[/] [{exc.code}] {escape(str(exc))}", highlight=False, soft_wrap=True
+    )
     return typer.Exit(exc.exit_code)
 
 
 @device_app.command("swap")
 def swap(
     seat: Annotated[str, typer.Option("--seat", help="Seat label of the failed keypad, e.g. A-12.")],
-    to: Annotated[str, typer.Option("--to", help="Device id of the replacement (provisioned, e.g. a spare).")],
+    to: Annotated[
+        str, typer.Option("--to", help="Device id of the replacement (provisioned, e.g. a spare).")
+    ],
     config: ConfigOpt = Path("hall.toml"),
-    reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")] = "故障更换 / failed",
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (recorded in the audit log).")
+    ] = "故障更换 / failed",
     token: Annotated[
         str | None,
-        typer.Option("--token", envvar="HALLVOTE_TOKEN", help="Technician token (required while the gateway runs)."),
+        typer.Option(
+            "--token", envvar="HALLVOTE_TOKEN", help="Technician token (required while the gateway runs)."
+        ),
     ] = None,
-    api: Annotated[str | None, typer.Option("--api", help="Gateway API URL (default: from hall.toml).")] = None,
+    api: Annotated[
+        str | None, typer.Option("--api", help="Gateway API URL (default: from hall.toml).")
+    ] = None,
     by: Annotated[str | None, typer.Option("--by", help="Technician name for the audit log.")] = None,
 ) -> None:
     """Replace the keypad at SEAT by the registered keypad TO; check-in and presses carry over."""
@@ -76,7 +86,13 @@ def swap(
                     actor=context.actor_name(by),
                     reason=reason,
                 )
-                old, new, member, checked_in, carried = done.old, done.new, done.member, done.checked_in, False
+                old, new, member, checked_in, carried = (
+                    done.old,
+                    done.new,
+                    done.member,
+                    done.checked_in,
+                    False,
+                )
                 note = "网关未运行，启动时加载 / gateway not running: it loads the keypads when it starts"
         finally:
             hall.close()
@@ -122,16 +138,33 @@ def list_devices(
         raise _refused(exc) from None
     now = dt.datetime.now(dt.UTC)
     table = Table(title=f"会场 {hall.settings.hall_id} 表决器 / keypads")
-    for column in ("座位 seat", "表决器 device", "在线 online", "电量 battery", "信号 RSSI", "最近 last seen", "固件 firmware"):
+    for column in (
+        "座位 seat",
+        "表决器 device",
+        "在线 online",
+        "电量 battery",
+        "信号 RSSI",
+        "最近 last seen",
+        "固件 firmware",
+    ):
         table.add_column(column, overflow="fold")
     online = 0
     for r in rows:
         online += r.online and not r.revoked
-        state = "[red]停用 revoked[/]" if r.revoked else ("[green]在线 online[/]" if r.online else "[yellow]离线 offline[/]")
+        state = (
+            "[red]停用 revoked[/]"
+            if r.revoked
+            else ("[green]在线 online[/]" if r.online else "[yellow]离线 offline[/]")
+        )
         battery = "—" if r.battery is None else f"{r.battery}%"
         rssi = "—" if r.rssi is None else f"{r.rssi} dBm"
         table.add_row(
-            escape(r.seat or "备用 spare"), escape(r.device_id), state, battery, rssi, _age(r.last_seen, now),
+            escape(r.seat or "备用 spare"),
+            escape(r.device_id),
+            state,
+            battery,
+            rssi,
+            _age(r.last_seen, now),
             escape(r.firmware or "—"),
         )
     _out.print(table)

@@ -168,7 +168,8 @@ def hash_token(
 def check_config(
     config: ConfigPath,
     offline: Annotated[
-        bool, typer.Option("--offline", help="Only validate the file; do not try the broker and the database.")
+        bool,
+        typer.Option("--offline", help="Only validate the file; do not try the broker and the database."),
     ] = False,
 ) -> None:
     """Validate the settings, print them (secrets hidden), try the broker and the database / 检查配置.

@@ -60,7 +60,9 @@ def new_token() -> tuple[str, str]:
 
 def init(
     hall: Annotated[str, typer.Option("--hall", help="Hall id (1..16 of a-z 0-9 -), as in MQTT topics.")],
-    folder: Annotated[Path, typer.Option("--dir", help="The hall folder to create (must not hold a hall.toml).")],
+    folder: Annotated[
+        Path, typer.Option("--dir", help="The hall folder to create (must not hold a hall.toml).")
+    ],
     name: Annotated[str | None, typer.Option("--name", help="The hall's name (default: the id).")] = None,
     seats: Annotated[
         int, typer.Option("--seats", help="Keypads in the hall: sizes the broker's limits.")
@@ -70,7 +72,9 @@ def init(
     ] = "127.0.0.1",
     host: Annotated[
         list[str] | None,
-        typer.Option("--host", help="Name or IP keypads reach the broker by (repeatable; server certificate)."),
+        typer.Option(
+            "--host", help="Name or IP keypads reach the broker by (repeatable; server certificate)."
+        ),
     ] = None,
     port: Annotated[int, typer.Option("--port", help="The broker's TLS port (keypads).")] = 8883,
     local_port: Annotated[
@@ -87,7 +91,9 @@ def init(
     ] = None,
     static_accounts: Annotated[
         bool,
-        typer.Option("--static-accounts", help="Static passwd/acl broker accounts instead of dynamic security."),
+        typer.Option(
+            "--static-accounts", help="Static passwd/acl broker accounts instead of dynamic security."
+        ),
     ] = False,
     env: Annotated[
         bool, typer.Option("--env", help="Print the tokens as `export HALLVOTE_TOKEN_<ROLE>=...` lines only.")
@@ -102,11 +108,19 @@ def init(
 
     folder = folder.absolute()
     if (folder / HALL_TOML).exists():
-        raise fail(f"{folder / HALL_TOML} 已存在 / already exists: nothing was changed "
-                   "(add people with `hallvote user add`, accounts with `hallvote broker config`)")
+        raise fail(
+            f"{folder / HALL_TOML} 已存在 / already exists: nothing was changed "
+            "(add people with `hallvote user add`, accounts with `hallvote broker config`)"
+        )
     settings = bc.BrokerSettings(
-        hall=hall, port=port, bind=bind, hosts=tuple(host) if host else bc.DEFAULT_HOSTS, local_port=local_port,
-        run_as_user=run_as, seats=seats, dynsec=not static_accounts,
+        hall=hall,
+        port=port,
+        bind=bind,
+        hosts=tuple(host) if host else bc.DEFAULT_HOSTS,
+        local_port=local_port,
+        run_as_user=run_as,
+        seats=seats,
+        dynsec=not static_accounts,
     )
     try:
         settings.validate()
@@ -158,8 +172,10 @@ def init(
             table.add_row(u.role, u.name, tokens[u.role])
         out.print(table)
         out.print(f"会场目录 / hall folder: {folder}")
-        out.print(f"  {HALL_TOML}  (settings), broker/ ({len(written)} files), {GATEWAY_PASS}"
-                  + (f", {CONTROL_PASS}" if control else ""))
+        out.print(
+            f"  {HALL_TOML}  (settings), broker/ ({len(written)} files), {GATEWAY_PASS}"
+            + (f", {CONTROL_PASS}" if control else "")
+        )
         out.print(f"start the broker:  mosquitto -c {written[bc.CONF]}")
         out.print(f"start the gateway: hallvote gateway run --config {folder / HALL_TOML}")
     if user is not None and (problem := check_reachable(folder / "broker", user)):

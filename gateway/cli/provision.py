@@ -35,7 +35,9 @@ ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="The hall's sett
 KeypadOpt = Annotated[
     Path | None, typer.Option("--keypad", help="Keypad settings (default: keypad.toml beside hall.toml).")
 ]
-BuildOpt = Annotated[Path | None, typer.Option("--build", help="Firmware build folder (hallvote firmware build).")]
+BuildOpt = Annotated[
+    Path | None, typer.Option("--build", help="Firmware build folder (hallvote firmware build).")
+]
 NoCopyOpt = Annotated[
     bool, typer.Option("--no-copy", help="Do not copy the build; require the keypad to run its version.")
 ]
@@ -44,20 +46,29 @@ RekeyOpt = Annotated[
 ]
 TokenOpt = Annotated[
     str | None,
-    typer.Option("--token", envvar="HALLVOTE_TOKEN", help="Technician token, to make a running gateway reload."),
+    typer.Option(
+        "--token", envvar="HALLVOTE_TOKEN", help="Technician token, to make a running gateway reload."
+    ),
 ]
 ApiOpt = Annotated[str | None, typer.Option("--api", help="Gateway API URL (default: from hall.toml).")]
-ByOpt = Annotated[str | None, typer.Option("--by", help="Technician name for the audit log (default: login).")]
+ByOpt = Annotated[
+    str | None, typer.Option("--by", help="Technician name for the audit log (default: login).")
+]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the keypad to answer.")]
 WifiOpt = Annotated[
     float,
-    typer.Option("--wifi-timeout", help="Seconds for the keypad to join Wi-Fi before its key is made (0: radio on only)."),
+    typer.Option(
+        "--wifi-timeout",
+        help="Seconds for the keypad to join Wi-Fi before its key is made (0: radio on only).",
+    ),
 ]
 LabelsOpt = Annotated[Path | None, typer.Option("--labels", help="Append label rows (CSV) to this file.")]
 
 
 def _refused(exc: ProvisionError) -> typer.Exit:
-    _err.print(f"[bold red]拒绝 / refused[/] [{exc.code}] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    _err.print(
+        f"[bold red]拒绝 / refused[/] [{exc.code}] {escape(str(exc))}", highlight=False, soft_wrap=True
+    )
     return typer.Exit(exc.exit_code)
 
 
@@ -97,14 +108,29 @@ def _after(p: Provisioner) -> None:
 
 
 def _make(
-    config: Path, keypad: Path | None, build: Path | None, token: str | None, api: str | None, by: str | None,
-    timeout: float, no_copy: bool, rekey: bool, wifi_timeout: float,
+    config: Path,
+    keypad: Path | None,
+    build: Path | None,
+    token: str | None,
+    api: str | None,
+    by: str | None,
+    timeout: float,
+    no_copy: bool,
+    rekey: bool,
+    wifi_timeout: float,
 ) -> tuple[context.Hall, Provisioner]:
     hall = context.open_hall(config, token=token, api=api)
     try:
         return hall, context.provisioner(
-            hall, config=config, keypad=keypad, build=build, actor=context.actor_name(by), timeout=timeout,
-            copy=not no_copy, rekey=rekey, wifi_timeout_s=wifi_timeout,
+            hall,
+            config=config,
+            keypad=keypad,
+            build=build,
+            actor=context.actor_name(by),
+            timeout=timeout,
+            copy=not no_copy,
+            rekey=rekey,
+            wifi_timeout_s=wifi_timeout,
         )
     except BaseException:
         hall.close()
@@ -114,10 +140,18 @@ def _make(
 @provision_app.callback(invoke_without_command=True)
 def provision(
     ctx: typer.Context,
-    port: Annotated[str | None, typer.Option("--port", help="The keypad's serial port, e.g. /dev/ttyUSB0.")] = None,
-    seat: Annotated[str | None, typer.Option("--seat", help="Seat label to bind the keypad to, e.g. A-12.")] = None,
-    spare: Annotated[bool, typer.Option("--spare", help="Register without a seat (a spare for swaps).")] = False,
-    device_id: Annotated[str | None, typer.Option("--device-id", help="Device id (default: allocated).")] = None,
+    port: Annotated[
+        str | None, typer.Option("--port", help="The keypad's serial port, e.g. /dev/ttyUSB0.")
+    ] = None,
+    seat: Annotated[
+        str | None, typer.Option("--seat", help="Seat label to bind the keypad to, e.g. A-12.")
+    ] = None,
+    spare: Annotated[
+        bool, typer.Option("--spare", help="Register without a seat (a spare for swaps).")
+    ] = False,
+    device_id: Annotated[
+        str | None, typer.Option("--device-id", help="Device id (default: allocated).")
+    ] = None,
     config: ConfigOpt = Path("hall.toml"),
     keypad: KeypadOpt = None,
     build: BuildOpt = None,
@@ -141,12 +175,18 @@ def provision(
         hall, p = _make(config, keypad, build, token, api, by, timeout, no_copy, rekey, wifi_timeout)
         try:
             with Progress(
-                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                console=_err, transient=True,
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=_err,
+                transient=True,
             ) as bar:
                 task = bar.add_task(f"{port}", total=STEPS)
                 label = p.provision(
-                    port, seat, device_id,
+                    port,
+                    seat,
+                    device_id,
                     lambda what, step: bar.update(task, completed=step - 1, description=f"{port}: {what}"),
                 )
                 bar.update(task, completed=STEPS)
@@ -172,7 +212,9 @@ def _rows(path: Path) -> list[tuple[str, str | None, str | None]]:
         if not cells or not any(cells) or cells[0].startswith("#") or (i == 1 and cells[0].lower() == "port"):
             continue
         if len(cells) > 3:
-            raise SettingsError(f"{path} 第 {i} 行列数过多", f"{path}, row {i}: expected port,seat[,device_id]")
+            raise SettingsError(
+                f"{path} 第 {i} 行列数过多", f"{path}, row {i}: expected port,seat[,device_id]"
+            )
         seat = cells[1] if len(cells) > 1 and cells[1] else None
         device = cells[2] if len(cells) > 2 and cells[2] else None
         rows.append((cells[0], seat, device))
@@ -183,7 +225,9 @@ def _rows(path: Path) -> list[tuple[str, str | None, str | None]]:
 
 @provision_app.command("bulk")
 def bulk(
-    csv_file: Annotated[Path, typer.Option("--csv", help="CSV of port,seat[,device_id] (empty seat: spare).")],
+    csv_file: Annotated[
+        Path, typer.Option("--csv", help="CSV of port,seat[,device_id] (empty seat: spare).")
+    ],
     config: ConfigOpt = Path("hall.toml"),
     keypad: KeypadOpt = None,
     build: BuildOpt = None,
@@ -215,6 +259,7 @@ def bulk(
         ) as bar:
             task = bar.add_task("表决器 / keypads", total=len(rows))
             for port, seat, device in rows:
+
                 def step(what: str, _n: int, port: str = port) -> None:
                     bar.update(task, description=f"{port}: {what}")
 

@@ -92,9 +92,11 @@ def add(
     if any(u.name == entry.name for u in before.users):
         raise _fail(f"用户名已存在 / a user named {entry.name!r} exists")
     old = config.read_bytes()
-    new = old + (b"" if old.endswith(b"\n") else b"\n") + user_block(
-        TemplateUser(entry.name, entry.role, digest)
-    ).encode("utf-8")
+    new = (
+        old
+        + (b"" if old.endswith(b"\n") else b"\n")
+        + user_block(TemplateUser(entry.name, entry.role, digest)).encode("utf-8")
+    )
     _replace(config, new)
     try:
         load_settings(config)
@@ -102,7 +104,9 @@ def add(
         _replace(config, old)
         raise _fail("\n".join(exc.lines()) + "\n(hall.toml left as it was)", 1) from None
     out = Console(soft_wrap=True, highlight=False)
-    out.print(f"已添加 / added {escape(entry.name)} ({entry.role}); 令牌只显示这一次 / the token, shown this once:")
+    out.print(
+        f"已添加 / added {escape(entry.name)} ({entry.role}); 令牌只显示这一次 / the token, shown this once:"
+    )
     out.print(token)
     out.print("运行中的网关需重启以读取新用户 / restart a running gateway for it to know the new user")
 

@@ -326,7 +326,10 @@ def format_errors(exc: ValidationError) -> list[str]:
 
 def _relative_to(data: dict[str, Any], base: Path) -> None:
     """File paths in the file are relative to the file's directory (as a reader of it would expect)."""
-    for section, keys in (("broker", ("password_file", "ca_file", "control_password_file")), ("log", ("file",))):
+    for section, keys in (
+        ("broker", ("password_file", "ca_file", "control_password_file")),
+        ("log", ("file",)),
+    ):
         table = data.get(section)
         if not isinstance(table, dict):
             continue

@@ -16,15 +16,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from gateway.api import motions as api_motions
 from gateway.api import sittings as api_sittings
 from gateway.api.errors import ApiError
-from gateway.api.schemas import OpenRoundIn
+from gateway.api.schemas import ManualIn, ManualRejectIn, OpenRoundIn
 from gateway.core.errors import CommandError
 from gateway.db.engine import reader
-from gateway.db.models import Sitting
+from gateway.db.models import Motion, Sitting
 from gateway.service import Gateway, StoreError
 
 from .auth import ConsoleUser, check_csrf, require_page
@@ -60,6 +61,9 @@ ACTIONS = (
     "close",
     "announce",
     "rerun",
+    "manual_enter",
+    "manual_confirm",
+    "manual_reject",
 )
 
 
@@ -73,6 +77,24 @@ def _int(form: dict[str, Any], name: str) -> int:
 def _text(form: dict[str, Any], name: str) -> str | None:
     value = str(form.get(name, "")).strip()
     return value[:500] or None
+
+
+def _counts(form: dict[str, Any]) -> list[list[int]]:
+    """The manual counts grid: fields ``c_{item}_{choice}`` (0-based item, choice code 1..4); empty is 0."""
+    cells: dict[tuple[int, int], int] = {}
+    for name, value in form.items():
+        parts = name.split("_")
+        if len(parts) == 3 and parts[0] == "c" and parts[1].isdigit() and parts[2].isdigit():
+            text = str(value).strip() or "0"
+            try:
+                cells[(int(parts[1]), int(parts[2]))] = int(text)
+            except ValueError:
+                raise ApiError(
+                    422, "VALIDATION", f"计数须为整数 / counts must be whole numbers ({name}={text!r})"
+                ) from None
+    items = 1 + max((i for i, _ in cells), default=-1)
+    width = max((c for _, c in cells), default=0)
+    return [[cells.get((i, c), 0) for c in range(1, width + 1)] for i in range(items)]
 
 
 def run_action(gateway: Gateway, session: Session, user: ConsoleUser, form: dict[str, Any]) -> None:
@@ -106,6 +128,20 @@ def run_action(gateway: Gateway, session: Session, user: ConsoleUser, form: dict
         audit = gateway._audit_log
         if audit is not None:
             audit.append("round.rerun", user.name, {"motion": motion_id, "round": number, "reason": reason})
+    elif action == "manual_enter":
+        motion_id, number = _int(form, "motion"), _int(form, "number")
+        try:
+            body = ManualIn(
+                method=form.get("method", ""), reason=str(form.get("reason", "")), counts=_counts(form)
+            )
+        except ValidationError:
+            raise ApiError(422, "VALIDATION", "计票方式或原因无效 / bad method or reason") from None
+        api_motions.enter_manual(motion_id, number, body, gateway, who)
+    elif action == "manual_confirm":
+        api_motions.confirm_manual(_int(form, "motion"), _int(form, "number"), gateway, who)
+    elif action == "manual_reject":
+        body_r = ManualRejectIn(reason=str(form.get("reason", ""))[:500])
+        api_motions.reject_manual(_int(form, "motion"), _int(form, "number"), body_r, gateway, who)
     else:
         raise ApiError(422, "UNKNOWN_ACTION", f"未知操作 / unknown action {action!r}")
 
@@ -136,6 +172,35 @@ async def chair_live(request: Request, user: ConsoleUser = Operator) -> Response
     """The live part of the chair page (the page's script swaps it in on every WebSocket snapshot)."""
     ctx = await run_in_threadpool(chair_context, request, user)
     return render(request, "chair_live.html", ctx, user=user)
+
+
+@router.get("/console/chair/manual/{motion_id}/{number}")
+async def manual_page(
+    request: Request, motion_id: int, number: int, user: ConsoleUser = Operator
+) -> Response:
+    """Enter a round's counts by hand (keypads failed), or confirm / reject the pending entry."""
+    gateway: Gateway = request.app.state.gateway
+
+    def load() -> dict[str, Any]:
+        with Session(reader(gateway.engine)) as session:
+            results = api_motions.results(motion_id, session, gateway, user.user)
+            row = session.get(Motion, motion_id)
+            items = list(row.items) if row is not None else []
+        this = next((r for r in results.rounds if r.number == number), None)
+        if this is None:
+            raise ApiError(404, "NOT_FOUND", f"没有第 {number} 轮 / no round {number}")
+        motion = gateway.sitting.motions.get(motion_id) if gateway.sitting else None
+        options = motion.options if motion is not None else 0b1110
+        titles = [results.title] if results.ballot_kind == 1 else items
+        return {
+            "results": results,
+            "rnd": this,
+            "choices": [c for c in results.choices if options >> c.code & 1],
+            "titles": titles,
+        }
+
+    ctx = await run_in_threadpool(load)
+    return render(request, "manual.html", ctx, user=user)
 
 
 @router.post("/console/chair/do")

@@ -96,7 +96,8 @@ def minutes(
                 "result": rnd.result.model_dump() if rnd.result is not None else None,
                 "named_choices": None,
             }
-            if not motion.secret and rnd.state in ("closed", "announced"):
+            manual = rnd.result is not None and rnd.result.manual
+            if not motion.secret and rnd.state in ("closed", "announced") and not manual:
                 ballots = _named(session, motion.id, rnd.number)
                 entry["named_choices"] = [
                     {
@@ -180,7 +181,7 @@ def _csv(data: dict[str, Any]) -> str:
                     [
                         m["title"],
                         r["number"],
-                        r["state_zh"],
+                        r["state_zh"] + (" · 人工计票 manual" if res.get("manual") else ""),
                         item["title"],
                         " ".join(f"{c['zh']}{item['counts'][c['code'] - 1]}" for c in m["choices"]),
                         item["label_zh"],

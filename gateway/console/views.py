@@ -41,6 +41,7 @@ ROUND_STATES = {
     "paused": ("已暂停", "paused"),
     "closed": ("已结束，待宣布", "closed, not announced"),
     "announced": ("已宣布", "announced"),
+    "manual": ("人工计票，待确认", "manual count, awaiting confirmation"),
 }
 PRESET_NAMES: dict[str, tuple[str, str]] = {}
 
@@ -147,11 +148,11 @@ def live_view(gateway: Gateway, session: Session, user: User, lang: str) -> dict
         "kind_label": kind_label(motion.ballot_kind),
         "result": None,
     }
-    if current["state"] in ("closed", "announced"):
+    if current["state"] in ("closed", "announced", "manual"):
         results = motion_result(session, gateway, user, motion.id or 0)
-        view["round"]["result"] = next(
-            (r.result for r in results.rounds if r.number == current["round"]), None
-        )
+        this = next((r for r in results.rounds if r.number == current["round"]), None)
+        view["round"]["result"] = this.result if this is not None else None
+        view["round"]["pending_manual"] = this.pending_manual if this is not None else None
         # the choices this motion admits (a three-grade rating has no 优秀 column)
         view["round"]["choices_out"] = [c for c in results.choices if motion.options >> c.code & 1]
     return view

@@ -22,6 +22,9 @@ from .events import (
     DeviceHealth,
     Event,
     FrameAccepted,
+    ManualConfirmed,
+    ManualEntered,
+    ManualRejected,
     MotionAdded,
     ResultComputed,
     RoundClosed,
@@ -123,6 +126,22 @@ def apply(state: HallState, event: Event) -> None:
             _erase_secret_links(state, run)
     elif isinstance(event, ResultComputed):
         _round(state, event.round).result = event.result
+    elif isinstance(event, ManualEntered):
+        run = _round(state, event.round)
+        run.state = RoundState.MANUAL
+        run.manual = event.entry
+        run.result = None  # a keypad result is set aside until the manual one is confirmed
+    elif isinstance(event, ManualRejected):
+        _round(state, event.round).manual = None
+    elif isinstance(event, ManualConfirmed):
+        run = _round(state, event.round)
+        run.state = RoundState.CLOSED
+        run.closed_at = event.at
+        run.totals = tuple((0, *row) for row in event.entry.counts)
+        run.participants = frozenset()
+        run.expected = event.entry.expected
+        run.present = event.entry.present
+        run.manual = None
 
 
 def _erase_secret_links(state: HallState, run: RoundRun) -> None:

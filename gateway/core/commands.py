@@ -93,6 +93,8 @@ def close_sitting(state: HallState, *, at: float) -> list[Event]:
     sitting = _sitting(state)
     if sitting.current is not None:
         raise CommandError("ROUND_LIVE", "请先结束正在进行的表决 / close the live round first")
+    if any(run.state is RoundState.MANUAL for run in sitting.rounds.values()):
+        raise CommandError("MANUAL_PENDING", "人工计票尚未确认 / a manual round awaits its confirmed counts")
     return _sitting_step(state, SittingEvent.CLOSE, at)
 
 

@@ -212,7 +212,7 @@ def _live_round(sitting: SittingRun, frame: Vote) -> RoundRun:
     if current is None or current.key != (frame.motion_id, frame.round) or current.nonce != frame.round_nonce:
         earlier = sitting.rounds.get((frame.motion_id, frame.round))
         if earlier is not None and earlier.nonce == frame.round_nonce:
-            if earlier.state in (RoundState.CLOSED, RoundState.ANNOUNCED):
+            if earlier.state in (RoundState.CLOSED, RoundState.ANNOUNCED, RoundState.MANUAL):
                 raise _Refuse(reasons.ROUND_CLOSED)
             if earlier.state is RoundState.READY:
                 raise _Refuse(reasons.MOTION_NOT_OPEN)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .results import RoundResult
-from .state import Accepted, Ballot, MotionSpec, RoundKey
+from .state import Accepted, Ballot, ManualEntry, MotionSpec, RoundKey
 from .states import RoundState, SittingState
 
 __all__ = [
@@ -19,6 +19,9 @@ __all__ = [
     "DeviceHealth",
     "Event",
     "FrameAccepted",
+    "ManualConfirmed",
+    "ManualEntered",
+    "ManualRejected",
     "MotionAdded",
     "ResultComputed",
     "RoundClosed",
@@ -149,6 +152,36 @@ class ResultComputed:
     at: float
 
 
+@dataclass(frozen=True)
+class ManualEntered:
+    """Counts entered by hand (the round becomes manual); they replace any pending entry."""
+
+    round: RoundKey
+    entry: ManualEntry
+    at: float
+
+
+@dataclass(frozen=True)
+class ManualRejected:
+    """The pending manual entry was refused by the person asked to confirm it."""
+
+    round: RoundKey
+    entered_by: str
+    by: str
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True)
+class ManualConfirmed:
+    """The pending manual entry was confirmed by the other person: the round closes with it."""
+
+    round: RoundKey
+    entry: ManualEntry
+    by: str
+    at: float
+
+
 Event = (
     FrameAccepted
     | DeviceHealth
@@ -162,4 +195,7 @@ Event = (
     | RoundFocused
     | RoundClosed
     | ResultComputed
+    | ManualEntered
+    | ManualRejected
+    | ManualConfirmed
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from gateway.core.state import HallState, RoundKey
+from gateway.core.state import HallState, RoundKey, RoundRun
 from gateway.core.states import RoundState
 from gateway.core.tally import count
 
@@ -22,7 +22,9 @@ def live_picture(
     """Sitting with 应到/实到, and the current (or latest) round.
 
     Counts of a named round are live; a secret round shows only how many
-    have voted until it closes, then its totals and result.
+    have voted until it closes, then its totals and result.  With no live
+    round the picture shows a round awaiting manual counts, else the latest;
+    a manual result says so (``manual``, ``manual_method``).
     """
     sitting = state.sitting
     data: dict[str, Any] = {
@@ -41,25 +43,24 @@ def live_picture(
         "present": sitting.present,
     }
     key = sitting.current or (
-        max(sitting.rounds, key=lambda k: (sitting.rounds[k].opened_at or 0, k))
-        if sitting.rounds
-        else None
+        max(sitting.rounds, key=lambda k: _recent(sitting.rounds[k])) if sitting.rounds else None
     )
     if key is None:
         return data
     run = sitting.rounds[key]
     motion = sitting.motions[key[0]]
     closed = run.state in (RoundState.CLOSED, RoundState.ANNOUNCED)
+    manual = run.state is RoundState.MANUAL  # counted by hand: no keypad figures until confirmed
     voted = len(run.participants) if closed else sum(1 for b in run.ballots.values() if b.pressed)
     totals = (
         run.totals
         if closed
-        else (
-            None
-            if motion.secret
-            else count(run.ballots.values(), motion.ballot_kind, motion.item_count)
-        )
+        else (None if motion.secret else count(run.ballots.values(), motion.ballot_kind, motion.item_count))
     )
+    if manual:
+        voted, totals = 0, None
+    elif closed and run.result is not None and run.result.manual is not None:
+        voted = run.result.voted  # a manual round has no keypad participants
     data["round"] = {
         "motion_id": key[0],
         "round": key[1],
@@ -70,7 +71,7 @@ def live_picture(
         "item_count": motion.item_count,
         "deadline": run.deadline,
         "voted": voted,
-        "not_pressed": max((run.present if closed else sitting.present) - voted, 0),
+        "not_pressed": 0 if manual else max((run.present if closed else sitting.present) - voted, 0),
         "totals": [list(row[1:]) for row in totals] if totals is not None else None,
         "purge_pending": key in purge_pending,
         "result": _result_json(run.result) if run.result is not None else None,
@@ -78,8 +79,17 @@ def live_picture(
     return data
 
 
+def _recent(run: RoundRun) -> tuple[bool, float, RoundKey]:
+    """Which round the picture shows when none is live: one awaiting manual counts, else the latest."""
+    manual_at = run.manual.at if run.manual is not None else 0.0
+    return (run.state is RoundState.MANUAL, run.opened_at or manual_at or run.closed_at or 0.0, run.key)
+
+
 def _result_json(result: Any) -> dict[str, Any]:
+    manual = result.manual
     return {
+        "manual": manual is not None,
+        "manual_method": manual.method if manual is not None else None,
         "outcome": result.outcome,
         "expected": result.expected,
         "present": result.present,

@@ -6,7 +6,7 @@ present, so the same closed round always gives the same result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gateway.rules import (
     FOUR_GRADE,
@@ -22,9 +22,12 @@ from gateway.rules import decide as decide_passing
 from protocol import consts
 from protocol.frames import ResultSummary
 
-from .state import MotionSpec, RoundRun
+from .state import ManualEntry, MotionSpec, RoundRun
 
-__all__ = ["ItemResult", "RoundResult", "compute_result"]
+__all__ = ["MANUAL_METHODS", "ItemResult", "RoundResult", "compute_result", "manual_result"]
+
+# How a manual round was counted: code -> (Chinese, English).
+MANUAL_METHODS = {"show_of_hands": ("举手表决", "show of hands"), "paper": ("纸质票", "paper ballot")}
 
 _GRADES = {
     consts.EXCELLENT: Grade.EXCELLENT,
@@ -77,6 +80,9 @@ class RoundResult:
     # right then): published with the result, set once the record is committed.
     audit_seq: int = 0
     audit_head: str = ""
+    # A manual round (keypads failed): the confirmed entry and who confirmed it.
+    manual: ManualEntry | None = None
+    confirmed_by: str = ""
 
     def frame(self) -> ResultSummary:
         return ResultSummary(
@@ -209,4 +215,28 @@ def _rating(motion: MotionSpec, run: RoundRun, rows: list[tuple[int, ...]]) -> R
         items=tuple(items),
         rule_zh=rule.describe("zh"),
         rule_en=rule.describe("en"),
+    )
+
+
+def manual_result(motion: MotionSpec, run: RoundRun, entry: ManualEntry, confirmed_by: str) -> RoundResult:
+    """The result of a manual round: the entered counts through the motion's rule, marked manual.
+
+    已按 (voted) is the largest item total, 未按 (not pressed) the rest of 实到.
+    """
+    frozen = RoundRun(
+        run.motion_id,
+        run.number,
+        run.nonce,
+        totals=tuple((0, *row) for row in entry.counts),
+        expected=entry.expected,
+        present=entry.present,
+    )
+    result = compute_result(motion, frozen)
+    voted = entry.voted
+    return replace(
+        result,
+        voted=voted,
+        not_pressed=max(entry.present - voted, 0),
+        manual=entry,
+        confirmed_by=confirmed_by,
     )

@@ -31,6 +31,7 @@ __all__ = [
     "Ballot",
     "DeviceEntry",
     "HallState",
+    "ManualEntry",
     "MotionSpec",
     "ReplayWindow",
     "RoundKey",
@@ -104,6 +105,30 @@ class Ballot:
 
 
 @dataclass(frozen=True)
+class ManualEntry:
+    """Counts entered by hand for a round whose keypads failed, awaiting the other person's confirmation.
+
+    ``counts`` has one row per item with the count of each choice (yes, no,
+    abstain; or the grades of a rating), index 0 = choice code 1;
+    ``expected`` and ``present`` (应到, 实到) are frozen at entry.
+    """
+
+    method: str  # "show_of_hands" (举手) or "paper" (纸质票)
+    reason: str
+    counts: tuple[tuple[int, ...], ...]
+    expected: int
+    present: int
+    entered_by: str
+    entered_role: str
+    at: float
+
+    @property
+    def voted(self) -> int:
+        """Members counted: the largest item total (each member counts once per item)."""
+        return max((sum(row) for row in self.counts), default=0)
+
+
+@dataclass(frozen=True)
 class MotionSpec:
     motion_id: int
     title: str
@@ -136,6 +161,7 @@ class RoundRun:
     expected: int = 0
     present: int = 0
     result: RoundResult | None = None
+    manual: ManualEntry | None = None  # the pending manual entry (state manual)
 
     @property
     def key(self) -> RoundKey:

@@ -10,6 +10,13 @@ Rules:
   ROUND_PAUSED and keeps what it has.  A round may be closed from open or
   paused.  A re-run never reopens a round: it creates the motion's next
   round (ready), and every round is kept.
+* Manual fallback (keypads failed): a round that is ready or closed (not
+  announced) may be declared manual by entering counts (show of hands or
+  paper): it goes to manual.  In manual a new entry replaces the pending
+  one, a rejection keeps it manual without a pending entry, and a
+  confirmation by the other person closes it with the manual result, which
+  replaces any keypad tally.  A closed round whose result is already manual
+  is not entered again (a correction is a re-run).
 * Every (state, event) pair not in a table is refused with TransitionError.
 """
 
@@ -52,6 +59,7 @@ class RoundState(enum.Enum):
     PAUSED = "paused"
     CLOSED = "closed"
     ANNOUNCED = "announced"
+    MANUAL = "manual"
 
 
 class RoundEvent(enum.Enum):
@@ -60,6 +68,9 @@ class RoundEvent(enum.Enum):
     RESUME = "resume"
     CLOSE = "close"
     ANNOUNCE = "announce"
+    ENTER_MANUAL = "enter_manual"
+    REJECT_MANUAL = "reject_manual"
+    CONFIRM_MANUAL = "confirm_manual"
 
 
 SITTING_TRANSITIONS: dict[tuple[SittingState, SittingEvent], SittingState] = {
@@ -77,6 +88,11 @@ ROUND_TRANSITIONS: dict[tuple[RoundState, RoundEvent], RoundState] = {
     (RoundState.OPEN, RoundEvent.CLOSE): RoundState.CLOSED,
     (RoundState.PAUSED, RoundEvent.CLOSE): RoundState.CLOSED,
     (RoundState.CLOSED, RoundEvent.ANNOUNCE): RoundState.ANNOUNCED,
+    (RoundState.READY, RoundEvent.ENTER_MANUAL): RoundState.MANUAL,
+    (RoundState.CLOSED, RoundEvent.ENTER_MANUAL): RoundState.MANUAL,
+    (RoundState.MANUAL, RoundEvent.ENTER_MANUAL): RoundState.MANUAL,
+    (RoundState.MANUAL, RoundEvent.REJECT_MANUAL): RoundState.MANUAL,
+    (RoundState.MANUAL, RoundEvent.CONFIRM_MANUAL): RoundState.CLOSED,
 }
 
 # States in which a check-in frame is accepted, and whether it is late (补签).

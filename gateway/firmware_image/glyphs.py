@@ -192,7 +192,9 @@ def render_glyphs(
     try:
         from PIL import Image, ImageDraw, ImageFont
     except ImportError as exc:
-        raise FontMissing("Pillow is needed to render glyphs: pip install Pillow (a hallvote dependency)") from exc
+        raise FontMissing(
+            "Pillow is needed to render glyphs: pip install Pillow (a hallvote dependency)"
+        ) from exc
     if height % 8 or not 8 <= height <= 32:
         raise FirmwareBuildError(f"glyph height must be 8, 16, 24 or 32, not {height}")
     font = ImageFont.truetype(str(font_path), size or height - 1)

@@ -77,7 +77,9 @@ def member_at(session: Session, hall_id: str, seat_id: int | None) -> int | None
     if sitting is None:
         return None
     assignment = session.exec(
-        select(SeatAssignment).where(SeatAssignment.sitting_id == sitting.id, SeatAssignment.seat_id == seat_id)
+        select(SeatAssignment).where(
+            SeatAssignment.sitting_id == sitting.id, SeatAssignment.seat_id == seat_id
+        )
     ).first()
     return assignment.member_id if assignment is not None else None
 
@@ -106,7 +108,12 @@ def register(engine: Engine, *, hall_id: str, device_in: DeviceCreate, actor: st
     """Register a keypad (no seat yet); audited ``device.registered``."""
     with transaction(engine) as (conn, session):
         key = bytes(device_in.public_key)
-        payload = {"device": device_in.device_id, "seat": None, "member": None, "key_fingerprint": fingerprint(key)}
+        payload = {
+            "device": device_in.device_id,
+            "seat": None,
+            "member": None,
+            "key_fingerprint": fingerprint(key),
+        }
         _append(engine, conn, [Event("device.registered", actor, payload)])
         device = crud.register_device(session=session, hall_id=hall_id, device_in=device_in)
         session.expunge(device)
@@ -144,7 +151,11 @@ def revoke(engine: Engine, *, device_id: str, actor: str, reason: str) -> Device
             return current
     with transaction(engine) as (conn, session):
         device = crud.get(Device, device_id, session=session)
-        _append(engine, conn, [Event("device.revoked", actor, {**_about(session, device, device.seat_id), "reason": reason})])
+        _append(
+            engine,
+            conn,
+            [Event("device.revoked", actor, {**_about(session, device, device.seat_id), "reason": reason})],
+        )
         device = crud.revoke_device(session=session, device_id=device_id)
         session.expunge(device)
         return device

@@ -110,7 +110,9 @@ class DeviceRefused(ProvisionError):
 
     def __init__(self, device_code: str, message: str) -> None:
         self.device_code = device_code
-        super().__init__(f"表决器拒绝（{device_code}）: {message}", f"the keypad refused ({device_code}): {message}")
+        super().__init__(
+            f"表决器拒绝（{device_code}）: {message}", f"the keypad refused ({device_code}): {message}"
+        )
 
 
 # --------------------------------------------------------------- the hall's records

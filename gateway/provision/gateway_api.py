@@ -136,7 +136,9 @@ class GatewayApi:
         """``POST /api/v1/halls/{hall}/seats/{seat}/swap`` on the running gateway; its answer."""
         try:
             answer = self._request(
-                "POST", f"/api/v1/halls/{self.hall_id}/seats/{urllib.parse.quote(seat)}/swap", {"to": to, "reason": reason}
+                "POST",
+                f"/api/v1/halls/{self.hall_id}/seats/{urllib.parse.quote(seat)}/swap",
+                {"to": to, "reason": reason},
             )
         except urllib.error.HTTPError as exc:
             body = exc.read().decode("utf-8", "replace")[:500]
@@ -155,7 +157,9 @@ class GatewayApi:
                 err.code = "FORBIDDEN"
             raise err from None
         except (urllib.error.URLError, OSError) as exc:
-            raise GatewayError("无法连接网关，未更换", f"cannot reach the gateway ({exc}); nothing was swapped") from None
+            raise GatewayError(
+                "无法连接网关，未更换", f"cannot reach the gateway ({exc}); nothing was swapped"
+            ) from None
         if not isinstance(answer, dict):
             raise GatewayError("网关答复有误", f"unexpected answer from the gateway: {answer!r}")
         return answer

@@ -122,8 +122,7 @@ class BoardLink:
     def call(self, name: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Run ``firmware.provision.call(name, ...)`` on the keypad and return its value."""
         code = (
-            "from firmware import provision as _hvp\n"
-            f"_hvp.call({name!r}, *{tuple(args)!r}, **{kwargs!r})\n"
+            f"from firmware import provision as _hvp\n_hvp.call({name!r}, *{tuple(args)!r}, **{kwargs!r})\n"
         )
         out, err = self.run(code, timeout=timeout)
         if err:

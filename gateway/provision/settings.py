@@ -58,7 +58,9 @@ class KeypadSettings(BaseModel):
             try:
                 secret = self.wifi_password_file.read_text(encoding="utf-8").strip()
             except (OSError, UnicodeDecodeError) as exc:
-                raise ValueError(f"wifi_password_file: cannot read {self.wifi_password_file}: {exc}") from None
+                raise ValueError(
+                    f"wifi_password_file: cannot read {self.wifi_password_file}: {exc}"
+                ) from None
             object.__setattr__(self, "wifi_password", SecretStr(secret))
         if self.wifi_password is None:
             object.__setattr__(self, "wifi_password", SecretStr(""))
@@ -107,7 +109,9 @@ def load_keypad(path: str | Path) -> KeypadSettings:
         return KeypadSettings(**data)
     except ValidationError as exc:
         problems = "; ".join(format_errors(exc))
-        raise SettingsError(f"表决器配置有误 {source}: {problems}", f"bad keypad settings {source}: {problems}") from None
+        raise SettingsError(
+            f"表决器配置有误 {source}: {problems}", f"bad keypad settings {source}: {problems}"
+        ) from None
 
 
 def load_hall(path: str | Path) -> GatewaySettings:
@@ -116,4 +120,6 @@ def load_hall(path: str | Path) -> GatewaySettings:
         return load_settings(path)
     except ConfigError as exc:
         problems = "; ".join(exc.problems)
-        raise SettingsError(f"网关配置有误 {path}: {problems}", f"bad gateway settings {path}: {problems}") from None
+        raise SettingsError(
+            f"网关配置有误 {path}: {problems}", f"bad gateway settings {path}: {problems}"
+        ) from None

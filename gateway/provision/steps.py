@@ -111,7 +111,9 @@ class Provisioner:
                 state = store.seat_state(self.engine, hall_id, seat)
                 if state.device is not None and state.device != device_id:
                     raise SeatTaken(seat, state.device)
-            board_key = bytes.fromhex(str(before["public_key"])) if before and had_key and not self.rekey else None
+            board_key = (
+                bytes.fromhex(str(before["public_key"])) if before and had_key and not self.rekey else None
+            )
             store.check_device(self.engine, device_id, board_key, rekey=self.rekey or board_key is None)
             say("固件 / firmware", 6)
             if self.copy:

@@ -179,12 +179,20 @@ def register_and_bind(
         events = []
         if not registered:
             events.append(
-                Event("device.registered", actor, {"device": device_id, "seat": None, "member": None, "key_fingerprint": fp})
+                Event(
+                    "device.registered",
+                    actor,
+                    {"device": device_id, "seat": None, "member": None, "key_fingerprint": fp},
+                )
             )
         if state is not None and bind:
             member = changes.member_at(session, hall_id, state.seat_id)
             events.append(
-                Event("device.bound", actor, {"device": device_id, "seat": state.label, "member": member, "key_fingerprint": fp})
+                Event(
+                    "device.bound",
+                    actor,
+                    {"device": device_id, "seat": state.label, "member": member, "key_fingerprint": fp},
+                )
             )
         AuditLog(engine).append_many(events, conn=conn)
         if not registered:
@@ -219,7 +227,9 @@ def _member_at(session: Session, hall_id: str, seat_id: int) -> tuple[str | None
     if sitting is None:
         return None, None
     assignment = session.exec(
-        select(SeatAssignment).where(SeatAssignment.sitting_id == sitting.id, SeatAssignment.seat_id == seat_id)
+        select(SeatAssignment).where(
+            SeatAssignment.sitting_id == sitting.id, SeatAssignment.seat_id == seat_id
+        )
     ).first()
     if assignment is None:
         return None, None
@@ -228,7 +238,9 @@ def _member_at(session: Session, hall_id: str, seat_id: int) -> tuple[str | None
     return (member.name if member is not None else None), present
 
 
-def swap(engine: Engine, *, hall_id: str, seat_label: str, new_device: str, actor: str, reason: str) -> Swapped:
+def swap(
+    engine: Engine, *, hall_id: str, seat_label: str, new_device: str, actor: str, reason: str
+) -> Swapped:
     """Replace the keypad at a seat by a registered one: revoke the old, bind the new; audited, atomic.
 
     The member's check-in is theirs, not the keypad's (attendance is keyed
@@ -250,7 +262,9 @@ def swap(engine: Engine, *, hall_id: str, seat_label: str, new_device: str, acto
             other = session.get(SeatRow, new.seat_id)
             raise DeviceBusy(new_device, other.label if other is not None else str(new.seat_id))
     try:
-        changes.swap(engine, seat_id=state.seat_id, old=state.device, new=new_device, actor=actor, reason=reason)
+        changes.swap(
+            engine, seat_id=state.seat_id, old=state.device, new=new_device, actor=actor, reason=reason
+        )
     except crud.StoreError as exc:
         raise StoreRefused(exc) from None
     with Session(engine) as session:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from gateway.audit.trail import frozen_heads
-from gateway.core.results import compute_result
+from gateway.core.results import compute_result, manual_result
 from gateway.core.state import (
     REPLAY_WINDOW,
     Accepted,
@@ -17,6 +17,7 @@ from gateway.core.state import (
     Ballot,
     DeviceEntry,
     HallState,
+    ManualEntry,
     ReplayWindow,
     RoundRun,
     SittingRun,
@@ -133,6 +134,27 @@ def load_sitting(conn: Connection, sitting_id: int, keys: RoundKeys | None = Non
     return run
 
 
+def _load_manual(conn: Connection, round_ids: list[int]) -> dict[tuple[int, str], tuple[ManualEntry, str]]:
+    """(round id, status) -> (entry, who decided) for pending and confirmed manual entries."""
+    out: dict[tuple[int, str], tuple[ManualEntry, str]] = {}
+    query = select(t.manual).where(
+        t.manual.c.round_id.in_(round_ids), t.manual.c.status.in_(("pending", "confirmed"))
+    )
+    for row in conn.execute(query.order_by(t.manual.c.id)):
+        entry = ManualEntry(
+            row.method,
+            row.reason,
+            tuple(tuple(r) for r in row.counts),
+            row.expected,
+            row.present,
+            row.entered_by,
+            row.entered_role,
+            to_ts(row.entered_at) or 0.0,
+        )
+        out[(row.round_id, row.status)] = (entry, row.decided_by or "")
+    return out
+
+
 def _load_rounds(conn: Connection, sitting: SittingRun, keys: RoundKeys | None) -> None:
     if not sitting.motions:
         return
@@ -186,10 +208,29 @@ def _load_rounds(conn: Connection, sitting: SittingRun, keys: RoundKeys | None) 
     for p in conn.execute(select(t.participation).where(t.participation.c.round_id.in_(list(by_id)))):
         participants[p.round_id].add(p.member_id)
     heads = frozen_heads(conn) if results else {}
+    manual = _load_manual(conn, list(by_id))
     for round_id, run in by_id.items():
+        entry = manual.get((round_id, "pending"))
+        if run.state is RoundState.MANUAL:
+            run.manual = entry[0] if entry else None
+            keypad: Any = results.get(round_id)  # a closed keypad round's 应到 / 实到, frozen when it closed
+            if keypad is not None:
+                run.expected, run.present = keypad.expected, keypad.present
+            continue
         if run.state not in (RoundState.CLOSED, RoundState.ANNOUNCED):
             continue
         motion = sitting.motions[run.motion_id]
+        confirmed = manual.get((round_id, "confirmed"))
+        if confirmed is not None and round_id in results:
+            done, confirmed_by = confirmed
+            run.totals = tuple((0, *row) for row in done.counts)
+            run.participants = frozenset()
+            run.expected, run.present = done.expected, done.present
+            run.result = manual_result(motion, run, done, confirmed_by)
+            if run.key in heads:
+                seq, head = heads[run.key]
+                run.result = replace(run.result, audit_seq=seq, audit_head=head)
+            continue
         if motion.secret:
             width = consts.choice_max(motion.ballot_kind) + 1
             run.totals = tuple(

@@ -13,6 +13,7 @@ __all__ = [
     "attendance",
     "body",
     "device",
+    "manual",
     "member",
     "motion",
     "named",
@@ -46,3 +47,4 @@ pending = _t(m.SecretPending)
 participation = _t(m.SecretParticipation)
 secret_tally = _t(m.SecretTally)
 result = _t(m.Result)
+manual = _t(m.ManualCount)

@@ -22,6 +22,9 @@ from gateway.core.events import (
     DeviceHealth,
     Event,
     FrameAccepted,
+    ManualConfirmed,
+    ManualEntered,
+    ManualRejected,
     MotionAdded,
     ResultComputed,
     RoundClosed,
@@ -140,6 +143,8 @@ class Writer:
             )
         elif isinstance(event, RoundClosed):
             self._close(conn, event)
+        elif isinstance(event, (ManualEntered, ManualRejected, ManualConfirmed)):
+            self._manual(conn, event)
         elif isinstance(event, ResultComputed):
             r = event.result
             conn.execute(
@@ -156,6 +161,52 @@ class Writer:
                     frozen_at=from_ts(event.at),
                 )
             )
+
+    def _manual(self, conn: Connection, event: ManualEntered | ManualRejected | ManualConfirmed) -> None:
+        """A manual entry's row; a confirmation closes the round and sets the keypad result aside."""
+        rid = self.round_id(conn, event.round)
+        pending = (t.manual.c.round_id == rid) & (t.manual.c.status == "pending")
+        if isinstance(event, ManualEntered):
+            e = event.entry
+            conn.execute(update(t.manual).where(pending).values(status="replaced"))
+            conn.execute(
+                insert(t.manual).values(
+                    round_id=rid,
+                    status="pending",
+                    method=e.method,
+                    reason=e.reason,
+                    counts=[list(row) for row in e.counts],
+                    expected=e.expected,
+                    present=e.present,
+                    entered_by=e.entered_by,
+                    entered_role=e.entered_role,
+                    entered_at=from_ts(e.at),
+                )
+            )
+            conn.execute(update(t.round_).where(t.round_.c.id == rid).values(state=RoundState.MANUAL.value))
+        elif isinstance(event, ManualRejected):
+            conn.execute(
+                update(t.manual)
+                .where(pending)
+                .values(
+                    status="rejected",
+                    decided_by=event.by,
+                    decided_at=from_ts(event.at),
+                    decision_reason=event.reason,
+                )
+            )
+        else:
+            conn.execute(
+                update(t.manual)
+                .where(pending)
+                .values(status="confirmed", decided_by=event.by, decided_at=from_ts(event.at))
+            )
+            conn.execute(
+                update(t.round_)
+                .where(t.round_.c.id == rid)
+                .values(state=RoundState.CLOSED.value, closed_at=from_ts(event.at))
+            )
+            conn.execute(delete(t.result).where(t.result.c.round_id == rid))  # the manual result replaces it
 
     def named_row(self, conn: Connection, event: VoteRecorded) -> dict[str, Any]:
         b = event.ballot

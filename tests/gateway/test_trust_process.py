@@ -62,7 +62,9 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Env]:
             for member, card in ((hall.members[0], CARD_1), (hall.members[1], CARD_2)):
                 conn.execute(update(t.member).where(t.member.c.id == member).values(card_uid=card.hex()))
         api_port = free_port()
-        config = write_config(tmp_path / "hall.toml", hall=HALL, database_url=url, broker=broker, api_port=api_port)
+        config = write_config(
+            tmp_path / "hall.toml", hall=HALL, database_url=url, broker=broker, api_port=api_port
+        )
         proc = GatewayProcess(config, api_port, tmp_path / "gateway.log")
         keypads = {dev: SimKeypad(broker, hall.keypads[dev]) for dev in devices}
         try:
@@ -116,7 +118,9 @@ def check_in(env: Env, i: int, nonce: bytes, card: bytes = b"") -> frames.Frame:
 
 def present(env: Env) -> set[int]:
     with env.engine.connect() as conn:
-        rows = conn.execute(select(t.attendance.c.member_id).where(t.attendance.c.sitting_id == env.hall.sitting_id))
+        rows = conn.execute(
+            select(t.attendance.c.member_id).where(t.attendance.c.sitting_id == env.hall.sitting_id)
+        )
         return set(rows.scalars())
 
 
@@ -134,7 +138,9 @@ def test_checkin_requires_the_members_card(env: Env) -> None:
     assert present(env) == {m[0], m[2], m[3]}
 
 
-def session_with_round(env: Env, *, secret: bool, present: tuple[int, ...] = (1, 2, 3, 4)) -> tuple[int, bytes]:
+def session_with_round(
+    env: Env, *, secret: bool, present: tuple[int, ...] = (1, 2, 3, 4)
+) -> tuple[int, bytes]:
     """Check-in (members 1 and 2 with their cards), session started, a last-press round open."""
     gw, sid = env.gateway, env.hall.sitting_id
     nonce = open_checkin(env)
@@ -165,20 +171,32 @@ def vote(env: Env, i: int, motion_id: int, nonce: bytes, choice: int) -> frames.
 
 def device_row(env: Env, device_id: str) -> tuple[bool, int | None]:
     with env.engine.connect() as conn:
-        row = conn.execute(select(t.device.c.revoked, t.device.c.seat_id).where(t.device.c.device_id == device_id)).one()
+        row = conn.execute(
+            select(t.device.c.revoked, t.device.c.seat_id).where(t.device.c.device_id == device_id)
+        ).one()
         return bool(row.revoked), row.seat_id
 
 
 def audit_kinds(env: Env) -> list[tuple[str, dict[str, object]]]:
     from gateway.audit import AuditLog
 
-    return [(r.kind, json.loads(r.payload)) for r in AuditLog(env.engine).records() if r.kind.startswith("device.")]
+    return [
+        (r.kind, json.loads(r.payload))
+        for r in AuditLog(env.engine).records()
+        if r.kind.startswith("device.")
+    ]
 
 
 def test_swap_in_a_last_press_round_the_new_keypads_first_press_counts(env: Env) -> None:
     gw, m = env.gateway, env.hall.members
     motion_id, nonce = session_with_round(env, secret=False)
-    for choice in (consts.NO, consts.ABSTAIN, consts.YES, consts.YES, consts.YES):  # old keypad's counter climbs
+    for choice in (
+        consts.NO,
+        consts.ABSTAIN,
+        consts.YES,
+        consts.YES,
+        consts.YES,
+    ):  # old keypad's counter climbs
         assert isinstance(vote(env, 1, motion_id, nonce, choice), frames.Ack)
     assert vote(env, 2, motion_id, nonce, consts.NO).reason == reasons.ACCEPTED
 
@@ -195,7 +213,12 @@ def test_swap_in_a_last_press_round_the_new_keypads_first_press_counts(env: Env)
     # announced on the chair's side, not on the big screen
     chair = gw.api("GET", "/live").json()
     (notice,) = chair["notices"]
-    assert (notice["seat"], notice["from"], notice["to"], notice["carried_over"]) == ("A-1", "kp-1", "kp-6", True)
+    assert (notice["seat"], notice["from"], notice["to"], notice["carried_over"]) == (
+        "A-1",
+        "kp-1",
+        "kp-6",
+        True,
+    )
     assert "A-1" in notice["zh"] and "kp-6" in notice["zh"]
     assert gw.api("GET", "/live", role="display").json()["notices"] == []
 
@@ -211,7 +234,9 @@ def test_swap_in_a_last_press_round_the_new_keypads_first_press_counts(env: Env)
     assert [k for k, _ in kinds][-3:] == ["device.revoked", "device.bound", "device.swapped"]
     swap_event = kinds[-1][1]
     assert swap_event["member"] == m[0] and swap_event["from"] == "kp-1" and swap_event["to"] == "kp-6"
-    assert len(str(swap_event["from_key_fingerprint"])) == 64 != len(str(swap_event["to_key_fingerprint"])) - 1
+    assert (
+        len(str(swap_event["from_key_fingerprint"])) == 64 != len(str(swap_event["to_key_fingerprint"])) - 1
+    )
 
 
 def test_a_technician_cannot_change_a_deputys_vote(env: Env) -> None:
@@ -221,7 +246,12 @@ def test_a_technician_cannot_change_a_deputys_vote(env: Env) -> None:
     before = audit_kinds(env)
 
     # bind a spare to the deputy's seat, move or unbind the deputy's keypad: refused, nothing changes
-    for device_id, seat in (("kp-7", seats["A-2"]), ("kp-2", None), ("kp-2", seats["A-5"]), ("kp-7", seats["A-5"])):
+    for device_id, seat in (
+        ("kp-7", seats["A-2"]),
+        ("kp-2", None),
+        ("kp-2", seats["A-5"]),
+        ("kp-7", seats["A-5"]),
+    ):
         r = gw.api("PUT", f"/devices/{device_id}/seat", role="technician", json={"seat_id": seat})
         assert r.status_code == 409 and r.json()["code"] == "SEAT_IN_SITTING", r.text
     assert device_row(env, "kp-7") == (False, None) and device_row(env, "kp-2") == (False, seats["A-2"])
@@ -251,7 +281,9 @@ def test_a_technician_cannot_change_a_deputys_vote(env: Env) -> None:
 def test_the_roster_is_frozen_from_checkin_open_until_the_sitting_closes(env: Env) -> None:
     gw, body, sid = env.gateway, env.hall.body_id, env.hall.sitting_id
     member = {"name": "补选代表"}
-    assert gw.api("POST", f"/bodies/{body}/members", role="clerk", json=member).status_code == 201  # setup: fine
+    assert (
+        gw.api("POST", f"/bodies/{body}/members", role="clerk", json=member).status_code == 201
+    )  # setup: fine
     nonce = open_checkin(env)
     assert checkin_state(env).expected == 6
     for attempt in (
@@ -269,7 +301,9 @@ def test_the_roster_is_frozen_from_checkin_open_until_the_sitting_closes(env: En
     r = gw.api("POST", f"/bodies/{body}/members", role="clerk", json={"name": "临时代表"})
     assert r.status_code == 409
     assert gw.api("POST", f"/sittings/{sid}/close").status_code == 200
-    assert gw.api("POST", f"/bodies/{body}/members", role="clerk", json={"name": "临时代表"}).status_code == 201
+    assert (
+        gw.api("POST", f"/bodies/{body}/members", role="clerk", json={"name": "临时代表"}).status_code == 201
+    )
 
 
 def hallvote(*args: str) -> subprocess.CompletedProcess[str]:
@@ -283,7 +317,9 @@ def test_a_clerks_token_cannot_swap_and_changes_nothing_anywhere(env: Env, tmp_p
     config = str(tmp_path / "hall.toml")
     before = audit_kinds(env)
     for token in (TOKENS["clerk"], TOKENS["chair"], "not-a-token-of-this-hall"):
-        done = hallvote("device", "swap", "--seat", "A-1", "--to", "kp-6", "--config", config, "--token", token)
+        done = hallvote(
+            "device", "swap", "--seat", "A-1", "--to", "kp-6", "--config", config, "--token", token
+        )
         assert done.returncode == 6 and "FORBIDDEN" in done.stderr + done.stdout, done.stderr + done.stdout
     # nothing changed in the database, the audit log or the running gateway
     assert device_row(env, "kp-1") == (False, seats["A-1"]) and device_row(env, "kp-6") == (False, None)
@@ -297,12 +333,24 @@ def test_a_clerks_token_cannot_swap_and_changes_nothing_anywhere(env: Env, tmp_p
     )
     assert done.returncode == 0, done.stderr + done.stdout
     assert "本轮已按项目保留" in done.stdout
-    assert device_row(env, "kp-1") == (True, seats["A-1"]) and device_row(env, "kp-6") == (False, seats["A-1"])
+    assert device_row(env, "kp-1") == (True, seats["A-1"]) and device_row(env, "kp-6") == (
+        False,
+        seats["A-1"],
+    )
     assert vote(env, 1, motion_id, nonce, consts.NO).reason == reasons.DEVICE_REVOKED
     assert vote(env, 6, motion_id, nonce, consts.NO).reason == reasons.REPLACED
     # a swap the gateway refuses is refused as without a gateway (exit 5, the reason's code)
     done = hallvote(
-        "device", "swap", "--seat", "A-2", "--to", "kp-404", "--config", config, "--token", TOKENS["technician"]
+        "device",
+        "swap",
+        "--seat",
+        "A-2",
+        "--to",
+        "kp-404",
+        "--config",
+        config,
+        "--token",
+        TOKENS["technician"],
     )
     assert done.returncode == 5 and "UNKNOWN_DEVICE" in done.stderr + done.stdout, done.stderr + done.stdout
 
@@ -310,7 +358,9 @@ def test_a_clerks_token_cannot_swap_and_changes_nothing_anywhere(env: Env, tmp_p
 def test_a_clerks_token_cannot_swap_while_the_gateway_is_stopped(env: Env, tmp_path: Path) -> None:
     env.gateway.stop()
     config = str(tmp_path / "hall.toml")
-    done = hallvote("device", "swap", "--seat", "A-1", "--to", "kp-6", "--config", config, "--token", TOKENS["clerk"])
+    done = hallvote(
+        "device", "swap", "--seat", "A-1", "--to", "kp-6", "--config", config, "--token", TOKENS["clerk"]
+    )
     assert done.returncode == 6 and "FORBIDDEN" in done.stderr + done.stdout
     assert device_row(env, "kp-1") == (False, env.hall.seats["A-1"]) and audit_kinds(env) == []
 
@@ -353,10 +403,15 @@ def test_the_audit_chain_proves_the_results_and_its_head_is_published(env: Env) 
         "press_policy": consts.FIRST_PRESS,
         "passing_rule": {"base": "present", "numerator": 1, "denominator": 2, "strict": False},
     }
-    secret_id = gw.api("POST", f"/sittings/{env.hall.sitting_id}/motions", role="clerk", json=secret_motion).json()["id"]
+    secret_id = gw.api(
+        "POST", f"/sittings/{env.hall.sitting_id}/motions", role="clerk", json=secret_motion
+    ).json()["id"]
     assert gw.api("POST", f"/motions/{secret_id}/rounds/1/open").status_code == 200
+
     def opened() -> list[frames.Frame]:
-        return [f for f in (codec.decode(b) for b in list(env.kp(1).broadcasts)) if f.TYPE == consts.MOTION_OPEN]
+        return [
+            f for f in (codec.decode(b) for b in list(env.kp(1).broadcasts)) if f.TYPE == consts.MOTION_OPEN
+        ]
 
     wait_for(lambda: any(f.motion_id == secret_id for f in opened()))  # type: ignore[attr-defined]
     secret_nonce = [f for f in opened() if f.motion_id == secret_id][-1].round_nonce  # type: ignore[attr-defined]
@@ -366,14 +421,19 @@ def test_the_audit_chain_proves_the_results_and_its_head_is_published(env: Env) 
 
     # the head is published with each result: MQTT (retained), the API, the live feed; all the same record
     frozen = {
-        (json.loads(r.payload)["motion"]): r for r in AuditLog(env.engine).records() if r.kind == "result.frozen"
+        (json.loads(r.payload)["motion"]): r
+        for r in AuditLog(env.engine).records()
+        if r.kind == "result.frozen"
     }
     for motion_id, broadcast in ((named_id, named), (secret_id, secret)):
         record = frozen[motion_id]
         assert (broadcast.audit_seq, broadcast.audit_head.hex()) == (record.seq, record.hash)
         api = gw.api("GET", f"/motions/{motion_id}/results", role="display").json()
         assert api["rounds"][0]["result"]["audit_head"] == f"{record.seq}:{record.hash}"
-    assert gw.api("GET", "/live").json()["round"]["result"]["audit_head"] == f"{secret.audit_seq}:{secret.audit_head.hex()}"
+    assert (
+        gw.api("GET", "/live").json()["round"]["result"]["audit_head"]
+        == f"{secret.audit_seq}:{secret.audit_head.hex()}"
+    )
     payload = json.loads(frozen[secret_id].payload)  # the full counts are in the chain
     assert payload["totals"] == {"1:yes": 2, "1:no": 1, "1:abstain": 0, "not_pressed": 1}
     assert (payload["expected"], payload["present"], payload["voted"]) == (5, 4, 3)

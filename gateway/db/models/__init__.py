@@ -17,6 +17,7 @@ All timestamps are timezone-aware UTC (:class:`gateway.db.types.UTCDateTime`).
 from ._meta import NAMING_CONVENTION, metadata
 from .ballot import (
     AcceptedFrame,
+    ManualCount,
     NamedBallot,
     NamedBallotPublic,
     Result,
@@ -108,6 +109,7 @@ __all__ = [
     "HallBase",
     "HallCreate",
     "HallPublic",
+    "ManualCount",
     "Member",
     "MemberBase",
     "MemberCreate",

@@ -54,6 +54,7 @@ from . import _meta  # noqa: F401  (naming convention before any table)
 
 __all__ = [
     "AcceptedFrame",
+    "ManualCount",
     "NamedBallot",
     "NamedBallotPublic",
     "Result",
@@ -221,3 +222,35 @@ class ResultPublic(SQLModel):
     rule_zh: str
     rule_en: str
     frozen_at: dt.datetime
+
+
+class ManualCount(SQLModel, table=True):
+    """Counts entered by hand for a round whose keypads failed (show of hands or paper), one row per entry.
+
+    ``status`` is pending until the other person confirms or rejects it; a
+    newer entry for the same round makes a pending one ``replaced``.  The
+    confirmed entry is the round's result (it replaces any keypad tally).
+    ``counts`` holds one list per item, like :class:`Result`.
+    """
+
+    __tablename__ = "manual_count"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'confirmed', 'rejected', 'replaced')", name="status"),
+        CheckConstraint("method IN ('show_of_hands', 'paper')", name="method"),
+        CheckConstraint("present <= expected AND present >= 0", name="counts"),
+        Index("ix_manual_count_round", "round_id", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id")
+    status: str = Field(max_length=16)
+    method: str = Field(max_length=16)
+    reason: str = Field(sa_type=Text)
+    counts: list[list[int]] = Field(sa_type=JSON)
+    expected: int
+    present: int
+    entered_by: str = Field(max_length=64)
+    entered_role: str = Field(max_length=16)
+    entered_at: dt.datetime = Field(sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decision_reason: str | None = Field(default=None, sa_type=Text)

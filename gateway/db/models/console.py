@@ -19,9 +19,7 @@ __all__ = ["ConsoleSession"]
 
 class ConsoleSession(SQLModel, table=True):
     __tablename__ = "console_session"
-    __table_args__ = (
-        CheckConstraint("role IN ('chair', 'clerk', 'technician', 'display')", name="role"),
-    )
+    __table_args__ = (CheckConstraint("role IN ('chair', 'clerk', 'technician', 'display')", name="role"),)
     id: str = Field(primary_key=True, max_length=64)
     """SHA-256 (hex) of the cookie's token."""
     user_name: str = Field(max_length=64, index=True)

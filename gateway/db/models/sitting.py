@@ -308,7 +308,9 @@ class Round(SQLModel, table=True):
         UniqueConstraint("motion_id", "number"),
         UniqueConstraint("nonce"),
         CheckConstraint("number BETWEEN 1 AND 255", name="number"),
-        CheckConstraint("state IN ('ready', 'open', 'paused', 'closed', 'announced')", name="state"),
+        CheckConstraint(
+            "state IN ('ready', 'open', 'paused', 'closed', 'announced', 'manual')", name="state"
+        ),
         CheckConstraint("length(nonce) = 8", name="nonce"),
         CheckConstraint("focus BETWEEN 0 AND 255", name="focus"),
     )

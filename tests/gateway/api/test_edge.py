@@ -33,7 +33,11 @@ def _start(tmp_path: Path, broker: MosquittoBroker, extra: str = "") -> tuple[Ga
     db = tmp_path / "fresh.db"  # created by the gateway itself
     port = free_port()
     config = write_config(
-        tmp_path / "hall.toml", hall="county-hall", database_url=f"sqlite:///{db}", broker=broker, api_port=port
+        tmp_path / "hall.toml",
+        hall="county-hall",
+        database_url=f"sqlite:///{db}",
+        broker=broker,
+        api_port=port,
     )
     if extra:
         config.write_text(config.read_text().replace(f"port = {port}\n", f"port = {port}\n{extra}\n"))
@@ -72,8 +76,15 @@ def test_edge_of_the_real_gateway(tmp_path: Path, broker: MosquittoBroker) -> No
         # 60 MiB without a token, with and without a length: refused, never read, never audited
         before = _rss_kib(gw)
         for _ in range(3):
-            assert _post(gw.url + "/bodies", _chunks(60 * MiB), {"Content-Type": "application/json"}) in (401, None)
-            assert _post(gw.url + "/bodies", b"x" * (60 * MiB), {"Content-Type": "application/json"}) in (401, 413, None)
+            assert _post(gw.url + "/bodies", _chunks(60 * MiB), {"Content-Type": "application/json"}) in (
+                401,
+                None,
+            )
+            assert _post(gw.url + "/bodies", b"x" * (60 * MiB), {"Content-Type": "application/json"}) in (
+                401,
+                413,
+                None,
+            )
         assert _rss_kib(gw) - before < 30 * 1024  # the bodies were not taken in
         assert audit.count() == records
         assert "refused unauthenticated POST /api/v1/bodies" in (tmp_path / "gateway.log").read_text()
@@ -85,7 +96,9 @@ def test_edge_of_the_real_gateway(tmp_path: Path, broker: MosquittoBroker) -> No
         # a lone surrogate is 422 INVALID_TEXT, and nothing is created
         r = httpx.post(gw.url + "/bodies", content=b'{"name": "\\ud800", "kind": "congress"}', headers=clerk)
         assert r.status_code == 422 and r.json()["code"] == "INVALID_TEXT"
-        ok = httpx.post(gw.url + "/bodies", content='{"name": "某县人大😀", "kind": "congress"}'.encode(), headers=clerk)
+        ok = httpx.post(
+            gw.url + "/bodies", content='{"name": "某县人大😀", "kind": "congress"}'.encode(), headers=clerk
+        )
         assert ok.status_code == 201, ok.text  # a proper surrogate pair (emoji) is fine
         assert [b["name"] for b in gw.api("GET", "/bodies").json()] == ["某县人大😀"]
 
@@ -93,7 +106,10 @@ def test_edge_of_the_real_gateway(tmp_path: Path, broker: MosquittoBroker) -> No
         base = gw.url.removesuffix("/api/v1")
         for path in ("/docs", "/openapi.json"):
             assert httpx.get(base + path).status_code == 401
-            assert httpx.get(base + path, headers={"Authorization": f"Bearer {TOKENS['display']}"}).status_code == 200
+            assert (
+                httpx.get(base + path, headers={"Authorization": f"Bearer {TOKENS['display']}"}).status_code
+                == 200
+            )
         # health stays open
         assert httpx.get(gw.url + "/health").status_code in (200, 503)
     finally:

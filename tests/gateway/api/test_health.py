@@ -42,7 +42,9 @@ def test_health_follows_the_broker_and_the_database(tmp_path: Path, broker: Mosq
         with tcp_proxy(parsed.host or "127.0.0.1", parsed.port or 5432) as proxy:
             via = parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
             port = free_port()
-            config = write_config(tmp_path / "hall.toml", hall=HALL, database_url=via, broker=broker, api_port=port)
+            config = write_config(
+                tmp_path / "hall.toml", hall=HALL, database_url=via, broker=broker, api_port=port
+            )
             gw = GatewayProcess(config, port, tmp_path / "gateway.log")
             try:
                 gw.start()

@@ -71,6 +71,19 @@ def _table(api: Api) -> list[tuple[str, str, tuple[str, ...], dict[str, Any]]]:
         ("POST", "/api/v1/motions/{motion_id}/rounds/{number}/close", RUN, {}),
         ("POST", "/api/v1/motions/{motion_id}/rounds/{number}/announce", RUN, {}),
         ("POST", "/api/v1/motions/{motion_id}/rerun", RUN, {}),
+        (
+            "POST",
+            "/api/v1/motions/{motion_id}/rounds/{number}/manual",
+            RUN,
+            {"json": {"method": "paper", "reason": "表决器故障", "counts": [[1, 0, 0]]}},
+        ),
+        ("POST", "/api/v1/motions/{motion_id}/rounds/{number}/manual/confirm", RUN, {}),
+        (
+            "POST",
+            "/api/v1/motions/{motion_id}/rounds/{number}/manual/reject",
+            RUN,
+            {"json": {"reason": "数错"}},
+        ),
         ("POST", "/api/v1/sittings/{sitting_id}/close", RUN, {}),
     ]
 

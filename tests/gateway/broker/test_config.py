@@ -230,7 +230,12 @@ def test_conf_defaults() -> None:
 
 def test_conf_options() -> None:
     s = bc.BrokerSettings(
-        "h1", port=9883, bind="0.0.0.0", local_port=1884, persistence=True, log_dest="file",
+        "h1",
+        port=9883,
+        bind="0.0.0.0",
+        local_port=1884,
+        persistence=True,
+        log_dest="file",
         run_as_user="mosquitto",
     )
     lines = conf_lines(s)
@@ -406,18 +411,26 @@ def _loosen(old: str, new: str):  # type: ignore[no-untyped-def]
             ["kp-2 as kp-1 up"],
         ),
         (
-            _loosen("topic write hallvote/v2/h1/dev/kp-2/status",
-                    "topic write hallvote/v2/h1/dev/+/+"),
+            _loosen("topic write hallvote/v2/h1/dev/kp-2/status", "topic write hallvote/v2/h1/dev/+/+"),
             ["kp-2 as kp-1 status", "kp-2 as kp-1 up", "kp-2 to kp-1 down"],
         ),
         (
-            _loosen("user _display\ntopic read hallvote/v2/h1/hall/+",
-                    "user _display\ntopic readwrite hallvote/v2/h1/hall/+"),
+            _loosen(
+                "user _display\ntopic read hallvote/v2/h1/hall/+",
+                "user _display\ntopic readwrite hallvote/v2/h1/hall/+",
+            ),
             ["display broadcast"],
         ),
-        (lambda acl: acl + "\npattern write hallvote/v2/h1/hall/%u\npattern write #\n",
-         ["display broadcast", "kp-2 as kp-1 status", "kp-2 as kp-1 up", "kp-2 broadcast",
-          "kp-2 to kp-1 down"]),
+        (
+            lambda acl: acl + "\npattern write hallvote/v2/h1/hall/%u\npattern write #\n",
+            [
+                "display broadcast",
+                "kp-2 as kp-1 status",
+                "kp-2 as kp-1 up",
+                "kp-2 broadcast",
+                "kp-2 to kp-1 down",
+            ],
+        ),
     ],
     ids=["device-writes-any-up", "device-writes-anything", "display-writes", "pattern-write-all"],
 )

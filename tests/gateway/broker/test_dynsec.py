@@ -56,7 +56,10 @@ def test_generated_file_admits_exactly_the_listed_accounts(broker: MosquittoBrok
     doc = json.loads((broker.confdir / bc.DYNSEC_FILE).read_text())
     assert {c["username"] for c in doc["clients"]} == {"_gateway", "_display", "_control", "kp-1", "kp-2"}
     assert doc["defaultACLAccess"] == {
-        "publishClientSend": False, "publishClientReceive": False, "subscribe": False, "unsubscribe": True,
+        "publishClientSend": False,
+        "publishClientReceive": False,
+        "subscribe": False,
+        "unsubscribe": True,
     }
     text = (broker.confdir / bc.DYNSEC_FILE).read_text()
     assert all(a.password not in text for a in broker.config.accounts)  # only salted hashes
@@ -74,7 +77,9 @@ def test_the_gateway_account_cannot_manage_accounts(broker: MosquittoBroker) -> 
     assert broker.local_port is not None
     with pytest.raises(dynsec.DynsecError) as info:
         dynsec.DynsecClient(
-            host=broker.host, port=broker.local_port, password=broker.password(bc.GATEWAY_USER),
+            host=broker.host,
+            port=broker.local_port,
+            password=broker.password(bc.GATEWAY_USER),
             username=bc.GATEWAY_USER,
         ).connect()
     assert info.value.code == "REFUSED"

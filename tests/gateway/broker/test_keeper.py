@@ -58,8 +58,12 @@ def test_api_revoke_disconnects_the_keypad_and_refuses_it(tmp_path: Path) -> Non
         control.write_text(broker.password(bc.CONTROL_USER) + "\n")
         control.chmod(0o600)
         port = free_port()
-        config = write_config(tmp_path / "hall.toml", hall=HALL, database_url=url, broker=broker, api_port=port)
-        config.write_text(config.read_text().replace("\n[api]", f'control_password_file = "{control}"\n\n[api]'))
+        config = write_config(
+            tmp_path / "hall.toml", hall=HALL, database_url=url, broker=broker, api_port=port
+        )
+        config.write_text(
+            config.read_text().replace("\n[api]", f'control_password_file = "{control}"\n\n[api]')
+        )
         gw = GatewayProcess(config, port, tmp_path / "gateway.log")
         kp1, kp2 = Watched(broker, "kp-1"), Watched(broker, "kp-2")
         try:
@@ -70,7 +74,12 @@ def test_api_revoke_disconnects_the_keypad_and_refuses_it(tmp_path: Path) -> Non
             with pytest.raises(ConnectRefused):
                 broker.paho("kp-2", tls=True)
             assert kp1.events.empty()  # the others stay
-            wait_for(lambda: "broker accounts disabled (revoked keypads): kp-2" in (tmp_path / "gateway.log").read_text())
+            wait_for(
+                lambda: (
+                    "broker accounts disabled (revoked keypads): kp-2"
+                    in (tmp_path / "gateway.log").read_text()
+                )
+            )
             # a restarted gateway keeps it so (and a restarted broker kept the plugin's file)
             gw.stop()
             broker.restart()
@@ -96,15 +105,23 @@ def test_api_swap_disconnects_the_swapped_out_keypad_and_refuses_it(tmp_path: Pa
         control = tmp_path / "control.pass"
         control.write_text(broker.password(bc.CONTROL_USER) + "\n")
         port = free_port()
-        config = write_config(tmp_path / "hall.toml", hall=HALL, database_url=url, broker=broker, api_port=port)
-        config.write_text(config.read_text().replace("\n[api]", f'control_password_file = "{control}"\n\n[api]'))
+        config = write_config(
+            tmp_path / "hall.toml", hall=HALL, database_url=url, broker=broker, api_port=port
+        )
+        config.write_text(
+            config.read_text().replace("\n[api]", f'control_password_file = "{control}"\n\n[api]')
+        )
         gw = GatewayProcess(config, port, tmp_path / "gateway.log")
         kp1, kp9 = Watched(broker, "kp-1"), None
         try:
             gw.start()
             spare = TestKeypad("kp-9")
-            r = gw.api("POST", f"/halls/{HALL}/devices", role="technician",
-                       json={"device_id": "kp-9", "public_key": spare.public_key.hex()})
+            r = gw.api(
+                "POST",
+                f"/halls/{HALL}/devices",
+                role="technician",
+                json={"device_id": "kp-9", "public_key": spare.public_key.hex()},
+            )
             assert r.status_code == 201, r.text
             kp9 = Watched(broker, "kp-9")
             r = gw.api("POST", f"/halls/{HALL}/seats/A-1/swap", role="technician", json={"to": "kp-9"})
@@ -129,8 +146,9 @@ def test_keeper_retries_after_a_failure_and_forgets_nothing(tmp_path: Path) -> N
         revoked = {"kp-1"}
         keeper = AccountKeeper(
             lambda: set(revoked),
-            lambda: DynsecClient(host=broker.host, port=broker.local_port or 0,
-                                 password=broker.password(bc.CONTROL_USER)),
+            lambda: DynsecClient(
+                host=broker.host, port=broker.local_port or 0, password=broker.password(bc.CONTROL_USER)
+            ),
         )
         broker.stop()
         assert keeper.sync() == [] and keeper.last_error is not None and "UNREACHABLE" in keeper.last_error

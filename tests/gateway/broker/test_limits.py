@@ -56,12 +56,24 @@ def test_conf_carries_the_limits_and_username_as_clientid_on_every_listener() ->
 class Client:
     """paho on the loopback listener with connects, disconnects and messages seen; no auto-ack."""
 
-    def __init__(self, broker: MosquittoBroker, username: str, *, client_id: str = "",
-                 clean: bool = True, manual_ack: bool = False) -> None:
+    def __init__(
+        self,
+        broker: MosquittoBroker,
+        username: str,
+        *,
+        client_id: str = "",
+        clean: bool = True,
+        manual_ack: bool = False,
+    ) -> None:
         self.events: queue.Queue[tuple[str, int]] = queue.Queue()
         self.messages: queue.Queue[paho.MQTTMessage] = queue.Queue()
-        c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311,
-                        clean_session=clean, manual_ack=manual_ack)
+        c = paho.Client(
+            paho.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=paho.MQTTv311,
+            clean_session=clean,
+            manual_ack=manual_ack,
+        )
         c.username_pw_set(username, broker.password(username))
         c.max_inflight_messages_set(0)  # paho itself never holds our publishes back
         c.max_queued_messages_set(0)
@@ -109,7 +121,9 @@ def _burst(broker: MosquittoBroker, n: int) -> int:
     gw.subscribe(topics.device_filter(HALL, "up"))
     gw.close()
     sender = Client(broker, bc.DISPLAY_USER)
-    infos = [sender.client.publish(topics.device(HALL, f"kp-{i % 3000}", "up"), b"x", qos=1) for i in range(n)]
+    infos = [
+        sender.client.publish(topics.device(HALL, f"kp-{i % 3000}", "up"), b"x", qos=1) for i in range(n)
+    ]
     for info in infos:
         info.wait_for_publish(WAIT)
     sender.close()
@@ -123,9 +137,20 @@ def _burst(broker: MosquittoBroker, n: int) -> int:
 def test_a_whole_hall_burst_is_queued_for_the_gateway(tmp_path: Path, mosquitto_default: bool) -> None:
     seats = 400  # limits_for(400): 1600 queued; Mosquitto's default would keep 1000
     n = 3 * seats - 100  # 1100 uplinks
-    conf = (lambda c: re.sub(r"max_queued_messages \d+", "max_queued_messages 1000", c)) if mosquitto_default else None
-    with MosquittoBroker(tmp_path, hall=HALL, devices=[], seats=seats, dynsec=False,
-                         acl_transform=_grant_display_device_uplinks, conf_transform=conf) as broker:
+    conf = (
+        (lambda c: re.sub(r"max_queued_messages \d+", "max_queued_messages 1000", c))
+        if mosquitto_default
+        else None
+    )
+    with MosquittoBroker(
+        tmp_path,
+        hall=HALL,
+        devices=[],
+        seats=seats,
+        dynsec=False,
+        acl_transform=_grant_display_device_uplinks,
+        conf_transform=conf,
+    ) as broker:
         got = _burst(broker, n)
     if mosquitto_default:
         assert got < n  # the default drops part of the burst: the limit matters
@@ -135,8 +160,9 @@ def test_a_whole_hall_burst_is_queued_for_the_gateway(tmp_path: Path, mosquitto_
 
 def test_inflight_window_fits_a_gateway_batch(tmp_path: Path) -> None:
     lim = limits_for(4)
-    with MosquittoBroker(tmp_path, hall=HALL, devices=[], seats=4, dynsec=False,
-                         acl_transform=_grant_display_device_uplinks) as broker:
+    with MosquittoBroker(
+        tmp_path, hall=HALL, devices=[], seats=4, dynsec=False, acl_transform=_grant_display_device_uplinks
+    ) as broker:
         gw = Client(broker, bc.GATEWAY_USER, manual_ack=True)
         gw.subscribe(topics.device_filter(HALL, "up"))
         sender = Client(broker, bc.DISPLAY_USER)
@@ -165,8 +191,9 @@ def test_packet_size_limit(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("on", [True, False])
 def test_a_device_account_cannot_take_the_gateways_client_id_on_loopback(tmp_path: Path, on: bool) -> None:
-    with MosquittoBroker(tmp_path, hall=HALL, devices=["kp-1"], dynsec=False,
-                         username_as_clientid=on) as broker:
+    with MosquittoBroker(
+        tmp_path, hall=HALL, devices=["kp-1"], dynsec=False, username_as_clientid=on
+    ) as broker:
         gw = Client(broker, bc.GATEWAY_USER, client_id="hallvote-gw-h1")
         intruder = Client(broker, "kp-1", client_id="hallvote-gw-h1")
         if on:

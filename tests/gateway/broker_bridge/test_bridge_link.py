@@ -17,8 +17,13 @@ pytestmark = pytest.mark.mosquitto
 
 def _bridge(broker: MosquittoBroker, core: Any, **kw: Any) -> BrokerBridge:
     options: dict[str, Any] = dict(
-        hall_id=broker.hall, host=broker.host, port=broker.local_port, username=broker.gateway.username,
-        password=broker.gateway.password, handler=core, reconnect_delay_s=(1, 2),
+        hall_id=broker.hall,
+        host=broker.host,
+        port=broker.local_port,
+        username=broker.gateway.username,
+        password=broker.gateway.password,
+        handler=core,
+        reconnect_delay_s=(1, 2),
     )
     options.update(kw)
     return BrokerBridge(**options)
@@ -35,7 +40,9 @@ def _failed(bridge: BrokerBridge, wait_until: Any) -> str:
         bridge.stop()
 
 
-def test_refused(broker: MosquittoBroker, core: Any, wait_until: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_refused(
+    broker: MosquittoBroker, core: Any, wait_until: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, "hallvote.broker_bridge")
     error = _failed(_bridge(broker, core, port=free_port()), wait_until)
     assert error.startswith("refused:")
@@ -54,7 +61,9 @@ def test_tls_with_another_ca(broker: MosquittoBroker, core: Any, wait_until: Any
     assert error.startswith("tls:") and "certificate" in error
 
 
-def test_link_up_since_and_down_again(broker: MosquittoBroker, core: Any, bridges: Any, wait_until: Any) -> None:
+def test_link_up_since_and_down_again(
+    broker: MosquittoBroker, core: Any, bridges: Any, wait_until: Any
+) -> None:
     bridge = bridges(core)
     up = bridge.link()
     assert up.connected and up.since is not None and up.failures == 0 and up.last_error is None

@@ -48,8 +48,14 @@ def hall(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
         gateway = Gateway(engine, HALL, verify=slow_verify)
         assert broker.local_port is not None
         bridge = BrokerBridge(
-            hall_id=HALL, host=broker.host, port=broker.local_port, username=broker.gateway.username,
-            password=broker.gateway.password, handler=gateway, batch_max=8, retained=gateway.republish,
+            hall_id=HALL,
+            host=broker.host,
+            port=broker.local_port,
+            username=broker.gateway.username,
+            password=broker.gateway.password,
+            handler=gateway,
+            batch_max=8,
+            retained=gateway.republish,
         )
         gateway.on_broadcast(lambda outs: [bridge.publish(o) for o in outs])
         gateway.set_drain(bridge.drain)
@@ -82,7 +88,9 @@ def test_presses_received_before_the_close_count_in_the_round(hall: Any) -> None
     round_nonce = gateway.sitting.rounds[key].nonce
 
     received = bridge.stats().received
-    counters = {kp.keypad.device_id: kp.send(kp.keypad.vote(motion, 1, round_nonce, (consts.YES,))) for kp in keypads}
+    counters = {
+        kp.keypad.device_id: kp.send(kp.keypad.vote(motion, 1, round_nonce, (consts.YES,))) for kp in keypads
+    }
     wait_for(lambda: bridge.stats().received >= received + MEMBERS, every=0.001)
     queued = MEMBERS - sum(counters[kp.keypad.device_id] in kp.replies for kp in keypads)
     assert queued > MEMBERS // 2, "the gateway decided the presses before the close: nothing was tested"

@@ -53,8 +53,13 @@ def test_a_burst_of_retained_presences_is_stored_in_a_few_transactions(tmp_path:
         gateway.calls = []
         assert broker.local_port is not None
         bridge = BrokerBridge(
-            hall_id=HALL, host=broker.host, port=broker.local_port, username=broker.gateway.username,
-            password=broker.gateway.password, handler=gateway, batch_wait_s=0.5,
+            hall_id=HALL,
+            host=broker.host,
+            port=broker.local_port,
+            username=broker.gateway.username,
+            password=broker.gateway.password,
+            handler=gateway,
+            batch_wait_s=0.5,
         )
         bridge.start()
         try:

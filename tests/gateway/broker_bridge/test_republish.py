@@ -38,12 +38,17 @@ def _types(kp: SimKeypad) -> list[frames.Frame]:
 
 def test_a_keypad_connecting_after_a_broker_restart_learns_the_open_round(tmp_path: Path) -> None:
     devices = ["kp-1", "kp-2", "kp-3", "kp-4"]
-    with fresh_database("sqlite", tmp_path) as url, running_broker(tmp_path, hall=HALL, devices=devices) as broker:
+    with (
+        fresh_database("sqlite", tmp_path) as url,
+        running_broker(tmp_path, hall=HALL, devices=devices) as broker,
+    ):
         engine = make_engine(url)
         init_db(engine)
         hall = seed_hall(engine, hall_id=HALL, members=4)
         port = free_port()
-        config = write_config(tmp_path / "hall.toml", hall=HALL, database_url=url, broker=broker, api_port=port)
+        config = write_config(
+            tmp_path / "hall.toml", hall=HALL, database_url=url, broker=broker, api_port=port
+        )
         log = tmp_path / "gateway.log"
         gw = GatewayProcess(config, port, log)
         early = [SimKeypad(broker, hall.keypads[d]) for d in ("kp-1", "kp-2", "kp-3")]

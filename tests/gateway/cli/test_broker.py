@@ -24,9 +24,25 @@ def test_generates_a_directory(tmp_path: Path) -> None:
     devices.write_text("device_id,password\nkp-1,\nkp-2,password-of-kp-2\n")
     out = tmp_path / "out"
     result = run(
-        "--hall", "h1", "--out", str(out), "--devices", str(devices), "--port", "9883",
-        "--bind", "0.0.0.0", "--host", "broker.hall", "--host", "192.0.2.10",
-        "--local-port", "1884", "--persistence", "--log", "file",
+        "--hall",
+        "h1",
+        "--out",
+        str(out),
+        "--devices",
+        str(devices),
+        "--port",
+        "9883",
+        "--bind",
+        "0.0.0.0",
+        "--host",
+        "broker.hall",
+        "--host",
+        "192.0.2.10",
+        "--local-port",
+        "1884",
+        "--persistence",
+        "--log",
+        "file",
     )
     assert result.exit_code == 0, result.output
     assert "2 device account(s)" in result.output

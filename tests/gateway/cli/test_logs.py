@@ -109,12 +109,17 @@ def test_a_secret_ballot_leaves_no_secret_in_the_log(tmp_path: Path) -> None:
     hall_id = "county-hall"
     devices = [f"kp-{i}" for i in range(1, 5)]
     log_file = tmp_path / "log" / "hallvote.log"
-    with fresh_database("sqlite", tmp_path) as url, running_broker(tmp_path, hall=hall_id, devices=devices) as broker:
+    with (
+        fresh_database("sqlite", tmp_path) as url,
+        running_broker(tmp_path, hall=hall_id, devices=devices) as broker,
+    ):
         engine = make_engine(url)
         init_db(engine)
         hall = seed_hall(engine, hall_id=hall_id, members=4)
         port = free_port()
-        config = write_config(tmp_path / "hall.toml", hall=hall_id, database_url=url, broker=broker, api_port=port)
+        config = write_config(
+            tmp_path / "hall.toml", hall=hall_id, database_url=url, broker=broker, api_port=port
+        )
         config.write_text(config.read_text() + f'\n[log]\nformat = "json"\nfile = "{log_file}"\n')
         gw = GatewayProcess(config, port, tmp_path / "stdout.log")
         keypads = [SimKeypad(broker, hall.keypads[d]) for d in devices]
@@ -126,7 +131,9 @@ def test_a_secret_ballot_leaves_no_secret_in_the_log(tmp_path: Path) -> None:
             sid = hall.sitting_id
             assert gw.api("POST", f"/sittings/{sid}/checkin/open").status_code == 200
             wait_for(lambda: any(codec.decode(b).TYPE == consts.SITTING_STATE for b in keypads[0].broadcasts))
-            nonce = next(f for f in map(codec.decode, keypads[0].broadcasts) if isinstance(f, frames.SittingState))
+            nonce = next(
+                f for f in map(codec.decode, keypads[0].broadcasts) if isinstance(f, frames.SittingState)
+            )
             for kp in keypads:
                 frame = kp.keypad.check_in(sid, nonce.sitting_nonce)
                 sent.append(frame)
@@ -136,7 +143,9 @@ def test_a_secret_ballot_leaves_no_secret_in_the_log(tmp_path: Path) -> None:
             motion = gw.api("POST", f"/sittings/{sid}/motions", role="clerk", json=SECRET_MOTION).json()["id"]
             assert gw.api("POST", f"/motions/{motion}/rounds/1/open").status_code == 200
             wait_for(lambda: any(codec.decode(b).TYPE == consts.MOTION_OPEN for b in keypads[0].broadcasts))
-            opened = next(f for f in map(codec.decode, keypads[0].broadcasts) if isinstance(f, frames.MotionOpen))
+            opened = next(
+                f for f in map(codec.decode, keypads[0].broadcasts) if isinstance(f, frames.MotionOpen)
+            )
             for kp, choice in zip(keypads, (consts.YES, consts.NO, consts.YES, consts.ABSTAIN), strict=True):
                 frame = kp.keypad.vote(motion, 1, opened.round_nonce, (choice,))
                 sent.append(frame)
@@ -146,7 +155,9 @@ def test_a_secret_ballot_leaves_no_secret_in_the_log(tmp_path: Path) -> None:
             # an unauthenticated probe with a made-up token, and a refused login on the broker
             import httpx
 
-            httpx.post(gw.url + "/bodies", headers={"Authorization": "Bearer probe-token-0123456789"}, json={})
+            httpx.post(
+                gw.url + "/bodies", headers={"Authorization": "Bearer probe-token-0123456789"}, json={}
+            )
         finally:
             for kp in keypads:
                 kp.close()

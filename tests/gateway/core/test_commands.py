@@ -33,7 +33,10 @@ def test_quorum_boundary_and_standing_committee_rule() -> None:
     events, decision = commands.open_round(hall.state, key, at=hall.now())
     assert not decision.override_used
     opened = events[0]
-    assert isinstance(opened, RoundOpened) and (opened.expected, opened.present) == (9, 6)  # exactly 2/3 proceeds
+    assert isinstance(opened, RoundOpened) and (opened.expected, opened.present) == (
+        9,
+        6,
+    )  # exactly 2/3 proceeds
     sc = Hall(members=10, quorum=STANDING_COMMITTEE_QUORUM)  # more than half: 6 of 10
     sc.in_session(present=5)
     k2 = sc.add_motion()

@@ -287,10 +287,16 @@ def test_card_on_record_is_required_unless_the_body_allows_keypads_without_reade
     hall.sitting.cards = {1: card, 2: other}
     hall.open_checkin()
     refuse = [hall.feed("kp-1", hall.kp(1).check_in(42, SITTING_NONCE, c)) for c in (b"", other)]
-    assert [nack_reason(d) for d in refuse] == [reasons.CARD_MISMATCH] * 2 and not any(d.events for d in refuse)
-    assert nack_reason(hall.feed("kp-3", hall.kp(3).check_in(42, SITTING_NONCE, card))) == reasons.CARD_MISMATCH
+    assert [nack_reason(d) for d in refuse] == [reasons.CARD_MISMATCH] * 2 and not any(
+        d.events for d in refuse
+    )
+    assert (
+        nack_reason(hall.feed("kp-3", hall.kp(3).check_in(42, SITTING_NONCE, card))) == reasons.CARD_MISMATCH
+    )
     hall.sitting.readerless_checkin = True  # the body's keypads have no readers
     assert ack_reason(hall.feed("kp-1", hall.kp(1).check_in(42, SITTING_NONCE))) == reasons.ACCEPTED
-    assert nack_reason(hall.feed("kp-2", hall.kp(2).check_in(42, SITTING_NONCE, card))) == reasons.CARD_MISMATCH
+    assert (
+        nack_reason(hall.feed("kp-2", hall.kp(2).check_in(42, SITTING_NONCE, card))) == reasons.CARD_MISMATCH
+    )
     assert ack_reason(hall.feed("kp-2", hall.kp(2).check_in(42, SITTING_NONCE, other))) == reasons.ACCEPTED
     assert set(hall.sitting.attendance) == {1, 2}

@@ -83,7 +83,9 @@ def test_gateway_answers_as_the_vectors_say(scenario: dict[str, Any]) -> None:
             old.revoked = True
             state.devices[step["to"]].seat = step["seat"]
             continue
-        decision = decide(state, Inbound(step["device"], step["channel"], bytes.fromhex(step["hex"]), float(at)))
+        decision = decide(
+            state, Inbound(step["device"], step["channel"], bytes.fromhex(step["hex"]), float(at))
+        )
         apply_all(state, decision.events)
         assert codec.encode(decision.reply).hex() == step["reply_hex"], (step, decision.reply)
 

@@ -17,7 +17,9 @@ def close(hall: Hall, key: tuple[int, int]):  # type: ignore[no-untyped-def]
     sitting = hall.sitting
     result = sitting.rounds[key].result
     assert result is not None
-    assert compute_result(sitting.motions[key[0]], sitting.rounds[key]) == result  # deterministic from the frozen round
+    assert (
+        compute_result(sitting.motions[key[0]], sitting.rounds[key]) == result
+    )  # deterministic from the frozen round
     return result
 
 

@@ -36,6 +36,12 @@ EXPECTED_ROUND = {
     (R.OPEN, RE.CLOSE): R.CLOSED,
     (R.PAUSED, RE.CLOSE): R.CLOSED,
     (R.CLOSED, RE.ANNOUNCE): R.ANNOUNCED,
+    # Manual fallback: entered on a ready or closed round, confirmed by the other person.
+    (R.READY, RE.ENTER_MANUAL): R.MANUAL,
+    (R.CLOSED, RE.ENTER_MANUAL): R.MANUAL,
+    (R.MANUAL, RE.ENTER_MANUAL): R.MANUAL,
+    (R.MANUAL, RE.REJECT_MANUAL): R.MANUAL,
+    (R.MANUAL, RE.CONFIRM_MANUAL): R.CLOSED,
 }
 
 

@@ -27,7 +27,7 @@ def reachable(s: S, r: R | None) -> bool:
     if s in (S.SETUP, S.CHECKIN_OPEN):
         return r is R.READY
     if s is S.CLOSED:
-        return r in (R.READY, R.CLOSED, R.ANNOUNCED)
+        return r in (R.READY, R.CLOSED, R.ANNOUNCED, R.MANUAL)
     return True
 
 
@@ -65,6 +65,7 @@ def expected_frame(kind: str, s: S, r: R | None) -> int:
         R.PAUSED: reasons.ROUND_PAUSED,
         R.CLOSED: reasons.ROUND_CLOSED,
         R.ANNOUNCED: reasons.ROUND_CLOSED,
+        R.MANUAL: reasons.ROUND_CLOSED,  # counted by hand: keypad presses no longer count
     }[r]
 
 
@@ -102,7 +103,7 @@ def expected_command(cmd: str, s: S, r: R | None) -> bool:
     return {
         "open_checkin": s is S.SETUP,
         "start_session": s is S.CHECKIN_OPEN,
-        "close_sitting": s is not S.CLOSED and not live,
+        "close_sitting": s is not S.CLOSED and not live and r is not R.MANUAL,
         "open": s is S.IN_SESSION and r is R.READY,
         "pause": r is R.OPEN,
         "resume": r is R.PAUSED,

@@ -33,7 +33,11 @@ def test_bodies_default_their_quorum_by_kind(session: Session) -> None:
         session=session,
         body_in=BodyCreate(name="市人大常委会", kind="standing_committee", quorum_override_allowed=True),
     )
-    assert (congress.quorum_numerator, congress.quorum_denominator, congress.quorum_strict) == (2, 3, False)  # 三分之二以上
+    assert (congress.quorum_numerator, congress.quorum_denominator, congress.quorum_strict) == (
+        2,
+        3,
+        False,
+    )  # 三分之二以上
     assert (committee.quorum_numerator, committee.quorum_denominator) == (1, 2)
     assert [b.name for b in crud.list_bodies(session=session)] == ["市人大", "市人大常委会"]
     assert BodyPublic.model_validate(committee).quorum_override_allowed is True

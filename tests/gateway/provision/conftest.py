@@ -153,8 +153,18 @@ class HallFiles:
 
     def provision(self, port: str, *args: str) -> Result:
         return self.invoke(
-            "provision", "--port", port, "--config", str(self.config), "--build", str(self.build),
-            "--by", "wang", "--timeout", "5", *args,
+            "provision",
+            "--port",
+            port,
+            "--config",
+            str(self.config),
+            "--build",
+            str(self.build),
+            "--by",
+            "wang",
+            "--timeout",
+            "5",
+            *args,
         )
 
     def credentials(self) -> dict[str, str]:

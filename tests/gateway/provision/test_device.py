@@ -36,7 +36,9 @@ def _register_spare(engine, hall_id: str, device_id: str = "kp-9") -> TestKeypad
     kp = TestKeypad(device_id)
     with Session(engine) as s:
         crud.register_device(
-            session=s, hall_id=hall_id, device_in=DeviceCreate(device_id=device_id, public_key=kp.public_key.hex())
+            session=s,
+            hall_id=hall_id,
+            device_in=DeviceCreate(device_id=device_id, public_key=kp.public_key.hex()),
         )
     return kp
 
@@ -54,11 +56,17 @@ class LiveGateway:
             hall_id=hall.seeded.hall_id,
             broker={"password": "unused-here"},
             users=[
-                {"name": "技术员", "role": "technician", "token_sha256": hashlib.sha256(TECH_TOKEN.encode()).hexdigest()}
+                {
+                    "name": "技术员",
+                    "role": "technician",
+                    "token_sha256": hashlib.sha256(TECH_TOKEN.encode()).hexdigest(),
+                }
             ],
         )
         app = create_app(self.gateway, settings, audit=self.audit)
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=hall.api_port, log_level="warning"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=hall.api_port, log_level="warning")
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def send(self, device_id: str, payload: bytes) -> frames.Frame:
@@ -94,8 +102,20 @@ def test_swap_mid_sitting_keeps_the_check_in(hall, live):
     version = gw.version
 
     result = hall.invoke(
-        "device", "swap", "--seat", "A-1", "--to", "kp-9", "--config", str(hall.config),
-        "--token", TECH_TOKEN, "--by", "li", "--reason", "屏幕损坏 / display broken",
+        "device",
+        "swap",
+        "--seat",
+        "A-1",
+        "--to",
+        "kp-9",
+        "--config",
+        str(hall.config),
+        "--token",
+        TECH_TOKEN,
+        "--by",
+        "li",
+        "--reason",
+        "屏幕损坏 / display broken",
     )
     assert result.exit_code == 0, result.output
     assert "座位 A-1: kp-1 → kp-9" in result.output
@@ -107,7 +127,9 @@ def test_swap_mid_sitting_keeps_the_check_in(hall, live):
     assert gw.state.devices["kp-9"].seat == "A-1" and gw.state.devices["kp-1"].revoked
     # the member's check-in carried over: the new keypad is the member's, already checked in
     again = live.send("kp-9", spare.check_in(seeded.sitting_id, nonce))
-    assert isinstance(again, frames.Ack) and again.reason == reasons.ALREADY_CHECKED_IN and again.seat == "A-1"
+    assert (
+        isinstance(again, frames.Ack) and again.reason == reasons.ALREADY_CHECKED_IN and again.seat == "A-1"
+    )
     assert gw.sitting.present == 1
     refused = live.send("kp-1", seeded.kp(1).check_in(seeded.sitting_id, nonce))
     assert isinstance(refused, frames.Nack) and refused.reason == reasons.DEVICE_REVOKED

@@ -48,7 +48,9 @@ def test_provision_one_keypad_end_to_end(hall, boards):
     # registered with the key made on the keypad, bound to the seat, broker username = device id
     assert device.seat_id == hall.free_seats["B-1"] and not device.revoked
     assert device.broker_username == "kp-101" and device.hall_id == hall.seeded.hall_id
-    assert device.firmware_version == json.loads((hall.build / "manifest.json").read_text())["firmware_version"]
+    assert (
+        device.firmware_version == json.loads((hall.build / "manifest.json").read_text())["firmware_version"]
+    )
     public_key = bytes(device.public_key)
     short = hashlib.sha256(public_key).hexdigest()[:16]
     label = "-".join(short[i : i + 4] for i in range(0, 16, 4))
@@ -87,12 +89,22 @@ def test_provision_one_keypad_end_to_end(hall, boards):
         (
             "device.registered",
             "technician:wang",
-            {"device": "kp-101", "seat": None, "member": None, "key_fingerprint": hashlib.sha256(public_key).hexdigest()},
+            {
+                "device": "kp-101",
+                "seat": None,
+                "member": None,
+                "key_fingerprint": hashlib.sha256(public_key).hexdigest(),
+            },
         ),
         (
             "device.bound",
             "technician:wang",
-            {"device": "kp-101", "seat": "B-1", "member": None, "key_fingerprint": hashlib.sha256(public_key).hexdigest()},
+            {
+                "device": "kp-101",
+                "seat": "B-1",
+                "member": None,
+                "key_fingerprint": hashlib.sha256(public_key).hexdigest(),
+            },
         ),
     ]
     assert AuditLog(hall.engine).verify().ok

@@ -163,8 +163,18 @@ def test_bulk_goes_on_past_a_failed_board(hall, boards):
     rows.write_text(f"port,seat\n{good1.port},B-1\n{silent.port},B-2\n{good2.port},B-3\n")
     labels = hall.dir / "labels.csv"
     result = hall.invoke(
-        "provision", "bulk", "--csv", str(rows), "--config", str(hall.config), "--build", str(hall.build),
-        "--timeout", "1", "--labels", str(labels),
+        "provision",
+        "bulk",
+        "--csv",
+        str(rows),
+        "--config",
+        str(hall.config),
+        "--build",
+        str(hall.build),
+        "--timeout",
+        "1",
+        "--labels",
+        str(labels),
     )
     assert result.exit_code == 1, result.output
     assert "2/3 个表决器完成" in result.output

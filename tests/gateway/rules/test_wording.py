@@ -64,7 +64,6 @@ DESCRIBE = [
 ]
 
 
-
 @pytest.mark.parametrize(("rule", "zh", "en"), DESCRIBE)
 def test_describe(rule: PassingRule, zh: str, en: str) -> None:
     assert describe(rule) == zh

@@ -41,7 +41,9 @@ def test_checkin_broadcasts_are_coalesced_and_the_latest_goes_out(
     from_batches: list[Outbound] = []
     for i in range(1, MEMBERS + 1):  # one check-in per batch: ten changes of 实到
         kp = hall.kp(i)
-        out = gw.handle_batch([Inbound(kp.device_id, "up", kp.check_in(hall.sitting_id, gw.sitting.nonce), 1.0)])
+        out = gw.handle_batch(
+            [Inbound(kp.device_id, "up", kp.check_in(hall.sitting_id, gw.sitting.nonce), 1.0)]
+        )
         from_batches.extend(out)
     assert _sittings(from_batches) == []  # held: not one broadcast per check-in
     assert gw.tick() == [] and _sittings(published) == []  # not yet due

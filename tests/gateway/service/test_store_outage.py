@@ -204,7 +204,9 @@ def _burst_through_an_outage(env: Env) -> None:
     # One more press per keypad after the cut: the gateway must write to answer them.
     for kp in kps:
         choice = next(cycle)
-        presses[kp.keypad.device_id].append((kp.send(kp.keypad.vote(motion_id, 1, round_nonce, (choice,))), choice))
+        presses[kp.keypad.device_id].append(
+            (kp.send(kp.keypad.vote(motion_id, 1, round_nonce, (choice,))), choice)
+        )
     total += len(kps)
     assert at_cut < total
 

@@ -34,9 +34,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_console_session_user_name"), "console_session", ["user_name"])
     with op.batch_alter_table("motion") as batch:
-        batch.add_column(
-            sa.Column("interim", sa.String(length=24), nullable=False, server_default="totals")
-        )
+        batch.add_column(sa.Column("interim", sa.String(length=24), nullable=False, server_default="totals"))
         batch.create_check_constraint("interim", "interim IN ('none', 'totals', 'totals_not_pressed')")
     with op.batch_alter_table("motion") as batch:
         batch.alter_column("interim", server_default=None)

@@ -175,6 +175,14 @@ def tech_context(request: Request) -> dict[str, Any]:
     with Session(reader(gateway.engine)) as session:
         ctx = seat_map(gateway, session)
     ctx["health"] = health(gateway)
+    link_fn = getattr(request.app.state, "broker_link", None)  # the bridge's link, when one runs
+    if link_fn is not None:
+        link = link_fn()
+        ctx["health"]["broker"] = {
+            "connected": link.connected,
+            "since": to_hall_time(link.since, zone) if link.since else "",
+            "last_error": link.last_error or "",
+        }
     ctx["events"] = event_tail(gateway, zone)
     ctx["version"] = gateway.version
     return ctx

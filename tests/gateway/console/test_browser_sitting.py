@@ -202,6 +202,7 @@ def test_whole_sitting(tmp_path: Path, backend: str) -> None:
         tech.wait_for_function("document.querySelector('#seat-A-11').dataset.state === 'battery'")
         states = {f"A-{i}": tech.get_attribute(f"#seat-A-{i}", "data-state") for i in (1, 10, 11, 12)}
         assert states == {"A-1": "checked_in", "A-10": "checked_in", "A-11": "battery", "A-12": "offline"}
+        assert "网关与消息服务器: 已连接" in tech.inner_text("#broker-link")  # the bridge's own link
         tech.screenshot(path=str(hall.out / "seat-map.png"), full_page=True)
 
         # --- the minutes: every motion and round, the rule, each member's choice on the named vote, audit head

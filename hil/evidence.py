@@ -217,6 +217,12 @@ def run_case(case: Case, base: Scenario, workdir: Path, say: Callable[[str], Non
         "secret_scan": scan,
         "tamper": tamper,
         "seconds": report["seconds"],
+        "failed_checks": [c for c in report["invariants"] if not c["ok"]]
+        + [
+            {"check": st["step"], "detail": {"expected": st["expected"], "actual": st["actual"]}}
+            for st in report["steps"]
+            if not st["match"]
+        ],
         "ok": report["ok"]
         and scan["found"] == 0
         and not any(scan["table_links"].values())
@@ -282,6 +288,10 @@ def render(report: dict[str, Any], command: str) -> str:
             f"| {'yes' if r['memory_equals_store'] else 'NO'} | {'intact' if r['audit_intact'] else 'BROKEN'} "
             f"| {r['repressed']} |"
         )
+    failed = [(r["case"], c) for r in rows for c in r["failed_checks"]]
+    if failed:
+        lines += ["", "Failed checks:", ""]
+        lines += [f"* {case}: {c['check']}: `{str(c.get('detail'))[:400]}`" for case, c in failed]
     lines += [
         "",
         "## Secret-ballot scan (after every secret round closed)",

@@ -72,10 +72,10 @@ from gateway.core.events import (
     RoundStateChanged,
     SittingStateChanged,
 )
+from gateway.core.picture import live_picture
 from gateway.core.state import REPLAY_WINDOW, HallState, RoundKey, SittingRun
 from gateway.core.states import RoundState
-from gateway.core.tally import count
-from gateway.db.engine import own_pool, reader
+from gateway.db.engine import own_pool, reader, writer
 from gateway.rules import ChairOverride
 from gateway.store import Writer, load_hall, load_sitting
 from gateway.store import tables as t
@@ -163,7 +163,7 @@ class Gateway:
             )
         # The hot path has its own connections: API requests holding (or waiting for) pooled
         # connections never make a keypad commit wait for one.  Loads only read.
-        self._hot = own_pool(engine)
+        self._hot = writer(own_pool(engine))
         self._read = reader(self._hot)
         self.hall_id = topics.check_id(hall_id, "hall")
         self._verify = verify
@@ -175,6 +175,7 @@ class Gateway:
         self._writer = Writer(hall_id, self.round_keys)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
         self._drain: Callable[[], bool] | None = None
+        self._snapshot: tuple[Any, dict[str, Any]] | None = None  # (change key, live picture)
         self._sitting_sent = 0.0  # monotonic time of the last sitting broadcast
         self._sitting_due = False  # check-ins changed 实到 since then
         self.notices: list[dict[str, Any]] = []  # keypad swaps, for the chair's live feed
@@ -237,8 +238,8 @@ class Gateway:
 
     def close(self) -> None:
         """Release the hot path's own connections (the engine passed in is the caller's)."""
-        if self._hot is not self.engine:
-            self._hot.dispose()
+        if self._hot.engine is not self.engine:
+            self._hot.engine.dispose()
 
     @property
     def sitting(self) -> SittingRun | None:
@@ -686,83 +687,21 @@ class Gateway:
         """The live picture: sitting with 应到/实到, and the current (or latest) round.
 
         Counts of a named round are live; a secret round shows only how many
-        have voted until it closes, then its totals and result.
+        have voted until it closes, then its totals and result.  Computed once
+        per change (``version``, pending purges), not per request: callers must
+        not modify it.
         """
         with self._lock:
-            sitting = self.state.sitting
-            data: dict[str, Any] = {
-                "hall": self.hall_id,
-                "version": self.version,
-                "sitting": None,
-                "round": None,
-                "notices": list(self.notices),
-            }
-            if sitting is None:
-                return data
-            data["sitting"] = {
-                "id": sitting.sitting_id,
-                "state": sitting.state.name.lower(),
-                "expected": sitting.expected,
-                "present": sitting.present,
-            }
-            key = sitting.current or (
-                max(sitting.rounds, key=lambda k: (sitting.rounds[k].opened_at or 0, k))
-                if sitting.rounds
-                else None
-            )
-            if key is None:
-                return data
-            run = sitting.rounds[key]
-            motion = sitting.motions[key[0]]
-            closed = run.state in (RoundState.CLOSED, RoundState.ANNOUNCED)
-            voted = len(run.participants) if closed else sum(1 for b in run.ballots.values() if b.pressed)
-            totals = (
-                run.totals
-                if closed
-                else (
-                    None
-                    if motion.secret
-                    else count(run.ballots.values(), motion.ballot_kind, motion.item_count)
-                )
-            )
-            data["round"] = {
-                "motion_id": key[0],
-                "round": key[1],
-                "title": motion.title,
-                "state": run.state.value,
-                "secret": motion.secret,
-                "ballot_kind": motion.ballot_kind,
-                "item_count": motion.item_count,
-                "deadline": run.deadline,
-                "voted": voted,
-                "not_pressed": max((run.present if closed else sitting.present) - voted, 0),
-                "totals": [list(row[1:]) for row in totals] if totals is not None else None,
-                "purge_pending": key in self._purge.pending,
-                "result": _result_json(run.result) if run.result is not None else None,
-            }
-            return data
+            key = (self.version, frozenset(self._purge.pending))
+            if self._snapshot is None or self._snapshot[0] != key:
+                self._snapshot = (key, self._build_snapshot())
+            return self._snapshot[1]
 
+    def sitting_run(self, sitting_id: int) -> SittingRun | None:
+        """The committed in-memory run of ``sitting_id`` if it is the current sitting (no store read)."""
+        sitting = self.state.sitting  # swapped whole after each commit: one read is consistent
+        return sitting if sitting is not None and sitting.sitting_id == sitting_id else None
 
-def _result_json(result: Any) -> dict[str, Any]:
-    return {
-        "outcome": result.outcome,
-        "expected": result.expected,
-        "present": result.present,
-        "voted": result.voted,
-        "not_pressed": result.not_pressed,
-        "rule_zh": result.rule_zh,
-        "rule_en": result.rule_en,
-        "audit_head": f"{result.audit_seq}:{result.audit_head}" if result.audit_head else None,
-        "note_zh": result.note_zh,
-        "note_en": result.note_en,
-        "items": [
-            {
-                "index": i.index,
-                "counts": list(i.counts),
-                "outcome": i.outcome,
-                "label_zh": i.label_zh,
-                "label_en": i.label_en,
-            }
-            for i in result.items
-        ],
-    }
+    def _build_snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return live_picture(self.hall_id, self.version, self.state, self._purge.pending, self.notices)

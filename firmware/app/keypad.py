@@ -66,6 +66,8 @@ class Keypad:
         secret = nvs.get(config.NVS_SECRET)
         if secret is not None:
             self._use_key(secret)
+        if not 1 <= self.cfg["outbox_max"] <= 16:  # saved in one NVS blob, read back in at most 4 KiB
+            raise ValueError("outbox_max must be 1..16, not %r" % (self.cfg["outbox_max"],))
         self.outbox = Outbox(self.cfg["outbox_max"], self.cfg["retransmit_ms"], self.cfg["retransmit_max_ms"])
         self.outbox_lost = 0  # a saved outbox that could not be read back
         self._restore_outbox()

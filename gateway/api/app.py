@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from gateway.audit import AuditLog
 from gateway.broker_bridge.bridge import LinkState
 from gateway.config.settings import GatewaySettings
+from gateway.db.engine import reader
 from gateway.service import Gateway
 
 from . import health, live, motions, setup, sittings
@@ -109,7 +110,7 @@ def create_app(
     app.state.live_poll_s = poll_s
     app.state.live_heartbeat_s = heartbeat_s
     app.state.broker_link = broker_link  # the bridge's link, for /health (None: no broker here)
-    app.state.db_probe = DatabaseProbe(gateway.engine)
+    app.state.db_probe = DatabaseProbe(reader(gateway.engine))  # read-only: never the write lock
     install_handlers(app)
     for module in (setup, sittings, motions, live, health):
         _document_roles(module.router)

@@ -29,7 +29,7 @@ from starlette.requests import HTTPConnection, Request
 
 from gateway.audit import AuditLog
 from gateway.config.settings import ROLES, GatewaySettings, Role
-from gateway.db.engine import reader
+from gateway.db.engine import reader, writer
 from gateway.service import Gateway
 
 from .errors import ApiError
@@ -123,7 +123,7 @@ def get_session(request: Request, gateway: GatewayDep) -> Iterator[Session]:
         with Session(reader(gateway.engine)) as session:
             yield session
         return
-    with Session(gateway.engine) as session:
+    with Session(writer(gateway.engine)) as session:
 
         def _then_read(s: Session) -> None:
             s.bind = reader(gateway.engine)

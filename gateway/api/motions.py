@@ -306,8 +306,10 @@ def results(motion_id: int, session: SessionDep, gateway: GatewayDep, user: Curr
     无记名表决只有总数 / secret ballots have totals only."""
     motion = crud.get(Motion, motion_id, session=session)
     rows = list(session.exec(select(Round).where(Round.motion_id == motion_id).order_by(col(Round.number))))
-    with reader(gateway.engine).connect() as conn:  # reads only: never waits for a write lock
-        sitting = load_sitting(conn, motion.sitting_id, gateway.round_keys)
+    sitting = gateway.sitting_run(motion.sitting_id)  # the current sitting: from memory (committed truth)
+    if sitting is None:
+        with reader(gateway.engine).connect() as conn:  # reads only: never waits for a write lock
+            sitting = load_sitting(conn, motion.sitting_id, gateway.round_keys)
     kind = motion.ballot_kind
     titles = [motion.title] if kind == consts.YES_NO_ABSTAIN else list(motion.items)
     out: list[RoundResultOut] = []

@@ -71,6 +71,9 @@ hall_name = {toml_string(hall_name)}
 database_url = {toml_string(database_url)}
 # 时区 / the time zone the console, big screen and minutes show times in (IANA name)
 time_zone = "Asia/Shanghai"
+# 无记名表决密钥目录 / PostgreSQL: where the per-round keys of open secret rounds are kept
+# (never in the database; back it up with the gateway's data; docs/security.md)
+secret_keys_dir = "secret-keys"
 
 [broker]
 # 消息代理 / the hall's Mosquitto, as the gateway reaches it (the loopback listener of

@@ -42,7 +42,7 @@ def display_context(request: Request) -> dict[str, Any]:
         chart = {
             "labels": [item.title for item in result.items],
             "series": [c.zh if lang_of(request) == "zh" else c.en for c in current["choices_out"]],
-            "counts": [item.counts for item in result.items],
+            "counts": [[item.counts[c.code - 1] for c in current["choices_out"]] for item in result.items],
         }
     return {"view": view, "chart": chart}
 

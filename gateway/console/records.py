@@ -115,7 +115,7 @@ def minutes(
                 "secret": motion.secret,
                 "items": list(motion.items),
                 "select_k": motion.select_k,
-                "choices": [c.model_dump() for c in res.choices],
+                "choices": [c.model_dump() for c in res.choices if motion.options >> c.code & 1],
                 "rounds": rounds,
             }
         )
@@ -182,7 +182,7 @@ def _csv(data: dict[str, Any]) -> str:
                         r["number"],
                         r["state_zh"],
                         item["title"],
-                        " ".join(f"{c['zh']}{n}" for c, n in zip(m["choices"], item["counts"], strict=False)),
+                        " ".join(f"{c['zh']}{item['counts'][c['code'] - 1]}" for c in m["choices"]),
                         item["label_zh"],
                         res["expected"],
                         res["present"],

@@ -152,5 +152,6 @@ def live_view(gateway: Gateway, session: Session, user: User, lang: str) -> dict
         view["round"]["result"] = next(
             (r.result for r in results.rounds if r.number == current["round"]), None
         )
-        view["round"]["choices_out"] = results.choices
+        # the choices this motion admits (a three-grade rating has no 优秀 column)
+        view["round"]["choices_out"] = [c for c in results.choices if motion.options >> c.code & 1]
     return view

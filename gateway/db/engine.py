@@ -18,15 +18,16 @@ connection gets
 * ``busy_timeout`` 10 s, and transactions that really begin at BEGIN
   (the sqlite3 module's legacy mode would start them only at the first
   write, so a read-validate-write sequence would not be one transaction);
-* **every transaction takes the write lock up front** (``BEGIN
-  IMMEDIATE``) unless its connection is marked read-only (:func:`reader`).
-  SQLite has one writer; a transaction that began deferred, read, and
-  then writes cannot wait for the lock (its snapshot may be stale, so
-  SQLite answers ``database is locked`` at once, busy timeout or not).
-  ``BEGIN IMMEDIATE`` waits its turn (up to the busy timeout) instead, so
-  concurrent writers queue rather than fail.  Readers (the API's GET
-  requests, the gateway loading its state) use :func:`reader` and never
-  block a writer (WAL).
+* **write transactions take the write lock up front** (``BEGIN
+  IMMEDIATE``) on a connection marked for writing (:func:`writer`: the
+  gateway's commits, the API's non-GET requests).  SQLite has one writer;
+  a transaction that began deferred, read, and then writes cannot wait for
+  the lock (its snapshot may be stale, so SQLite answers ``database is
+  locked`` at once, busy timeout or not).  ``BEGIN IMMEDIATE`` waits its
+  turn (up to the busy timeout) instead, so concurrent writers queue
+  rather than fail.  Other transactions begin deferred: readers never
+  block a writer (WAL), and code that reads and then asks the gateway to
+  commit does not hold the lock the gateway needs.
 
 Every engine is created with ``hide_parameters=True``: an error message or
 log line shows the SQL, never the values (a secret round's choices, device
@@ -64,6 +65,7 @@ __all__ = [
     "own_pool",
     "purge_deleted",
     "reader",
+    "writer",
 ]
 
 MIGRATIONS = "gateway.db:migrations"
@@ -104,13 +106,18 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
         cursor.close()
 
 
-READ_ONLY = "hallvote_read_only"
-"""Execution option: this connection's transactions only read (SQLite: a deferred BEGIN)."""
+WRITE = "hallvote_write"
+"""Execution option: this connection's transactions write (SQLite: ``BEGIN IMMEDIATE``)."""
+
+
+def writer(engine: Engine) -> Engine:
+    """``engine`` for write transactions: on SQLite they take the write lock when they begin."""
+    return engine.execution_options(**{WRITE: True})
 
 
 def reader(engine: Engine) -> Engine:
-    """``engine`` for transactions that only read: on SQLite they begin deferred and take no write lock."""
-    return engine.execution_options(**{READ_ONLY: True})
+    """``engine`` for transactions that only read: on SQLite they begin deferred (the default)."""
+    return engine.execution_options(**{WRITE: False})
 
 
 def own_pool(engine: Engine, size: int = 2) -> Engine:
@@ -122,8 +129,8 @@ def own_pool(engine: Engine, size: int = 2) -> Engine:
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
-    read_only = conn.get_execution_options().get(READ_ONLY, False)
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    write = conn.get_execution_options().get(WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def _create_private(database: str | None) -> None:

@@ -45,7 +45,7 @@ __all__ = [
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("protocol", "firmware")
 # CPython-only modules that never go onto a keypad.
-EXCLUDE = ("firmware/hal/sim.py",)
+EXCLUDE = ("firmware/hal/sim.py", "firmware/manifest.py")  # manifest.py: read by the image build only
 FONT_PACKAGE = "fonts-wqy-microhei"
 KNOWN_FONTS = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",

@@ -130,6 +130,10 @@ class GatewayApi:
                 f"the gateway refused the swap (HTTP {exc.code}): {detail.get('message', body)}",
             )
             err.code = str(detail.get("code") or err.code)
+            if exc.code in (404, 409):  # the swap itself was refused (seat, keypads): as without a gateway
+                err.exit_code = 5
+            elif exc.code == 403:
+                err.code = "FORBIDDEN"
             raise err from None
         except (urllib.error.URLError, OSError) as exc:
             raise GatewayError("无法连接网关，未更换", f"cannot reach the gateway ({exc}); nothing was swapped") from None

@@ -26,6 +26,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -201,6 +202,8 @@ class Provisioner:
             "broker_port": self.keypad.broker_port,
             "mqtt_password": password,
             "ca_pem": self.keypad.ca_pem(),
+            # The keypad's time floor before its first TLS handshake (docs/firmware.md, "The wall clock before TLS").
+            "provisioned_at": int(time.time()),
         }
         if self.keypad.server_hostname:
             config["server_hostname"] = self.keypad.server_hostname

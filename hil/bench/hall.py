@@ -644,6 +644,7 @@ class Bench:
         if "broker_restart" in sc:
             s["broker_restart_full_round_s"] = sc["broker_restart"]["full_round_answered_s"]
         s["broker_dropped_total"] = sum(v.get("broker_dropped", 0) for v in sc.values())
+        s["broker_sys_counters_seen"] = self.drops.seen.is_set()  # False: the drop counts are unknown
         if self.votes_durable:
             s["gateway_cpu_ms_per_vote"] = round(self.vote_cpu * 1000 / self.votes_durable, 3)
         if echo.get("cpu_ms_per_message") is not None:

@@ -300,6 +300,11 @@ def test_a_clerks_token_cannot_swap_and_changes_nothing_anywhere(env: Env, tmp_p
     assert device_row(env, "kp-1") == (True, seats["A-1"]) and device_row(env, "kp-6") == (False, seats["A-1"])
     assert vote(env, 1, motion_id, nonce, consts.NO).reason == reasons.DEVICE_REVOKED
     assert vote(env, 6, motion_id, nonce, consts.NO).reason == reasons.REPLACED
+    # a swap the gateway refuses is refused as without a gateway (exit 5, the reason's code)
+    done = hallvote(
+        "device", "swap", "--seat", "A-2", "--to", "kp-404", "--config", config, "--token", TOKENS["technician"]
+    )
+    assert done.returncode == 5 and "UNKNOWN_DEVICE" in done.stderr + done.stdout, done.stderr + done.stdout
 
 
 def test_a_clerks_token_cannot_swap_while_the_gateway_is_stopped(env: Env, tmp_path: Path) -> None:

@@ -145,3 +145,10 @@ def test_no_offline_reset_while_wifi_is_down_or_when_disabled() -> None:
     rig = rig2
     asyncio.run(go())
     assert rig2.board.resets == 0
+
+
+def test_an_outbox_too_large_for_its_nvs_blob_is_refused_at_boot() -> None:
+    from firmware.hal.sim import SimBoard
+
+    with pytest.raises(ValueError, match=r"outbox_max must be 1\.\.16"):
+        Keypad(SimBoard(), config.load(None, {"outbox_max": 17}))

@@ -82,11 +82,11 @@ class Client:
         self.client.subscribe(topic, qos=1)
         assert self.event() == ("suback", 1)
 
-    def drain(self, settle: float = 1.0) -> list[paho.MQTTMessage]:
-        """Every message until none came for ``settle`` seconds (bounded by the wait)."""
-        out = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+    def drain(self, settle: float = 5.0, want: int | None = None) -> list[paho.MQTTMessage]:
+        """Every message until ``want`` came or none came for ``settle`` seconds (bounded)."""
+        out: list[paho.MQTTMessage] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (want is None or len(out) < want):
             try:
                 out.append(self.messages.get(timeout=settle))
             except queue.Empty:
@@ -114,7 +114,7 @@ def _burst(broker: MosquittoBroker, n: int) -> int:
         info.wait_for_publish(WAIT)
     sender.close()
     gw = Client(broker, bc.GATEWAY_USER, client_id="gw", clean=False)
-    got = len(gw.drain())
+    got = len(gw.drain(want=n))
     gw.close()
     return got
 
@@ -142,11 +142,11 @@ def test_inflight_window_fits_a_gateway_batch(tmp_path: Path) -> None:
         sender = Client(broker, bc.DISPLAY_USER)
         for i in range(lim.max_inflight_messages + 40):
             sender.client.publish(topics.device(HALL, f"kp-{i}", "up"), b"x", qos=1).wait_for_publish(WAIT)
-        first = gw.drain()
+        first = gw.drain(settle=3.0)
         assert len(first) == lim.max_inflight_messages  # the rest wait for acks
         for m in first:
             gw.client.ack(m.mid, m.qos)
-        assert len(gw.drain()) == 40
+        assert len(gw.drain(want=40)) == 40
 
 
 def test_packet_size_limit(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ output folder (``<tmp_path>/screenshots``).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,7 @@ def _click_and_confirm(page, selector: str) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_whole_sitting(tmp_path: Path, backend: str) -> None:
+    latencies: list[float] = []
     with hall_with_console(tmp_path, backend) as hall, chromium() as browser:
         chair = sign_in(browser, hall.base, "chair")
         assert chair.url.endswith("/console/chair")
@@ -123,9 +125,11 @@ def test_whole_sitting(tmp_path: Path, backend: str) -> None:
         # the screen does not show the result before it is announced
         screen.wait_for_function("document.querySelector('#screen-round')?.dataset.state === 'closed'")
         assert screen.locator("#yes").count() == 0
+        started = time.monotonic()
         chair.click("#announce")
-        chair.wait_for_selector("#round[data-state=announced]")
         screen.wait_for_selector("#result-block")
+        latencies.append(time.monotonic() - started)
+        chair.wait_for_selector("#round[data-state=announced]")
         block = {
             k: screen.inner_text(f"#{k}").strip()
             for k in ("expected", "present", "yes", "no", "abstain", "not-pressed", "outcome")
@@ -162,8 +166,10 @@ def test_whole_sitting(tmp_path: Path, backend: str) -> None:
         assert [r[1] for r in ranking if r[5] == "当选"] == CANDIDATES[:9]
         assert ranking[-1][1] == "民生项目12" and ranking[-1][2] == "2"
         assert "有并列" in chair.inner_text("#outcome")
+        started = time.monotonic()
         chair.click("#announce")
         screen.wait_for_selector("#ranking")
+        latencies.append(time.monotonic() - started)
         assert len(screen.locator("#ranking tbody tr").all_inner_texts()) == 12
         screen.screenshot(path=str(hall.out / "screen-livelihood.png"))
 
@@ -175,10 +181,16 @@ def test_whole_sitting(tmp_path: Path, backend: str) -> None:
         chair.wait_for_function("document.querySelector('#voted').textContent.trim() === '10'")
         _click_and_confirm(chair, "#close")
         chair.wait_for_selector("#rating-table")
+        headers = [h.strip() for h in chair.locator("#rating-table thead th").all_inner_texts()]
+        assert headers == ["测评对象", "满意", "基本满意", "不满意", "结论"]  # three grades: no 优秀 column
         rows = chair.locator("#rating-table tbody tr").all_inner_texts()
         assert "城区供水改造" in rows[0] and "满意" in rows[0] and "70.0%" in rows[0]
+        started = time.monotonic()
         chair.click("#announce")
         screen.wait_for_selector("#rating-table")
+        latencies.append(time.monotonic() - started)
+        # a figure for docs/performance, not a check: click on announce -> result on the big screen
+        (hall.out / "announce-to-screen.json").write_text(json.dumps({"seconds": latencies}))
         screen.screenshot(path=str(hall.out / "screen-rating.png"))
         chair.screenshot(path=str(hall.out / "chair-console.png"), full_page=True)
 
@@ -199,7 +211,9 @@ def test_whole_sitting(tmp_path: Path, backend: str) -> None:
         for title in (RESOLUTION["title"], LIVELIHOOD["title"], RATING["title"]):
             assert title in text
         assert "代表001" in chair.inner_text(f"#minutes-motion-{resolution['id']}")
-        assert "代表0" not in chair.inner_text(f"#minutes-motion-{livelihood['id']}")  # secret: no member named
+        assert "代表0" not in chair.inner_text(
+            f"#minutes-motion-{livelihood['id']}"
+        )  # secret: no member named
         assert chair.inner_text("#audit-head").count(":") >= 1
         chair.emulate_media(media="print")  # the printed form: no navigation bar
         assert not chair.locator("header.top").is_visible()

@@ -107,3 +107,27 @@ def _login_csrf(client) -> str:
 
     page = client.get("/console/login")
     return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+def test_chinese_first_with_an_english_switch(console) -> None:
+    client = console.browser("chair")
+    page = client.get("/console/chair")
+    assert 'lang="zh-CN"' in page.text and "开始签到" in page.text
+    page = client.get("/console/lang", params={"to": "en", "next": "/console/chair"})
+    assert page.url.path == "/console/chair"
+    assert 'lang="en"' in page.text and "Open check-in" in page.text and "开始签到" not in page.text
+    assert (
+        client.get("/console/lang", params={"to": "zh", "next": "https://evil.example/"}).url.path
+        == "/console/chair"
+    )
+
+
+def test_times_are_in_the_hall_time_zone(console) -> None:
+    import datetime as dt
+
+    from gateway.console.web import to_hall_time
+
+    noon_utc = dt.datetime(2027, 1, 15, 4, 0, tzinfo=dt.UTC)
+    assert to_hall_time(noon_utc, "Asia/Shanghai") == "2027-01-15 12:00:00"
+    assert to_hall_time(noon_utc.timestamp(), "Asia/Shanghai", "%H:%M") == "12:00"
+    assert to_hall_time(noon_utc.replace(tzinfo=None), "Asia/Urumqi", "%H:%M") == "10:00"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from hvtest.databases import HallSetup
 from sqlalchemy import Engine, func
@@ -176,32 +174,17 @@ def test_a_database_refusal_rolls_back_the_whole_import(
 ) -> None:
     # Another writer takes seat A03 between validation and insert: the database
     # refuses the third row, and the first two must not stay behind.
-    # On SQLite the race cannot happen: the import's transaction took the write lock at
-    # BEGIN IMMEDIATE, before it validated, so the other writer is the one kept out.
     real_insert = csv_import._insert
-    sqlite = engine.dialect.name == "sqlite"
 
     def racing_insert(s: Session, rows: list[SQLModel]) -> None:
-        if sqlite:
-            other = sqlite3.connect(str(engine.url.database), timeout=0.1)
-            with pytest.raises(sqlite3.OperationalError, match="locked"):
-                other.execute("INSERT INTO seat (hall_id, label, row, col) VALUES (?, 'A03', 9, 9)", (hall_id,))
-            other.close()
-        else:
-            with Session(engine) as other_session:
-                other_session.add(Seat(hall_id=hall_id, label="A03", row=9, col=9))
-                other_session.commit()
+        with Session(engine) as other:
+            other.add(Seat(hall_id=hall_id, label="A03", row=9, col=9))
+            other.commit()
         real_insert(s, rows)
 
     monkeypatch.setattr(csv_import, "_insert", racing_insert)
-    data = b"label,row,col\nA01,1,1\nA02,1,2\nA03,1,3\n"
-    if sqlite:
-        import_seats(session=session, hall_id=hall_id, data=data)
-        session.expire_all()
-        assert [s.label for s in crud.list_seats(session=session, hall_id=hall_id)] == ["A01", "A02", "A03"]
-        return
     with pytest.raises(CsvImportError) as excinfo:
-        import_seats(session=session, hall_id=hall_id, data=data)
+        import_seats(session=session, hall_id=hall_id, data=b"label,row,col\nA01,1,1\nA02,1,2\nA03,1,3\n")
     assert "nothing was imported" in str(excinfo.value)
     session.expire_all()
     assert [s.label for s in crud.list_seats(session=session, hall_id=hall_id)] == ["A03"]

@@ -1,4 +1,4 @@
-"""Engines: no SQL parameters in errors or logs; SQLite transactions take the write lock up front unless read-only."""
+"""Engines: no SQL parameters in errors or logs; SQLite write transactions take the write lock up front."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hvtest.databases import engine, sqlite_engine  # noqa: F401  (fixtures)
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from gateway.db.engine import reader
+from gateway.db.engine import reader, writer
 from gateway.store import tables as t
 
 MARK = "kp-secret-77"
@@ -31,22 +31,23 @@ def test_a_failed_statement_shows_no_parameters(engine: Engine, caplog: pytest.L
 
 def test_sqlite_writers_take_the_lock_at_begin_and_readers_do_not(sqlite_engine: Engine) -> None:  # noqa: F811
     db = Path(str(sqlite_engine.url.database))
-    with sqlite_engine.connect() as conn:
+    with writer(sqlite_engine).connect() as conn:
         conn.execute(text("SELECT 1"))  # the transaction has begun: IMMEDIATE holds the write lock
         other = sqlite3.connect(db, timeout=0.05)
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             other.execute("BEGIN IMMEDIATE")
         other.close()
-    with reader(sqlite_engine).connect() as conn:
-        conn.execute(text("SELECT 1"))  # deferred: no lock
-        other = sqlite3.connect(db, timeout=0.05)
-        other.execute("BEGIN IMMEDIATE")
-        other.execute("ROLLBACK")
-        other.close()
+    for plain in (sqlite_engine, reader(sqlite_engine)):
+        with plain.connect() as conn:
+            conn.execute(text("SELECT 1"))  # deferred: no lock
+            other = sqlite3.connect(db, timeout=0.05)
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            other.close()
     blocker = sqlite3.connect(db, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(OperationalError, match="locked"), sqlite_engine.connect() as conn:
+        with pytest.raises(OperationalError, match="locked"), writer(sqlite_engine).connect() as conn:
             raw = conn.connection.dbapi_connection
             assert raw is not None
             raw.execute("PRAGMA busy_timeout=50")

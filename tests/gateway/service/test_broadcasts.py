@@ -56,3 +56,17 @@ def test_checkin_broadcasts_are_coalesced_and_the_latest_goes_out(
 
     gw.start_session("chair")  # a state change is never held, whatever the interval
     assert _sittings(published)[-1].state == consts.SITTING_IN_SESSION
+
+
+def test_the_live_picture_is_computed_once_per_change(engine: Engine) -> None:  # noqa: F811
+    hall = seed_hall(engine, members=3)
+    gw = Gateway(engine, "county-hall")
+    gw.activate_sitting(hall.sitting_id)
+    gw.open_checkin("chair")
+    first = gw.snapshot()
+    assert gw.snapshot() is first  # nothing changed: the same picture, not rebuilt
+    kp = hall.kp(1)
+    gw.handle_batch([Inbound(kp.device_id, "up", kp.check_in(hall.sitting_id, gw.sitting.nonce), 1.0)])
+    after = gw.snapshot()
+    assert after is not first and after["sitting"]["present"] == 1 and first["sitting"]["present"] == 0
+    assert gw.sitting_run(hall.sitting_id) is gw.sitting and gw.sitting_run(hall.sitting_id + 1) is None

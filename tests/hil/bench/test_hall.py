@@ -46,6 +46,7 @@ def _check(report: dict[str, Any], scenarios: tuple[str, ...]) -> None:
     s = report["summary"]
     assert s["all_invariants_hold"] is True
     assert isinstance(s["broker_dropped_total"], int) and s["broker_dropped_total"] >= 0
+    assert s["broker_sys_counters_seen"] is True  # the $SYS drop counter was read, not assumed 0
     assert s["gateway_peak_rss_mb"] > 0 and s["gateway_cpu_ms_per_vote"] > 0
 
 

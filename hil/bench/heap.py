@@ -1,0 +1,291 @@
+"""The keypad's live heap, per profile, measured on the real MicroPython interpreter.
+
+    python -m hil.bench.heap [--profile NAME ...] [--json-file PATH]
+
+For each profile the firmware is built as it ships (``hallvote firmware
+build``: mpy-cross output, the generated glyph table and build_info) and
+run on the WebAssembly port with stand-in ``machine``/``network``/``esp32``
+modules (tests/firmware/hal/mpstubs): the real ESP32 adapter, keypad,
+runner and MQTT client go through boot -> connect -> hello -> check-in ->
+vote -> ack against an in-memory broker and gateway in the same
+interpreter (that port has no sockets or TLS).  Figures are
+``gc.mem_alloc()`` after a real collection, above a baseline taken after
+the script was compiled and the stand-in hardware modules were imported
+(the ESP32 port has those built in); the in-memory broker and gateway add
+a few hundred bytes of state (their codecs are the keypad's own modules).
+
+Reported: live heap after boot (online, idle, nonce pool full), after the
+vote was acknowledged, the peak during a sign and during a precompute slice
+(live heap plus what the operation allocates with the GC held off), and the
+per-module budget (docs/firmware.md).  Reported, not asserted: the budget
+test is tests/firmware/test_heap_budget.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hil import micropython as mp
+
+REPO = Path(__file__).resolve().parents[2]
+STUBS = REPO / "tests" / "firmware" / "hal"
+# The budget per module: live heap after boot (docs/firmware.md).
+BUDGET = {"esp32-wroom-32": 64 * 1024, "esp32-wrover": 80 * 1024, "esp32-s3-psram": 80 * 1024}
+
+FLOW = r'''
+import sys
+sys.path.insert(0, "/lib/mpstubs")
+import gc, hvhost, asyncio, time
+import fakehw, machine, network, esp32  # stand-ins for what the ESP32 port has built in (no heap there)
+await hvhost.collect()
+BASE = gc.mem_alloc()
+from protocol import codec as pc, frames, topics, consts
+from firmware.mqtt import codec as mq
+from firmware.app import config, runner as rn
+from firmware.app import states as S
+from firmware.app.keypad import Keypad
+from firmware.hal import esp32 as adapter
+
+inp = hvhost.load_input()
+HALL, DEV = "h1", "kp-1"
+fakehw.reset()
+fakehw.CHIP[0] = inp["chip"]
+fakehw.SPI_CS[0] = inp["cs"]
+out = {}
+
+
+async def live():
+    await hvhost.collect()
+    return gc.mem_alloc() - BASE
+
+
+class Pipe:
+    def __init__(self):
+        self.buf = b""
+        self.ev = asyncio.Event()
+
+    def feed(self, data):
+        self.buf += data
+        self.ev.set()
+
+    async def read(self, n):
+        while not self.buf:
+            self.ev.clear()
+            await self.ev.wait()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+
+class End:
+    def __init__(self, inp_, out_):
+        self.inp, self.out = inp_, out_
+
+    async def read(self, n):
+        return await self.inp.read(n)
+
+    def write(self, data):
+        self.out.feed(bytes(data))
+
+    async def drain(self):
+        await asyncio.sleep(0)
+
+    def close(self):
+        pass
+
+
+SITTING = frames.SittingState(7, consts.SITTING_CHECKIN_OPEN, b"sit-0007", 5, 0, 1795200000)
+MOTION = frames.MotionOpen(3, 1, b"round-31", consts.YES_NO_ABSTAIN, 1, 0x0E, consts.LAST_PRESS, 0,
+                           consts.ALL_ITEMS, 1795200100, 0)
+log = {"up": 0, "acks": 0}
+
+
+async def broker(end):
+    # The broker and the gateway in one: CONNACK, SUBACK, retained broadcasts, PUBACK, and an
+    # Ack for every signed check-in or vote on the keypad's up topic.
+    parser = mq.Parser()
+    pid = [100]
+
+    def send(pkt):
+        end.write(pkt.encode())
+
+    def down(topic, frame, retain=False):
+        pid[0] += 1
+        send(mq.Publish(topic, pc.encode(frame), 1, retain, False, pid[0]))
+
+    while True:
+        for pkt in parser.feed(await end.read(256)):
+            if isinstance(pkt, mq.Connect):
+                send(mq.Connack(False, 0))
+            elif isinstance(pkt, mq.Subscribe):
+                send(mq.Suback(pkt.packet_id, [1] * len(pkt.topics)))
+                down(topics.broadcast(HALL, "sitting"), SITTING, True)
+            elif isinstance(pkt, mq.Publish):
+                if pkt.qos:
+                    send(mq.Puback(pkt.packet_id))
+                if pkt.topic == topics.device(HALL, DEV, "up"):
+                    f = pc.decode(pkt.payload)
+                    log["up"] += 1
+                    if f.TYPE == consts.CHECK_IN:
+                        ack = frames.Ack(f.counter, 0, f.TYPE, f.sitting_id, 0, (), "A-1")
+                    else:
+                        ack = frames.Ack(f.counter, 0, f.TYPE, f.motion_id, f.round, f.choices, "")
+                    log["acks"] += 1
+                    down(topics.device(HALL, DEV, "down"), ack)
+
+
+async def opener(host, port, ssl, server_hostname):
+    a, b = Pipe(), Pipe()
+    asyncio.create_task(broker(End(b, a)))
+    e = End(a, b)
+    return e, e
+
+
+async def until(pred, limit_ms=20000):
+    t0 = time.ticks_ms()
+    while not pred():
+        if time.ticks_diff(time.ticks_ms(), t0) > limit_ms:
+            raise AssertionError("timed out in state " + kp.state)
+        await asyncio.sleep_ms(10)
+
+
+async def press(name):
+    pin = board.profile["keys"][name]
+    level = 0 if board.profile.get("key_active_low", True) else 1
+    fakehw.edge(pin, level)
+    await asyncio.sleep_ms(60)
+    fakehw.edge(pin, 1 - level)
+    await asyncio.sleep_ms(40)
+
+
+async def flow():
+    global kp, board
+    cfg = config.load(None, {"hall": HALL, "device_id": DEV, "ca_file": None, "profile": inp["profile"],
+                             "wifi_ssid": "hall", "wifi_password": "secret", "loop_ms": 1})
+    board = adapter.board(cfg)
+    board.rng = hvhost.urandom  # this port's os.urandom is the host's, through hvhost
+    wlan = board.wifi._wlan
+    connect = wlan.connect
+
+    def join(ssid, key=None):  # the access point accepts at once
+        connect(ssid, key)
+        fakehw.WIFI["connected"] = True
+
+    wlan.connect = join
+    kp = Keypad(board, cfg)
+    client = rn.make_client(kp, open_connection=opener, backoff_base=0.05, backoff_cap=0.1)
+    r = rn.Runner(kp, client)
+    task = asyncio.create_task(r.run())
+    await until(lambda: kp.state == S.IDLE and kp.signer is not None and not kp.signer.pending)
+    await until(lambda: kp._public is not None and not kp._public.pending)
+    out["after_boot"] = await live()
+    # peaks: what one sign and one precompute slice allocate on top of the live heap
+    sg = kp.signer
+    gc.disable()
+    m0 = gc.mem_alloc()
+    sg.sign(b"x" * 120)
+    out["sign_alloc"] = gc.mem_alloc() - m0
+    gc.enable()
+    worst = 0
+    for _ in range(140):
+        gc.disable()
+        m0 = gc.mem_alloc()
+        sg.precompute_slice()
+        worst = max(worst, gc.mem_alloc() - m0)
+        gc.enable()
+        await hvhost.collect()
+    out["slice_alloc"] = worst
+    await press("checkin")
+    await until(lambda: kp.checked_in and kp.state == S.CHECKED_IN)
+    kp.on_message(topics.broadcast(HALL, "motion"), pc.encode(MOTION))
+    await until(lambda: kp.state == S.MOTION_OPEN)
+    await press("yes")
+    await until(lambda: kp.state == S.RECORDED)
+    out["after_vote"] = await live()
+    out["state"] = kp.state
+    out["log"] = log
+    out["faults"] = board.faults
+    r.request_stop()
+    await asyncio.sleep_ms(50)
+
+
+await asyncio.create_task(flow())
+out["modules"] = sorted(k for k in sys.modules if k.startswith("firmware") or k.startswith("protocol"))
+hvhost.result(out)
+'''
+
+
+def _stub_folder(tmp: Path) -> Path:
+    folder = tmp / "mpstubs"
+    shutil.copytree(STUBS / "mpstubs", folder)
+    shutil.copyfile(STUBS / "fakehw.py", folder / "fakehw.py")
+    return folder
+
+
+def measure(profile: str) -> dict[str, Any]:
+    """Build ``profile`` as shipped and run the flow; the figures in bytes."""
+    from firmware.hal import profiles
+    from gateway.firmware_image import build
+
+    p = profiles.PROFILES[profile]
+    module = p["module"]
+    with tempfile.TemporaryDirectory(prefix="hv-heap-") as tmp_name:
+        tmp = Path(tmp_name)
+        manifest = build.build(tmp / "fw", profile)
+        folders = (tmp / "fw" / "firmware", tmp / "fw" / "protocol", _stub_folder(tmp))
+        raw: dict[str, Any] = mp.run_json(
+            FLOW,
+            folders=folders,
+            compiled=True,
+            input_data={
+                "profile": profile,
+                "chip": profiles.MODULES[module]["chip"],
+                "cs": (p.get("card") or {}).get("cs", 5),
+            },
+            name="heap_flow.py",
+            timeout=600,
+        )
+    raw["profile"] = profile
+    raw["module"] = module
+    raw["budget"] = BUDGET[module]
+    raw["flash_bytes"] = manifest.total_size
+    raw["peak_sign"] = raw["after_boot"] + raw["sign_alloc"]
+    raw["peak_slice"] = raw["after_boot"] + raw["slice_alloc"]
+    return raw
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print(f"{'profile':18} {'module':15} {'after boot':>10} {'budget':>7} {'after vote':>10} "
+          f"{'peak sign':>9} {'peak slice':>10} {'flash':>7}")  # fmt: skip
+    for r in rows:
+        verdict = "meets" if r["after_boot"] <= r["budget"] else "OVER"
+        print(f"{r['profile']:18} {r['module']:15} {r['after_boot']:10,} {r['budget']:7,} {r['after_vote']:10,} "
+              f"{r['peak_sign']:9,} {r['peak_slice']:10,} {r['flash_bytes']:7,}  {verdict}")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    from firmware.hal import profiles
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--profile", action="append", choices=profiles.names())
+    ap.add_argument("--json-file")
+    args = ap.parse_args(argv)
+    reason = mp.node_available()
+    if reason is not None:
+        print(f"MicroPython WebAssembly port unavailable: {reason}", file=sys.stderr)
+        return 2
+    rows = [measure(name) for name in (args.profile or profiles.names())]
+    print_table(rows)
+    if args.json_file:
+        with open(args.json_file, "w") as f:
+            json.dump(rows, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""The keypad's live heap per profile, on the real MicroPython interpreter (WebAssembly port), from
+the firmware as built and shipped (mpy-cross output, glyph table): boot -> connect -> hello ->
+check-in -> vote -> ack over an in-memory broker and gateway (hil/bench/heap.py).
+
+The flow must complete for every profile and the figures are printed.  The module budgets of
+docs/firmware.md (64 KB live after boot on a WROOM-32, 80 KB with PSRAM) are NOT met yet: that test
+is a strict expected failure, so it turns red the day the budget is met and the marker must go.
+Meanwhile a ceiling (the figures measured when this test was written, plus 5 %) keeps the heap
+from growing unnoticed.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hvtest.micropython import need_micropython, need_mpy_cross
+
+from firmware.hal import profiles
+
+pytestmark = pytest.mark.micropython
+
+# Live heap after boot measured with `python -m hil.bench.heap` (docs/performance.md), bytes.
+MEASURED = {"keypad4": 153_328, "keypad4-card": 158_416, "oled-nav-card": 180_352, "oled-nav-card-s3": 180_048}
+
+_cache: dict[str, dict] = {}
+
+
+def flow(name: str) -> dict:
+    need_micropython()
+    need_mpy_cross()
+    if name not in _cache:
+        from hil.bench import heap
+
+        _cache[name] = heap.measure(name)
+        r = _cache[name]
+        print(f"{name}: live after boot {r['after_boot']:,} B (budget {r['budget']:,}), after vote "
+              f"{r['after_vote']:,}, peak sign {r['peak_sign']:,}, peak slice {r['peak_slice']:,}")  # fmt: skip
+    return _cache[name]
+
+
+@pytest.mark.parametrize("name", profiles.names())
+def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
+    r = flow(name)
+    # check-in and vote signed, sent and acknowledged (a retransmission before its ack is acked again)
+    assert r["state"] == "recorded" and r["log"]["up"] >= 2 and r["log"]["acks"] == r["log"]["up"]
+    assert r["faults"] == []
+    assert 0 < r["after_boot"] <= MEASURED[name] * 105 // 100
+    assert r["peak_slice"] - r["after_boot"] < 16 * 1024  # a precompute slice stays small
+    assert r["peak_sign"] - r["after_boot"] < 2 * 1024
+
+
+@pytest.mark.xfail(strict=True, reason="over the module budget: device-side codec subsets not built yet")
+@pytest.mark.parametrize("name", profiles.names())
+def test_live_heap_after_boot_is_within_the_module_budget(name: str) -> None:
+    r = flow(name)
+    assert r["after_boot"] <= r["budget"]

@@ -79,10 +79,11 @@ CASES: tuple[Case, ...] = (
 )  # fmt: skip
 
 
-def _needles(frame: bytes) -> list[bytes]:
+def _needles(frame: bytes) -> dict[str, bytes]:
     sig = frame[-64:]
     digest = hashlib.sha256(frame).digest()
-    return [frame, sig, sig.hex().encode(), digest, digest.hex().encode()]
+    return {"frame": frame, "signature": sig, "signature hex": sig.hex().encode(), "sha256": digest,
+            "sha256 hex": digest.hex().encode()}  # fmt: skip
 
 
 def secret_scan(rig: SimRig, secret_motions: set[int]) -> dict[str, Any]:
@@ -95,11 +96,18 @@ def secret_scan(rig: SimRig, secret_motions: set[int]) -> dict[str, Any]:
                 if isinstance(f, frames.Vote) and f.motion_id in secret_motions:
                     votes.append((kp.device_id, raw))
     files = sorted(p for p in rig.workdir.iterdir() if p.name.startswith("hallvote.db") or p.suffix == ".log")
-    blob = b"".join(p.read_bytes() for p in files)
-    found = sum(1 for _dev, raw in votes if any(n in blob for n in _needles(raw)))
+    contents = {p.name: p.read_bytes() for p in files}
+    found, where = 0, []
+    for dev, raw in votes:
+        hits = [
+            f"{kind} in {name}" for kind, n in _needles(raw).items() for name, b in contents.items() if n in b
+        ]
+        if hits:
+            found += 1
+            where.append(f"{dev}: {', '.join(hits)}")
     links = _table_links(rig, secret_motions)
-    return {"frames": len(votes), "files": [p.name for p in files], "bytes": len(blob), "found": found,
-            "table_links": links}  # fmt: skip
+    return {"frames": len(votes), "files": list(contents), "bytes": sum(len(b) for b in contents.values()),
+            "found": found, "where": where, "table_links": links}  # fmt: skip
 
 
 class _quiet:
@@ -217,6 +225,12 @@ def run_case(case: Case, base: Scenario, workdir: Path, say: Callable[[str], Non
         "secret_scan": scan,
         "tamper": tamper,
         "seconds": report["seconds"],
+        "failed_checks": [c for c in report["invariants"] if not c["ok"]]
+        + [
+            {"check": st["step"], "detail": {"expected": st["expected"], "actual": st["actual"]}}
+            for st in report["steps"]
+            if not st["match"]
+        ],
         "ok": report["ok"]
         and scan["found"] == 0
         and not any(scan["table_links"].values())
@@ -282,6 +296,15 @@ def render(report: dict[str, Any], command: str) -> str:
             f"| {'yes' if r['memory_equals_store'] else 'NO'} | {'intact' if r['audit_intact'] else 'BROKEN'} "
             f"| {r['repressed']} |"
         )
+    failed = [(r["case"], c) for r in rows for c in r["failed_checks"]]
+    failed += [
+        (r["case"], {"check": "secret-ballot scan", "detail": w})
+        for r in rows
+        for w in r["secret_scan"]["where"]
+    ]
+    if failed:
+        lines += ["", "Failed checks:", ""]
+        lines += [f"* {case}: {c['check']}: `{str(c.get('detail'))[:400]}`" for case, c in failed]
     lines += [
         "",
         "## Secret-ballot scan (after every secret round closed)",

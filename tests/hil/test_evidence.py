@@ -38,7 +38,8 @@ def test_scan_finds_a_planted_frame_and_tamper_check_detects_edits(
         votes = [raw for kp in r.keypads.values() for raw in kp.sent
                  if isinstance(f := codec.decode(raw), frames.Vote) and f.motion_id in secret]  # fmt: skip
         log.write(votes[0][-64:].hex() + "\n")
-    assert secret_scan(r, secret)["found"] == 1
+    leak = secret_scan(r, secret)
+    assert leak["found"] == 1 and leak["where"] == [leak["where"][0]] and "signature hex in gateway.log" in leak["where"][0]
     tamper = tamper_check(r, tmp_path)
     assert tamper["edit"]["detected"] and tamper["delete"]["detected"]
 

@@ -58,6 +58,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.audit import AuditLog
 from gateway.audit.trail import attach_heads, make_hook
+from gateway.broker_bridge.broadcasts import motion_frame, sitting_frame
 from gateway.broker_bridge.handler import Outbound
 from gateway.core import commands, manual
 from gateway.core import signatures as crypto
@@ -82,10 +83,11 @@ from gateway.rules import ChairOverride
 from gateway.store import Writer, load_hall, load_sitting
 from gateway.store import tables as t
 from gateway.store.convert import from_ts, motion_spec
+from gateway.store.errors import StoreError, StoreUnavailable, store_error, unavailable
 from gateway.store.purge import SecretPurge, checkpoint_sqlite
 from gateway.store.secretkeys import RoundKeys
 from protocol import codec, consts, reasons, topics
-from protocol.frames import Ack, MotionClosed, MotionOpen, Nack, SittingState
+from protocol.frames import Ack, Nack
 
 __all__ = ["SITTING_EVERY_S", "Gateway", "StoreError", "StoreUnavailable"]
 
@@ -104,40 +106,11 @@ AuditHook = Callable[[Any, HallState, Sequence[Event], str], Any]
 T = TypeVar("T")
 
 
-class StoreError(RuntimeError):
-    """The store refused a commit; nothing of the batch or command is durable, nothing changed."""
-
-    code = "STORE_FAILED"
-
-
-class StoreUnavailable(StoreError):
-    """The store cannot be reached (connection refused or lost, disk full): nothing changed; retry later."""
-
-    code = "STORE_UNAVAILABLE"
-
-
 _PRESENCE = (
     update(t.device)
     .where(t.device.c.device_id == bindparam("b_device"))
     .values(online=bindparam("b_online"), last_seen=bindparam("b_seen"))
 )
-
-
-def _unavailable(exc: BaseException) -> bool:
-    return isinstance(exc, OperationalError) or (
-        isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
-    )
-
-
-def _store_error(exc: Exception) -> StoreError:
-    """The typed error for a failed store operation; its text never carries SQL parameters."""
-    kind = StoreUnavailable if _unavailable(exc) else StoreError
-    return kind(f"{type(exc).__name__}: {_first_line(exc)}")
-
-
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    return (str(orig) if orig is not None else str(exc)).splitlines()[0][:200] if str(exc) else ""
 
 
 class Gateway:
@@ -218,7 +191,7 @@ class Gateway:
                     if current is not None and (state.sitting is None or state.sitting.sitting_id != current):
                         state.sitting = load_sitting(conn, current, self.round_keys)
             except (DBAPIError, OperationalError) as exc:
-                raise _store_error(exc) from exc
+                raise store_error(exc) from exc
             self._writer.forget()
             self.state = state
             self.version += 1
@@ -350,11 +323,11 @@ class Gateway:
                 with self._hot.begin() as conn:
                     conn.execute(_PRESENCE, rows)
             except (DBAPIError, OperationalError) as exc:
-                if not _unavailable(exc):
-                    raise _store_error(exc) from exc
+                if not unavailable(exc):
+                    raise store_error(exc) from exc
                 # Presence is advisory (health view only): not worth holding the bridge up in an outage.
                 log.warning(
-                    "%d presence change(s) not stored: store unavailable (%s)", len(rows), _store_error(exc)
+                    "%d presence change(s) not stored: store unavailable (%s)", len(rows), store_error(exc)
                 )
                 return []
             self.version += 1
@@ -386,7 +359,7 @@ class Gateway:
                         )
             except Exception as exc:
                 self._writer.forget()  # ids it cached in the rolled-back transaction do not exist
-                error = _store_error(exc)
+                error = store_error(exc)
                 log.error("commit of %d event(s) failed, nothing changed: %s", len(events), error)
                 if not isinstance(error, StoreUnavailable):
                     # The store refused what memory allowed: it may have changed behind the
@@ -421,7 +394,7 @@ class Gateway:
                 with self._read.connect() as conn:
                     run = load_sitting(conn, sitting_id, self.round_keys)
             except (DBAPIError, OperationalError) as exc:
-                raise _store_error(exc) from exc
+                raise store_error(exc) from exc
             state = self.state.fork()
             state.sitting = run
             self.state = state
@@ -448,7 +421,7 @@ class Gateway:
                 with self._read.connect() as conn:
                     row = conn.execute(t.motion.select().where(t.motion.c.id == motion_row_id)).one()
             except (DBAPIError, OperationalError) as exc:
-                raise _store_error(exc) from exc
+                raise store_error(exc) from exc
             spec = motion_spec(row)
             self._run(commands.add_motion(self.state, spec, nonce=self._nonce(), at=self._clock()), actor)
             return (spec.motion_id, 1)
@@ -652,42 +625,12 @@ class Gateway:
             listener([outbound])
 
     def _sitting_frame(self, sitting: SittingRun) -> Outbound:
-        frame = SittingState(
-            sitting.sitting_id,
-            int(sitting.state),
-            sitting.nonce,
-            sitting.expected,
-            sitting.present,
-            int(self._clock()),
-        )
-        return Outbound(topics.broadcast(self.hall_id, "sitting"), codec.encode(frame), retain=True)
+        return sitting_frame(self.hall_id, sitting, int(self._clock()))
 
     def _motion_frame(self, key: RoundKey) -> Outbound:
         sitting = self.state.sitting
         assert sitting is not None
-        run = sitting.rounds[key]
-        motion = sitting.motions[key[0]]
-        topic = topics.broadcast(self.hall_id, "motion")
-        if run.state in (RoundState.OPEN, RoundState.PAUSED):
-            flags = (consts.FLAG_SECRET if motion.secret else 0) | (
-                consts.FLAG_PAUSED if run.state is RoundState.PAUSED else 0
-            )
-            frame: MotionOpen | MotionClosed = MotionOpen(
-                run.motion_id,
-                run.number,
-                run.nonce,
-                motion.ballot_kind,
-                motion.item_count,
-                motion.options,
-                motion.press_policy,
-                flags,
-                run.focus,
-                int(self._clock()),
-                int(run.deadline or 0),
-            )
-        else:
-            frame = MotionClosed(run.motion_id, run.number, run.nonce, int(self._clock()))
-        return Outbound(topic, codec.encode(frame), retain=True)
+        return motion_frame(self.hall_id, sitting, key, int(self._clock()))
 
     def _broadcasts(self, events: Sequence[Event]) -> list[Outbound]:
         sitting = self.state.sitting

@@ -17,7 +17,9 @@ table and build_info included: mpy-cross 1.27 output, which the 1.27 image
 loads).  Without ``HALLVOTE_BUILD`` it freezes the sources of ``protocol/``
 and ``firmware/`` instead (no glyph table, no build profile: the image boots
 the default profile and a display shows no text).  Never frozen:
-``firmware/hal/sim.py`` (CPython only), this file, and ``main.py``, which
+``firmware/hal/sim.py`` (CPython only), the bench test channel
+(``firmware/app/testchan.py``, frozen only from a ``--test-channel`` build),
+this file, and ``main.py``, which
 stays on the keypad's filesystem as ``/main.py`` (copy it from the build).
 
 This file is read by MicroPython's ``makemanifest.py`` (which provides
@@ -30,6 +32,7 @@ import os
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 NOT_FROZEN = ("firmware/hal/sim.py", "firmware/manifest.py", "firmware/main.py", "main.py")
+TEST_CHANNEL = "firmware/app/testchan.py"  # frozen only when a --test-channel build lists it
 
 
 def source_modules(root: str = ROOT) -> "list[str]":
@@ -41,7 +44,7 @@ def source_modules(root: str = ROOT) -> "list[str]":
             for name in sorted(files):
                 if name.endswith(".py"):
                     rel = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
-                    if rel not in NOT_FROZEN:
+                    if rel not in NOT_FROZEN and rel != TEST_CHANNEL:
                         found.append(rel)
     return found
 

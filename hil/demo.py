@@ -1,6 +1,8 @@
 """The demo hall: everything of hallvote on this machine, a scripted sitting, watched on the big screen.
 
-``run_demo`` starts Mosquitto (the generated hall configuration), the
+``run_demo`` starts a broker (``broker="auto"``: Mosquitto with the
+generated hall configuration when installed, otherwise the embedded Python
+broker :mod:`hil.rig.embedded`, which says what hardening it lacks), the
 gateway on SQLite in a data folder, the chair console and big screen
 (served by the gateway), and N simulated keypads running the real firmware;
 prints the addresses and each role's sign-in; runs the scripted sitting
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.rig import SimRig
-from hil.rig.broker import BrokerMissing, mosquitto_path
+from hil.rig.broker import BROKER_KINDS, BrokerMissing, mosquitto_path
 from hil.scenario import load, plan
 from hil.scenario.runner import Runner
 from hil.scenario.spec import resized
@@ -28,10 +30,30 @@ from hil.scenario.spec import resized
 __all__ = ["BrokerMissing", "DemoError", "run_demo"]
 
 NO_BROKER = (
-    "未找到 Mosquitto：演示需要它（apt-get install mosquitto）。内置 Python 代理尚未提供。\n"
-    "Mosquitto was not found: the demo needs it (apt-get install mosquitto); "
-    "an embedded Python broker is not provided yet."
+    "未找到 Mosquitto（--broker mosquitto）：请安装（apt-get install mosquitto），或用 --broker embedded。\n"
+    "Mosquitto was not found (--broker mosquitto): install it (apt-get install mosquitto) "
+    "or use --broker embedded."
 )
+NO_EMBEDDED = (
+    "内置 Python 代理需要 amqtt（pip install amqtt），或安装 Mosquitto。\n"
+    "The embedded Python broker needs amqtt (pip install amqtt), or install Mosquitto."
+)
+
+
+def choose_broker(kind: str) -> str:
+    """``mosquitto`` or ``embedded`` for ``kind`` (auto: Mosquitto when installed); DemoError if unusable."""
+    if kind not in BROKER_KINDS:
+        raise DemoError(f"--broker: {', '.join(BROKER_KINDS)}")
+    if kind == "auto":
+        kind = "mosquitto" if mosquitto_path() is not None else "embedded"
+    if kind == "mosquitto" and mosquitto_path() is None:
+        raise DemoError(NO_BROKER)
+    if kind == "embedded":
+        try:
+            import amqtt  # noqa: F401
+        except ImportError:
+            raise DemoError(NO_EMBEDDED) from None
+    return kind
 
 
 class DemoError(RuntimeError):
@@ -73,18 +95,23 @@ def run_demo(
     say: Callable[[str], None] = print,
     wait_forever: Callable[[], None] | None = None,
     progress: bool = True,
+    broker: str = "auto",
 ) -> dict[str, Any]:
     """Run the demo sitting; the report (``ok`` true when every result matched the model)."""
-    if mosquitto_path() is None:
-        raise DemoError(NO_BROKER)
+    kind = choose_broker(broker)
     s = load(scenario)
     if keypads != s.seats:
         s = resized(s, keypads)
     workdir = _data_dir(data, headless)
     say(f"数据目录 / data folder: {workdir}")
-    say(f"启动 / starting: Mosquitto, gateway (SQLite), {keypads} simulated keypads …")
+    if kind == "embedded":
+        from hil.rig.embedded import NOT_HARDENED
+
+        say(NOT_HARDENED)
+    name = "Mosquitto" if kind == "mosquitto" else "embedded broker (amqtt)"
+    say(f"启动 / starting: {name}, gateway (SQLite), {keypads} simulated keypads …")
     t0 = time.monotonic()
-    rig = SimRig(workdir, s.seats, hall="demo-hall", seed_value=s.seed)
+    rig = SimRig(workdir, s.seats, hall="demo-hall", seed_value=s.seed, broker=kind)
     try:
         rig.start()
         say(f"{keypads} 台表决器在线 / keypads online ({time.monotonic() - t0:.0f} s)")
@@ -93,6 +120,7 @@ def run_demo(
                         show_progress=progress, say=say)  # fmt: skip
         report = runner.run()
         report["data_folder"] = str(workdir)
+        report["broker"] = kind
         if not headless:
             say("会议结束。按 Ctrl-C 退出 / The sitting is over; the hall stays up until Ctrl-C.")
             (wait_forever or _forever)()

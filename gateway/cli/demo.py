@@ -1,7 +1,8 @@
 """``hallvote demo``: the demo hall (thin: the work is in :mod:`hil.demo`).
 
 Exit codes: 0 when every result equals the model's, 1 on any mismatch or
-failed invariant, 2 when the demo cannot start (e.g. Mosquitto missing).
+failed invariant, 2 when the demo cannot start (e.g. ``--broker mosquitto``
+without Mosquitto installed).
 """
 
 from __future__ import annotations
@@ -38,8 +39,15 @@ def demo(
     scenario: Annotated[
         str, typer.Option("--scenario", help="a shipped scenario name or a YAML file")
     ] = "demo",
+    broker: Annotated[
+        str,
+        typer.Option(
+            "--broker",
+            help="auto (Mosquitto when installed, else embedded), mosquitto, or embedded (amqtt, in-process)",
+        ),
+    ] = "auto",
 ) -> None:
-    """演示会场：Mosquitto、网关、控制台和模拟表决器，运行一次会议 / the demo hall: broker, gateway, console,
+    """演示会场：MQTT 代理、网关、控制台和模拟表决器，运行一次会议 / the demo hall: broker, gateway, console,
     simulated keypads running the real firmware, and a scripted sitting."""
     from hil.demo import DemoError, run_demo
 
@@ -54,7 +62,7 @@ def demo(
 
     try:
         report = run_demo(keypads=keypads, headless=headless, data=data, speed=speed, scenario=scenario, say=say,
-                          progress=not quiet)  # fmt: skip
+                          progress=not quiet, broker=broker)  # fmt: skip
     except DemoError as e:
         err.print(str(e), markup=False)
         raise typer.Exit(2) from None

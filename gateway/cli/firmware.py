@@ -64,6 +64,13 @@ def build(
             help="Include the glyph table (default: unless the profile has no display).",
         ),
     ] = None,
+    test_channel: Annotated[
+        bool,
+        typer.Option(
+            "--test-channel",
+            help="Build in the bench test channel (key presses from the USB serial port): NEVER for a hall.",
+        ),
+    ] = False,
 ) -> None:
     """Compile the keypad firmware to .mpy with its glyph table and manifest / 编译固件."""
     from firmware.hal import profiles as hp
@@ -71,7 +78,7 @@ def build(
     if profile is not None and profile not in hp.PROFILES:
         raise _fail(f"unknown profile {profile!r} (known: {', '.join(hp.names())})", 2)
     try:
-        manifest = fb.build(out, profile, font=font, glyphs=glyphs)
+        manifest = fb.build(out, profile, font=font, glyphs=glyphs, test_channel=test_channel)
     except fb.FontMissing as exc:
         raise _fail(str(exc), 2) from None
     except fb.FirmwareBuildError as exc:
@@ -87,6 +94,12 @@ def build(
     else:
         _out.print("glyphs: none (no display)")
     _out.print(f"{len(manifest.files)} files, {manifest.total_size} bytes; manifest: {out / fb.MANIFEST}")
+    if manifest.test_channel:
+        _out.print(
+            "测试通道已编入：此固件可经 USB 串口注入按键，仅用于测试台，严禁用于会场。\n"
+            "TEST CHANNEL BUILT IN: this firmware takes key presses from its USB serial port; "
+            "for a test bench only, never for a hall."
+        )
 
 
 @firmware_app.command("verify")

@@ -46,6 +46,7 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("protocol", "firmware")
 # CPython-only modules that never go onto a keypad.
 EXCLUDE = ("firmware/hal/sim.py", "firmware/manifest.py")  # manifest.py: read by the image build only
+TEST_CHANNEL = "firmware/app/testchan.py"  # shipped only by `hallvote firmware build --test-channel`
 FONT_PACKAGE = "fonts-wqy-microhei"
 KNOWN_FONTS = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -91,21 +92,24 @@ def _literal_chars(path: Path) -> set[str]:
     return found
 
 
-def device_sources(root: Path = REPO) -> list[Path]:
-    """The device's source files: every ``.py`` under ``protocol/`` and ``firmware/`` but :data:`EXCLUDE`."""
+def device_sources(root: Path = REPO, test_channel: bool = False) -> list[Path]:
+    """The device's source files: every ``.py`` under ``protocol/`` and ``firmware/`` but :data:`EXCLUDE`.
+
+    The bench test channel (:data:`TEST_CHANNEL`) only with ``test_channel``.
+    """
     files = []
     for package in PACKAGES:
         for path in sorted((root / package).rglob("*.py")):
             rel = path.relative_to(root)
             if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
                 continue
-            if rel.as_posix() in EXCLUDE:
+            if rel.as_posix() in EXCLUDE or (rel.as_posix() == TEST_CHANNEL and not test_channel):
                 continue
             files.append(path)
     return files
 
 
-def needed_chars(root: Path = REPO) -> str:
+def needed_chars(root: Path = REPO, test_channel: bool = False) -> str:
     """Every character the keypad may have to draw, sorted by code point."""
     from firmware.hal import words
     from protocol import consts, reasons
@@ -118,7 +122,7 @@ def needed_chars(root: Path = REPO) -> str:
             chars.update(label[1])
     for word in words.STATUS_WORDS:
         chars.update(word)
-    for path in device_sources(root):
+    for path in device_sources(root, test_channel):
         chars |= _literal_chars(path)
     return "".join(sorted(chars))
 

@@ -1,7 +1,10 @@
-"""Mosquitto for the rig, started from the project's generated hall configuration (TLS, accounts, ACL).
+"""The rig's broker: Mosquitto from the project's generated hall configuration (TLS, accounts, ACL).
 
 The keypads reach the TLS listener (through the impairment proxy); the
-gateway uses the plain loopback listener, as on a hall server.
+gateway uses the plain loopback listener, as on a hall server.  Without
+Mosquitto, :func:`open_broker` with ``"auto"`` or ``"embedded"`` gives the
+embedded Python broker (:mod:`hil.rig.embedded`) on the same generated
+certificates, accounts and grants.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from gateway.broker import config as bc
 
-__all__ = ["BrokerMissing", "HallBroker", "free_port"]
+__all__ = ["BROKER_KINDS", "AnyBroker", "BrokerMissing", "HallBroker", "free_port", "hall_config", "open_broker"]
+
+BROKER_KINDS = ("auto", "mosquitto", "embedded")
 
 HOST = "127.0.0.1"
 SERVER_NAME = "localhost"
@@ -54,8 +60,63 @@ def _accepts(port: int) -> bool:
         return False
 
 
+def hall_config(
+    workdir: Path, hall: str, ids: list[str], port: int, local_port: int
+) -> tuple[bc.GeneratedConfig, dict[str, Path]]:
+    """The hall's generated broker configuration in ``workdir/broker`` (CA, TLS certificate, accounts, ACL)."""
+    settings = bc.BrokerSettings(
+        hall=hall,
+        port=port,
+        bind=HOST,
+        hosts=bc.DEFAULT_HOSTS,
+        local_port=local_port,
+        persistence=False,
+        log_dest="stderr",
+        run_as_user=getpass.getuser(),
+        seats=max(bc.DEFAULT_SEATS, len(ids) + 10),
+    )
+    return bc.write_broker_config(workdir / "broker", settings, ids)
+
+
+class AnyBroker(Protocol):
+    """What the rig needs of a broker (:class:`HallBroker` or :class:`hil.rig.embedded.EmbeddedBroker`)."""
+
+    kind: str
+    host: str
+    server_hostname: str
+    port: int
+    local_port: int
+    ca_path: Path
+    log_path: Path
+    restarts: int
+
+    @property
+    def gateway_account(self) -> bc.Account: ...
+    def password(self, username: str) -> str: ...
+    @property
+    def running(self) -> bool: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def kill(self) -> None: ...
+    def restart(self) -> None: ...
+    def log(self) -> str: ...
+
+
+def open_broker(kind: str, workdir: Path, hall: str, devices: Iterable[str]) -> AnyBroker:
+    """``mosquitto`` (BrokerMissing without it), ``embedded``, or ``auto``: Mosquitto when installed."""
+    if kind not in BROKER_KINDS:
+        raise ValueError(f"broker must be one of {', '.join(BROKER_KINDS)}, not {kind!r}")
+    if kind == "embedded" or (kind == "auto" and mosquitto_path() is None):
+        from hil.rig.embedded import EmbeddedBroker
+
+        return EmbeddedBroker(workdir, hall, devices)
+    return HallBroker(workdir, hall, devices)
+
+
 class HallBroker:
     """One Mosquitto process for ``hall`` with an account per device id; restartable on the same ports."""
+
+    kind = "mosquitto"
 
     def __init__(self, workdir: Path, hall: str, devices: Iterable[str]) -> None:
         ids = list(devices)
@@ -69,18 +130,7 @@ class HallBroker:
         self.server_hostname = SERVER_NAME
         self.port = free_port()
         self.local_port = free_port()
-        settings = bc.BrokerSettings(
-            hall=hall,
-            port=self.port,
-            bind=HOST,
-            hosts=bc.DEFAULT_HOSTS,
-            local_port=self.local_port,
-            persistence=False,
-            log_dest="stderr",
-            run_as_user=getpass.getuser(),
-            seats=max(bc.DEFAULT_SEATS, len(ids) + 10),
-        )
-        self.config, files = bc.write_broker_config(workdir / "broker", settings, ids)
+        self.config, files = hall_config(workdir, hall, ids, self.port, self.local_port)
         self.conf_path = files[bc.CONF]
         self.ca_path = files[bc.CA_CERT]
         self.log_path = workdir / "mosquitto.log"

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from gateway.console.auth import hash_password
-from hil.rig.broker import HallBroker
+from hil.rig.broker import AnyBroker
 
 __all__ = ["ROLES", "Credentials", "GatewayProcess", "write_hall_toml"]
 
@@ -44,7 +44,7 @@ class Credentials:
 
 
 def write_hall_toml(
-    path: Path, *, hall: str, database_url: str, broker: HallBroker, api_port: int, creds: Credentials
+    path: Path, *, hall: str, database_url: str, broker: AnyBroker, api_port: int, creds: Credentials
 ) -> Path:
     users = "".join(
         f'[[users]]\nname = "{NAMES[role]}"\nrole = "{role}"\n'

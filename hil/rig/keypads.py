@@ -30,13 +30,20 @@ class VirtualKeypad:
     """One keypad: board, app and MQTT client; ``power_cycle`` loses RAM and keeps NVS."""
 
     def __init__(
-        self, device_id: str, secret: bytes, cfg: dict[str, Any], nvs_path: Path, card: bytes | None
+        self,
+        device_id: str,
+        secret: bytes,
+        cfg: dict[str, Any],
+        nvs_path: Path,
+        card: bytes | None,
+        hook: Callable[[Keypad], Callable[[int], None]] | None = None,
     ) -> None:
         self.device_id = device_id
         self.cfg = cfg
         self.nvs_path = nvs_path
         self.card = card
         self.boots = 0
+        self.hook = hook  # per boot: the app -> a per-iteration hook (the serial test channel)
         self.board = SimBoard(display=True, card=card, nvs_path=str(nvs_path))
         if self.board.nvs.get(config.NVS_SECRET) is None:
             self.board.nvs.set(config.NVS_SECRET, secret)
@@ -62,7 +69,7 @@ class VirtualKeypad:
             return post(topic, payload, qos, retain)
 
         client.post = recording_post  # type: ignore[method-assign]
-        self.runner = Runner(self.app, client)
+        self.runner = Runner(self.app, client, None if self.hook is None else self.hook(self.app))
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:

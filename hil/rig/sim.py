@@ -11,29 +11,20 @@ up), :meth:`stall`, :meth:`impair` (latency and jitter).
 from __future__ import annotations
 
 import asyncio
-import random
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from firmware.app import config
 from firmware.app import states as S
-from gateway.db import init_db, make_engine
-from hil.rig.broker import HallBroker, free_port
-from hil.rig.gateway import Credentials, GatewayProcess, write_hall_toml
-from hil.rig.hall import SeededHall, device_id, seed
+from hil.rig.base import HallRig, RigError
+from hil.rig.hall import device_id
 from hil.rig.keypads import Fleet, VirtualKeypad
 from hil.rig.netem import Proxy
 
 __all__ = ["RigError", "SimRig"]
 
 
-class RigError(AssertionError):
-    """A rig wait ran out of time, or a rig step failed; the message says what and shows the state."""
-
-
-class SimRig:
+class SimRig(HallRig):
     def __init__(
         self,
         workdir: Path,
@@ -45,46 +36,25 @@ class SimRig:
         seed_value: int = 0,
         loop_ms: int = 20,
         retransmit_ms: int = 500,
+        broker: str = "mosquitto",
     ) -> None:
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.size = keypads
-        self.hall_id = hall
-        self.database_url = database_url or f"sqlite:///{self.workdir / 'hallvote.db'}"
-        self.spares = spares
-        self.rng = random.Random(seed_value)
+        super().__init__(
+            workdir,
+            keypads,
+            hall=hall,
+            database_url=database_url,
+            spares=spares,
+            seed_value=seed_value,
+            broker=broker,
+        )
         self.loop_ms = loop_ms
         self.retransmit_ms = retransmit_ms
-        self.creds = Credentials()
-        self.faults: list[dict[str, Any]] = []  # every fault injected, in order
-        self.hall: SeededHall | None = None
-        self.broker: HallBroker | None = None
-        self.gateway: GatewayProcess | None = None
         self.fleet: Fleet | None = None
 
     # ------------------------------------------------------------ set-up
 
     def start(self, wait_online: bool = True) -> SimRig:
-        engine = make_engine(self.database_url)
-        try:
-            init_db(engine)
-            self.hall = seed(engine, self.hall_id, self.size, self.spares)
-        finally:
-            engine.dispose()
-        ids = [device_id(i) for i in range(1, self.size + self.spares + 1)]
-        self.broker = HallBroker(self.workdir, self.hall_id, ids)
-        self.broker.start()
-        api_port = free_port()
-        toml = write_hall_toml(
-            self.workdir / "hall.toml",
-            hall=self.hall_id,
-            database_url=self.database_url,
-            broker=self.broker,
-            api_port=api_port,
-            creds=self.creds,
-        )
-        self.gateway = GatewayProcess(toml, api_port, self.workdir / "gateway.log", self.creds)
-        self.gateway.start()
+        ids = self.start_hall()
         self.fleet = Fleet()
         self.fleet.run(self._boot_all(ids[: self.size]))
         if wait_online:
@@ -110,19 +80,10 @@ class SimRig:
         cfg = config.load(
             None,
             {
-                "hall": self.hall_id,
-                "device_id": dev,
-                "broker_host": "127.0.0.1",
-                "broker_port": port,
-                "server_hostname": self.broker.server_hostname,
-                "mqtt_password": self.broker.password(dev),
-                "ca_file": str(self.broker.ca_path),
-                "keepalive": 10,
+                **self.keypad_config(dev, port),
                 "loop_ms": self.loop_ms,
                 "retransmit_ms": self.retransmit_ms,
                 "retransmit_max_ms": max(2000, self.retransmit_ms * 4),
-                "heartbeat_s": 60,
-                "offline_reset_s": 0,
             },
         )
         kp = VirtualKeypad(dev, self.hall.secrets[dev], cfg, nvs / f"{dev}.json", None)
@@ -133,10 +94,7 @@ class SimRig:
     def close(self) -> None:
         if self.fleet is not None:
             self.fleet.close()
-        if self.gateway is not None:
-            self.gateway.close()
-        if self.broker is not None:
-            self.broker.stop()
+        self.close_hall()
 
     def __enter__(self) -> SimRig:
         return self.start()
@@ -151,26 +109,17 @@ class SimRig:
         assert self.fleet is not None
         return self.fleet.keypads
 
-    @property
-    def sitting_id(self) -> int:
-        assert self.hall is not None
-        return self.hall.sitting_id
-
     def ids(self) -> list[str]:
         return list(self.keypads)
 
     def keypad(self, n: int | str) -> VirtualKeypad:
         return self.keypads[n if isinstance(n, str) else device_id(n)]
 
-    def wait(self, pred: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not pred():
-            if time.monotonic() > deadline:
-                states: dict[str, int] = {}
-                for kp in self.keypads.values():
-                    states[kp.state] = states.get(kp.state, 0) + 1
-                raise RigError(f"timed out after {timeout:.0f} s waiting for {what}; keypad states {states}")
-            time.sleep(0.05)
+    def describe(self) -> str:
+        states: dict[str, int] = {}
+        for kp in self.keypads.values():
+            states[kp.state] = states.get(kp.state, 0) + 1
+        return f"keypad states {states}"
 
     # ------------------------------------------------------------ deputies
 
@@ -186,24 +135,6 @@ class SimRig:
         self.fleet.call(go)  # queued on the board before this returns
 
     # ------------------------------------------------------------ faults
-
-    def _fault(self, verb: str, **detail: Any) -> None:
-        self.faults.append({"fault": verb, "at": time.time(), **detail})
-
-    def kill_gateway(self, down_s: float = 0.0) -> None:
-        """SIGKILL the gateway process, then start it again after ``down_s``."""
-        assert self.gateway is not None
-        self._fault("gateway_sigkill", down_s=down_s)
-        self.gateway.kill()
-        time.sleep(down_s)
-        self.gateway.start()
-
-    def restart_broker(self, down_s: float = 0.0) -> None:
-        assert self.broker is not None
-        self._fault("broker_restart", down_s=down_s)
-        self.broker.stop()
-        time.sleep(down_s)
-        self.broker.start()
 
     def power_cycle(self, devs: Iterable[str], off_s: float = 0.5) -> None:
         """Power off (RAM lost, NVS kept) and on again."""

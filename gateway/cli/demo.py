@@ -58,13 +58,13 @@ def demo(
         if not quiet:
             print(message, flush=True)
         else:
-            err.print(message, markup=False, highlight=False)
+            err.print(message, markup=False, highlight=False, soft_wrap=True)
 
     try:
         report = run_demo(keypads=keypads, headless=headless, data=data, speed=speed, scenario=scenario, say=say,
                           progress=not quiet, broker=broker)  # fmt: skip
     except DemoError as e:
-        err.print(str(e), markup=False)
+        err.print(str(e), markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         err.print("已停止 / stopped (Ctrl-C)", markup=False)

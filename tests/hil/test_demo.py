@@ -1,4 +1,9 @@
-"""`hallvote demo --headless --json` at reduced size: every result equals the model's; no Mosquitto: exit 2, told why."""
+"""`hallvote demo --headless --json` at reduced size with each broker: every result equals the model's.
+
+With Mosquitto (``--broker mosquitto``), and without it (``HALLVOTE_MOSQUITTO`` names a missing file):
+``--broker auto`` then runs the embedded Python broker and says what hardening it lacks;
+``--broker mosquitto`` without Mosquitto exits 2, told why.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +20,28 @@ HALLVOTE = str(Path(sys.executable).with_name("hallvote"))
 
 
 @pytest.mark.mosquitto
-def test_headless_demo_matches_the_model(tmp_path: Path) -> None:
-    need_executable("mosquitto", extra_dirs=("/usr/sbin",), hint="apt-get install mosquitto")
+@pytest.mark.parametrize("broker", ["mosquitto", "embedded"])
+def test_headless_demo_matches_the_model(tmp_path: Path, broker: str) -> None:
+    env = dict(os.environ)
+    if broker == "mosquitto":
+        need_executable("mosquitto", extra_dirs=("/usr/sbin",), hint="apt-get install mosquitto")
+        args = ["--broker", "mosquitto"]
+    else:  # a machine without Mosquitto: auto picks the embedded broker
+        env["HALLVOTE_MOSQUITTO"] = str(tmp_path / "no-mosquitto")
+        args = []
     out = subprocess.run(
-        [HALLVOTE, "demo", "--headless", "--json", "--keypads", "8", "--data", str(tmp_path)],
-        capture_output=True, text=True, timeout=400,
+        [HALLVOTE, "demo", "--headless", "--json", "--keypads", "8", "--data", str(tmp_path), *args],
+        capture_output=True, text=True, timeout=400, env=env,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout)
-    assert report["ok"] is True and report["seats"] == 8
+    assert report["ok"] is True and report["seats"] == 8 and report["broker"] == broker
+    data = Path(report["data_folder"])
+    if broker == "embedded":
+        assert "Mosquitto-only hardening" in out.stderr and "不适用" in out.stderr
+        assert (data / "broker.log").is_file() and not (data / "mosquitto.log").exists()
+    else:
+        assert "Mosquitto-only hardening" not in out.stderr and (data / "mosquitto.log").is_file()
     steps = {s["step"]: s for s in report["steps"]}
     assert list(steps) == ["checkin", "resolution", "livelihood", "rating"]
     for step in steps.values():
@@ -32,10 +50,15 @@ def test_headless_demo_matches_the_model(tmp_path: Path) -> None:
     assert "chair" in out.stderr and "/display" in out.stderr  # the sign-in and the big screen's address
 
 
-def test_demo_without_mosquitto_says_so_and_exits_2(tmp_path: Path) -> None:
+def test_demo_asked_for_mosquitto_without_it_says_so_and_exits_2(tmp_path: Path) -> None:
     env = {**os.environ, "HALLVOTE_MOSQUITTO": str(tmp_path / "no-mosquitto")}
     out = subprocess.run(
-        [HALLVOTE, "demo", "--headless"], capture_output=True, text=True, env=env, timeout=60
-    )
+        [HALLVOTE, "demo", "--headless", "--broker", "mosquitto"], capture_output=True, text=True, env=env,
+        timeout=60,
+    )  # fmt: skip
     assert out.returncode == 2
     assert "Mosquitto" in out.stderr and "apt-get install mosquitto" in out.stderr
+    assert "--broker embedded" in out.stderr
+    bad = subprocess.run([HALLVOTE, "demo", "--headless", "--broker", "rabbit"], capture_output=True, text=True,
+                         env=env, timeout=60)  # fmt: skip
+    assert bad.returncode == 2 and "auto" in bad.stderr

@@ -369,3 +369,40 @@ def test_cli_names_the_broken_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     res = CliRunner().invoke(app, ["firmware", "build", "--out", str(tmp_path / "fw"), "--no-glyphs"])
     assert res.exit_code == 1
     assert "protocol/oops.py" in res.output and not (tmp_path / "fw").exists()
+
+
+TC_PROBE = r"""
+import hvhost
+from firmware.hal import build_info
+try:
+    import firmware.app.testchan as tc
+    shipped = tc.__file__
+except ImportError:
+    shipped = None
+hvhost.result({"flag": getattr(build_info, "TEST_CHANNEL", False), "shipped": shipped})
+"""
+
+
+@pytest.mark.micropython
+def test_test_channel_only_in_a_test_channel_build_and_labelled(  # type: ignore[no-untyped-def]
+    micropython, built: tuple[Path, fb.Manifest], tmp_path: Path
+) -> None:
+    out, manifest = built
+    assert "firmware/app/testchan.mpy" not in {f.path for f in manifest.files} and not manifest.test_channel
+    assert json.loads((out / fb.MANIFEST).read_text(encoding="utf-8"))["test_channel"] is False
+    assert micropython.run_json(TC_PROBE, folders=folders_of(out)) == {"flag": False, "shipped": None}
+    res = CliRunner().invoke(
+        app, ["firmware", "build", "--out", str(tmp_path / "tc"), "--profile", "oled-nav-card", "--test-channel"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "TEST CHANNEL BUILT IN" in res.output and "测试通道已编入" in res.output
+    tc = fb.load_manifest(tmp_path / "tc")
+    assert tc.test_channel and "firmware/app/testchan.mpy" in {f.path for f in tc.files}
+    assert fb.verify(tmp_path / "tc") == []
+    probe = micropython.run_json(TC_PROBE, folders=folders_of(tmp_path / "tc"))
+    assert probe["flag"] is True and probe["shipped"].endswith("testchan.mpy")
+    assert set("测试通道") <= set(fg.needed_chars(test_channel=True))
+    assert tc.glyphs is not None and manifest.glyphs is not None
+    assert tc.glyphs["chars"] == len(fg.needed_chars(test_channel=True)) >= manifest.glyphs["chars"]
+    res = CliRunner().invoke(app, ["firmware", "build", "--out", str(tmp_path / "plain"), "--profile", "keypad4"])
+    assert res.exit_code == 0 and "TEST CHANNEL" not in res.output

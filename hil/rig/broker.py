@@ -22,7 +22,17 @@ from typing import Protocol
 
 from gateway.broker import config as bc
 
-__all__ = ["BROKER_KINDS", "AnyBroker", "BrokerMissing", "HallBroker", "free_port", "hall_config", "open_broker"]
+__all__ = [
+    "BROKER_KINDS",
+    "AnyBroker",
+    "BrokerMissing",
+    "BrokerStartError",
+    "HallBroker",
+    "MosquittoProcess",
+    "free_port",
+    "hall_config",
+    "open_broker",
+]
 
 BROKER_KINDS = ("auto", "mosquitto", "embedded")
 
@@ -58,6 +68,66 @@ def _accepts(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+class BrokerStartError(RuntimeError):
+    """Mosquitto exited at start or did not accept in time; the message has the end of its log."""
+
+
+class MosquittoProcess:
+    """``mosquitto -c conf``: start with a bounded wait until its ports accept, SIGTERM, SIGKILL, its log.
+
+    Shared by the rig's :class:`HallBroker` and the tests' broker (``tests/hvtest/mosquitto.py``).
+    """
+
+    def __init__(self, exe: str, conf_path: Path, log_path: Path, cwd: Path) -> None:
+        self.exe = exe
+        self.conf_path = conf_path
+        self.log_path = log_path
+        self.cwd = cwd
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def start(self, ports: Iterable[int]) -> None:
+        """Start; return once every port accepts (BrokerStartError after ``WAIT`` s or if it exits)."""
+        ports = list(ports)
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [self.exe, "-c", str(self.conf_path)], stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.cwd
+            )
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BrokerStartError(f"mosquitto exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
+            if all(_accepts(p) for p in ports):
+                return
+            time.sleep(0.02)
+        self.kill()
+        raise BrokerStartError(f"mosquitto did not accept on {ports} in {WAIT} s:\n{self.log()[-3000:]}")
+
+    def stop(self) -> None:
+        """SIGTERM (Mosquitto saves its persistence database), bounded wait, then SIGKILL."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(WAIT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(WAIT)
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, nothing saved."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(WAIT)
+        self.proc = None
 
 
 def hall_config(
@@ -134,7 +204,7 @@ class HallBroker:
         self.conf_path = files[bc.CONF]
         self.ca_path = files[bc.CA_CERT]
         self.log_path = workdir / "mosquitto.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.process = MosquittoProcess(exe, self.conf_path, self.log_path, self.conf_path.parent)
         self.restarts = 0
 
     @property
@@ -146,47 +216,20 @@ class HallBroker:
 
     @property
     def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self.process.running
 
     def start(self) -> None:
-        if self.running:
-            return
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [self.exe, "-c", str(self.conf_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                cwd=self.conf_path.parent,
-            )
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: {self.log()[-2000:]}")
-            if _accepts(self.port) and _accepts(self.local_port):
-                return
-            time.sleep(0.02)
-        self.kill()
-        raise RuntimeError(f"mosquitto did not accept in {WAIT} s: {self.log()[-2000:]}")
+        if not self.running:
+            self.process.start([self.port, self.local_port])
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return self.process.log()
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-        self.proc = None
+        self.process.stop()
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(WAIT)
-        self.proc = None
+        self.process.kill()
 
     def restart(self) -> None:
         self.stop()

@@ -17,6 +17,9 @@ or as a fixture in a test module::
         with running_broker(tmp_path) as b:
             yield b
 
+The process itself (start with a bounded wait, SIGTERM, SIGKILL, log) is
+the rig's :class:`hil.rig.broker.MosquittoProcess`.
+
 The broker gets a TLS listener (the generated hall CA and server
 certificate, ``broker.port``) and, unless ``local_listener=False``, the
 plain loopback listener for the gateway (``broker.local_port``), both on
@@ -34,7 +37,6 @@ import getpass
 import os
 import queue
 import signal
-import socket
 import ssl
 import subprocess
 import time
@@ -45,11 +47,9 @@ from typing import Any
 import paho.mqtt.client as paho
 
 from gateway.broker import config as bc
+from hil.rig.broker import HOST, SERVER_NAME, BrokerStartError, MosquittoProcess, free_port
 from hvtest.tools import need_executable
 
-HOST = "127.0.0.1"
-SERVER_NAME = "localhost"
-START_ATTEMPTS = 250  # x 20 ms: bounded wait for the port to accept
 WAIT = 10.0  # seconds, for every bounded wait on the broker or a paho client
 
 
@@ -59,16 +59,6 @@ def mosquitto_executable() -> str:
         extra_dirs=("/usr/sbin", "/usr/local/sbin"),
         hint="install Debian's mosquitto (apt-get install mosquitto)",
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-class BrokerStartError(RuntimeError):
-    pass
 
 
 class MosquittoBroker:
@@ -119,7 +109,7 @@ class MosquittoBroker:
             self.conf_path.write_text(conf_transform(self.conf_path.read_text()))
         self.ca_path = self.files[bc.CA_CERT]
         self.log_path = self.workdir / "mosquitto.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.process = MosquittoProcess(self.exe, self.conf_path, self.log_path, self.confdir)
         self._clients: list[PahoClient] = []
         self._started_once = False
 
@@ -147,11 +137,15 @@ class MosquittoBroker:
     # ------------------------------------------------------------ process
 
     @property
+    def proc(self) -> subprocess.Popen[bytes] | None:
+        return self.process.proc
+
+    @property
     def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self.process.running
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return self.process.log()
 
     def start(self) -> None:
         """Start and wait (bounded) until every listener accepts.
@@ -180,45 +174,15 @@ class MosquittoBroker:
         self.conf_path.write_text(self.conf_transform(conf) if self.conf_transform else conf)
 
     def _start_once(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [self.exe, "-c", str(self.conf_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                cwd=self.confdir,
-            )
-        ports = [self.port] + ([self.local_port] if self.local_port else [])
-        for _ in range(START_ATTEMPTS):
-            if self.proc.poll() is not None:
-                raise BrokerStartError(f"mosquitto exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
-            if all(_accepts(p) for p in ports):
-                return
-            time.sleep(0.02)
-        self.kill()
-        raise BrokerStartError(f"mosquitto did not accept on {ports}:\n{self.log()[-3000:]}")
+        self.process.start([self.port] + ([self.local_port] if self.local_port else []))
 
     def stop(self) -> None:
         """SIGTERM (Mosquitto saves its persistence database), bounded wait, then SIGKILL."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(WAIT)
-        self.proc = None
+        self.process.stop()
 
     def kill(self) -> None:
         """SIGKILL: a crash, nothing saved."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(WAIT)
-        self.proc = None
+        self.process.kill()
 
     def restart(self) -> None:
         self.stop()
@@ -273,14 +237,6 @@ class MosquittoBroker:
         if connect:
             client.connect()
         return client
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 class ConnectRefused(Exception):

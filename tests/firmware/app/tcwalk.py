@@ -52,4 +52,5 @@ def run():
         "state": rig.state,
         "sent": sent_after_checkin,
         "refused": chan.refused,
+        "screen": rig.board.display.inner.lines,  # what the display shows: the app's lines + the banner
     }

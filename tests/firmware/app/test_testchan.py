@@ -1,6 +1,6 @@
 """firmware/app/testchan.py, the bench test channel: a press injected by a line goes through the key driver
 and the app signs it; state, LEDs and display are reported on change and on ``?``; bad lines get a typed
-refusal and change nothing.  The same walk (tcwalk.py) on CPython and on the real MicroPython interpreter."""
+refusal and change nothing; the display carries 测试通道 on a free row.  The same walk (tcwalk.py) on CPython and on the real MicroPython interpreter."""
 
 from __future__ import annotations
 
@@ -54,6 +54,8 @@ def check_walk(out: dict[str, Any]) -> None:
     assert [line.split(" ", 1)[0] for line in again] == ["S", "L", "D"]
     assert again[0] == "S " + S.CHECKED_IN
     assert out["state"] == S.CHECKED_IN
+    app_lines = again[2][2:].split("|")
+    assert out["screen"] == [*app_lines, "测试通道"]  # the channel announces itself on a free row
 
 
 def test_walk_on_cpython() -> None:

@@ -50,7 +50,7 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _audit(request: Request, kind: str, actor: str, payload: dict[str, str]) -> None:
+def _audit(request: Request, kind: str, actor: str, payload: dict[str, str | int]) -> None:
     audit = request.app.state.audit
     if audit is not None:
         try:

@@ -385,6 +385,11 @@ _ALL: tuple[Kind, ...] = (
         "a console sign-in was refused (wrong name or password)",
         {"name": Field(TEXT)},
     ),
+    Kind(
+        "console.signin_throttled",
+        "refused sign-ins from one address reached the limit: it is paused (recorded once per pause)",
+        {"address": Field(LABEL), "refused": Field(COUNT)},
+    ),
     _k(
         "round.rerun",
         "the chair re-ran a motion as a new round, with the reason",

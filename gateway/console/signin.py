@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from typing import Annotated
 from urllib.parse import quote
@@ -14,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from gateway.config.settings import GatewaySettings
 
 from .auth import COOKIE, LOGIN_COOKIE, PageUser, check_csrf, check_password, end_session, start_session
+from .throttle import SignInThrottle
 from .web import LANG_COOKIE, render
 
 __all__ = ["HOME", "router"]
@@ -37,7 +39,18 @@ def _safe_next(value: str | None) -> str:
     return "/console"
 
 
-def _audit(request: Request, kind: str, actor: str, payload: dict[str, str]) -> None:
+def _throttle(request: Request) -> SignInThrottle:
+    throttle: SignInThrottle | None = getattr(request.app.state, "signin_throttle", None)
+    if throttle is None:
+        throttle = request.app.state.signin_throttle = SignInThrottle()
+    return throttle
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _audit(request: Request, kind: str, actor: str, payload: dict[str, str | int]) -> None:
     audit = request.app.state.audit
     if audit is not None:
         try:
@@ -82,16 +95,30 @@ async def login(
     next: Annotated[str, Form(max_length=500)] = "/console",
 ) -> Response:
     check_csrf(request.cookies.get(LOGIN_COOKIE) or "", csrf)
+    throttle, address = _throttle(request), _address(request)
+    wait = throttle.retry_after(address)
+    if wait > 0:  # paused: no password check, no audit record
+        return _throttled(request, next, csrf, name, wait)
     settings: GatewaySettings = request.app.state.settings
     entry = await run_in_threadpool(check_password, settings, name, password)
     if entry is None:
         await run_in_threadpool(_audit, request, "console.signin_refused", "anonymous", {"name": name[:64]})
+        if throttle.refused(address):
+            await run_in_threadpool(
+                _audit,
+                request,
+                "console.signin_throttled",
+                "anonymous",
+                {"address": address[:64], "refused": throttle.limit},
+            )
+            return _throttled(request, next, csrf, name, throttle.retry_after(address))
         return render(
             request,
             "login.html",
             {"next": _safe_next(next), "why": "bad", "login_csrf": csrf, "name": name},
             status_code=401,
         )
+    throttle.succeeded(address)
     token, _row = await run_in_threadpool(start_session, request.app.state.gateway.engine, entry)
     await run_in_threadpool(_audit, request, "console.signed_in", entry.name, {"role": entry.role})
     target = _safe_next(next)
@@ -102,6 +129,18 @@ async def login(
         COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/"
     )
     response.delete_cookie(LOGIN_COOKIE)
+    return response
+
+
+def _throttled(request: Request, next: str, csrf: str, name: str, wait: float) -> Response:
+    seconds = max(1, math.ceil(wait))
+    response = render(
+        request,
+        "login.html",
+        {"next": _safe_next(next), "why": "throttled", "login_csrf": csrf, "name": name, "wait_s": seconds},
+        status_code=429,
+    )
+    response.headers["Retry-After"] = str(seconds)
     return response
 
 

@@ -43,6 +43,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "console.signed_in": {"role": "chair"},
     "console.signed_out": {"role": "chair"},
     "console.signin_refused": {"name": "主任"},
+    "console.signin_throttled": {"address": "192.0.2.7", "refused": 5},
     "round.resumed": {"motion": "m-3", "round": 2},
     "round.closed": {"motion": "m-3", "round": 2},
     "round.announced": {"motion": "m-3", "round": 2},

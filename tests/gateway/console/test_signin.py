@@ -131,3 +131,25 @@ def test_times_are_in_the_hall_time_zone(console) -> None:
     assert to_hall_time(noon_utc, "Asia/Shanghai") == "2027-01-15 12:00:00"
     assert to_hall_time(noon_utc.timestamp(), "Asia/Shanghai", "%H:%M") == "12:00"
     assert to_hall_time(noon_utc.replace(tzinfo=None), "Asia/Urumqi", "%H:%M") == "10:00"
+
+
+def test_a_guesser_is_paused_after_five_refusals_and_the_audit_log_does_not_grow(console) -> None:
+    guesser = console.browser()
+    for n in range(5):
+        r = guesser.post(
+            "/console/login",
+            data={"name": NAMES["chair"], "password": f"guess-{n}", "csrf": _login_csrf(guesser)},
+        )
+        assert r.status_code == (429 if n == 4 else 401)
+    assert "SIGNIN_THROTTLED" in r.text and int(r.headers["Retry-After"]) > 0
+    before = len(list(console.audit.records()))
+    for _ in range(20):  # paused: even the right password is not checked, nothing is recorded
+        r = guesser.post(
+            "/console/login",
+            data={"name": NAMES["chair"], "password": PASSWORDS["chair"], "csrf": _login_csrf(guesser)},
+        )
+        assert r.status_code == 429 and guesser.cookies.get(COOKIE) is None
+    assert len(list(console.audit.records())) == before
+    assert len(_records(console, "console.signin_refused")) == 5
+    throttled = _records(console, "console.signin_throttled")
+    assert len(throttled) == 1 and '"refused":5' in throttled[0].payload

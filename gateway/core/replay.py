@@ -77,7 +77,7 @@ class ReplayWindow:
 
     def copy(self) -> ReplayWindow:
         return ReplayWindow(
-            self.highest, self.seen, self.blind, self.secret, bytearray(self.digests), dict(self.records)
+            self.highest, self.seen, self.blind, self.secret, self.digests[:], dict(self.records)
         )
 
     def check(self, counter: int, digest: bytes) -> int:

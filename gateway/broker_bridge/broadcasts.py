@@ -18,9 +18,7 @@ __all__ = ["motion_frame", "sitting_frame"]
 
 def sitting_frame(hall_id: str, sitting: SittingRun, now: int) -> Outbound:
     """The retained sitting broadcast: state, nonce, 应到/实到, issued at ``now``."""
-    frame = SittingState(
-        sitting.sitting_id, int(sitting.state), sitting.nonce, sitting.expected, sitting.present, now
-    )
+    frame = SittingState(sitting.sitting_id, int(sitting.state), sitting.nonce, sitting.expected, sitting.present, now)
     return Outbound(topics.broadcast(hall_id, "sitting"), codec.encode(frame), retain=True)
 
 

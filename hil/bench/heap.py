@@ -38,7 +38,7 @@ STUBS = REPO / "tests" / "firmware" / "hal"
 # The budget per module: live heap after boot (docs/firmware.md).
 BUDGET = {"esp32-wroom-32": 64 * 1024, "esp32-wrover": 80 * 1024, "esp32-s3-psram": 80 * 1024}
 
-FLOW = r"""
+FLOW = r'''
 import sys
 sys.path.insert(0, "/lib/mpstubs")
 import gc, hvhost, asyncio, time
@@ -217,7 +217,7 @@ async def flow():
 await asyncio.create_task(flow())
 out["modules"] = sorted(k for k in sys.modules if k.startswith("firmware") or k.startswith("protocol"))
 hvhost.result(out)
-"""
+'''
 
 
 def _stub_folder(tmp: Path) -> Path:

@@ -101,6 +101,8 @@ UPLINK_CHANNELS: Final = ("up", "status")
 SUBSCRIBED_CHANNELS: Final = ("up", "status", "presence")
 _PRESENCE: Final = {topics.PRESENCE_ONLINE: True, topics.PRESENCE_OFFLINE: False}
 _DISCONNECTED: Final = -1  # the connection generation while there is none
+# publish() results that mean "sent or kept to send on reconnect" (paho keeps QoS 1 while disconnected)
+_QUEUED: Final = (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN)
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,7 @@ class BrokerBridge:
         retry_backoff_s: float = 0.1,
         retry_backoff_max_s: float = 2.0,
         reconnect_delay_s: tuple[int, int] = (1, 30),
-        max_inflight: int = 100,
+        max_inflight: int = 0,
         clock: Callable[[], float] = time.time,
         retained: Callable[[Callable[[Outbound], object]], int] | None = None,
     ) -> None:
@@ -332,14 +334,27 @@ class BrokerBridge:
         the broker's PUBACK).  While disconnected, paho keeps a QoS 1 message
         and sends it after reconnecting.
         """
-        info = self._client.publish(
-            outbound.topic, outbound.payload, qos=outbound.qos, retain=outbound.retain
-        )
-        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            log.error("publish to %s failed: %s", outbound.topic, paho.error_string(info.rc))
-        else:
-            self._count("published")
-        return info
+        return self.publish_many((outbound,))[0]
+
+    def publish_many(self, outbounds: Sequence[Outbound]) -> list[paho.MQTTMessageInfo]:
+        """Publish ``outbounds`` in order (a batch's acks); thread-safe, never blocks.
+
+        Per message only paho's own ``publish`` runs; the count is taken once
+        per call and failures are logged once per call (the first topic).
+        """
+        send = self._client.publish
+        infos = [send(o.topic, o.payload, qos=o.qos, retain=o.retain) for o in outbounds]
+        failed = [(o, i) for o, i in zip(outbounds, infos, strict=True) if i.rc not in _QUEUED]
+        if failed:
+            o, i = failed[0]
+            log.error(
+                "publish of %d message(s) failed, first to %s: %s",
+                len(failed),
+                o.topic,
+                paho.error_string(i.rc),
+            )
+        self._count("published", len(infos) - len(failed))
+        return infos
 
     # ------------------------------------------------------------ counters
 
@@ -673,8 +688,8 @@ class BrokerBridge:
 
     def _done(self, items: Sequence[Received], out: Sequence[Outbound]) -> None:
         """The handler returned: its decisions are durable.  Publish, then ack."""
-        for o in out:
-            self.publish(o)
+        if out:
+            self.publish_many(out)
         self._ack(items)
 
     def _refuse(self, u: _Uplink) -> None:

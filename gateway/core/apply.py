@@ -35,7 +35,7 @@ from .events import (
     SittingStateChanged,
     VoteRecorded,
 )
-from .state import REPLAY_WINDOW, Attendance, HallState, ReplayWindow, RoundRun, SittingRun
+from .state import Accepted, Attendance, HallState, ReplayWindow, RoundRun, SittingRun
 from .states import LIVE_ROUND_STATES, RoundState
 
 __all__ = ["apply", "apply_all"]
@@ -61,7 +61,7 @@ def _window(state: HallState, device_id: str) -> ReplayWindow:
     """The device's replay window to change: this state's own copy."""
     window = state.replay.get(device_id)
     if window is None or id(window) not in state.owned:
-        window = ReplayWindow(window.highest, dict(window.accepted)) if window else ReplayWindow()
+        window = window.copy() if window else ReplayWindow()
         state.replay[device_id] = window
         state.owned.add(id(window))
     return window
@@ -69,14 +69,8 @@ def _window(state: HallState, device_id: str) -> ReplayWindow:
 
 def apply(state: HallState, event: Event) -> None:
     if isinstance(event, FrameAccepted):
-        window = _window(state, event.device_id)
-        counter = event.accepted.counter
-        window.accepted[counter] = event.accepted
-        if counter > window.highest:
-            window.highest = counter
-            floor = counter - REPLAY_WINDOW
-            for old in [c for c in window.accepted if c <= floor]:
-                del window.accepted[old]
+        accepted = event.accepted
+        _window(state, event.device_id).record(accepted, secret=_secret_vote(state, accepted))
     elif isinstance(event, DeviceHealth):
         pass  # health lives in the store and the device list, not in the vote path
     elif isinstance(event, CheckInRecorded):
@@ -144,26 +138,28 @@ def apply(state: HallState, event: Event) -> None:
         run.manual = None
 
 
+def _secret_vote(state: HallState, accepted: Accepted) -> bool:
+    if accepted.frame_type != consts.VOTE or state.sitting is None:
+        return False
+    motion = state.sitting.motions.get(accepted.ref_id)
+    return motion is not None and motion.secret
+
+
 def _erase_secret_links(state: HallState, run: RoundRun) -> None:
-    """After a secret round closes nothing in memory links a member, seat or device to a choice."""
+    """After a secret round closes nothing in memory links a member, seat or device to a choice.
+
+    A vote whose whole first answer the window already dropped was made
+    blind then (``ReplayWindow.record``), so only the held answers are looked at.
+    """
     run.ballots = {}
     for device_id, shared in list(state.replay.items()):
-        for counter, accepted in list(shared.accepted.items()):
+        for counter, accepted in list(shared.records.items()):
             if (
                 accepted.ref_id == run.motion_id
                 and accepted.round == run.number
                 and accepted.frame_type == consts.VOTE
             ):
-                _window(state, device_id).accepted[counter] = type(accepted)(
-                    accepted.counter,
-                    accepted.frame_type,
-                    None,
-                    accepted.reason,
-                    accepted.ref_id,
-                    accepted.round,
-                    (),
-                    accepted.seat,
-                )
+                _window(state, device_id).erase(counter)
 
 
 def apply_all(state: HallState, events: Iterable[Event]) -> None:

@@ -48,8 +48,10 @@ from protocol import codec, consts, reasons
 from protocol.errors import ProtocolError
 from protocol.frames import Ack, CheckIn, Health, Nack, Uplink, Vote
 
+from . import replay
 from .events import CheckInRecorded, DeviceHealth, Event, FrameAccepted, VoteRecorded
-from .state import REPLAY_WINDOW, Accepted, Ballot, DeviceEntry, HallState, RoundRun, SittingRun
+from .replay import ReplayWindow
+from .state import Accepted, Ballot, DeviceEntry, HallState, RoundRun, SittingRun
 from .states import CHECKIN_STATES, RoundState, SittingState
 
 __all__ = ["Decision", "Inbound", "Verifier", "decide"]
@@ -115,13 +117,11 @@ def _decide(state: HallState, inbound: Inbound, frame: Uplink, verify: Verifier)
     digest = hashlib.sha256(inbound.payload).digest()
     window = state.replay.get(device.device_id)
     if window is not None:
-        earlier = window.accepted.get(frame.counter)
-        if earlier is not None:
-            if earlier.digest is not None and earlier.digest != digest:
-                raise _Refuse(reasons.STALE_COUNTER)
-            return Decision(device.device_id, _ack_of(earlier, reasons.ALREADY_RECORDED))
-        if frame.counter <= window.highest - REPLAY_WINDOW:
+        seen = window.check(frame.counter, digest)
+        if seen == replay.STALE:
             raise _Refuse(reasons.STALE_COUNTER)
+        if seen == replay.REPEAT:
+            return Decision(device.device_id, _reack(window, device, frame))
     at = inbound.received_at
     if isinstance(frame, Health):
         accepted = Accepted(frame.counter, frame.TYPE, digest, reasons.ACCEPTED)
@@ -286,6 +286,28 @@ def _accept(device: DeviceEntry, accepted: Accepted, events: tuple[Event, ...]) 
         _ack_of(accepted, accepted.reason),
         (FrameAccepted(device.device_id, accepted), *events),
     )
+
+
+def _reack(window: ReplayWindow, device: DeviceEntry, frame: Uplink) -> Ack:
+    """The answer to a repeated counter: the first answer if still held, else built from the frame.
+
+    Only the last few check-ins and votes keep their whole first answer
+    (:data:`replay.KEEP`); an older one is re-acked as after a restart: the
+    frame's own sitting or round, empty choices, a check-in the device's seat.
+    A counter whose digest was erased (a secret round's vote) is a vote's.
+    """
+    earlier = window.records.get(frame.counter)
+    if earlier is not None:
+        return _ack_of(earlier, reasons.ALREADY_RECORDED)
+    if isinstance(frame, CheckIn) and not window.blind >> (frame.counter % replay.WINDOW) & 1:
+        return Ack(
+            frame.counter, reasons.ALREADY_RECORDED, frame.TYPE, frame.sitting_id, 0, (), device.seat or ""
+        )
+    if isinstance(frame, Vote):
+        return Ack(frame.counter, reasons.ALREADY_RECORDED, frame.TYPE, frame.motion_id, frame.round)
+    if window.blind >> (frame.counter % replay.WINDOW) & 1:
+        return Ack(frame.counter, reasons.ALREADY_RECORDED, consts.VOTE)
+    return Ack(frame.counter, reasons.ALREADY_RECORDED, frame.TYPE)
 
 
 def _ack_of(accepted: Accepted, reason: int) -> Ack:

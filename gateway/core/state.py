@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from gateway.rules import PassingRule, QuorumRule
 
+from .replay import WINDOW, Accepted, ReplayWindow
 from .states import RoundState, SittingState
 
 if TYPE_CHECKING:
@@ -39,10 +40,7 @@ __all__ = [
     "SittingRun",
 ]
 
-# How many accepted counters below the highest are remembered per device.
-# Frames may arrive out of order (a vote retransmitted after a heartbeat);
-# a counter inside the window that was never accepted is still fresh.
-REPLAY_WINDOW = 256
+REPLAY_WINDOW = WINDOW
 
 RoundKey = tuple[int, int]  # (motion_id, round number)
 
@@ -53,30 +51,6 @@ class DeviceEntry:
     public_key: bytes
     seat: str | None = None
     revoked: bool = False
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """What the gateway answered to an accepted uplink frame, to re-ack a retransmission.
-
-    ``digest`` is SHA-256 of the whole wire frame (signature included); it is
-    None for frames of a secret round once the round has closed.
-    """
-
-    counter: int
-    frame_type: int
-    digest: bytes | None
-    reason: int
-    ref_id: int = 0
-    round: int = 0
-    choices: tuple[int, ...] = ()
-    seat: str = ""
-
-
-@dataclass
-class ReplayWindow:
-    highest: int = 0
-    accepted: dict[int, Accepted] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -64,20 +64,24 @@ def _load_replay(conn: Connection, state: HallState) -> None:
         .subquery()
     )
     rows = conn.execute(
-        select(t.accepted, t.seat.c.label)
+        select(t.accepted, t.seat.c.label, t.motion.c.secret)
         .join(highest, t.accepted.c.device_id == highest.c.device_id)
         .outerjoin(t.device, t.device.c.device_id == t.accepted.c.device_id)
         .outerjoin(t.seat, t.seat.c.id == t.device.c.seat_id)
+        .outerjoin(
+            t.motion, (t.motion.c.id == t.accepted.c.ref_id) & (t.accepted.c.frame_type == consts.VOTE)
+        )
         .where(t.accepted.c.counter > highest.c.top - REPLAY_WINDOW)
+        .order_by(t.accepted.c.device_id, t.accepted.c.counter)
     )
     for row in rows:
-        window = state.replay.setdefault(row.device_id, ReplayWindow())
+        window = state.replay.get(row.device_id)
+        if window is None:
+            window = state.replay[row.device_id] = ReplayWindow()
         digest = bytes(row.digest) if row.digest is not None else None
         seat = (row.label or "") if row.frame_type == consts.CHECK_IN else ""
-        window.accepted[row.counter] = Accepted(
-            row.counter, row.frame_type, digest, row.reason, row.ref_id, row.round, (), seat
-        )
-        window.highest = max(window.highest, row.counter)
+        accepted = Accepted(row.counter, row.frame_type, digest, row.reason, row.ref_id, row.round, (), seat)
+        window.record(accepted, secret=bool(row.secret))
 
 
 def load_sitting(conn: Connection, sitting_id: int, keys: RoundKeys | None = None) -> SittingRun:

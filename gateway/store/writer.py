@@ -4,7 +4,7 @@ Every event the core produced maps to a few statements; the caller runs
 :func:`write` inside one transaction (``engine.begin()``) for a whole batch
 of decisions (group commit), and acks nothing until it has committed.  The
 rows a batch of keypad frames produces (accepted frames, check-ins, keypad
-health, named ballots) go in one executemany per table, the ballots as an
+health, named and secret-pending ballots) go in one executemany per table, the ballots as an
 upsert built once per dialect.
 """
 
@@ -78,9 +78,10 @@ class Writer:
     def write(self, conn: Connection, events: Sequence[Event]) -> None:
         """Write ``events`` in order; what a batch of keypad frames produces goes in a few statements.
 
-        Accepted frames, check-ins, keypad health and named votes are collected
-        and written per table in one executemany each (a named ballot as one
-        upsert per member, the last press of the batch winning) when a
+        Accepted frames, check-ins, keypad health and votes are collected
+        and written per table in one executemany each (a named or a secret
+        round's pending ballot as one upsert per member, the last press of the
+        batch winning) when a
         different event comes or at the end; every other event is written in
         its turn, after what was collected before it.
         """
@@ -92,10 +93,8 @@ class Writer:
         run.flush(conn)
 
     def _write_one(self, conn: Connection, event: Event) -> None:
-        """One event that is not batched (see :meth:`write`): secret votes and the chair's commands."""
-        if isinstance(event, VoteRecorded):
-            self._vote(conn, event)
-        elif isinstance(event, SittingStateChanged):
+        """One event that is not batched (see :meth:`write`): the chair's commands."""
+        if isinstance(event, SittingStateChanged):
             values: dict[str, Any] = {"state": int(event.state)}
             if event.state is SittingState.CHECKIN_OPEN:
                 values["opened_at"] = from_ts(event.at)
@@ -220,27 +219,25 @@ class Writer:
             "item_counters": list(b.item_counters),
         }
 
-    def _vote(self, conn: Connection, event: VoteRecorded) -> None:
+    def pending_row(self, conn: Connection, event: VoteRecorded) -> dict[str, Any]:
+        """A secret ballot's transient row: no seat; with round keys its choices are sealed."""
         rid = self.round_id(conn, event.round)
         b = event.ballot
-        values = {
+        choices = bytes(b.choices)
+        row: dict[str, Any] = {
+            "round_id": rid,
+            "member_id": b.member_id,
             "device_id": b.device_id,
             "counter": event.counter,
-            "choices": bytes(b.choices),
+            "choices": choices,
             "item_counters": list(b.item_counters),
+            "sealed": None,
         }
-        table = t.pending if event.secret else t.named
-        if not event.secret:
-            values["seat_id"] = self.seat_id(conn, b.seat)
-        elif self.keys is not None:
-            choices = bytes(b.choices)
-            values["sealed"] = self.keys.seal(event.round, rid, b.member_id, choices, tuple(b.item_counters))
-            values["choices"] = bytes(len(choices))
-            values["item_counters"] = None
-        key = (table.c.round_id == rid) & (table.c.member_id == b.member_id)
-        done = conn.execute(update(table).where(key).values(**values)).rowcount
-        if not done:
-            conn.execute(insert(table).values(round_id=rid, member_id=b.member_id, **values))
+        if self.keys is not None:
+            row["sealed"] = self.keys.seal(event.round, rid, b.member_id, choices, tuple(b.item_counters))
+            row["choices"] = bytes(len(choices))
+            row["item_counters"] = None
+        return row
 
     def _close(self, conn: Connection, event: RoundClosed) -> None:
         rid = self.round_id(conn, event.round)
@@ -305,6 +302,20 @@ def _named_upsert(dialect: str) -> Any:
 
 _UPSERTS: dict[str, Any] = {}
 
+_PENDING_SET = ("device_id", "counter", "choices", "item_counters", "sealed")
+
+
+def _pending_upsert(dialect: str) -> Any:
+    """The secret round's transient ballot row, INSERT ... ON CONFLICT (round_id, member_id) DO UPDATE."""
+    key = "pending:" + dialect
+    if key not in _UPSERTS:
+        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(t.pending)
+        _UPSERTS[key] = ins.on_conflict_do_update(
+            index_elements=[t.pending.c.round_id, t.pending.c.member_id],
+            set_={c: ins.excluded[c] for c in _PENDING_SET},
+        )
+    return _UPSERTS[key]
+
 
 class _Run:
     """The rows of a run of keypad events, one list per table, written together."""
@@ -317,6 +328,7 @@ class _Run:
         self.attendance: list[dict[str, Any]] = []
         self.health: list[dict[str, Any]] = []
         self.named: dict[tuple[int, int], dict[str, Any]] = {}  # (round id, member) -> last ballot
+        self.pending: dict[tuple[int, int], dict[str, Any]] = {}  # the same, of a secret round
 
     def take(self, writer: Writer, conn: Connection, event: Event) -> bool:
         """Collect ``event`` if it is one of the batched kinds; False to have it written alone."""
@@ -333,9 +345,13 @@ class _Run:
                     "digest": a.digest,
                 }
             )
-        elif isinstance(event, VoteRecorded) and not event.secret:
-            row = writer.named_row(conn, event)
-            self.named[(row["round_id"], row["member_id"])] = row
+        elif isinstance(event, VoteRecorded):
+            if event.secret:
+                row = writer.pending_row(conn, event)
+                self.pending[(row["round_id"], row["member_id"])] = row
+            else:
+                row = writer.named_row(conn, event)
+                self.named[(row["round_id"], row["member_id"])] = row
         elif isinstance(event, CheckInRecorded):
             self.attendance.append(
                 {
@@ -372,4 +388,6 @@ class _Run:
             conn.execute(_HEALTH, self.health)
         if self.named:
             conn.execute(_named_upsert(conn.dialect.name), list(self.named.values()))
+        if self.pending:
+            conn.execute(_pending_upsert(conn.dialect.name), list(self.pending.values()))
         self.clear()

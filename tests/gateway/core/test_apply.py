@@ -50,4 +50,4 @@ def test_a_fork_takes_every_kind_of_event_and_the_origin_stays_as_it_was() -> No
     assert fork.sitting.rounds[secret].ballots == {}  # type: ignore[union-attr]
     assert 9 in fork.sitting.motions and 9 not in origin.sitting.motions  # type: ignore[union-attr]
     assert (7, 2) in fork.sitting.rounds and (7, 2) not in origin.sitting.rounds  # type: ignore[union-attr]
-    assert fork.replay["kp-3"].accepted != origin.replay["kp-3"].accepted
+    assert fork.replay["kp-3"].accepted() != origin.replay["kp-3"].accepted()

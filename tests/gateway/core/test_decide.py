@@ -6,7 +6,7 @@ import pytest
 from hvtest.halls import SITTING_NONCE, Hall
 from hvtest.keypads import TestKeypad
 
-from gateway.core import commands
+from gateway.core import commands, replay
 from gateway.core.events import CheckInRecorded, DeviceHealth, FrameAccepted, VoteRecorded
 from gateway.core.state import REPLAY_WINDOW, DeviceEntry
 from gateway.core.tally import round_totals
@@ -240,8 +240,10 @@ def test_replay_window_forgets_old_counters(hall: Hall) -> None:
         assert hall.feed("kp-1", kp.status(), channel="status").accepted
     window = hall.state.replay["kp-1"]
     assert window.highest == kp.counter
-    assert len(window.accepted) == REPLAY_WINDOW
-    assert min(window.accepted) == kp.counter - REPLAY_WINDOW + 1
+    accepted = window.accepted()
+    assert len(accepted) == REPLAY_WINDOW
+    assert min(accepted) == kp.counter - REPLAY_WINDOW + 1
+    assert window.records == {}  # a heartbeat's re-ack needs only its type and counter
 
 
 def test_every_accepted_frame_is_remembered(hall: Hall) -> None:
@@ -269,9 +271,12 @@ def test_secret_round_close_erases_every_link(hall: Hall) -> None:
     assert run.participants == frozenset({1, 2, 3, 4})
     assert run.totals == ((0, 2, 1, 1),)
     for window in hall.state.replay.values():
-        for acc in window.accepted.values():
+        for counter, acc in window.records.items():
             if acc.frame_type == consts.VOTE:
                 assert acc.digest is None and acc.choices == ()
+                assert window.blind >> (counter % REPLAY_WINDOW) & 1
+                slot = (counter % REPLAY_WINDOW) * replay.DIGEST
+                assert window.digests[slot : slot + replay.DIGEST] == bytes(replay.DIGEST)
 
 
 def test_wrong_frame_kinds_decode_errors_never_escape(hall: Hall) -> None:

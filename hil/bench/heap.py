@@ -1,6 +1,6 @@
 """The keypad's live heap, per profile, measured on the real MicroPython interpreter.
 
-    python -m hil.bench.heap [--profile NAME ...] [--json-file PATH]
+    python -m hil.bench.heap [--profile NAME ...] [--modules] [--json-file PATH]
 
 For each profile the firmware is built as it ships (``hallvote firmware
 build``: mpy-cross output, the generated glyph table and build_info) and
@@ -19,11 +19,20 @@ vote was acknowledged, the peak during a sign and during a precompute slice
 (live heap plus what the operation allocates with the GC held off), and the
 per-module budget (docs/firmware.md).  Reported, not asserted: the budget
 test is tests/firmware/test_heap_budget.py.
+
+Where the heap goes (``--modules``): a second run in a fresh interpreter
+imports, one at a time and dependencies first, exactly the modules the flow
+had loaded after boot, and records what each import added to the live heap
+(its bytecode and constants loaded from the ``.mpy``, new qstrs, the module's
+dict, functions, classes and the tables it builds at import).  The rest of
+the live heap after boot is the objects the running keypad made (``objects
+at run time``).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import shutil
 import sys
@@ -184,6 +193,7 @@ async def flow():
     await until(lambda: kp.state == S.IDLE and kp.signer is not None and not kp.signer.pending)
     await until(lambda: kp._public is not None and not kp._public.pending)
     out["after_boot"] = await live()
+    out["boot_modules"] = sorted(k for k in sys.modules if k.startswith("firmware") or k.startswith("protocol"))
     # peaks: what one sign and one precompute slice allocate on top of the live heap
     sg = kp.signer
     gc.disable()
@@ -220,6 +230,73 @@ hvhost.result(out)
 '''
 
 
+IMPORTS = r'''
+import sys
+sys.path.insert(0, "/lib/mpstubs")
+import gc, hvhost, asyncio, time
+import fakehw, machine, network, esp32
+await hvhost.collect()
+out = []
+prev = gc.mem_alloc()
+for name in hvhost.load_input()["order"]:
+    __import__(name)
+    await hvhost.collect()
+    now = gc.mem_alloc()
+    out.append([name, now - prev])
+    prev = now
+hvhost.result(out)
+'''
+
+
+def _source(module: str) -> Path | None:
+    base = REPO / Path(*module.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imports(module: str, known: set[str]) -> list[str]:
+    """The modules of ``known`` that ``module`` imports at its top level (its package first)."""
+    found = [module.rpartition(".")[0]] if "." in module else []
+    path = _source(module)
+    if path is None:
+        return [m for m in found if m in known]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package
+                for _ in range(node.level - 1):
+                    parent = parent.rpartition(".")[0]
+                base = parent + ("." + base if base else "")
+            found.append(base)
+            found += [base + "." + a.name for a in node.names]
+    return [m for m in found if m in known and m != module]
+
+
+def import_order(modules: list[str]) -> list[str]:
+    """``modules`` ordered so that each comes after what it imports (generated modules last)."""
+    known = set(modules)
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for dep in _imports(name, known):
+            visit(dep)
+        order.append(name)
+
+    for name in sorted(modules):
+        visit(name)
+    return order
+
+
 def _stub_folder(tmp: Path) -> Path:
     folder = tmp / "mpstubs"
     shutil.copytree(STUBS / "mpstubs", folder)
@@ -227,8 +304,12 @@ def _stub_folder(tmp: Path) -> Path:
     return folder
 
 
-def measure(profile: str) -> dict[str, Any]:
-    """Build ``profile`` as shipped and run the flow; the figures in bytes."""
+def measure(profile: str, *, modules: bool = False) -> dict[str, Any]:
+    """Build ``profile`` as shipped and run the flow; the figures in bytes.
+
+    With ``modules``, also ``per_module``: ``[name, bytes]`` for each module
+    loaded after boot, in import order (see the module docstring).
+    """
     from firmware.hal import profiles
     from gateway.firmware_image import build
 
@@ -250,6 +331,15 @@ def measure(profile: str) -> dict[str, Any]:
             name="heap_flow.py",
             timeout=600,
         )
+        if modules:
+            raw["per_module"] = mp.run_json(
+                IMPORTS,
+                folders=folders,
+                compiled=True,
+                input_data={"order": import_order(raw["boot_modules"])},
+                name="heap_imports.py",
+                timeout=600,
+            )
     raw["profile"] = profile
     raw["module"] = module
     raw["budget"] = BUDGET[module]
@@ -268,19 +358,38 @@ def print_table(rows: list[dict[str, Any]]) -> None:
               f"{r['peak_sign']:9,} {r['peak_slice']:10,} {r['flash_bytes']:7,}  {verdict}")  # fmt: skip
 
 
+def print_modules(rows: list[dict[str, Any]]) -> None:
+    """Per module, what its import added to the live heap, one column per profile."""
+    names: list[str] = []
+    for r in rows:
+        names += [n for n, _ in r["per_module"] if n not in names]
+    cells = [dict(r["per_module"]) for r in rows]
+    print(f"{'module':28}" + "".join(f" {r['profile']:>16}" for r in rows))
+    for name in names:
+        print(f"{name:28}" + "".join(f" {c[name]:16,}" if name in c else f" {'-':>16}" for c in cells))
+    print(f"{'all imports':28}" + "".join(f" {sum(c.values()):16,}" for c in cells))
+    print(f"{'objects at run time':28}" + "".join(
+        f" {r['after_boot'] - sum(c.values()):16,}" for r, c in zip(rows, cells, strict=True)))  # fmt: skip
+    print(f"{'live after boot':28}" + "".join(f" {r['after_boot']:16,}" for r in rows))
+
+
 def main(argv: list[str] | None = None) -> int:
     from firmware.hal import profiles
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--profile", action="append", choices=profiles.names())
     ap.add_argument("--json-file")
+    ap.add_argument("--modules", action="store_true", help="also what each module's import adds to the heap")
     args = ap.parse_args(argv)
     reason = mp.node_available()
     if reason is not None:
         print(f"MicroPython WebAssembly port unavailable: {reason}", file=sys.stderr)
         return 2
-    rows = [measure(name) for name in (args.profile or profiles.names())]
+    rows = [measure(name, modules=args.modules) for name in (args.profile or profiles.names())]
     print_table(rows)
+    if args.modules:
+        print()
+        print_modules(rows)
     if args.json_file:
         with open(args.json_file, "w") as f:
             json.dump(rows, f, indent=2)

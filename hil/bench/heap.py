@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -233,9 +234,10 @@ hvhost.result(out)
 IMPORTS = r'''
 import sys
 sys.path.insert(0, "/lib/mpstubs")
-import gc, hvhost, asyncio, time
+import gc, hvhost, asyncio, time, micropython
 import fakehw, machine, network, esp32
 await hvhost.collect()
+micropython.qstr_info()  # prints "qstr pool: ... n_total_bytes=N": interned names before the imports
 out = []
 prev = gc.mem_alloc()
 for name in hvhost.load_input()["order"]:
@@ -244,6 +246,7 @@ for name in hvhost.load_input()["order"]:
     now = gc.mem_alloc()
     out.append([name, now - prev])
     prev = now
+micropython.qstr_info()  # and after them
 hvhost.result(out)
 '''
 
@@ -332,7 +335,7 @@ def measure(profile: str, *, modules: bool = False) -> dict[str, Any]:
             timeout=600,
         )
         if modules:
-            raw["per_module"] = mp.run_json(
+            run = mp.run(
                 IMPORTS,
                 folders=folders,
                 compiled=True,
@@ -340,6 +343,9 @@ def measure(profile: str, *, modules: bool = False) -> dict[str, Any]:
                 name="heap_imports.py",
                 timeout=600,
             )
+            raw["per_module"] = run.json()
+            pools = [int(m) for m in re.findall(r"qstr pool:.*n_total_bytes=(\d+)", run.stdout)]
+            raw["qstr_bytes"] = pools[-1] - pools[0]
     raw["profile"] = profile
     raw["module"] = module
     raw["budget"] = BUDGET[module]
@@ -371,6 +377,7 @@ def print_modules(rows: list[dict[str, Any]]) -> None:
     print(f"{'objects at run time':28}" + "".join(
         f" {r['after_boot'] - sum(c.values()):16,}" for r, c in zip(rows, cells, strict=True)))  # fmt: skip
     print(f"{'live after boot':28}" + "".join(f" {r['after_boot']:16,}" for r in rows))
+    print(f"{'  of the imports: qstrs':28}" + "".join(f" {r['qstr_bytes']:16,}" for r in rows))
 
 
 def main(argv: list[str] | None = None) -> int:

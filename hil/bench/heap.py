@@ -26,7 +26,9 @@ had loaded after boot, and records what each import added to the live heap
 (its bytecode and constants loaded from the ``.mpy``, new qstrs, the module's
 dict, functions, classes and the tables it builds at import).  The rest of
 the live heap after boot is the objects the running keypad made (``objects
-at run time``).
+at run time``).  ``qstrs``: how much of the imports is the interpreter's
+pool of interned names and short strings (``micropython.qstr_info()``
+before and after them), which every import adds to and nothing frees.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ Behaviour:
 
 import asyncio
 
-from . import codec
+from . import packets as codec
 from .link import (
     Backoff,
     MQTTConnectError,

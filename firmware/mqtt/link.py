@@ -8,7 +8,7 @@ Runs on MicroPython and CPython alike, like the client.
 import asyncio
 import time
 
-from . import codec
+from . import packets as codec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

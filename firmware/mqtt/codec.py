@@ -1,7 +1,15 @@
-"""MQTT 3.1.1 packet codec, sans-I/O (bytes <-> packet objects, no sockets).
+"""MQTT 3.1.1 packet codec, both directions, sans-I/O (bytes <-> packet objects, no sockets).
 
 Runs on MicroPython and CPython: no dataclasses, no typing at run time,
 ``struct`` only.
+
+The client's side is :mod:`firmware.mqtt.packets` (what the keypad loads);
+importing this module completes the same classes with the other direction
+(decoding CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT; encoding
+CONNACK and SUBACK) and adds QoS 2's PUBREC, PUBREL and PUBCOMP, so a test
+broker, the fleet bench and the byte-exact tests against paho speak both
+sides with one set of classes.  From then on :class:`Parser` and
+:func:`decode` accept every packet type.
 
 Rules (MQTT 3.1.1, OASIS standard, 2014):
 
@@ -23,27 +31,55 @@ packets in one read both work.  After an error it stays failed.
 
 import struct
 
-from .wire import (
+from .packets import (
+    _TABLE,
+    ACCEPTED,
+    CONNACK,
+    CONNACK_MESSAGES,
+    CONNECT,
+    DISCONNECT,
     MAX_REMAINING,
+    PINGREQ,
+    PINGRESP,
+    PROTOCOL_LEVEL,
+    PROTOCOL_NAME,
+    PUBACK,
+    PUBCOMP,
+    PUBLISH,
+    PUBREC,
+    PUBREL,
+    REFUSED_BAD_CREDENTIALS,
+    REFUSED_IDENTIFIER,
+    REFUSED_NOT_AUTHORIZED,
+    REFUSED_PROTOCOL_VERSION,
+    REFUSED_SERVER_UNAVAILABLE,
+    SUBACK,
+    SUBACK_FAILURE,
+    SUBSCRIBE,
+    UNSUBACK,
+    UNSUBSCRIBE,
+    Connack,
+    Connect,
+    Disconnect,
     MQTTError,
     MQTTProtocolError,
-    _as_bytes,
-    _check_pid,
-    _check_qos,
-    _enc_bin,
-    _enc_str,
-    _fail,
-    _frame,
-    _Reader,
+    Packet,
+    Parser,
+    Pingreq,
+    Pingresp,
+    Puback,
+    Publish,
+    Suback,
+    Subscribe,
+    Unsuback,
+    Unsubscribe,
+    _check_suback_codes,
+    _IdOnly,
+    decode,
     valid_topic_filter,
     valid_topic_name,
 )
-
-# Type checkers treat any name TYPE_CHECKING as true; at run time (MicroPython
-# has no typing module) nothing is imported and annotations are never evaluated.
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    pass
+from .wire import _check_pid, _fail, _frame, _Reader
 
 __all__ = [
     "ACCEPTED",
@@ -92,278 +128,6 @@ __all__ = [
     "valid_topic_name",
 ]
 
-CONNECT = 1
-CONNACK = 2
-PUBLISH = 3
-PUBACK = 4
-PUBREC = 5
-PUBREL = 6
-PUBCOMP = 7
-SUBSCRIBE = 8
-SUBACK = 9
-UNSUBSCRIBE = 10
-UNSUBACK = 11
-PINGREQ = 12
-PINGRESP = 13
-DISCONNECT = 14
-
-ACCEPTED = 0
-REFUSED_PROTOCOL_VERSION = 1
-REFUSED_IDENTIFIER = 2
-REFUSED_SERVER_UNAVAILABLE = 3
-REFUSED_BAD_CREDENTIALS = 4
-REFUSED_NOT_AUTHORIZED = 5
-CONNACK_MESSAGES = (
-    "accepted",
-    "unacceptable protocol version",
-    "identifier rejected",
-    "server unavailable",
-    "bad user name or password",
-    "not authorized",
-)
-
-SUBACK_FAILURE = 0x80
-PROTOCOL_NAME = "MQTT"
-PROTOCOL_LEVEL = 4
-
-
-# ---------------------------------------------------------------- packets
-
-
-class Packet:
-    """Base of all packets: equality and repr over ``FIELDS``."""
-
-    TYPE = 0
-    FIELDS: "tuple[str, ...]" = ()
-
-    def _values(self) -> "tuple[object, ...]":
-        return tuple(getattr(self, f) for f in self.FIELDS)
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self._values() == other._values()
-
-    def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
-
-    def __repr__(self) -> str:
-        parts = ["%s=%r" % (f, getattr(self, f)) for f in self.FIELDS]
-        return "%s(%s)" % (type(self).__name__, ", ".join(parts))
-
-    def encode(self) -> bytes:
-        raise NotImplementedError
-
-    @classmethod
-    def _decode(cls, r: _Reader, flags: int) -> "Packet":
-        raise NotImplementedError
-
-
-class Connect(Packet):
-    TYPE = CONNECT
-    FIELDS = (
-        "client_id",
-        "clean_session",
-        "keepalive",
-        "will_topic",
-        "will_message",
-        "will_qos",
-        "will_retain",
-        "username",
-        "password",
-    )
-
-    def __init__(
-        self,
-        client_id: str,
-        clean_session: bool = True,
-        keepalive: int = 60,
-        will_topic: "str | None" = None,
-        will_message: bytes = b"",
-        will_qos: int = 0,
-        will_retain: bool = False,
-        username: "str | None" = None,
-        password: "bytes | str | None" = None,
-    ) -> None:
-        self.client_id = client_id
-        self.clean_session = bool(clean_session)
-        self.keepalive = keepalive
-        self.will_topic = will_topic
-        self.will_message = will_message
-        self.will_qos = will_qos
-        self.will_retain = bool(will_retain)
-        self.username = username
-        self.password = password.encode("utf-8") if isinstance(password, str) else password
-
-    def encode(self) -> bytes:
-        flags = 0x02 if self.clean_session else 0
-        if not isinstance(self.keepalive, int) or not 0 <= self.keepalive <= 0xFFFF:
-            _fail("keepalive must be 0..65535 s: %r" % (self.keepalive,))
-        tail = _enc_str(self.client_id, "client id")
-        if self.will_topic is not None:
-            if not valid_topic_name(self.will_topic):
-                _fail("bad will topic %r" % (self.will_topic,))
-            flags |= 0x04 | (_check_qos(self.will_qos) << 3) | (0x20 if self.will_retain else 0)
-            tail += _enc_str(self.will_topic, "will topic")
-            tail += _enc_bin(_as_bytes(self.will_message, "will message"), "will message")
-        elif self.will_qos or self.will_retain or self.will_message:
-            _fail("will QoS, retain or message without a will topic")
-        if self.username is not None:
-            flags |= 0x80
-            tail += _enc_str(self.username, "username")
-        if self.password is not None:
-            if self.username is None:
-                _fail("password without username")
-            flags |= 0x40
-            tail += _enc_bin(_as_bytes(self.password, "password"), "password")
-        head = _enc_str(PROTOCOL_NAME, "protocol name") + bytes((PROTOCOL_LEVEL, flags))
-        head += struct.pack("!H", self.keepalive)
-        return _frame(CONNECT << 4, head + tail)
-
-    @classmethod
-    def _decode(cls, r: _Reader, flags: int) -> "Packet":
-        if r.string("protocol name") != PROTOCOL_NAME:
-            _fail("protocol name is not MQTT")
-        level = r.u8()
-        if level != PROTOCOL_LEVEL:
-            _fail("protocol level %d is not 4 (MQTT 3.1.1)" % level)
-        flags = r.u8()
-        if flags & 0x01:
-            _fail("reserved CONNECT flag set")
-        will = flags & 0x04
-        will_qos = (flags >> 3) & 3
-        will_retain = bool(flags & 0x20)
-        if will_qos == 3:
-            _fail("will QoS 3")
-        if not will and (will_qos or will_retain):
-            _fail("will QoS/retain without will flag")
-        if flags & 0x40 and not flags & 0x80:
-            _fail("password flag without username flag")
-        keepalive = r.u16()
-        client_id = r.string("client id")
-        will_topic = None
-        will_message = b""
-        if will:
-            will_topic = r.string("will topic")
-            if not valid_topic_name(will_topic):
-                _fail("bad will topic")
-            will_message = r.binary()
-        username = r.string("username") if flags & 0x80 else None
-        password = r.binary() if flags & 0x40 else None
-        r.end()
-        return cls(
-            client_id,
-            bool(flags & 0x02),
-            keepalive,
-            will_topic,
-            will_message,
-            will_qos,
-            will_retain,
-            username,
-            password,
-        )
-
-
-class Connack(Packet):
-    TYPE = CONNACK
-    FIELDS = ("session_present", "return_code")
-
-    def __init__(self, session_present: bool = False, return_code: int = ACCEPTED) -> None:
-        self.session_present = bool(session_present)
-        self.return_code = return_code
-
-    @property
-    def message(self) -> str:
-        return CONNACK_MESSAGES[self.return_code]
-
-    def encode(self) -> bytes:
-        if not isinstance(self.return_code, int) or not 0 <= self.return_code <= 5:
-            _fail("CONNACK return code must be 0..5: %r" % (self.return_code,))
-        if self.session_present and self.return_code:
-            _fail("session present on a refused CONNACK")
-        return _frame(CONNACK << 4, bytes((1 if self.session_present else 0, self.return_code)))
-
-    @classmethod
-    def _decode(cls, r: _Reader, flags: int) -> "Packet":
-        ack = r.u8()
-        code = r.u8()
-        r.end()
-        if ack & 0xFE:
-            _fail("reserved CONNACK flags set")
-        if code > 5:
-            _fail("CONNACK return code %d" % code)
-        if ack and code:
-            _fail("session present on a refused CONNACK")
-        return cls(bool(ack), code)
-
-
-class Publish(Packet):
-    TYPE = PUBLISH
-    FIELDS = ("topic", "payload", "qos", "retain", "dup", "packet_id")
-
-    def __init__(
-        self,
-        topic: str,
-        payload: bytes = b"",
-        qos: int = 0,
-        retain: bool = False,
-        dup: bool = False,
-        packet_id: "int | None" = None,
-    ) -> None:
-        self.topic = topic
-        self.payload = payload
-        self.qos = qos
-        self.retain = bool(retain)
-        self.dup = bool(dup)
-        self.packet_id = packet_id
-
-    def encode(self) -> bytes:
-        if not valid_topic_name(self.topic):
-            _fail("bad PUBLISH topic %r" % (self.topic,))
-        qos = _check_qos(self.qos)
-        first = (PUBLISH << 4) | (qos << 1) | (1 if self.retain else 0)
-        body = _enc_str(self.topic, "topic")
-        if qos:
-            body += struct.pack("!H", _check_pid(self.packet_id))
-            if self.dup:
-                first |= 0x08
-        elif self.dup or self.packet_id is not None:
-            _fail("DUP or packet id on a QoS 0 PUBLISH")
-        return _frame(first, body + _as_bytes(self.payload, "payload"))
-
-    @classmethod
-    def _decode(cls, r: _Reader, flags: int) -> "Packet":
-        qos = (flags >> 1) & 3
-        dup = bool(flags & 0x08)
-        if qos == 3:
-            _fail("PUBLISH QoS 3")
-        if dup and not qos:
-            _fail("DUP on a QoS 0 PUBLISH")
-        topic = r.string("topic")
-        if not valid_topic_name(topic):
-            _fail("bad PUBLISH topic")
-        pid = r.pid() if qos else None
-        return cls(topic, r.rest(), qos, bool(flags & 0x01), dup, pid)
-
-
-class _IdOnly(Packet):
-    FIELDS = ("packet_id",)
-    FLAGS = 0
-
-    def __init__(self, packet_id: int) -> None:
-        self.packet_id = packet_id
-
-    def encode(self) -> bytes:
-        return _frame((self.TYPE << 4) | self.FLAGS, struct.pack("!H", _check_pid(self.packet_id)))
-
-    @classmethod
-    def _decode(cls, r: _Reader, flags: int) -> "Packet":
-        pid = r.pid()
-        r.end()
-        return cls(pid)
-
-
-class Puback(_IdOnly):
-    TYPE = PUBACK
-
 
 class Pubrec(_IdOnly):
     TYPE = PUBREC
@@ -378,218 +142,109 @@ class Pubcomp(_IdOnly):
     TYPE = PUBCOMP
 
 
-class Unsuback(_IdOnly):
-    TYPE = UNSUBACK
+# ---------------------------------------------------------------- the broker's direction
 
 
-class Subscribe(Packet):
-    TYPE = SUBSCRIBE
-    FIELDS = ("packet_id", "topics")
-
-    def __init__(self, packet_id: int, topics: "list[tuple[str, int]]") -> None:
-        """``topics`` is a list of ``(filter, max_qos)``."""
-        self.packet_id = packet_id
-        self.topics = [(f, q) for f, q in topics]
-
-    def encode(self) -> bytes:
-        if not self.topics:
-            _fail("SUBSCRIBE without topics")
-        body = struct.pack("!H", _check_pid(self.packet_id))
-        for flt, qos in self.topics:
-            if not valid_topic_filter(flt):
-                _fail("bad topic filter %r" % (flt,))
-            body += _enc_str(flt, "topic filter") + bytes((_check_qos(qos),))
-        return _frame((SUBSCRIBE << 4) | 0x02, body)
-
-    @classmethod
-    def _decode(cls, r: _Reader, flags: int) -> "Packet":
-        pid = r.pid()
-        topics = []
-        while r.left():
-            flt = r.string("topic filter")
-            if not valid_topic_filter(flt):
-                _fail("bad topic filter")
-            qos = r.u8()
-            if qos > 2:
-                _fail("bad requested QoS byte %d" % qos)
-            topics.append((flt, qos))
-        if not topics:
-            _fail("SUBSCRIBE without topics")
-        return cls(pid, topics)
-
-
-def _check_suback_codes(codes: "list[int]") -> None:
-    if not codes:
-        _fail("SUBACK without return codes")
-    for c in codes:
-        if c not in (0, 1, 2, SUBACK_FAILURE):
-            _fail("bad SUBACK return code %r" % (c,))
-
-
-class Suback(Packet):
-    TYPE = SUBACK
-    FIELDS = ("packet_id", "return_codes")
-
-    def __init__(self, packet_id: int, return_codes: "list[int]") -> None:
-        """``return_codes``: granted QoS 0..2 or ``SUBACK_FAILURE`` (0x80), one per filter."""
-        self.packet_id = packet_id
-        self.return_codes = list(return_codes)
-
-    def encode(self) -> bytes:
-        _check_suback_codes(self.return_codes)
-        body = struct.pack("!H", _check_pid(self.packet_id)) + bytes(self.return_codes)
-        return _frame(SUBACK << 4, body)
-
-    @classmethod
-    def _decode(cls, r: _Reader, flags: int) -> "Packet":
-        pid = r.pid()
-        codes = list(r.rest())
-        _check_suback_codes(codes)
-        return cls(pid, codes)
+def _decode_connect(cls: "type[Connect]", r: _Reader, flags: int) -> "Packet":
+    if r.string("protocol name") != PROTOCOL_NAME:
+        _fail("protocol name is not MQTT")
+    level = r.u8()
+    if level != PROTOCOL_LEVEL:
+        _fail("protocol level %d is not 4 (MQTT 3.1.1)" % level)
+    flags = r.u8()
+    if flags & 0x01:
+        _fail("reserved CONNECT flag set")
+    will = flags & 0x04
+    will_qos = (flags >> 3) & 3
+    will_retain = bool(flags & 0x20)
+    if will_qos == 3:
+        _fail("will QoS 3")
+    if not will and (will_qos or will_retain):
+        _fail("will QoS/retain without will flag")
+    if flags & 0x40 and not flags & 0x80:
+        _fail("password flag without username flag")
+    keepalive = r.u16()
+    client_id = r.string("client id")
+    will_topic = None
+    will_message = b""
+    if will:
+        will_topic = r.string("will topic")
+        if not valid_topic_name(will_topic):
+            _fail("bad will topic")
+        will_message = r.binary()
+    username = r.string("username") if flags & 0x80 else None
+    password = r.binary() if flags & 0x40 else None
+    r.end()
+    return cls(
+        client_id,
+        bool(flags & 0x02),
+        keepalive,
+        will_topic,
+        will_message,
+        will_qos,
+        will_retain,
+        username,
+        password,
+    )
 
 
-class Unsubscribe(Packet):
-    TYPE = UNSUBSCRIBE
-    FIELDS = ("packet_id", "topics")
-
-    def __init__(self, packet_id: int, topics: "list[str]") -> None:
-        self.packet_id = packet_id
-        self.topics = list(topics)
-
-    def encode(self) -> bytes:
-        if not self.topics:
-            _fail("UNSUBSCRIBE without topics")
-        body = struct.pack("!H", _check_pid(self.packet_id))
-        for flt in self.topics:
-            if not valid_topic_filter(flt):
-                _fail("bad topic filter %r" % (flt,))
-            body += _enc_str(flt, "topic filter")
-        return _frame((UNSUBSCRIBE << 4) | 0x02, body)
-
-    @classmethod
-    def _decode(cls, r: _Reader, flags: int) -> "Packet":
-        pid = r.pid()
-        topics = []
-        while r.left():
-            flt = r.string("topic filter")
-            if not valid_topic_filter(flt):
-                _fail("bad topic filter")
-            topics.append(flt)
-        if not topics:
-            _fail("UNSUBSCRIBE without topics")
-        return cls(pid, topics)
+def _encode_connack(self: Connack) -> bytes:
+    if not isinstance(self.return_code, int) or not 0 <= self.return_code <= 5:
+        _fail("CONNACK return code must be 0..5: %r" % (self.return_code,))
+    if self.session_present and self.return_code:
+        _fail("session present on a refused CONNACK")
+    return _frame(CONNACK << 4, bytes((1 if self.session_present else 0, self.return_code)))
 
 
-class _Empty(Packet):
-    def encode(self) -> bytes:
-        return bytes((self.TYPE << 4, 0))
-
-    @classmethod
-    def _decode(cls, r: _Reader, flags: int) -> "Packet":
-        r.end()
-        return cls()
-
-
-class Pingreq(_Empty):
-    TYPE = PINGREQ
-
-
-class Pingresp(_Empty):
-    TYPE = PINGRESP
+def _decode_subscribe(cls: "type[Subscribe]", r: _Reader, flags: int) -> "Packet":
+    pid = r.pid()
+    topics = []
+    while r.left():
+        flt = r.string("topic filter")
+        if not valid_topic_filter(flt):
+            _fail("bad topic filter")
+        qos = r.u8()
+        if qos > 2:
+            _fail("bad requested QoS byte %d" % qos)
+        topics.append((flt, qos))
+    if not topics:
+        _fail("SUBSCRIBE without topics")
+    return cls(pid, topics)
 
 
-class Disconnect(_Empty):
-    TYPE = DISCONNECT
+def _encode_suback(self: Suback) -> bytes:
+    _check_suback_codes(self.return_codes)
+    body = struct.pack("!H", _check_pid(self.packet_id)) + bytes(self.return_codes)
+    return _frame(SUBACK << 4, body)
 
 
-# ---------------------------------------------------------------- decoding
-
-# type -> (class, required low-nibble flags, or None for PUBLISH)
-_TABLE: "dict[int, tuple[type[Packet], int | None]]" = {
-    CONNECT: (Connect, 0),
-    CONNACK: (Connack, 0),
-    PUBLISH: (Publish, None),
-    PUBACK: (Puback, 0),
-    PUBREC: (Pubrec, 0),
-    PUBREL: (Pubrel, 2),
-    PUBCOMP: (Pubcomp, 0),
-    SUBSCRIBE: (Subscribe, 2),
-    SUBACK: (Suback, 0),
-    UNSUBSCRIBE: (Unsubscribe, 2),
-    UNSUBACK: (Unsuback, 0),
-    PINGREQ: (Pingreq, 0),
-    PINGRESP: (Pingresp, 0),
-    DISCONNECT: (Disconnect, 0),
-}
+def _decode_unsubscribe(cls: "type[Unsubscribe]", r: _Reader, flags: int) -> "Packet":
+    pid = r.pid()
+    topics = []
+    while r.left():
+        flt = r.string("topic filter")
+        if not valid_topic_filter(flt):
+            _fail("bad topic filter")
+        topics.append(flt)
+    if not topics:
+        _fail("UNSUBSCRIBE without topics")
+    return cls(pid, topics)
 
 
-def _check_first(first: int) -> "type[Packet]":
-    entry = _TABLE.get(first >> 4)
-    if entry is None:
-        _fail("reserved packet type %d" % (first >> 4))
-    if entry[1] is not None and first & 0x0F != entry[1]:
-        _fail("bad fixed header flags 0x%02x" % first)
-    return entry[0]
-
-
-def decode(first: int, body: bytes) -> Packet:
-    """Decode one packet from its fixed-header byte and its body (after the length)."""
-    cls = _check_first(first)
-    r = _Reader(body)
-    return cls._decode(r, first & 0x0F)
-
-
-class Parser:
-    """Incremental decoder: ``feed(bytes)`` returns the list of packets completed by it."""
-
-    def __init__(self, max_packet: int = MAX_REMAINING + 5) -> None:
-        self.max_packet = max_packet
-        self._buf = b""
-        self._error: MQTTProtocolError | None = None
-
-    def pending(self) -> int:
-        """Number of buffered bytes that do not yet form a whole packet."""
-        return len(self._buf)
-
-    def feed(self, data: bytes) -> "list[Packet]":
-        if self._error is not None:
-            raise self._error
-        if data:
-            self._buf += bytes(data)
-        out: list[Packet] = []
-        try:
-            while True:
-                pkt = self._next()
-                if pkt is None:
-                    return out
-                out.append(pkt)
-        except MQTTProtocolError as e:
-            self._error = e
-            self._buf = b""
-            raise
-
-    def _next(self) -> "Packet | None":
-        buf = self._buf
-        if not buf:
-            return None
-        _check_first(buf[0])
-        length = 0
-        i = 1
-        while True:
-            if i >= len(buf):
-                return None
-            b = buf[i]
-            length |= (b & 0x7F) << (7 * (i - 1))
-            i += 1
-            if not b & 0x80:
-                break
-            if i == 5:
-                _fail("remaining length longer than 4 bytes")
-        total = i + length
-        if total > self.max_packet:
-            _fail("packet of %d bytes exceeds the limit of %d" % (total, self.max_packet))
-        if len(buf) < total:
-            return None
-        pkt = decode(buf[0], buf[i:total])
-        self._buf = buf[total:]
-        return pkt
+Connect._decode = classmethod(_decode_connect)  # type: ignore[method-assign,assignment]
+Connack.encode = _encode_connack  # type: ignore[method-assign,assignment]
+Subscribe._decode = classmethod(_decode_subscribe)  # type: ignore[method-assign,assignment]
+Suback.encode = _encode_suback  # type: ignore[method-assign,assignment]
+Unsubscribe._decode = classmethod(_decode_unsubscribe)  # type: ignore[method-assign,assignment]
+_TABLE.update(
+    {
+        CONNECT: (Connect, 0),
+        PUBREC: (Pubrec, 0),
+        PUBREL: (Pubrel, 2),
+        PUBCOMP: (Pubcomp, 0),
+        SUBSCRIBE: (Subscribe, 2),
+        UNSUBSCRIBE: (Unsubscribe, 2),
+        PINGREQ: (Pingreq, 0),
+        DISCONNECT: (Disconnect, 0),
+    }
+)

@@ -1,6 +1,6 @@
 """The keypad's live heap, per profile, measured on the real MicroPython interpreter.
 
-    python -m hil.bench.heap [--profile NAME ...] [--json-file PATH]
+    python -m hil.bench.heap [--profile NAME ...] [--modules] [--json-file PATH]
 
 For each profile the firmware is built as it ships (``hallvote firmware
 build``: mpy-cross output, the generated glyph table and build_info) and
@@ -12,19 +12,33 @@ interpreter (that port has no sockets or TLS).  Figures are
 ``gc.mem_alloc()`` after a real collection, above a baseline taken after
 the script was compiled and the stand-in hardware modules were imported
 (the ESP32 port has those built in); the in-memory broker and gateway add
-a few hundred bytes of state (their codecs are the keypad's own modules).
+a few hundred bytes of state (they speak MQTT in a few lines of the script,
+since the keypad loads only the client's side of the MQTT codec, and use the
+keypad's own protocol modules).
 
 Reported: live heap after boot (online, idle, nonce pool full), after the
 vote was acknowledged, the peak during a sign and during a precompute slice
 (live heap plus what the operation allocates with the GC held off), and the
 per-module budget (docs/firmware.md).  Reported, not asserted: the budget
 test is tests/firmware/test_heap_budget.py.
+
+Where the heap goes (``--modules``): a second run in a fresh interpreter
+imports, one at a time and dependencies first, exactly the modules the flow
+had loaded after boot, and records what each import added to the live heap
+(its bytecode and constants loaded from the ``.mpy``, new qstrs, the module's
+dict, functions, classes and the tables it builds at import).  The rest of
+the live heap after boot is the objects the running keypad made (``objects
+at run time``).  ``qstrs``: how much of the imports is the interpreter's
+pool of interned names and short strings (``micropython.qstr_info()``
+before and after them), which every import adds to and nothing frees.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -46,7 +60,6 @@ import fakehw, machine, network, esp32  # stand-ins for what the ESP32 port has 
 await hvhost.collect()
 BASE = gc.mem_alloc()
 from protocol import codec as pc, frames, topics, consts
-from firmware.mqtt import codec as mq
 from firmware.app import config, runner as rn
 from firmware.app import states as S
 from firmware.app.keypad import Keypad
@@ -105,31 +118,72 @@ MOTION = frames.MotionOpen(3, 1, b"round-31", consts.YES_NO_ABSTAIN, 1, 0x0E, co
 log = {"up": 0, "acks": 0}
 
 
-async def broker(end):
-    # The broker and the gateway in one: CONNACK, SUBACK, retained broadcasts, PUBACK, and an
-    # Ack for every signed check-in or vote on the keypad's up topic.
-    parser = mq.Parser()
-    pid = [100]
+def mqtt(first, body):  # one packet: fixed header, remaining length, body
+    n, head = len(body), bytearray((first,))
+    while True:
+        head.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(head) + body
 
-    def send(pkt):
-        end.write(pkt.encode())
+
+def mstr(s):
+    b = s.encode()
+    return bytes((len(b) >> 8, len(b) & 0xFF)) + b
+
+
+def split(buf):  # the whole packets at the front of buf as (type, flags, body), and the rest
+    out = []
+    while len(buf) >= 2:
+        n, shift, i = 0, 0, 1
+        while i < len(buf) and buf[i] & 0x80:
+            n |= (buf[i] & 0x7F) << shift
+            shift += 7
+            i += 1
+        if i >= len(buf):
+            break
+        n |= (buf[i] & 0x7F) << shift
+        if len(buf) < i + 1 + n:
+            break
+        out.append((buf[0] >> 4, buf[0] & 0x0F, buf[i + 1:i + 1 + n]))
+        buf = buf[i + 1 + n:]
+    return out, buf
+
+
+async def broker(end):
+    # The broker and the gateway in one, speaking MQTT here by hand (the keypad's own codec
+    # has only the client's side): CONNACK, SUBACK, retained broadcasts, PUBACK, PINGRESP,
+    # and an Ack for every signed check-in or vote on the keypad's up topic.
+    pid = [100]
 
     def down(topic, frame, retain=False):
         pid[0] += 1
-        send(mq.Publish(topic, pc.encode(frame), 1, retain, False, pid[0]))
+        body = mstr(topic) + bytes((pid[0] >> 8, pid[0] & 0xFF)) + pc.encode(frame)
+        end.write(mqtt(0x32 | (1 if retain else 0), body))
 
+    buf = b""
     while True:
-        for pkt in parser.feed(await end.read(256)):
-            if isinstance(pkt, mq.Connect):
-                send(mq.Connack(False, 0))
-            elif isinstance(pkt, mq.Subscribe):
-                send(mq.Suback(pkt.packet_id, [1] * len(pkt.topics)))
+        got, buf = split(buf + await end.read(256))
+        for kind, flags, body in got:
+            if kind == 1:  # CONNECT
+                end.write(b"\x20\x02\x00\x00")
+            elif kind == 8:  # SUBSCRIBE: grant QoS 1 to each filter
+                i, granted = 2, b""
+                while i < len(body):
+                    i += 2 + (body[i] << 8 | body[i + 1]) + 1
+                    granted += b"\x01"
+                end.write(mqtt(0x90, body[:2] + granted))
                 down(topics.broadcast(HALL, "sitting"), SITTING, True)
-            elif isinstance(pkt, mq.Publish):
-                if pkt.qos:
-                    send(mq.Puback(pkt.packet_id))
-                if pkt.topic == topics.device(HALL, DEV, "up"):
-                    f = pc.decode(pkt.payload)
+            elif kind == 12:  # PINGREQ
+                end.write(b"\xd0\x00")
+            elif kind == 3:  # PUBLISH
+                n = body[0] << 8 | body[1]
+                topic, rest = body[2:2 + n].decode(), body[2 + n:]
+                if flags & 0x06:
+                    end.write(mqtt(0x40, rest[:2]))
+                    rest = rest[2:]
+                if topic == topics.device(HALL, DEV, "up"):
+                    f = pc.decode(rest)
                     log["up"] += 1
                     if f.TYPE == consts.CHECK_IN:
                         ack = frames.Ack(f.counter, 0, f.TYPE, f.sitting_id, 0, (), "A-1")
@@ -184,6 +238,7 @@ async def flow():
     await until(lambda: kp.state == S.IDLE and kp.signer is not None and not kp.signer.pending)
     await until(lambda: kp._public is not None and not kp._public.pending)
     out["after_boot"] = await live()
+    out["boot_modules"] = sorted(k for k in sys.modules if k.startswith("firmware") or k.startswith("protocol"))
     # peaks: what one sign and one precompute slice allocate on top of the live heap
     sg = kp.signer
     gc.disable()
@@ -220,6 +275,75 @@ hvhost.result(out)
 '''
 
 
+IMPORTS = r'''
+import sys
+sys.path.insert(0, "/lib/mpstubs")
+import gc, hvhost, asyncio, time, micropython
+import fakehw, machine, network, esp32
+await hvhost.collect()
+micropython.qstr_info()  # prints "qstr pool: ... n_total_bytes=N": interned names before the imports
+out = []
+prev = gc.mem_alloc()
+for name in hvhost.load_input()["order"]:
+    __import__(name)
+    await hvhost.collect()
+    now = gc.mem_alloc()
+    out.append([name, now - prev])
+    prev = now
+micropython.qstr_info()  # and after them
+hvhost.result(out)
+'''
+
+
+def _source(module: str) -> Path | None:
+    base = REPO / Path(*module.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imports(module: str, known: set[str]) -> list[str]:
+    """The modules of ``known`` that ``module`` imports at its top level (its package first)."""
+    found = [module.rpartition(".")[0]] if "." in module else []
+    path = _source(module)
+    if path is None:
+        return [m for m in found if m in known]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package
+                for _ in range(node.level - 1):
+                    parent = parent.rpartition(".")[0]
+                base = parent + ("." + base if base else "")
+            found.append(base)
+            found += [base + "." + a.name for a in node.names]
+    return [m for m in found if m in known and m != module]
+
+
+def import_order(modules: list[str]) -> list[str]:
+    """``modules`` ordered so that each comes after what it imports (generated modules last)."""
+    known = set(modules)
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen:
+            return
+        seen.add(name)
+        for dep in _imports(name, known):
+            visit(dep)
+        order.append(name)
+
+    for name in sorted(modules):
+        visit(name)
+    return order
+
+
 def _stub_folder(tmp: Path) -> Path:
     folder = tmp / "mpstubs"
     shutil.copytree(STUBS / "mpstubs", folder)
@@ -227,8 +351,12 @@ def _stub_folder(tmp: Path) -> Path:
     return folder
 
 
-def measure(profile: str) -> dict[str, Any]:
-    """Build ``profile`` as shipped and run the flow; the figures in bytes."""
+def measure(profile: str, *, modules: bool = False) -> dict[str, Any]:
+    """Build ``profile`` as shipped and run the flow; the figures in bytes.
+
+    With ``modules``, also ``per_module``: ``[name, bytes]`` for each module
+    loaded after boot, in import order (see the module docstring).
+    """
     from firmware.hal import profiles
     from gateway.firmware_image import build
 
@@ -250,6 +378,18 @@ def measure(profile: str) -> dict[str, Any]:
             name="heap_flow.py",
             timeout=600,
         )
+        if modules:
+            run = mp.run(
+                IMPORTS,
+                folders=folders,
+                compiled=True,
+                input_data={"order": import_order(raw["boot_modules"])},
+                name="heap_imports.py",
+                timeout=600,
+            )
+            raw["per_module"] = run.json()
+            pools = [int(m) for m in re.findall(r"qstr pool:.*n_total_bytes=(\d+)", run.stdout)]
+            raw["qstr_bytes"] = pools[-1] - pools[0]
     raw["profile"] = profile
     raw["module"] = module
     raw["budget"] = BUDGET[module]
@@ -268,19 +408,39 @@ def print_table(rows: list[dict[str, Any]]) -> None:
               f"{r['peak_sign']:9,} {r['peak_slice']:10,} {r['flash_bytes']:7,}  {verdict}")  # fmt: skip
 
 
+def print_modules(rows: list[dict[str, Any]]) -> None:
+    """Per module, what its import added to the live heap, one column per profile."""
+    names: list[str] = []
+    for r in rows:
+        names += [n for n, _ in r["per_module"] if n not in names]
+    cells = [dict(r["per_module"]) for r in rows]
+    print(f"{'module':28}" + "".join(f" {r['profile']:>16}" for r in rows))
+    for name in names:
+        print(f"{name:28}" + "".join(f" {c[name]:16,}" if name in c else f" {'-':>16}" for c in cells))
+    print(f"{'all imports':28}" + "".join(f" {sum(c.values()):16,}" for c in cells))
+    print(f"{'objects at run time':28}" + "".join(
+        f" {r['after_boot'] - sum(c.values()):16,}" for r, c in zip(rows, cells, strict=True)))  # fmt: skip
+    print(f"{'live after boot':28}" + "".join(f" {r['after_boot']:16,}" for r in rows))
+    print(f"{'  of the imports: qstrs':28}" + "".join(f" {r['qstr_bytes']:16,}" for r in rows))
+
+
 def main(argv: list[str] | None = None) -> int:
     from firmware.hal import profiles
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--profile", action="append", choices=profiles.names())
     ap.add_argument("--json-file")
+    ap.add_argument("--modules", action="store_true", help="also what each module's import adds to the heap")
     args = ap.parse_args(argv)
     reason = mp.node_available()
     if reason is not None:
         print(f"MicroPython WebAssembly port unavailable: {reason}", file=sys.stderr)
         return 2
-    rows = [measure(name) for name in (args.profile or profiles.names())]
+    rows = [measure(name, modules=args.modules) for name in (args.profile or profiles.names())]
     print_table(rows)
+    if args.modules:
+        print()
+        print_modules(rows)
     if args.json_file:
         with open(args.json_file, "w") as f:
             json.dump(rows, f, indent=2)

@@ -16,6 +16,7 @@ import pytest
 
 from firmware.mqtt import client as mc
 from firmware.mqtt import codec as c
+from firmware.mqtt import link
 from protocol import topics
 
 WAIT = 10.0
@@ -152,7 +153,7 @@ def test_backoff_doubles_to_the_cap_and_resets() -> None:
 
 
 def test_default_random_source_is_in_unit_interval() -> None:
-    draws = [mc._default_rand() for _ in range(1000)]
+    draws = [link._default_rand() for _ in range(1000)]
     assert all(0.0 <= d < 1.0 for d in draws)
     assert len(set(draws)) > 990
 

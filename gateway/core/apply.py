@@ -51,7 +51,7 @@ def _round(state: HallState, key: tuple[int, int]) -> RoundRun:
     rounds = _sitting(state).rounds
     run = rounds[key]
     if id(run) not in state.owned:
-        run = replace(run, ballots=dict(run.ballots))
+        run = replace(run, ballots=dict(run.ballots), tally=run.tally.copy() if run.tally else None)
         rounds[key] = run
         state.owned.add(id(run))
     return run
@@ -84,7 +84,11 @@ def apply(state: HallState, event: Event) -> None:
             event.member_id, event.seat, event.device_id, event.counter, event.at, event.late
         )
     elif isinstance(event, VoteRecorded):
-        _round(state, event.round).ballots[event.ballot.member_id] = event.ballot
+        run = _round(state, event.round)
+        previous = run.ballots.get(event.ballot.member_id)
+        run.ballots[event.ballot.member_id] = event.ballot
+        if run.tally is not None:
+            run.tally.replace(previous, event.ballot)  # by the delta: never a recount per vote
     elif isinstance(event, SittingStateChanged):
         _sitting(state).state = event.state
     elif isinstance(event, MotionAdded):
@@ -120,6 +124,7 @@ def apply(state: HallState, event: Event) -> None:
         run.totals = event.totals
         run.expected = event.expected
         run.present = event.present
+        run.tally = None  # a closed round shows its frozen totals
         if sitting.current == event.round:
             sitting.current = None
         if event.secret:

@@ -23,6 +23,7 @@ from .states import RoundState, SittingState
 
 if TYPE_CHECKING:
     from .results import RoundResult
+    from .tally import LiveTally
 
 __all__ = [
     "REPLAY_WINDOW",
@@ -162,6 +163,8 @@ class RoundRun:
     present: int = 0
     result: RoundResult | None = None
     manual: ManualEntry | None = None  # the pending manual entry (state manual)
+    # Live counts of ``ballots``, moved by apply per vote (gateway.core.tally); None: count when asked.
+    tally: LiveTally | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> RoundKey:

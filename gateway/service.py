@@ -34,9 +34,11 @@ requested is decided in the round; only later ones are ``ROUND_CLOSED``.
 
 **Broadcasts that scale.**  A check-in changes 实到 (present) in the
 retained sitting broadcast that every keypad receives; during a check-in
-burst these are coalesced: at most one every :data:`SITTING_EVERY_S`
-seconds, always carrying the latest count (a batch past the interval, or
-:meth:`tick`, publishes it).  A change of the sitting's state is never held.
+burst these are coalesced: at most one every :func:`sitting_interval`
+seconds (0.25 s, longer for a hall of more than :data:`SITTING_FANOUT`
+seats: every broadcast goes to every keypad), always carrying the latest
+count (a batch past the interval, or :meth:`tick`, publishes it).  A change
+of the sitting's state is never held.
 
 After a secret round's close has committed, its deleted rows are purged
 from the database files (:mod:`gateway.store.purge`); the purge is retried
@@ -89,11 +91,19 @@ from gateway.store.secretkeys import RoundKeys
 from protocol import codec, consts, reasons, topics
 from protocol.frames import Ack, Nack
 
-__all__ = ["SITTING_EVERY_S", "Gateway", "StoreError", "StoreUnavailable"]
+__all__ = ["SITTING_EVERY_S", "SITTING_FANOUT", "Gateway", "StoreError", "StoreUnavailable", "sitting_interval"]
 
 SITTING_EVERY_S = 0.25
 """Check-ins change 实到 in the retained sitting broadcast at most this often (coalesced, always the
 latest; the countdown ticker publishes one still due); a change of the sitting's state goes out at once."""
+SITTING_FANOUT = 500
+"""Above this many seats (应到) the interval grows in proportion: a sitting broadcast is delivered to every
+keypad, so check-ins cost the broker and the keypads at most 2,000 deliveries a second (3,000 seats: 1.5 s)."""
+
+
+def sitting_interval(expected: int) -> float:
+    """Seconds between coalesced 实到 broadcasts for a roster of ``expected`` members."""
+    return SITTING_EVERY_S * max(1.0, expected / SITTING_FANOUT)
 
 log = logging.getLogger("hallvote.gateway")
 
@@ -552,7 +562,7 @@ class Gateway:
             if (
                 sitting is None
                 or not self._sitting_due
-                or time.monotonic() - self._sitting_sent < SITTING_EVERY_S
+                or time.monotonic() - self._sitting_sent < sitting_interval(sitting.expected)
             ):
                 return 0
             self._sitting_sent, self._sitting_due = time.monotonic(), False
@@ -642,7 +652,7 @@ class Gateway:
             self._sitting_sent, self._sitting_due = time.monotonic(), False
         elif any(isinstance(e, CheckInRecorded) for e in events):
             self._sitting_due = True  # 实到 changed: coalesced, see _due_sitting
-        if self._sitting_due and time.monotonic() - self._sitting_sent >= SITTING_EVERY_S:
+        if self._sitting_due and time.monotonic() - self._sitting_sent >= sitting_interval(sitting.expected):
             out.append(self._sitting_frame(sitting))
             self._sitting_sent, self._sitting_due = time.monotonic(), False
         keys = {

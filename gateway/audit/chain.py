@@ -47,6 +47,7 @@ __all__ = [
     "canonical_bytes",
     "canonical_json",
     "canonical_value",
+    "dumps_canonical",
     "event_hash",
     "event_hash_json",
     "format_time",
@@ -138,13 +139,12 @@ def canonical_json(payload: Mapping[str, object]) -> str:
     """Sorted keys, no whitespace, non-ASCII kept, datetimes/bytes normalised."""
     if not isinstance(payload, Mapping):
         raise CanonicalError(f"payload must be a mapping, got {type(payload).__name__}")
-    return json.dumps(
-        canonical_value(payload),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
+    return dumps_canonical(canonical_value(payload))
+
+
+def dumps_canonical(data: Mapping[str, Any]) -> str:
+    """The text of data that is already canonical (what :func:`canonical_value` returned): no second pass."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def canonical_bytes(payload: Mapping[str, object]) -> bytes:
@@ -229,9 +229,15 @@ class Record:
         return event_hash_json(self.prev_hash, self.seq, self.at, self.kind, self.actor, self.payload)
 
 
-def seal(prev: Head, at: datetime, kind: str, actor: str, payload: Mapping[str, object]) -> Record:
-    """The record that follows ``prev`` (use :data:`GENESIS` for the first)."""
-    text = canonical_json(payload)
+def seal(
+    prev: Head, at: datetime, kind: str, actor: str, payload: Mapping[str, object], *, text: str | None = None
+) -> Record:
+    """The record that follows ``prev`` (use :data:`GENESIS` for the first).
+
+    ``text``: ``canonical_json(payload)`` when the caller has it already (the log's validation makes it).
+    """
+    if text is None:
+        text = canonical_json(payload)
     seq = prev.seq + 1
     at = parse_time(format_time(at))  # normalise to UTC, refuse naive
     return Record(

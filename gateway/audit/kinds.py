@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .chain import canonical_json, canonical_value
+from .chain import canonical_value, dumps_canonical
 from .errors import AuditSchemaError, CanonicalError, SchemaCode
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "kind",
     "round_key",
     "validate",
+    "validated",
 ]
 
 MAX_ACTOR = 200
@@ -443,6 +444,13 @@ def validate(
     name: str, actor: object, payload: object, registry: Mapping[str, Kind] = KINDS
 ) -> dict[str, Any]:
     """Check one event against its kind; return the payload as canonical JSON data."""
+    return validated(name, actor, payload, registry)[0]
+
+
+def validated(
+    name: str, actor: object, payload: object, registry: Mapping[str, Kind] = KINDS
+) -> tuple[dict[str, Any], str]:
+    """:func:`validate`, and the payload's canonical JSON text (made once, for the record)."""
     try:
         k = registry[name]
     except (KeyError, TypeError):
@@ -475,14 +483,15 @@ def validate(
             )
     try:
         data: dict[str, Any] = canonical_value(payload)
-        size = len(canonical_json(data).encode("utf-8"))
+        text = dumps_canonical(data)
+        size = len(text.encode("utf-8"))
     except CanonicalError as exc:
         raise AuditSchemaError(SchemaCode.NOT_CANONICAL, f"{name}: {exc.detail}", kind=name) from None
     if size > MAX_PAYLOAD:
         raise AuditSchemaError(
             SchemaCode.BAD_VALUE, f"{name}: payload is {size} bytes, limit {MAX_PAYLOAD}", kind=name
         )
-    return data
+    return data, text
 
 
 def round_key(payload: Mapping[str, Any]) -> tuple[Any, Any]:

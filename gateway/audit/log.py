@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 
 from .chain import GENESIS, Anchor, Head, Record, VerifyReport, seal, verify_chain
 from .errors import AuditSchemaError, SchemaCode
-from .kinds import KINDS, Kind, round_key, validate
+from .kinds import KINDS, Kind, round_key, validated
 from .table import audit_table
 
 __all__ = ["PG_LOCK_KEY", "AuditLog", "Event"]
@@ -84,7 +84,7 @@ class Event:
     payload: Mapping[str, Any]
 
 
-_Prepared = tuple[str, str, dict[str, Any], Kind]
+_Prepared = tuple[str, str, dict[str, Any], Kind, str]  # kind, actor, data, its Kind, canonical text
 
 
 class AuditLog:
@@ -127,8 +127,8 @@ class AuditLog:
         prepared: list[_Prepared] = []
         for e in events:
             kind, actor, payload = (e.kind, e.actor, e.payload) if isinstance(e, Event) else e
-            data = validate(kind, actor, payload, self._registry)
-            prepared.append((kind, actor, data, self._registry[kind]))
+            data, text = validated(kind, actor, payload, self._registry)
+            prepared.append((kind, actor, data, self._registry[kind], text))
         if not prepared:
             return []
         if conn is None:
@@ -142,10 +142,10 @@ class AuditLog:
             prev, prev_at = self._head_row(conn)
             self._check_ballot_modes(conn, prepared, prev)
             records: list[Record] = []
-            for kind, actor, data, _k in prepared:
+            for kind, actor, data, _k, text in prepared:
                 now = self._clock()
                 at = now if prev_at is None or now >= prev_at else prev_at
-                rec = seal(prev, at, kind, actor, data)
+                rec = seal(prev, at, kind, actor, data, text=text)
                 records.append(rec)
                 prev, prev_at = rec.head, rec.at
             conn.execute(self.table.insert(), [self._row(r) for r in records])
@@ -175,18 +175,16 @@ class AuditLog:
     # ------------------------------------------------------------------ the secret-ballot guard
 
     def _check_ballot_modes(self, conn: Connection, prepared: Sequence[_Prepared], head: Head) -> None:
-        if not any(k.named_only for _kind, _a, _d, k in prepared):
+        if not any(k.named_only for _kind, _a, _d, k, _t in prepared):
             return
         known = self._known_modes(conn, head)
-        modes = {
-            key: set(m) for key, m in known.items()
-        }  # the batch's own round.opened do not leak into the cache
-        for kind, _a, data, k in prepared:
+        batch: dict[tuple[Any, Any], set[bool]] = {}  # the batch's own round.opened: not in the cache
+        for kind, _a, data, k, _t in prepared:
             key = round_key(data)
             if kind == "round.opened":
-                modes.setdefault(key, set()).add(bool(data["secret"]))
+                batch.setdefault(key, set()).add(bool(data["secret"]))
             elif k.named_only:
-                seen = modes.get(key, set())
+                seen = known.get(key, set()) | batch.get(key, set())
                 if True in seen:
                     raise AuditSchemaError(
                         SchemaCode.SECRET_BALLOT,

@@ -4,10 +4,11 @@ Deterministic and total for events the core produced.  The store applies
 the same events to the database; after a restart the state is loaded from
 the database instead of replayed.
 
-Copy on write: a round run or replay window is changed in place only if
-this state made it (``HallState.owned``); one shared with the state it was
-forked from is copied first, so applying to a fork never changes the
-committed state it came from.
+Copy on write: a round run, replay window, or a sitting's attendance or
+motions map is changed in place only if this state made it
+(``HallState.owned``); one shared with the state it was forked from is
+copied first, so applying to a fork never changes the committed state it
+came from.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from .events import (
     SittingStateChanged,
     VoteRecorded,
 )
-from .state import Accepted, Attendance, HallState, ReplayWindow, RoundRun, SittingRun
+from .state import Accepted, Attendance, HallState, MotionSpec, ReplayWindow, RoundRun, SittingRun
 from .states import LIVE_ROUND_STATES, RoundState
 
 __all__ = ["apply", "apply_all"]
@@ -51,10 +52,28 @@ def _round(state: HallState, key: tuple[int, int]) -> RoundRun:
     rounds = _sitting(state).rounds
     run = rounds[key]
     if id(run) not in state.owned:
-        run = replace(run, ballots=dict(run.ballots))
+        run = replace(run, ballots=dict(run.ballots), tally=run.tally.copy() if run.tally else None)
         rounds[key] = run
         state.owned.add(id(run))
     return run
+
+
+def _attendance(state: HallState) -> dict[int, Attendance]:
+    """The sitting's attendance to change: this state's own copy."""
+    sitting = _sitting(state)
+    if id(sitting.attendance) not in state.owned:
+        sitting.attendance = dict(sitting.attendance)
+        state.owned.add(id(sitting.attendance))
+    return sitting.attendance
+
+
+def _motions(state: HallState) -> dict[int, MotionSpec]:
+    """The sitting's motions to change: this state's own copy."""
+    sitting = _sitting(state)
+    if id(sitting.motions) not in state.owned:
+        sitting.motions = dict(sitting.motions)
+        state.owned.add(id(sitting.motions))
+    return sitting.motions
 
 
 def _window(state: HallState, device_id: str) -> ReplayWindow:
@@ -74,15 +93,19 @@ def apply(state: HallState, event: Event) -> None:
     elif isinstance(event, DeviceHealth):
         pass  # health lives in the store and the device list, not in the vote path
     elif isinstance(event, CheckInRecorded):
-        _sitting(state).attendance[event.member_id] = Attendance(
+        _attendance(state)[event.member_id] = Attendance(
             event.member_id, event.seat, event.device_id, event.counter, event.at, event.late
         )
     elif isinstance(event, VoteRecorded):
-        _round(state, event.round).ballots[event.ballot.member_id] = event.ballot
+        run = _round(state, event.round)
+        previous = run.ballots.get(event.ballot.member_id)
+        run.ballots[event.ballot.member_id] = event.ballot
+        if run.tally is not None:
+            run.tally.replace(previous, event.ballot)  # by the delta: never a recount per vote
     elif isinstance(event, SittingStateChanged):
         _sitting(state).state = event.state
     elif isinstance(event, MotionAdded):
-        _sitting(state).motions[event.motion.motion_id] = event.motion
+        _motions(state)[event.motion.motion_id] = event.motion
     elif isinstance(event, RoundCreated):
         motion_id, number = event.round
         run = RoundRun(motion_id, number, event.nonce)
@@ -114,6 +137,7 @@ def apply(state: HallState, event: Event) -> None:
         run.totals = event.totals
         run.expected = event.expected
         run.present = event.present
+        run.tally = None  # a closed round shows its frozen totals
         if sitting.current == event.round:
             sitting.current = None
         if event.secret:

@@ -10,7 +10,9 @@ its protocol reason code):
 2. the device is registered and not revoked, and the signature verifies
    with its public key (UNKNOWN_DEVICE, DEVICE_REVOKED, BAD_SIGNATURE);
 3. replay: an exact retransmission of an accepted frame is acked again with
-   the original answer (ALREADY_RECORDED), never counted twice; a counter
+   the original answer (ALREADY_RECORDED), never counted twice (its bytes,
+   signature included, were verified when it was accepted and a device's
+   key never changes, so it is not verified again); a counter
    already used by another frame, or older than the replay window, is
    refused (STALE_COUNTER).  This check runs before the sitting and round
    checks so that a keypad whose ack was lost hears "recorded" even after
@@ -113,11 +115,15 @@ def decide(state: HallState, inbound: Inbound, *, verify: Verifier = crypto.veri
 
 
 def _decide(state: HallState, inbound: Inbound, frame: Uplink, verify: Verifier) -> Decision:
-    device = _authenticate(state, inbound, frame, verify)
+    device = _registered(state, inbound)
     digest = hashlib.sha256(inbound.payload).digest()
     window = state.replay.get(device.device_id)
+    seen = window.check(frame.counter, digest) if window is not None else replay.FRESH
+    if not (seen == replay.REPEAT and window is not None and window.exact(frame.counter, digest)):
+        _verify(device, inbound.payload, verify)
+    # else: the very bytes of a frame verified and accepted before (a device's key never changes),
+    # so a retransmission storm costs a hash per frame, not a signature verification.
     if window is not None:
-        seen = window.check(frame.counter, digest)
         if seen == replay.STALE:
             raise _Refuse(reasons.STALE_COUNTER)
         if seen == replay.REPEAT:
@@ -143,18 +149,20 @@ def _decide(state: HallState, inbound: Inbound, frame: Uplink, verify: Verifier)
     return _vote(sitting, device, seat, member, frame, digest, at)
 
 
-def _authenticate(state: HallState, inbound: Inbound, frame: Uplink, verify: Verifier) -> DeviceEntry:
+def _registered(state: HallState, inbound: Inbound) -> DeviceEntry:
     device = state.devices.get(inbound.device_id)
     if device is None:
         raise _Refuse(reasons.UNKNOWN_DEVICE)
     if device.revoked:
         raise _Refuse(reasons.DEVICE_REVOKED)
-    payload = inbound.payload
+    return device
+
+
+def _verify(device: DeviceEntry, payload: bytes, verify: Verifier) -> None:
     try:
         verify(device.public_key, payload[: -consts.SIGNATURE_LEN], payload[-consts.SIGNATURE_LEN :])
     except ProtocolError:
         raise _Refuse(reasons.BAD_SIGNATURE) from None
-    return device
 
 
 def _seat_and_member(state: HallState, device: DeviceEntry) -> tuple[SittingRun, str, int]:

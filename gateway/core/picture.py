@@ -1,4 +1,8 @@
-"""The live picture the console and the big screen show, computed from the committed hall state (pure)."""
+"""The live picture the console and the big screen show, computed from the committed hall state.
+
+Pure but for one derived cache: a live round's :class:`~gateway.core.tally.LiveTally` is counted
+from its ballots the first time a picture needs it, then kept up to date by apply.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 from gateway.core.state import HallState, RoundKey, RoundRun
 from gateway.core.states import RoundState
-from gateway.core.tally import count
+from gateway.core.tally import live_tally
 
 __all__ = ["live_picture"]
 
@@ -51,12 +55,12 @@ def live_picture(
     motion = sitting.motions[key[0]]
     closed = run.state in (RoundState.CLOSED, RoundState.ANNOUNCED)
     manual = run.state is RoundState.MANUAL  # counted by hand: no keypad figures until confirmed
-    voted = len(run.participants) if closed else sum(1 for b in run.ballots.values() if b.pressed)
-    totals = (
-        run.totals
-        if closed
-        else (None if motion.secret else count(run.ballots.values(), motion.ballot_kind, motion.item_count))
-    )
+    totals: tuple[tuple[int, ...], ...] | None
+    if closed:
+        voted, totals = len(run.participants), run.totals
+    else:  # kept by apply per vote: the same cost for any hall size
+        tally = live_tally(run, motion.ballot_kind, motion.item_count)
+        voted, totals = tally.voted, (None if motion.secret else tally.totals())
     if manual:
         voted, totals = 0, None
     elif closed and run.result is not None and run.result.manual is not None:

@@ -95,6 +95,17 @@ class ReplayWindow:
         at = slot * DIGEST
         return REPEAT if self.digests[at : at + DIGEST] == digest[:DIGEST] else STALE
 
+    def exact(self, counter: int, digest: bytes) -> bool:
+        """True when ``counter`` was accepted with these very bytes and its digest is still held."""
+        if counter > self.highest or counter <= self.highest - WINDOW:
+            return False
+        slot = counter % WINDOW
+        bit = 1 << slot
+        if not self.seen & bit or self.blind & bit:
+            return False
+        at = slot * DIGEST
+        return self.digests[at : at + DIGEST] == digest[:DIGEST]
+
     def accepted(self) -> list[int]:
         """The accepted counters inside the window, ascending."""
         floor = self.highest - WINDOW

@@ -7,9 +7,12 @@ read them.  Members are identified by their integer id, seats by label.
 The gateway never changes the state it runs on: it decides a batch on
 :meth:`HallState.fork`, writes the batch's events to the store, and only
 when the commit succeeded does the fork become the live state.  A fork has
-its own top-level containers; the round runs and replay windows it shares
-with its origin are copied by ``apply`` the first time it writes to them
-(copy on write), so the origin stays exactly what was committed.
+its own sitting run, ``rounds`` and ``replay`` maps; what it shares with its
+origin (the round runs, replay windows, a sitting's ``attendance`` and
+``motions``) is copied by ``apply`` the first time it writes to it (copy on
+write), so the origin stays exactly what was committed and a batch of votes
+does not copy the hall's attendance.  ``devices`` is shared: ``apply`` never
+writes it (a change of keypads reloads the whole state).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from .states import RoundState, SittingState
 
 if TYPE_CHECKING:
     from .results import RoundResult
+    from .tally import LiveTally
 
 __all__ = [
     "REPLAY_WINDOW",
@@ -136,6 +140,8 @@ class RoundRun:
     present: int = 0
     result: RoundResult | None = None
     manual: ManualEntry | None = None  # the pending manual entry (state manual)
+    # Live counts of ``ballots``, moved by apply per vote (gateway.core.tally); None: count when asked.
+    tally: LiveTally | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> RoundKey:
@@ -182,11 +188,6 @@ class HallState:
     def fork(self) -> HallState:
         """A state equal to this one that ``apply`` may change without changing this one."""
         sitting = self.sitting
-        if sitting is not None:
-            sitting = replace(
-                sitting,
-                attendance=dict(sitting.attendance),
-                motions=dict(sitting.motions),
-                rounds=dict(sitting.rounds),
-            )
-        return HallState(self.hall_id, dict(self.devices), dict(self.replay), sitting)
+        if sitting is not None:  # attendance and motions: copied by apply when it first writes them
+            sitting = replace(sitting, rounds=dict(sitting.rounds))
+        return HallState(self.hall_id, self.devices, dict(self.replay), sitting)

@@ -280,3 +280,18 @@ def test_kinds_are_read_only() -> None:
         KINDS["x.y"] = KINDS["sitting.closed"]  # type: ignore[index]
     with pytest.raises(TypeError):
         KINDS["sitting.closed"].fields["extra"] = Field(BOOL)  # type: ignore[index]
+
+
+def test_validated_text_is_the_canonical_json_the_record_is_sealed_with() -> None:
+    from datetime import UTC, datetime
+
+    from gateway.audit.chain import GENESIS, canonical_json, seal
+    from gateway.audit.kinds import validated
+
+    payload = {"motion": 7, "round": 1, "member": 3, "seat": "A-01", "choices": [1]}
+    data, text = validated("vote.recorded_named", "keypads", payload)
+    assert text == canonical_json(payload) and data == validate("vote.recorded_named", "keypads", payload)
+    at = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
+    assert seal(GENESIS, at, "vote.recorded_named", "keypads", data, text=text) == seal(
+        GENESIS, at, "vote.recorded_named", "keypads", payload
+    )

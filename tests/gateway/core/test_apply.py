@@ -51,3 +51,26 @@ def test_a_fork_takes_every_kind_of_event_and_the_origin_stays_as_it_was() -> No
     assert 9 in fork.sitting.motions and 9 not in origin.sitting.motions  # type: ignore[union-attr]
     assert (7, 2) in fork.sitting.rounds and (7, 2) not in origin.sitting.rounds  # type: ignore[union-attr]
     assert fork.replay["kp-3"].accepted() != origin.replay["kp-3"].accepted()
+
+
+def test_a_fork_of_a_large_hall_copies_nothing_a_vote_batch_does_not_change() -> None:
+    """Per batch the fork copies no map of the hall's size that the batch does not write: keypads are
+    shared (apply never writes them), attendance and motions are copied on the first check-in or motion."""
+    hall = Hall(members=4)
+    hall.in_session(present=3)
+    key = hall.add_motion(7, policy=consts.LAST_PRESS)
+    hall.open(key)
+    origin = hall.state
+    fork = origin.fork()
+    nonce = fork.sitting.rounds[key].nonce  # type: ignore[union-attr]
+    vote = decide(fork, Inbound("kp-1", "up", hall.kp(1).vote(7, 1, nonce, (consts.YES,)), hall.now()))
+    apply_all(fork, vote.events)
+    assert fork.devices is origin.devices
+    assert fork.sitting.attendance is origin.sitting.attendance  # type: ignore[union-attr]
+    assert fork.sitting.motions is origin.sitting.motions  # type: ignore[union-attr]
+    late = hall.kp(4).check_in(42, fork.sitting.nonce)  # type: ignore[union-attr]
+    apply_all(fork, decide(fork, Inbound("kp-4", "up", late, hall.now())).events)
+    assert fork.sitting.attendance is not origin.sitting.attendance  # type: ignore[union-attr]
+    assert 4 in fork.sitting.attendance and 4 not in origin.sitting.attendance  # type: ignore[union-attr]
+    again = fork.fork()  # the committed fork's own map is shared again, then copied on write
+    assert again.sitting.attendance is fork.sitting.attendance  # type: ignore[union-attr]

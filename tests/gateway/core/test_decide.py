@@ -6,7 +6,9 @@ import pytest
 from hvtest.halls import SITTING_NONCE, Hall
 from hvtest.keypads import TestKeypad
 
-from gateway.core import commands, replay
+from gateway.core import commands, replay, signatures
+from gateway.core.apply import apply_all
+from gateway.core.decide import Inbound, decide
 from gateway.core.events import CheckInRecorded, DeviceHealth, FrameAccepted, VoteRecorded
 from gateway.core.state import REPLAY_WINDOW, DeviceEntry
 from gateway.core.tally import round_totals
@@ -213,6 +215,33 @@ def test_retransmission_is_reacked_never_counted_twice(hall: Hall) -> None:
     late = hall.feed("kp-1", data)  # the ack was lost; the round has closed since
     assert ack_reason(late) == reasons.ALREADY_RECORDED
     assert round_totals(hall.sitting.rounds[key], 1, 1) == ((0, 1, 0, 0),)
+
+
+def test_an_exact_retransmission_is_not_verified_again_anything_else_is(hall: Hall) -> None:
+    verified: list[bytes] = []
+
+    def verify(key: bytes, message: bytes, signature: bytes) -> None:
+        verified.append(message)
+        signatures.verify(key, message, signature)
+
+    def feed(device_id: str, data: bytes):  # type: ignore[no-untyped-def]
+        d = decide(hall.state, Inbound(device_id, "up", data, hall.now()), verify=verify)
+        apply_all(hall.state, d.events)
+        return d
+
+    hall.in_session()
+    key = hall.add_motion()
+    hall.open(key)
+    nonce = hall.sitting.rounds[key].nonce
+    data = hall.kp(1).vote(7, 1, nonce, (Y,), counter=40)
+    assert ack_reason(feed("kp-1", data)) == reasons.ACCEPTED and len(verified) == 1
+    assert ack_reason(feed("kp-1", data)) == reasons.ALREADY_RECORDED and len(verified) == 1
+    forged = data[:-1] + bytes([data[-1] ^ 1])  # same counter, other bytes: verified, and refused
+    assert nack_reason(feed("kp-1", forged)) == reasons.BAD_SIGNATURE and len(verified) == 2
+    other = hall.kp(1).vote(7, 1, nonce, (N_,), counter=40)  # same counter, validly signed
+    assert nack_reason(feed("kp-1", other)) == reasons.STALE_COUNTER and len(verified) == 3
+    hall.state.devices["kp-1"].revoked = True  # a revoked keypad's retransmission is refused first
+    assert nack_reason(feed("kp-1", data)) == reasons.DEVICE_REVOKED and len(verified) == 3
 
 
 def test_counter_reuse_and_stale_counters_are_refused(hall: Hall) -> None:

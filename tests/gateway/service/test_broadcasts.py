@@ -72,3 +72,10 @@ def test_the_live_picture_is_computed_once_per_change(engine: Engine) -> None:  
     after = gw.snapshot()
     assert after is not first and after["sitting"]["present"] == 1 and first["sitting"]["present"] == 0
     assert gw.sitting_run(hall.sitting_id) is gw.sitting and gw.sitting_run(hall.sitting_id + 1) is None
+
+
+def test_a_bigger_hall_gets_sitting_broadcasts_less_often() -> None:
+    """protocol/SPEC.md: T = 0.25 x max(1, expected / 500) seconds between coalesced 实到 broadcasts."""
+    assert service.sitting_interval(10) == service.sitting_interval(500) == 0.25
+    assert service.sitting_interval(1000) == 0.5
+    assert service.sitting_interval(3000) == 1.5

@@ -45,6 +45,7 @@ class SimRig:
         seed_value: int = 0,
         loop_ms: int = 20,
         retransmit_ms: int = 500,
+        broker_control: bool = False,
     ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -55,6 +56,7 @@ class SimRig:
         self.rng = random.Random(seed_value)
         self.loop_ms = loop_ms
         self.retransmit_ms = retransmit_ms
+        self.broker_control = broker_control  # the gateway disables revoked keypads on the broker
         self.creds = Credentials()
         self.faults: list[dict[str, Any]] = []  # every fault injected, in order
         self.hall: SeededHall | None = None
@@ -82,6 +84,7 @@ class SimRig:
             broker=self.broker,
             api_port=api_port,
             creds=self.creds,
+            control=self.broker_control,
         )
         self.gateway = GatewayProcess(toml, api_port, self.workdir / "gateway.log", self.creds)
         self.gateway.start()

@@ -11,6 +11,7 @@ at every field).
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import socket
@@ -46,6 +47,7 @@ N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 WAIT = 10.0
 
 
+@functools.lru_cache(maxsize=64)
 def sign_with(secret: bytes) -> Callable[[bytes], bytes]:
     """A low-s P-256 signer for ``secret`` (what a keypad does)."""
     key = ec.derive_private_key(int.from_bytes(secret, "big"), ec.SECP256R1())

@@ -25,6 +25,7 @@ import paho.mqtt.client as paho
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from paho.mqtt.enums import CallbackAPIVersion
 
 from hil.rig.broker import HallBroker
 from protocol import codec, consts, reasons, topics
@@ -150,7 +151,7 @@ class Attacker:
         self.suback: queue.Queue[list[int]] = queue.Queue()
         self.rc: Any = None
         self.connected = False
-        c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id or (username or "intruder"),
+        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id or (username or "intruder"),
                         protocol=paho.MQTTv311)  # fmt: skip
         if username is not None:
             c.username_pw_set(username, password)

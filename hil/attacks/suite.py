@@ -86,7 +86,7 @@ def flood(b: Bench, h: Holder, motion: int, nonce: bytes, counted_frame: bytes, 
     t.start()
     b.press_all(deputies, choice, state_after, "the deputies' votes recorded during the flood")
     t.join(120)
-    answers = []
+    answers: list[Any] = []
     while len(answers) < n and (got := a.reply(10.0)) is not None:
         answers.append(got)
     a.close()

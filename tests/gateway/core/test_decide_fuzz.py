@@ -57,3 +57,30 @@ def test_rebuild_from_events_equals_live_state_after_a_sitting() -> None:
     p.check(rebuild=True)
     assert p.state.sitting is not None
     assert {b.choices for b in p.state.sitting.rounds[(7, 1)].ballots.values()} == {(2,), (3,), (1,)}
+
+
+def test_a_same_choice_repress_under_last_press_moves_only_its_counter() -> None:
+    """Found by hil.fuzz: ALREADY_RECORDED may carry a VoteRecorded (the item's counter moves up, so a late
+    older frame cannot override the newer press); the tally does not move."""
+    from gateway.core import commands
+
+    p = fuzz.DecideProgram()
+    p.command(commands.open_checkin(p.state, at=p.now()))
+    for h, card in zip(p.holders, [fuzz.CARDS[1], b"", b"", b""], strict=True):
+        p.feed(h.device_id, "up", h.check_in(fuzz.SITTING, fuzz.NONCE, card, counter=1))
+    p.command(commands.start_session(p.state, at=p.now()))
+    spec = fuzz.MotionSpec(
+        7, "m", consts.YES_NO_ABSTAIN, 1, 0b1110, consts.LAST_PRESS, False, fuzz.CONGRESS_RESOLUTION
+    )
+    nonce = b"\x02" * 8
+    p.command(commands.add_motion(p.state, spec, nonce=nonce, at=p.now()))
+    p.command(commands.open_round(p.state, (7, 1), at=p.now())[0])
+    h = p.holders[0]
+    p.feed(h.device_id, "up", h.vote(7, 1, nonce, (consts.YES,), counter=5))
+    late_no = h.vote(7, 1, nonce, (consts.NO,), counter=6)  # pressed before the next one, arrives after it
+    p.feed(h.device_id, "up", h.vote(7, 1, nonce, (consts.YES,), counter=7))  # ALREADY_RECORDED, counter -> 7
+    p.feed(h.device_id, "up", late_no)
+    p.check(rebuild=True)
+    assert p.state.sitting is not None
+    ballot = p.state.sitting.rounds[(7, 1)].ballots[1]
+    assert ballot.choices == (consts.YES,) and ballot.item_counters == (7,)

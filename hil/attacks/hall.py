@@ -95,21 +95,33 @@ class Bench:
         self.rows.append(row)
         return row
 
-    def silent(
-        self, attack: str, send: Any, outcome: str, listeners: list[Attacker], wait_s: float = 2.0
-    ) -> Row:
-        """An attack the broker must drop: nothing reaches any listener, nothing is counted."""
+    def silent(self, attack: str, payload: bytes, send: Any, outcome: str, listeners: list[Attacker],
+               wait_s: float = 2.0) -> Row:  # fmt: skip
+        """An attack the broker must drop: ``send(payload)`` reaches no listener (neither the bytes themselves
+        nor an answer on a downlink), and nothing is counted.  Other traffic (hall broadcasts) is ignored."""
         before = self.tally()
         for li in listeners:
             li.drain()
             while not li.raw.empty():
                 li.raw.get_nowait()
-        sent = send()
-        wait_for(lambda: any(not li.raw.empty() for li in listeners), wait_s)
-        heard = sum(li.raw.qsize() for li in listeners)
+        sent = send(payload)
+        seen: list[tuple[str, bytes]] = []
+
+        def heard() -> bool:
+            for li in listeners:
+                while not li.raw.empty():
+                    seen.append(li.raw.get_nowait())
+            return any(p == payload or t.endswith("/down") for t, p in seen)
+
+        wait_for(heard, wait_s)
+        n = sum(1 for t, p in seen if p == payload or t.endswith("/down"))
         after = self.tally()
-        row = Row(attack, 1, int(before != after), outcome if heard == 0 and sent else
-                  f"{'delivered' if heard else 'not sent'}: {heard} message(s) reached a listener", outcome,
+        got = (
+            outcome
+            if n == 0 and sent
+            else f"{'delivered' if n else 'not sent'}: {n} message(s) reached a listener"
+        )
+        row = Row(attack, 1, int(before != after or n > 0), got, outcome,
                   {"tally": "unchanged" if before == after else f"{before} -> {after}"})  # fmt: skip
         self.rows.append(row)
         return row

@@ -134,15 +134,16 @@ def _run(b: Bench, say: Any) -> dict[str, Any]:
     say("attacks: check-in")
     b.call("POST", f"/sittings/{s1}/checkin/open")
     b.keypads_see(b.sitting_state_is(s1, consts.SITTING_CHECKIN_OPEN), "check-in open", deputies)
-    victim = b.holder(deputies[0], 7000)
-    b.silent("publish on another keypad's topic (its key stolen too)",
-             lambda: a.publish(deputies[0], victim.check_in(s1, n1)), "dropped by the broker ACL", [a])  # fmt: skip
-    b.silent("publish a forged hall broadcast (sitting closed)",
-             lambda: a.publish("", b"\x02\x81" + s1.to_bytes(4, "big") + b"\x03" + n1 + b"\x00" * 8,
-                               topic=f"hallvote/v2/{hall.hall_id}/hall/sitting"),
+    victim_frame = b.holder(deputies[0], 7000).check_in(s1, n1)
+    b.silent("publish on another keypad's topic (its key stolen too)", victim_frame,
+             lambda p: a.publish(deputies[0], p), "dropped by the broker ACL", [a])  # fmt: skip
+    forged = b"\x02\x81" + s1.to_bytes(4, "big") + b"\x03" + n1 + b"\x00" * 8
+    b.silent("publish a forged hall broadcast (sitting closed)", forged,
+             lambda p: a.publish("", p, topic=f"hallvote/v2/{hall.hall_id}/hall/sitting"),
              "dropped by the broker ACL", [a])  # fmt: skip
-    b.silent("publish on another hall's topic", lambda: a.publish("", h.check_in(s1, n1),
-             topic=f"hallvote/v2/other-hall/dev/{insider}/up"), "dropped by the broker ACL", [a])  # fmt: skip
+    b.silent("publish on another hall's topic", h.check_in(s1, n1),
+             lambda p: a.publish("", p, topic=f"hallvote/v2/other-hall/dev/{insider}/up"),
+             "no answer, nothing counted", [a])  # fmt: skip
     withheld_checkin = h.check_in(s1, n1)  # signed now, captured and never delivered: replayed in sitting 2
     captured_checkin = h.check_in(s1, n1)  # the insider's check-in, as a listener on the wire captures it
     _must_take(a, captured_checkin)

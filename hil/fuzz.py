@@ -29,7 +29,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -40,7 +40,7 @@ from gateway.core.apply import apply_all
 from gateway.core.decide import Inbound, decide
 from gateway.core.errors import CommandError
 from gateway.core.events import Event, VoteRecorded
-from gateway.core.state import Ballot, DeviceEntry, HallState, MotionSpec, SittingRun
+from gateway.core.state import Ballot, DeviceEntry, HallState, MotionSpec, ReplayWindow, SittingRun
 from gateway.core.tally import count, round_totals
 from gateway.rules import CONGRESS_QUORUM, CONGRESS_RESOLUTION
 from hil.attacks.client import Holder
@@ -142,6 +142,18 @@ def new_hall() -> HallState:
     return state
 
 
+def snapshot(state: HallState) -> HallState:
+    """A copy equal to ``state`` that shares nothing mutable with it (frozen values are shared)."""
+    s = state.sitting
+    if s is not None:
+        rounds = {k: replace(r, ballots=dict(r.ballots)) for k, r in s.rounds.items()}
+        s = replace(s, roster=s.roster, seat_map=dict(s.seat_map), cards=dict(s.cards),
+                    attendance=dict(s.attendance), motions=dict(s.motions), rounds=rounds)  # fmt: skip
+    devices = {k: replace(d) for k, d in state.devices.items()}
+    replay = {k: ReplayWindow(w.highest, dict(w.accepted)) for k, w in state.replay.items()}
+    return HallState(state.hall_id, devices, replay, s)
+
+
 @dataclass
 class DecideProgram:
     """One run: the live state, the event log (the store), each keypad's counter, frames sent so far."""
@@ -170,7 +182,7 @@ class DecideProgram:
 
     def feed(self, device: str, channel: str, payload: bytes, *, mutated: bool = False) -> None:
         COUNTS["frames"] += 1
-        before = copy.deepcopy(self.state)
+        before = snapshot(self.state)
         decision = decide(self.state, Inbound(device, channel, payload, self.now()))
         assert self.state == before, "decide changed the state"
         if not decision.accepted:

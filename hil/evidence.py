@@ -8,7 +8,8 @@ any trace of the secret rounds' ballots (each signed vote frame, its
 signature, its SHA-256, in raw and hex), every table is checked for rows
 linking a member, seat or device to a secret round's choices, and a copy of
 the database has one audit record edited and another deleted, each of
-which ``hallvote audit verify`` must detect.
+which ``hallvote audit verify`` must detect.  Then the attack suite and the
+fuzz properties (cases ``attacks`` and ``fuzz``: :mod:`hil.attacks.report`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``hallvote evidence``: the fault matrix, secret-ballot scan and audit tamper check, written to docs/evidence.md.
+"""``hallvote evidence``: fault matrix, secret-ballot scan, audit tamper check, attacks, fuzzing -> docs/evidence.md.
 
 Thin: the work is in :mod:`hil.evidence`.  Exit 0 when every check held,
 1 when one failed (the report says which), 2 when it cannot start.
@@ -32,7 +32,8 @@ def evidence(
         int, typer.Option("--fuzz-examples", min=1, help="examples per fuzz property (case fuzz)")
     ] = 1000,
 ) -> None:
-    """证据报告：故障矩阵、无记名扫描、审计篡改检查 / evidence: fault matrix, secret-ballot scan, audit tamper check."""
+    """证据报告：故障矩阵、无记名扫描、审计篡改检查、攻击、模糊测试 / evidence: fault matrix, secret-ballot scan, audit
+    tamper check, attacks, fuzzing."""
     from hil.evidence import EvidenceError, render, run_evidence
 
     command = "hallvote " + " ".join(shlex.quote(a) for a in sys.argv[1:])

@@ -69,18 +69,12 @@ def flood(b: Bench, h: Holder, motion: int, nonce: bytes, counted_frame: bytes, 
     counters repeating its choice, fresh counters changing it, forgeries; none may be counted."""
     a = b.session(h.device_id, client_id=h.device_id + "-flood")
     forger = sign_with(b"\x03" * 32)
-    payloads = []
-    for i in range(n):
-        kind = i % 4
-        if kind == 0:
-            payloads.append(counted_frame)
-        elif kind == 1:
-            payloads.append(h.vote(motion, 1, nonce, (consts.YES,)))
-        elif kind == 2:
-            payloads.append(h.vote(motion, 1, nonce, (consts.NO,)))
-        else:
-            region = h.vote_region(motion, 1, nonce, (consts.NO,))
-            payloads.append(region + forger(region))
+    pool = min(n // 4 + 1, 40)  # distinct fresh counters: the insider's replay window must still hold its
+    repeat = [h.vote(motion, 1, nonce, (consts.YES,)) for _ in range(pool)]  # captured frames afterwards
+    change = [h.vote(motion, 1, nonce, (consts.NO,)) for _ in range(pool)]
+    forged = [r + forger(r) for r in (h.vote_region(motion, 1, nonce, (consts.NO,)) for _ in range(pool))]
+    sources = ([counted_frame], repeat, change, forged)
+    payloads = [sources[i % 4][(i // 4) % len(sources[i % 4])] for i in range(n)]
     sent: list[bool] = []
     t = threading.Thread(target=lambda: sent.extend(a.publish(h.device_id, p) for p in payloads))
     t.start()

@@ -8,7 +8,8 @@ any trace of the secret rounds' ballots (each signed vote frame, its
 signature, its SHA-256, in raw and hex), every table is checked for rows
 linking a member, seat or device to a secret round's choices, and a copy of
 the database has one audit record edited and another deleted, each of
-which ``hallvote audit verify`` must detect.
+which ``hallvote audit verify`` must detect.  Then the attack suite and the
+fuzz properties (cases ``attacks`` and ``fuzz``: :mod:`hil.attacks.report`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hil.attacks.report import attack_evidence, render_attacks
 from hil.rig import SimRig
 from hil.rig.broker import mosquitto_path
 from hil.scenario import load, plan
@@ -240,7 +242,7 @@ def run_case(case: Case, base: Scenario, workdir: Path, say: Callable[[str], Non
 
 def run_evidence(
     *, scale: str = "county", keypads: int | None = None, cases: list[str] | None = None, workdir: Path,
-    say: Callable[[str], None] = print,
+    say: Callable[[str], None] = print, fuzz_examples: int = 1000,
 ) -> dict[str, Any]:  # fmt: skip
     if mosquitto_path() is None:
         raise EvidenceError("未找到 Mosquitto / Mosquitto was not found (apt-get install mosquitto)")
@@ -250,7 +252,9 @@ def run_evidence(
     chosen = [c for c in CASES if cases is None or c.name in cases]
     t0 = time.monotonic()
     rows = [run_case(c, base, workdir, say) for c in chosen]
+    attacks = attack_evidence(workdir=workdir, keypads=base.seats, cases=cases, fuzz_examples=fuzz_examples, say=say)
     return {
+        "attacks": attacks,
         "scale": scale,
         "seats": base.seats,
         "rows": rows,
@@ -260,7 +264,7 @@ def run_evidence(
             [mosquitto_path() or "mosquitto", "-h"], capture_output=True, text=True
         ).stdout.splitlines()[0:1],
         "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "ok": all(r["ok"] for r in rows),
+        "ok": all(r["ok"] for r in rows) and attacks["ok"],
     }
 
 
@@ -336,12 +340,13 @@ def render(report: dict[str, Any], command: str) -> str:
             f"| {r['case']} | seq {t['edit']['seq']}: {'yes' if t['edit']['detected'] else 'NO'} (exit {t['edit']['exit']}) "
             f"| seq {t['delete']['seq']}: {'yes' if t['delete']['detected'] else 'NO'} (exit {t['delete']['exit']}) |"
         )
+    lines += render_attacks(report.get("attacks"))
     lines += [
         "",
         "## Not covered by this command yet",
         "",
-        "Attacks through the broker, fuzzing, database unreachable or disk full, a keypad swap mid-round and",
-        "PostgreSQL runs are not part of this run; see the test suite for those that exist.",
+        "Database unreachable or disk full, a keypad swap mid-round and PostgreSQL runs are not part of this",
+        "run; see the test suite for those that exist.",
         "",
     ]
     return "\n".join(lines)

@@ -548,6 +548,13 @@ def decode_for_topic(channel: str, device_id: str, data: bytes) -> Frame:
     Also refuses a frame type that does not belong on that channel, and a
     frame whose device id differs from the topic's (DEVICE_MISMATCH).
     """
+    head = bytes(data[:2]) if isinstance(data, (bytes, bytearray, memoryview)) else b""
+    if len(head) == 2 and head[0] == consts.VERSION and head[1] in LAYOUTS and _CHANNEL_OF.get(head[1]) != channel:
+        # Section 2's order: the type is checked against the channel before the length and any field.
+        raise DecodeError(
+            reasons.UNKNOWN_TYPE,
+            "%s frame is not carried on channel %r" % (consts.FRAME_NAMES.get(head[1], "frame"), channel),
+        )
     frame = decode(data)
     if not isinstance(frame, Uplink) or _CHANNEL_OF.get(frame.TYPE) != channel:
         raise DecodeError(

@@ -1,4 +1,4 @@
-"""``hallvote evidence``: the fault matrix, secret-ballot scan and audit tamper check, written to docs/evidence.md.
+"""``hallvote evidence``: fault matrix, secret-ballot scan, audit tamper check, attacks, fuzzing -> docs/evidence.md.
 
 Thin: the work is in :mod:`hil.evidence`.  Exit 0 when every check held,
 1 when one failed (the report says which), 2 when it cannot start.
@@ -24,19 +24,24 @@ def evidence(
         int | None, typer.Option("--keypads", min=3, max=3000, help="resize the scenario")
     ] = None,
     case: Annotated[
-        list[str] | None, typer.Option("--case", help="run only these cases (repeatable)")
+        list[str] | None, typer.Option("--case", help="run only these cases (repeatable; also attacks, fuzz)")
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="the report (Markdown)")] = Path("docs/evidence.md"),
     as_json: Annotated[bool, typer.Option("--json", help="also print the full report as JSON")] = False,
+    fuzz_examples: Annotated[
+        int, typer.Option("--fuzz-examples", min=1, help="examples per fuzz property (case fuzz)")
+    ] = 1000,
 ) -> None:
-    """证据报告：故障矩阵、无记名扫描、审计篡改检查 / evidence: fault matrix, secret-ballot scan, audit tamper check."""
+    """证据报告：故障矩阵、无记名扫描、审计篡改检查、攻击、模糊测试 / evidence: fault matrix, secret-ballot scan, audit
+    tamper check, attacks, fuzzing."""
     from hil.evidence import EvidenceError, render, run_evidence
 
     command = "hallvote " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with tempfile.TemporaryDirectory(prefix="hallvote-evidence-") as tmp:
         try:
             report = run_evidence(scale=scale, keypads=keypads, cases=case, workdir=Path(tmp),
-                                  say=lambda m: print(m, file=sys.stderr, flush=True))  # fmt: skip
+                                  say=lambda m: print(m, file=sys.stderr, flush=True),
+                                  fuzz_examples=fuzz_examples)  # fmt: skip
         except EvidenceError as e:
             print(str(e), file=sys.stderr)
             raise typer.Exit(2) from None

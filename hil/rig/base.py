@@ -38,6 +38,7 @@ class HallRig:
         spares: int = 0,
         seed_value: int = 0,
         broker: str = "mosquitto",
+        broker_control: bool = False,
     ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -47,6 +48,7 @@ class HallRig:
         self.spares = spares
         self.rng = random.Random(seed_value)
         self.broker_kind = broker  # mosquitto | embedded | auto
+        self.broker_control = broker_control  # the gateway disables revoked keypads on the broker
         self.creds = Credentials()
         self.faults: list[dict[str, Any]] = []  # every fault injected, in order
         self.hall: SeededHall | None = None
@@ -65,6 +67,8 @@ class HallRig:
             engine.dispose()
         ids = [device_id(i) for i in range(1, self.size + self.spares + 1)]
         self.broker = open_broker(self.broker_kind, self.workdir, self.hall_id, ids)
+        if self.broker_control and self.broker.kind != "mosquitto":
+            raise RigError("broker_control needs Mosquitto's dynamic security, not the embedded broker")
         self.broker.start()
         from hil.rig.broker import free_port
 
@@ -76,6 +80,7 @@ class HallRig:
             broker=self.broker,
             api_port=api_port,
             creds=self.creds,
+            control=self.broker_control,
         )
         self.gateway = GatewayProcess(toml, api_port, self.workdir / "gateway.log", self.creds)
         self.gateway.start()

@@ -152,6 +152,7 @@ class AnyBroker(Protocol):
     """What the rig needs of a broker (:class:`HallBroker` or :class:`hil.rig.embedded.EmbeddedBroker`)."""
 
     kind: str
+    hall: str
     host: str
     server_hostname: str
     port: int

@@ -44,8 +44,17 @@ class Credentials:
 
 
 def write_hall_toml(
-    path: Path, *, hall: str, database_url: str, broker: AnyBroker, api_port: int, creds: Credentials
+    path: Path,
+    *,
+    hall: str,
+    database_url: str,
+    broker: AnyBroker,
+    api_port: int,
+    creds: Credentials,
+    control: bool = False,
 ) -> Path:
+    """hall.toml for the rig; with ``control`` the gateway gets the broker's ``_control`` account, as
+    ``hallvote init`` sets it up, and so disables revoked keypads on the broker."""
     users = "".join(
         f'[[users]]\nname = "{NAMES[role]}"\nrole = "{role}"\n'
         f'token_sha256 = "{hashlib.sha256(creds.tokens[role].encode()).hexdigest()}"\n'
@@ -53,10 +62,16 @@ def write_hall_toml(
         for role in ROLES
     )
     acct = broker.gateway_account
+    control_line = ""
+    if control:
+        secret = path.with_name("broker-control.pass")
+        secret.write_text(broker.password("_control") + "\n", encoding="utf-8")
+        secret.chmod(0o600)
+        control_line = f'control_password_file = "{secret}"\n'
     path.write_text(
         f'hall_id = "{hall}"\ndatabase_url = "{database_url}"\ntime_zone = "Asia/Shanghai"\n\n'
         f'[broker]\nhost = "127.0.0.1"\nport = {broker.local_port}\nusername = "{acct.username}"\n'
-        f'password = "{acct.password}"\n\n[api]\nhost = "127.0.0.1"\nport = {api_port}\n\n{users}',
+        f'password = "{acct.password}"\n{control_line}\n[api]\nhost = "127.0.0.1"\nport = {api_port}\n\n{users}',
         encoding="utf-8",
     )
     return path

@@ -37,6 +37,7 @@ class SimRig(HallRig):
         loop_ms: int = 20,
         retransmit_ms: int = 500,
         broker: str = "mosquitto",
+        broker_control: bool = False,
     ) -> None:
         super().__init__(
             workdir,
@@ -46,6 +47,7 @@ class SimRig(HallRig):
             spares=spares,
             seed_value=seed_value,
             broker=broker,
+            broker_control=broker_control,
         )
         self.loop_ms = loop_ms
         self.retransmit_ms = retransmit_ms

@@ -252,3 +252,29 @@ def test_frame_values_equality_and_replace() -> None:
     assert "signature=<64 bytes>" in repr(a)
     opened = frames.MotionOpen(1, 1, NONCE, 1, 1, 0b1110, 1, consts.FLAG_SECRET, 255, 0, 0)
     assert opened.secret and not opened.paused
+
+
+@pytest.mark.parametrize(
+    ("channel", "data"),
+    [
+        # found by the attack suite: an ack type with an uplink body was MALFORMED, SPEC section 2 says UNKNOWN_TYPE
+        ("up", b"\x02\x41" + codec.encode(vote())[2:]),
+        ("up", b"\x02\x84" + b"\x00" * 300),  # a broadcast type: refused for its channel before its length
+        ("status", b"\x02\x04" + b"\x00" * 250),  # a vote on status, too long and unreadable: the channel first
+        ("up", b"\x02\x01\x00"),  # hello on up, cut short
+    ],
+)
+def test_channel_is_checked_before_length_and_fields(channel: str, data: bytes) -> None:
+    with pytest.raises(DecodeError) as err:
+        codec.decode_for_topic(channel, "kp-0001", data)
+    assert err.value.reason == reasons.UNKNOWN_TYPE
+
+
+@given(st.binary(max_size=300), st.sampled_from(["up", "status"]))
+def test_decode_for_topic_raises_only_decode_error(data: bytes, channel: str) -> None:
+    try:
+        frame = codec.decode_for_topic(channel, "kp-0001", data)
+    except DecodeError as e:
+        assert reasons.is_refusal(e.reason)
+    else:
+        assert frame.device_id == "kp-0001" and codec.encode(frame) == data

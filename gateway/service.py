@@ -52,6 +52,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -231,6 +232,16 @@ class Gateway:
     @property
     def sitting(self) -> SittingRun | None:
         return self.state.sitting
+
+    @property
+    def audit_log(self) -> AuditLog | None:
+        """The hall's audit log (the console's records and event tail read it)."""
+        return self._audit_log
+
+    def locked(self) -> AbstractContextManager[Any]:
+        """``with gateway.locked():`` the gateway's lock, for a consistent read of the committed state
+        or a change no command may interleave with (keep it short: the hot path waits while it is held)."""
+        return self._lock
 
     def set_drain(self, drain: Callable[[], bool]) -> None:
         """``drain()`` returns once every frame received so far is decided (the bridge's ``drain``);

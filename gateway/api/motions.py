@@ -104,7 +104,7 @@ def create_motion(
     current = gateway.sitting
     if current is None or current.sitting_id != sitting_id:
         # Prepared ahead: the motion and its round 1 are rows; the gateway loads them on activation.
-        with gateway._lock:
+        with gateway.locked():
             current = gateway.sitting
             if current is None or current.sitting_id != sitting_id:
                 motion = crud.create_motion(session=session, sitting_id=sitting_id, motion_in=create)
@@ -145,7 +145,7 @@ def edit_motion(
     """第一轮开启之前可以修改（整体替换）；之后 409 MOTION_OPENED / may be edited (replaced as a whole)
     until its first round opens; afterwards 409 MOTION_OPENED."""
     create = motion_in.to_create()
-    with gateway._lock:  # no round of it may open between the check and the change
+    with gateway.locked():  # no round of it may open between the check and the change
         motion = crud.get(Motion, motion_id, session=session)
         rounds = list(session.exec(select(Round).where(Round.motion_id == motion_id)))
         if any(r.opened_at is not None or r.state != "ready" or r.number != 1 for r in rounds):

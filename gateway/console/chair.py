@@ -125,7 +125,7 @@ def run_action(gateway: Gateway, session: Session, user: ConsoleUser, form: dict
         api_motions.rerun(motion_id, gateway, who)
         sitting = gateway.sitting
         number = max((k[1] for k in sitting.rounds if k[0] == motion_id), default=0) if sitting else 0
-        audit = gateway._audit_log
+        audit = gateway.audit_log
         if audit is not None:
             audit.append("round.rerun", user.name, {"motion": motion_id, "round": number, "reason": reason})
     elif action == "manual_enter":

@@ -70,7 +70,7 @@ def minutes(
     motions = list(
         session.exec(select(Motion).where(Motion.sitting_id == sitting_id).order_by(col(Motion.id)))
     )
-    audit: AuditLog | None = getattr(gateway, "_audit_log", None)
+    audit: AuditLog | None = getattr(gateway, "audit_log", None)
     notes = _audit_notes(audit, {m.id for m in motions if m.id is not None})
     members = {m.id: m.name for m in session.exec(select(Member).where(Member.body_id == sitting.body_id))}
     out_motions = []

@@ -77,7 +77,7 @@ def seat_map(gateway: Gateway, session: Session) -> dict[str, Any]:
     )
     versions = collections.Counter(d.firmware_version for d in devices.values() if d.firmware_version)
     expected_fw = versions.most_common(1)[0][0] if versions else None
-    with gateway._lock:  # a consistent read of the live state
+    with gateway.locked():  # a consistent read of the live state
         sitting = gateway.sitting
         present_members = set(sitting.attendance) if sitting else set()
         pressed: set[int] = set()
@@ -151,7 +151,7 @@ def health(gateway: Gateway) -> dict[str, Any]:
 
 
 def event_tail(gateway: Gateway, zone: str, limit: int = 25) -> list[dict[str, str]]:
-    audit = getattr(gateway, "_audit_log", None)
+    audit = getattr(gateway, "audit_log", None)
     if audit is None:
         return []
     out = []

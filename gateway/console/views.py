@@ -52,7 +52,7 @@ def kind_label(kind: int) -> tuple[str, str]:
 
 def quorum_text(gateway: Gateway, lang: str) -> tuple[str, bool] | None:
     """The quorum state in the words of the rule, and whether it is met; None without a sitting."""
-    with gateway._lock:  # a consistent read of the live state
+    with gateway.locked():  # a consistent read of the live state
         sitting = gateway.sitting
         if sitting is None:
             return None
@@ -62,7 +62,7 @@ def quorum_text(gateway: Gateway, lang: str) -> tuple[str, bool] | None:
 
 def _not_pressed(gateway: Gateway, session: Session, key: tuple[int, int]) -> list[str]:
     """Names of members present who have not pressed in the live round ``key`` (named rounds only)."""
-    with gateway._lock:
+    with gateway.locked():
         sitting = gateway.sitting
         if sitting is None or key not in sitting.rounds:
             return []

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.db import init_db, make_engine
-from hil.rig.broker import AnyBroker, open_broker
+from hil.rig.broker import AnyBroker, free_port, open_broker
 from hil.rig.gateway import Credentials, GatewayProcess, write_hall_toml
 from hil.rig.hall import SeededHall, device_id, seed
 
@@ -66,8 +66,6 @@ class HallRig:
         ids = [device_id(i) for i in range(1, self.size + self.spares + 1)]
         self.broker = open_broker(self.broker_kind, self.workdir, self.hall_id, ids)
         self.broker.start()
-        from hil.rig.broker import free_port
-
         api_port = free_port()
         toml = write_hall_toml(
             self.workdir / "hall.toml",

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.db import init_db, make_engine
-from hil.rig.broker import AnyBroker, open_broker
+from hil.rig.broker import AnyBroker, free_port, open_broker
 from hil.rig.gateway import Credentials, GatewayProcess, write_hall_toml
 from hil.rig.hall import SeededHall, device_id, seed
 
@@ -70,8 +70,6 @@ class HallRig:
         if self.broker_control and self.broker.kind != "mosquitto":
             raise RigError("broker_control needs Mosquitto's dynamic security, not the embedded broker")
         self.broker.start()
-        from hil.rig.broker import free_port
-
         api_port = free_port()
         toml = write_hall_toml(
             self.workdir / "hall.toml",

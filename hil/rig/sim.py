@@ -78,7 +78,7 @@ class SimRig:
             self.disk = SmallDisk(self.workdir / "disk", disk_size)
             database_url = database_url or f"sqlite:///{self.disk.where / 'hallvote.db'}"
         elif store == "postgres":
-            self.postgres = PrivatePostgres(self.workdir / "pg")
+            self.postgres = PrivatePostgres()
             self.disk = self.postgres.disk
         self.database_url = database_url or f"sqlite:///{self.workdir / 'hallvote.db'}"
         self.gateway_url = self.database_url  # what the gateway connects to (through the proxy on PostgreSQL)
@@ -190,6 +190,8 @@ class SimRig:
         finally:
             if self.postgres is not None:
                 self.postgres.stop()
+                if self.postgres.saved_log:
+                    (self.workdir / "postgres.log").write_text(self.postgres.saved_log)
             elif self.disk is not None:
                 self.disk.close()
 

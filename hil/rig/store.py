@@ -20,6 +20,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from hil.rig.broker import free_port
@@ -95,15 +96,19 @@ class SmallDisk:
 class PrivatePostgres:
     """``initdb`` + ``pg_ctl start`` in ``root`` (data on its own tmpfs of ``size``); ``url(db)``."""
 
-    def __init__(self, root: Path, size: str = "160m") -> None:
-        self.root = Path(root)
+    def __init__(self, root: Path | None = None, size: str = "160m") -> None:
+        # The server's user must reach its folders: a fresh one in the temporary folder, open to pass through
+        # (the rig's work folder may be private to root).
+        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="hallvote-pg-"))
         self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o711)
         self.user = "postgres" if os.geteuid() == 0 else None
         self.disk = SmallDisk(self.root / "pgdisk", size, owner=self.user)
         self.data = self.disk.where / "data"
         self.log = self.root / "postgres.log"
         self.port = free_port()
         self.restarts = 0
+        self.saved_log = ""  # the server's log, kept when the cluster is removed
 
     def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         cmd = list(args)
@@ -180,3 +185,6 @@ class PrivatePostgres:
         if pg_ctl is not None and self.data.exists():
             self._run(pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
         self.disk.close()
+        if self.log.exists():
+            self.saved_log = self.log.read_text(errors="replace")
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -57,3 +58,36 @@ def test_evidence_command_writes_the_report(tmp_path: Path) -> None:
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "1x kill_gateway" and cells[5] == "0" and cells[6] == "0" and cells[8] == "yes"
     assert int(cells[3]) == int(cells[4]) > 0  # every expected ballot counted
+
+
+STORE_CASES = ("db-unreachable", "disk-full", "disk-full-pg")
+
+
+def test_town_fault_matrix_every_case_holds(tmp_path: Path) -> None:
+    """CI's fault matrix: every case of ``hallvote evidence`` (town, 5 keypads), no skips, every check held."""
+    from hvtest.tools import missing
+
+    from hil.evidence import CASES, render, run_evidence
+    from hil.rig.store import pg_bin
+
+    if pg_bin("initdb") is None or pg_bin("pg_ctl") is None:
+        missing("PostgreSQL server programs (initdb, pg_ctl) are needed for a private cluster")
+    if os.geteuid() != 0:
+        missing("mounting the small disks of the disk-full cases needs root")
+    report = run_evidence(scale="town", keypads=5, workdir=tmp_path, say=lambda _m: None)
+    rows = {r["case"]: r for r in report["rows"]}
+    assert list(rows) == [c.name for c in CASES]
+    assert set(STORE_CASES) | {"keypad-swap"} <= set(rows)
+    for name, r in rows.items():
+        assert r["ok"], (name, r["failed_checks"], r["secret_scan"]["where"])
+        assert r["lost"] == 0 and r["double_counted"] == 0 and r["shown_not_counted"] == 0, r
+        assert r["ballots_counted"] == r["ballots_expected"] > 0, r
+        assert r["results_match"] and r["memory_equals_store"] and r["audit_intact"], r
+        assert r["faults"], r  # every case injected its faults
+    for name in STORE_CASES:  # the store really went away: frames were answered BUSY meanwhile
+        assert rows[name]["busy"] > 0, (name, rows[name])
+    assert rows["keypad-swap"]["faults"] == {"swap": len(load("town").motions)}  # one per motion
+    assert report["ok"]
+    text = render(report, "pytest")
+    assert "| keypad-swap (" in text and "| disk-full-pg (" in text
+    print(f"town fault matrix, 5 keypads: {report['seconds']} s for {len(rows)} cases")

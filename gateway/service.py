@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -87,7 +88,7 @@ from gateway.store import Writer, load_hall, load_sitting
 from gateway.store import tables as t
 from gateway.store.convert import from_ts, motion_spec
 from gateway.store.errors import StoreError, StoreUnavailable, store_error, unavailable
-from gateway.store.purge import SecretPurge, checkpoint_sqlite
+from gateway.store.purge import SecretPurge, vacuum_sqlite
 from gateway.store.secretkeys import RoundKeys
 from protocol import codec, consts, reasons, topics
 from protocol.frames import Ack, Nack
@@ -180,11 +181,12 @@ class Gateway:
         with self._read.connect() as conn:
             self.state: HallState = load_hall(conn, hall_id, self.round_keys)
         self._forget_closed_round_keys()
-        if engine.dialect.name == "sqlite":  # a close purged before a crash left nothing in the WAL
+        if engine.dialect.name == "sqlite":  # a close not purged before a crash leaves nothing in the files
             try:
-                checkpoint_sqlite(self._hot)
-            except (DBAPIError, OperationalError) as exc:
-                log.warning("start-up checkpoint failed (%s)", type(exc).__name__)
+                if not vacuum_sqlite(self._hot):
+                    log.warning("start-up purge (checkpoint, VACUUM) blocked by a reader")
+            except (DBAPIError, OperationalError, sqlite3.Error) as exc:
+                log.warning("start-up purge failed (%s)", type(exc).__name__)
 
     # ------------------------------------------------------------ state
 

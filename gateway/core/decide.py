@@ -183,14 +183,19 @@ def _check_in(
     if frame.sitting_id != sitting.sitting_id or frame.sitting_nonce != sitting.nonce:
         raise _Refuse(reasons.WRONG_SITTING)
     late = CHECKIN_STATES.get(sitting.state)
-    if late is None or (late and not sitting.late_checkin):
+    if late is None:
         raise _Refuse(reasons.CHECKIN_CLOSED)
-    _check_card(sitting, member, frame.card_uid)
     if member in sitting.attendance:
+        # Late check-in or not: a member already present who checks in again (a swapped-in keypad
+        # that does not know it yet) is told so; nothing changes.
+        _check_card(sitting, member, frame.card_uid)
         accepted = Accepted(
             frame.counter, frame.TYPE, digest, reasons.ALREADY_CHECKED_IN, sitting.sitting_id, 0, (), seat
         )
         return _accept(device, accepted, ())
+    if late and not sitting.late_checkin:
+        raise _Refuse(reasons.CHECKIN_CLOSED)
+    _check_card(sitting, member, frame.card_uid)
     accepted = Accepted(frame.counter, frame.TYPE, digest, reasons.ACCEPTED, sitting.sitting_id, 0, (), seat)
     record = CheckInRecorded(
         sitting.sitting_id, member, seat, device.device_id, frame.counter, late, frame.card_uid, at

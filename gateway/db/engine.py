@@ -40,7 +40,8 @@ a plain ``postgresql://`` URL is mapped to psycopg 3.
 :func:`purge_deleted` is a maintenance tool that makes deleted rows leave
 the files (SQLite: checkpoint; PostgreSQL: ``VACUUM FULL``, which locks the
 tables).  The gateway does not run it at a secret close: see
-gateway.store.purge and gateway.store.secretkeys.
+gateway.store.purge (on SQLite: checkpoint, VACUUM, checkpoint) and
+gateway.store.secretkeys.
 """
 
 from __future__ import annotations

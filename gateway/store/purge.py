@@ -7,10 +7,16 @@ in the files:
 * SQLite: ``secure_delete`` zeroed the freed cells in the new page images,
   but the WAL still holds the old images (with the choices) until a
   ``wal_checkpoint(TRUNCATE)`` copies the pages back and empties the log.
-  A reader holding a transaction that started before the close keeps
-  those frames alive, so the checkpoint can fail; it is then retried
-  between batches (never blocking: busy timeout 0 for the attempt) until
-  it succeeds.
+  ``secure_delete`` does not cover everything either: when SQLite balances
+  a b-tree it rewrites a page's cells and leaves the bytes of cells that
+  were there before in the page's unallocated space, so an earlier copy of
+  a row (a pending ballot, a vote frame's digest) can outlive its delete or
+  update.  The purge therefore rewrites the whole file: checkpoint,
+  ``VACUUM`` (every page built anew from the live rows), checkpoint again
+  (:func:`vacuum_sqlite`).  A reader holding a transaction that started
+  before the close keeps WAL frames alive, so a step can fail; the purge is
+  then retried between batches (never blocking: busy timeout 0 for the
+  attempt) until it succeeds.
 * PostgreSQL: a secret round's pending choices are stored encrypted under
   a per-round key that never enters the database
   (gateway.store.secretkeys); destroying the key file is the purge.
@@ -23,6 +29,7 @@ Only when the purge is done is the close complete: the round is listed in
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 
@@ -30,7 +37,7 @@ from sqlalchemy import Engine
 
 from gateway.core.state import RoundKey
 
-__all__ = ["SecretPurge", "checkpoint_sqlite"]
+__all__ = ["SecretPurge", "checkpoint_sqlite", "vacuum_sqlite"]
 
 log = logging.getLogger("hallvote.purge")
 
@@ -48,6 +55,29 @@ def checkpoint_sqlite(engine: Engine) -> bool:
         finally:
             raw.execute(f"PRAGMA busy_timeout={int(timeout)}")
     return not busy
+
+
+def vacuum_sqlite(engine: Engine) -> bool:
+    """Rewrite the database file from its live rows and empty the WAL, without waiting for readers;
+    True when done (no byte of a deleted or overwritten row is left in the files)."""
+    if not checkpoint_sqlite(engine):
+        return False
+    with engine.connect() as conn:
+        conn.commit()  # VACUUM must run outside a transaction
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        timeout = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+        raw.execute("PRAGMA busy_timeout=0")
+        raw.execute("PRAGMA temp_store=MEMORY")  # the copy VACUUM makes stays in memory
+        try:
+            raw.execute("VACUUM")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            return False
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={int(timeout)}")
+    return checkpoint_sqlite(engine)
 
 
 class SecretPurge:
@@ -83,7 +113,7 @@ class SecretPurge:
             if self._destroy_key is not None:
                 for key in sorted(self.pending):
                     self._destroy_key(key)
-            if self.engine.dialect.name == "sqlite" and not checkpoint_sqlite(self.engine):
+            if self.engine.dialect.name == "sqlite" and not vacuum_sqlite(self.engine):
                 log.warning(
                     "secret purge pending for %d round(s): a reader holds the WAL; retried after the next batch",
                     len(self.pending),

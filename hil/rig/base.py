@@ -54,6 +54,8 @@ class HallRig:
         self.hall: SeededHall | None = None
         self.broker: AnyBroker | None = None
         self.gateway: GatewayProcess | None = None
+        self.gateway_url = self.database_url  # what the gateway connects to (a subclass may put a proxy between)
+        self.seats: dict[str, str] = {}  # device -> seat label, for the keypads bound to a seat
 
     # ------------------------------------------------------------ set-up
 
@@ -66,6 +68,7 @@ class HallRig:
         finally:
             engine.dispose()
         ids = [device_id(i) for i in range(1, self.size + self.spares + 1)]
+        self.seats = dict(zip(ids, self.hall.seats, strict=False))
         self.broker = open_broker(self.broker_kind, self.workdir, self.hall_id, ids)
         if self.broker_control and self.broker.kind != "mosquitto":
             raise RigError("broker_control needs Mosquitto's dynamic security, not the embedded broker")
@@ -74,7 +77,7 @@ class HallRig:
         toml = write_hall_toml(
             self.workdir / "hall.toml",
             hall=self.hall_id,
-            database_url=self.database_url,
+            database_url=self.gateway_url,
             broker=self.broker,
             api_port=api_port,
             creds=self.creds,

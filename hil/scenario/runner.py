@@ -39,6 +39,7 @@ OUTCOMES = {
 }  # fmt: skip
 MORE_THAN_HALF_OF_ALL = {"base": "all", "numerator": 1, "denominator": 2, "strict": True}
 SETTLED = (S.CHECKED_IN, S.MOTION_OPEN, S.RECORDED, S.REFUSED, S.IDLE)
+HALL_VERBS = ("kill_gateway", "restart_broker", "db_unreachable", "disk_full")  # not about chosen keypads
 
 
 class Runner:
@@ -72,12 +73,13 @@ class Runner:
         }
         self.repressed = 0
         self.motion_ids: list[int] = []
+        self.devices: dict[int, str] = {}  # member -> keypad now at their seat, after a swap
         self.progress: Progress | None = None
 
     # ------------------------------------------------------------ helpers
 
     def dev(self, member: int) -> str:
-        return device_id(member)
+        return self.devices.get(member) or device_id(member)
 
     def pause(self) -> None:
         if self.speed:
@@ -99,26 +101,27 @@ class Runner:
             yield
             self.progress = None
 
-    def _presses(self, phase: str, presses: list[tuple[str, float, tuple[str, ...]]]) -> None:
-        """Presses at their times (scaled); the phase's faults fire at their share of presses."""
+    def _presses(self, phase: str, presses: list[tuple[int, float, tuple[str, ...]]]) -> None:
+        """Presses (member, time, keys) at their times (scaled), each on the keypad at the member's seat
+        when it is made; the phase's faults fire at their share of presses."""
         faults = sorted((f for f in self.s.faults if f.phase == phase), key=lambda f: f.after)
         task = self.progress.add_task(phase, total=len(presses)) if self.progress else None
         start = time.monotonic()
-        for n, (dev, at, keys) in enumerate(presses):
+        for n, (member, at, keys) in enumerate(presses):
             while faults and n >= math.ceil(faults[0].after * len(presses)):
                 self._fault(faults.pop(0), phase)
             wait = start + at * self.speed - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-            self.rig.press(dev, *keys)
+            self.rig.press(self.dev(member), *keys)
             if task is not None and self.progress is not None:
                 self.progress.advance(task)
         for fault in faults:
             self._fault(fault, phase)
 
     def _fault(self, f: Fault, phase: str) -> None:
-        present = [self.dev(m) for m in self.plan.checkins]
-        devs = self.rng.sample(present, min(f.keypads, len(present)))
+        members = self.rng.sample(sorted(self.plan.checkins), min(f.keypads, len(self.plan.checkins)))
+        devs = [self.dev(m) for m in members]
         rig = self.rig
         self.say(f"故障 / fault: {f.verb} ({phase})")
         if f.verb == "kill_gateway":
@@ -133,12 +136,19 @@ class Runner:
             rig.partition(devs, f.seconds)
         elif f.verb == "stall":
             rig.stall(devs, f.seconds)
+        elif f.verb == "swap":  # the member's keypad fails; the technician swaps in a spare
+            for m in members:
+                self.devices[m] = rig.swap(self.dev(m))
+        elif f.verb == "db_unreachable":
+            rig.db_unreachable(f.seconds)
+        elif f.verb == "disk_full":
+            rig.disk_full(f.seconds)
         self.report["faults"].append(
             {
                 "verb": f.verb,
                 "during": phase,
                 "after": f.after,
-                "keypads": len(devs) if f.verb not in ("kill_gateway", "restart_broker") else 0,
+                "keypads": len(devs) if f.verb not in HALL_VERBS else 0,
                 "seconds": f.seconds,
             }
         )
@@ -199,7 +209,7 @@ class Runner:
             "check-in open on every keypad",
         )  # fmt: skip
         order = sorted(self.plan.checkins.items(), key=lambda kv: kv[1])
-        self._presses("checkin", [(self.dev(m), at, ("checkin",)) for m, at in order])
+        self._presses("checkin", [(m, at, ("checkin",)) for m, at in order])
         present = [self.dev(m) for m, _ in order]
         for _ in range(3):
             with contextlib.suppress(RigError):
@@ -247,7 +257,7 @@ class Runner:
 
         rig.wait(lambda: all(open_on(d) for d in present), f"motion {mid} open on every keypad present")
         presses: list[Press] = self.plan.presses[m.key]
-        self._presses(m.key, [(self.dev(p.member), p.at, p.keys) for p in presses])
+        self._presses(m.key, [(p.member, p.at, p.keys) for p in presses])
         final = {
             self.dev(p.member): p for p in presses
         }  # the last press of each deputy counts (or the only one)
@@ -261,6 +271,7 @@ class Runner:
             for d in missing:  # no 已记录 on the keypad: the deputy presses again
                 self.repressed += 1
                 rig.press(d, *final[d].keys)
+        present = [self.dev(x) for x in sorted(self.plan.checkins)]  # after any swap
         shown = [d for d in present if rig.keypads[d].state == S.RECORDED]
         self._check(f"{m.key}: no keypad shows recorded without a counted press", set(shown) <= set(voters),
                     sorted(set(shown) - set(voters)))  # fmt: skip

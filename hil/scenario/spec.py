@@ -23,7 +23,10 @@ CHOICES = {
     "selection": ("yes", "no", "abstain", "none"),
     "rating": ("satisfied", "basic", "unsatisfied", "none"),
 }
-FAULT_VERBS = ("kill_gateway", "restart_broker", "power_cycle", "cut_wifi", "partition", "stall")
+FAULT_VERBS = (
+    "kill_gateway", "restart_broker", "power_cycle", "cut_wifi", "partition", "stall", "swap", "db_unreachable",
+    "disk_full",
+)  # fmt: skip
 SHIPPED = Path(__file__).resolve().parent.parent / "scenarios"
 
 

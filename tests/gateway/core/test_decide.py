@@ -110,6 +110,21 @@ def test_check_in_for_another_sitting_or_when_closed(hall: Hall) -> None:
     assert nack_reason(hall.feed("kp-1", hall.kp(1).check_in(42, SITTING_NONCE))) == reasons.NO_SITTING
 
 
+def test_checked_in_member_hears_already_checked_in_in_session_without_late_checkin(hall: Hall) -> None:
+    """A keypad swapped in during the session does not know its member is present: its 签到 is answered
+    ALREADY_CHECKED_IN (nothing recorded) even when late check-in is not allowed; others stay CHECKIN_CLOSED."""
+    hall.open_checkin()
+    assert ack_reason(hall.feed("kp-1", hall.kp(1).check_in(42, SITTING_NONCE))) == reasons.ACCEPTED
+    hall.run(commands.start_session(hall.state, at=hall.now()))
+    hall.sitting.late_checkin = False
+    again = hall.feed("kp-1", hall.kp(1).check_in(42, SITTING_NONCE))
+    assert ack_reason(again) == reasons.ALREADY_CHECKED_IN and again.reply.seat == "A-1"
+    assert not [e for e in again.events if isinstance(e, CheckInRecorded)]
+    assert nack_reason(hall.feed("kp-2", hall.kp(2).check_in(42, SITTING_NONCE))) == reasons.CHECKIN_CLOSED
+    assert nack_reason(hall.feed("kp-1", hall.kp(1).check_in(41, SITTING_NONCE))) == reasons.WRONG_SITTING
+    assert hall.sitting.present == 1
+
+
 # ---------------------------------------------------------------- votes
 
 

@@ -61,3 +61,14 @@ def test_resized_keeps_at_least_one_present_and_scales_faults() -> None:
                "faults": [{"verb": "partition", "during": "m", "keypads": 60, "seconds": 5}]})  # fmt: skip
     small = resized(s, 10)
     assert small.seats == 10 and small.absent == 1 and small.faults[0].keypads == 2
+
+
+def test_store_and_swap_fault_verbs_parse() -> None:
+    s = parse({**BASE, "faults": [
+        {"verb": "swap", "during": "m", "after": 0.5, "keypads": 2},
+        {"verb": "db_unreachable", "during": "m", "after": 0.3, "seconds": 8},
+        {"verb": "disk_full", "during": "m", "seconds": 6},
+    ]})  # fmt: skip
+    assert [(f.verb, f.keypads, f.seconds) for f in s.faults] == [
+        ("swap", 2, 0.0), ("db_unreachable", 1, 8.0), ("disk_full", 1, 6.0)
+    ]

@@ -7,7 +7,7 @@ the outcome expected.  The attacker knows what an insider could: a keypad's
 MQTT password and private key (pulled out of it), the broker's control
 password, frames captured off the wire or signed and withheld.
 
-:func:`run_suite` runs them all on a rig of at least six keypads and one
+:func:`run_suite` runs them all on a rig of at least eight keypads and one
 spare (``SimRig(..., spares=1, broker_control=True)``).
 """
 

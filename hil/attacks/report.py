@@ -1,7 +1,7 @@
 """The attack suite and the fuzz run for ``hallvote evidence``: run them, and render their section of the report.
 
 :func:`attack_evidence` runs the suite on a fresh rig (the scale's keypads,
-at least six, plus a spare; the gateway holds the broker's control
+at least eight, plus a spare; the gateway holds the broker's control
 account) and the two fuzz properties of :mod:`hil.fuzz`;
 :func:`render_attacks` turns the result into Markdown lines.  Case names
 ``attacks`` and ``fuzz`` select them like the fault cases.

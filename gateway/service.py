@@ -57,7 +57,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, bindparam, delete, update
+from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.audit import AuditLog
@@ -88,6 +88,7 @@ from gateway.store import Writer, load_hall, load_sitting
 from gateway.store import tables as t
 from gateway.store.convert import from_ts, motion_spec
 from gateway.store.errors import StoreError, StoreUnavailable, store_error, unavailable
+from gateway.store.prune import PRUNE_DEVICES, FramePruner
 from gateway.store.purge import SecretPurge, vacuum_sqlite
 from gateway.store.secretkeys import RoundKeys
 from protocol import codec, consts, reasons, topics
@@ -108,11 +109,6 @@ def sitting_interval(expected: int) -> float:
     return SITTING_EVERY_S * max(1.0, expected / SITTING_FANOUT)
 
 log = logging.getLogger("hallvote.gateway")
-
-PRUNE_DEVICES = 500
-"""Keypads whose frames below the replay window are pruned per tick."""
-PRUNE_STEP = 64
-"""A keypad's old frames are pruned once its window has moved on by this many counters."""
 
 AuditHook = Callable[[Any, HallState, Sequence[Event], str], Any]
 T = TypeVar("T")
@@ -172,7 +168,7 @@ class Gateway:
         self.version = 0
         self.last_commit: tuple[float, float] | None = None
         """(when, seconds) of the last successful commit of events: for health."""
-        self._pruned: dict[str, int] = {}  # device -> counter floor its old frames were pruned to
+        self._pruner = FramePruner()
         self._purge = SecretPurge(
             self._hot,
             destroy_key=self.round_keys.destroy if self.round_keys is not None else None,
@@ -540,33 +536,21 @@ class Gateway:
             return self._run(commands.focus_item(self.state, key, item, at=self._clock()), actor)
 
     def prune_frames(self, devices: int = PRUNE_DEVICES) -> int:
-        """Delete up to ``devices`` keypads' accepted frames below their replay window; rows deleted.
-
-        Such a frame is never consulted again (a counter that old is refused
-        as ``STALE_COUNTER`` before the store is asked), so ``accepted_frame``
-        holds at most the last 256 + 64 counters per keypad instead of a day
-        of heartbeats (a keypad is pruned once its window moved on by 64).  Called from :meth:`tick`, a slice of keypads at a time.
-        """
+        """Delete up to ``devices`` keypads' accepted frames below their replay window (gateway.store.prune);
+        rows deleted.  Called from :meth:`tick`, a slice of keypads at a time."""
         with self._lock:
-            floors = {
-                dev: w.highest - REPLAY_WINDOW
-                for dev, w in self.state.replay.items()
-                if w.highest - REPLAY_WINDOW >= self._pruned.get(dev, 0) + PRUNE_STEP
-            }
-        chunk = sorted(floors.items())[:devices]
+            floors = {dev: w.highest - REPLAY_WINDOW for dev, w in self.state.replay.items()}
+        chunk = self._pruner.due(floors, devices)
         if not chunk:
             return 0
-        stmt = delete(t.accepted).where(
-            t.accepted.c.device_id == bindparam("dev"), t.accepted.c.counter <= bindparam("floor")
-        )
         try:
             with self._hot.begin() as conn:
-                deleted = conn.execute(stmt, [{"dev": d, "floor": f} for d, f in chunk]).rowcount
+                deleted = self._pruner.prune(conn, chunk)
         except (DBAPIError, OperationalError) as exc:
             log.warning("pruning accepted frames failed (%s); retried at the next tick", type(exc).__name__)
             return 0
-        self._pruned.update(chunk)
-        return max(deleted, 0)
+        self._pruner.done(chunk)
+        return deleted
 
     def flush_sitting(self) -> int:
         """Publish the coalesced sitting broadcast if it is due (the ticker calls this); how many."""

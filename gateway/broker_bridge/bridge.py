@@ -72,13 +72,11 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
-import socket
 import ssl
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 import paho.mqtt.client as paho
@@ -92,6 +90,8 @@ from protocol.frames import Nack, Uplink
 
 from .edge import no_delay, peek
 from .handler import Handler, Outbound
+from .link import LinkState, failure_reason
+from .messages import BridgeStats, Received, _Presence, _Uplink
 
 __all__ = ["BridgeStats", "BrokerBridge", "LinkState", "Received", "failure_reason"]
 
@@ -103,73 +103,6 @@ _PRESENCE: Final = {topics.PRESENCE_ONLINE: True, topics.PRESENCE_OFFLINE: False
 _DISCONNECTED: Final = -1  # the connection generation while there is none
 # publish() results that mean "sent or kept to send on reconnect" (paho keeps QoS 1 while disconnected)
 _QUEUED: Final = (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN)
-
-
-@dataclass(frozen=True)
-class Received:
-    """One MQTT message exactly as it arrived, frozen at the edge.
-
-    ``connection`` numbers the connection it came on: its PUBACK (``mid``)
-    is only meaningful on that connection.  ``topic`` is "" if the topic was
-    not UTF-8.
-    """
-
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
-    retain: bool
-    dup: bool
-    received_at: float
-    connection: int
-
-
-@dataclass(frozen=True)
-class BridgeStats:
-    """Counters for health and metrics (monotonic since ``start()``)."""
-
-    received: int = 0  # messages paho delivered
-    handled: int = 0  # messages the handler returned for (uplink frames and presence changes)
-    skipped: int = 0  # bad topic or presence payload: logged, acked, not handled
-    refused: int = 0  # frames that failed the handler even alone: nacked by the bridge and acked
-    dropped: int = 0  # messages of an earlier connection: left to the broker's redelivery
-    published: int = 0  # messages handed to paho for publishing
-    handler_errors: int = 0  # exceptions from the handler (each failed attempt)
-    connects: int = 0  # successful CONNACKs
-
-
-@dataclass(frozen=True)
-class _Presence:
-    received: Received
-    device_id: str
-    online: bool
-
-
-@dataclass(frozen=True)
-class _Uplink:
-    received: Received
-    inbound: Inbound
-
-
-@dataclass(frozen=True)
-class LinkState:
-    """The bridge's link to the broker, for health: up since when, or why not."""
-
-    connected: bool
-    since: float | None  # when the current connection (or the current outage) began
-    failures: int  # failed attempts since the last success
-    last_error: str | None  # "<reason>: <detail>" of the last failure
-
-
-def failure_reason(exc: BaseException) -> str:
-    """``refused``, ``unreachable`` or ``tls`` for an exception of a connection attempt."""
-    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
-        return "tls"
-    if isinstance(exc, ConnectionRefusedError):
-        return "refused"
-    if isinstance(exc, socket.gaierror | TimeoutError | OSError):
-        return "unreachable"
-    return "error"
 
 
 class _Failed:

@@ -15,7 +15,7 @@ if sys.implementation.name != "micropython":
     from .codec import decode, decode_for_topic, encode, seal, signed_region
     from .errors import DecodeError, EncodeError, ProtocolError, SignatureError
 
-__all__ = [
+__all__ = (
     "DecodeError",
     "EncodeError",
     "ProtocolError",
@@ -31,4 +31,4 @@ __all__ = [
     "seal",
     "signed_region",
     "topics",
-]
+)

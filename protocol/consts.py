@@ -3,7 +3,7 @@
 Every value here is a byte on the wire; SPEC.md gives the same tables.
 """
 
-__all__ = [
+__all__ = (
     "ABSTAIN",
     "ACK",
     "ALL_ITEMS",
@@ -61,7 +61,7 @@ __all__ = [
     "is_downlink",
     "is_uplink",
     "options_per_item",
-]
+)
 
 VERSION = 0x02
 

@@ -8,7 +8,7 @@ any input.
 
 from . import reasons
 
-__all__ = ["DecodeError", "EncodeError", "ProtocolError", "SignatureError"]
+__all__ = ("DecodeError", "EncodeError", "ProtocolError", "SignatureError")
 
 
 class ProtocolError(Exception):

@@ -9,7 +9,7 @@ encodes or decodes.
 
 from . import consts
 
-__all__ = [
+__all__ = (
     "Ack",
     "CheckIn",
     "Frame",
@@ -23,7 +23,7 @@ __all__ = [
     "Status",
     "Uplink",
     "Vote",
-]
+)
 
 
 class Frame:

@@ -2,12 +2,17 @@
 
 Each code is one byte.  Codes below 0x10 are positive outcomes carried in
 acks; codes from 0x10 up are refusals carried in nacks (or raised as
-:class:`protocol.errors.ProtocolError`).  Texts are Chinese first, then
-English; the Chinese text is at most six characters so a 128x64 keypad
-display shows it on one line.
+:class:`protocol.errors.ProtocolError`).  The texts (name, Chinese, English) are
+in :mod:`protocol.reason_texts`: the gateway has them here at once as
+:data:`TABLE`; a keypad loads them only when :func:`text` (or
+:func:`name`, :func:`english`) is called, for that call, and keeps the
+last row asked for, so a keypad without a display never loads them and one
+with a display holds one row.
 """
 
-__all__ = [
+import sys
+
+__all__ = (
     "ACCEPTED",
     "ALREADY_CHECKED_IN",
     "ALREADY_RECORDED",
@@ -17,6 +22,7 @@ __all__ = [
     "BUSY",
     "CARD_MISMATCH",
     "CHECKIN_CLOSED",
+    "CODES",
     "DEVICE_MISMATCH",
     "DEVICE_REVOKED",
     "EMPTY_BALLOT",
@@ -44,7 +50,7 @@ __all__ = [
     "known",
     "name",
     "text",
-]
+)
 
 # Positive outcomes (acks).
 ACCEPTED = 0x00
@@ -87,50 +93,74 @@ FIRST_PRESS_FINAL = 0x43
 # The gateway could not decide now; the keypad retries unchanged.
 BUSY = 0x50
 
-# code, name, Chinese text (keypad and console), English text.
-TABLE = (
-    (ACCEPTED, "ACCEPTED", "已记录", "Recorded"),
-    (ALREADY_RECORDED, "ALREADY_RECORDED", "已记录", "Already recorded"),
-    (REPLACED, "REPLACED", "已更改", "Vote changed"),
-    (ALREADY_CHECKED_IN, "ALREADY_CHECKED_IN", "已签到", "Already checked in"),
-    (MALFORMED, "MALFORMED", "数据错误", "Malformed frame"),
-    (BAD_VERSION, "BAD_VERSION", "版本不符", "Unsupported protocol version"),
-    (UNKNOWN_TYPE, "UNKNOWN_TYPE", "类型未知", "Unknown frame type"),
-    (TOO_LONG, "TOO_LONG", "数据过长", "Frame too long"),
-    (BAD_SIGNATURE, "BAD_SIGNATURE", "签名无效", "Invalid signature"),
-    (DEVICE_MISMATCH, "DEVICE_MISMATCH", "设备不符", "Device id does not match topic"),
-    (UNKNOWN_DEVICE, "UNKNOWN_DEVICE", "设备未注册", "Device not registered"),
-    (DEVICE_REVOKED, "DEVICE_REVOKED", "设备已停用", "Device revoked"),
-    (SEAT_UNBOUND, "SEAT_UNBOUND", "未绑定座位", "Device not bound to a seat"),
-    (NOT_MEMBER, "NOT_MEMBER", "非本会成员", "Seat not assigned to a member"),
-    (NOT_CHECKED_IN, "NOT_CHECKED_IN", "请先签到", "Check in first"),
-    (STALE_COUNTER, "STALE_COUNTER", "计数过期", "Stale frame counter"),
-    (CARD_MISMATCH, "CARD_MISMATCH", "请刷本人卡", "The member's own card is required"),
-    (NO_SITTING, "NO_SITTING", "会议未开", "No sitting in progress"),
-    (WRONG_SITTING, "WRONG_SITTING", "会议不符", "Frame is for another sitting"),
-    (CHECKIN_CLOSED, "CHECKIN_CLOSED", "签到未开", "Check-in is not open"),
-    (MOTION_NOT_OPEN, "MOTION_NOT_OPEN", "表决未开", "No vote is open"),
-    (WRONG_ROUND, "WRONG_ROUND", "轮次不符", "Frame is for another round"),
-    (ROUND_PAUSED, "ROUND_PAUSED", "表决暂停", "Vote is paused"),
-    (ROUND_CLOSED, "ROUND_CLOSED", "表决已止", "Vote is closed"),
-    (WRONG_BALLOT, "WRONG_BALLOT", "票式不符", "Ballot does not match the motion"),
-    (BAD_CHOICE, "BAD_CHOICE", "选项无效", "Invalid choice"),
-    (EMPTY_BALLOT, "EMPTY_BALLOT", "未选择", "Nothing chosen"),
-    (FIRST_PRESS_FINAL, "FIRST_PRESS_FINAL", "不可更改", "First press counts; cannot change"),
-    (BUSY, "BUSY", "系统繁忙", "Gateway busy, retrying"),
+# Every code above (what :func:`known` checks; the same codes as the rows of TABLE).
+CODES = (
+    ACCEPTED,
+    ALREADY_RECORDED,
+    REPLACED,
+    ALREADY_CHECKED_IN,
+    MALFORMED,
+    BAD_VERSION,
+    UNKNOWN_TYPE,
+    TOO_LONG,
+    BAD_SIGNATURE,
+    DEVICE_MISMATCH,
+    UNKNOWN_DEVICE,
+    DEVICE_REVOKED,
+    SEAT_UNBOUND,
+    NOT_MEMBER,
+    NOT_CHECKED_IN,
+    STALE_COUNTER,
+    CARD_MISMATCH,
+    NO_SITTING,
+    WRONG_SITTING,
+    CHECKIN_CLOSED,
+    MOTION_NOT_OPEN,
+    WRONG_ROUND,
+    ROUND_PAUSED,
+    ROUND_CLOSED,
+    WRONG_BALLOT,
+    BAD_CHOICE,
+    EMPTY_BALLOT,
+    FIRST_PRESS_FINAL,
+    BUSY,
 )
+
+_TEXTS = "protocol.reason_texts"
+_MICROPYTHON = sys.implementation.name == "micropython"
+if not _MICROPYTHON:
+    from .reason_texts import TABLE
+_last: "list[tuple[int, str, str, str]]" = []  # the last row looked up (MicroPython)
+
+
+def _rows() -> "tuple[tuple[int, str, str, str], ...]":
+    """The text table; on MicroPython its module is loaded for this call and dropped again."""
+    from .reason_texts import TABLE as table
+
+    if _MICROPYTHON:
+        del sys.modules[_TEXTS]
+        package = sys.modules.get("protocol")
+        if package is not None and "reason_texts" in dir(package):
+            delattr(package, "reason_texts")
+    return table
 
 
 def _row(code: int) -> "tuple[int, str, str, str]":
-    for row in TABLE:
+    if _last and _last[0][0] == code:
+        return _last[0]
+    for row in _rows():
         if row[0] == code:
-            return row
-    return (code, "UNKNOWN_REASON_%d" % code, "未知原因", "Unknown reason %d" % code)
+            break
+    else:
+        row = (code, "UNKNOWN_REASON_%d" % code, "未知原因", "Unknown reason %d" % code)
+    if _MICROPYTHON:
+        _last[:] = [row]
+    return row
 
 
 def known(code: int) -> bool:
     """True if the code is in the table."""
-    return any(row[0] == code for row in TABLE)
+    return code in CODES
 
 
 def name(code: int) -> str:
@@ -155,7 +185,7 @@ def is_refusal(code: int) -> bool:
 
 def code_of(reason_name: str) -> int:
     """The code for a symbolic name; raises KeyError for an unknown name."""
-    for row in TABLE:
+    for row in _rows():
         if row[1] == reason_name:
             return row[0]
     raise KeyError(reason_name)

@@ -19,7 +19,8 @@ exposed); at most one nonce-precomputation slice runs per ``step()``.
 
 from firmware import signer as sg
 from firmware.counter import Counter
-from protocol import codec, consts, frames, reasons, topics
+from protocol import consts, frames, reasons
+from protocol import device as codec
 from protocol.errors import ProtocolError
 
 from . import classify, config, feedback, outbox, states
@@ -50,8 +51,8 @@ class Keypad:
         self.clock = board.clock
         self.hall = self.cfg["hall"]
         self.device_id = self.cfg["device_id"]
-        self.up_topic = topics.device(self.hall, self.device_id, "up")
-        self.status_topic = topics.device(self.hall, self.device_id, "status")
+        self.up_topic = codec.topic(self.hall, self.device_id, "up")
+        self.status_topic = codec.topic(self.hall, self.device_id, "status")
         nvs = board.nvs
         self.counter = Counter(nvs, self.cfg["counter_block"], config.NVS_COUNTER)
         self.timefloor = TimeFloor(nvs, self.clock)
@@ -276,7 +277,7 @@ class Keypad:
     def receive(self, topic: str, payload: bytes) -> None:
         """One received message -> at most one event; a bad one is counted and skipped."""
         try:
-            hall, device, channel = topics.parse(topic)
+            hall, device, channel = codec.parse_topic(topic)
             frame = codec.decode(payload)
         except ProtocolError:
             self.bad_frames += 1

@@ -634,9 +634,9 @@ def for_device(
 ) -> MQTTClient:
     """The keypad's client: username and client id = device id, presence as will and birth,
     subscribed to its own downlink and the hall broadcasts (exactly what the ACL allows)."""
-    from protocol import topics
+    from protocol import device as wire
 
-    presence = topics.device(hall, device_id, "presence")
+    presence = wire.topic(hall, device_id, "presence")
     client = MQTTClient(
         device_id,
         host,
@@ -645,9 +645,9 @@ def for_device(
         password=password,
         ssl=ssl,
         server_hostname=server_hostname,
-        will=(presence, topics.PRESENCE_OFFLINE, 1, True),
-        birth=(presence, topics.PRESENCE_ONLINE, 1, True),
+        will=(presence, wire.PRESENCE_OFFLINE, 1, True),
+        birth=(presence, wire.PRESENCE_ONLINE, 1, True),
         **kw,
     )
-    client._subs = [(topics.device(hall, device_id, "down"), 1), (topics.broadcast_filter(hall), 1)]
+    client._subs = [(wire.topic(hall, device_id, "down"), 1), (wire.hall_filter(hall), 1)]
     return client

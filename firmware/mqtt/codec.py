@@ -73,13 +73,16 @@ from .packets import (
     Subscribe,
     Unsuback,
     Unsubscribe,
+    _check_pid,
     _check_suback_codes,
+    _fail,
+    _frame,
     _IdOnly,
+    _Reader,
     decode,
     valid_topic_filter,
     valid_topic_name,
 )
-from .wire import _check_pid, _fail, _frame, _Reader
 
 __all__ = [
     "ACCEPTED",

@@ -8,7 +8,8 @@ loaded from .mpy files (docs/performance.md, "Live heap per profile", says where
 that test is a strict expected failure, so it turns red the day a profile meets its budget and the
 marker must go.  Meanwhile a ceiling (the figures measured when this test was written, plus 5 %)
 keeps the heap from growing unnoticed, and the keypad must not load what it does not run (the MQTT
-codec's broker side, the other profiles' pin tables).
+codec's broker side, the other profiles' pin tables, the gateway's protocol codec and topics module,
+the reason texts).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from firmware.hal import profiles
 pytestmark = pytest.mark.micropython
 
 # Live heap after boot measured with `python -m hil.bench.heap` (docs/performance.md), bytes.
-MEASURED = {"keypad4": 150_112, "keypad4-card": 155_200, "oled-nav-card": 176_976, "oled-nav-card-s3": 177_136}
+MEASURED = {"keypad4": 135_440, "keypad4-card": 140_464, "oled-nav-card": 161_808, "oled-nav-card-s3": 162_320}
 
 _cache: dict[str, dict] = {}
 
@@ -52,6 +53,10 @@ def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
     assert "firmware.mqtt.packets" in r["boot_modules"] and "firmware.mqtt.codec" not in r["boot_modules"]
     assert "firmware.hal.profile_table" not in r["boot_modules"]
     assert "firmware.provision" not in r["boot_modules"]
+    # the keypad's side of the protocol codec and topics, no reason texts (loaded only when shown)
+    assert "protocol.device" in r["boot_modules"]
+    for name in ("protocol.codec", "protocol.topics", "protocol.reason_texts"):
+        assert name not in r["boot_modules"] and name not in r["modules"]
 
 
 @pytest.mark.xfail(strict=True, reason="over the module budget with bytecode loaded from .mpy into the heap")

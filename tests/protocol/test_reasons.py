@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hvtest.micropython import micropython_harness  # noqa: F401  (the `micropython` fixture)
+
 from protocol import errors, reasons
 
 
@@ -49,3 +51,43 @@ def test_spec_lists_the_same_table() -> None:
     spec = (Path(__file__).resolve().parents[2] / "protocol" / "SPEC.md").read_text(encoding="utf-8")
     for code, name, zh, en in reasons.TABLE:
         assert f"| 0x{code:02x} | {name} | {zh} | {en} |" in spec, name
+
+
+def test_the_texts_module_and_the_codes_agree() -> None:
+    from protocol import reason_texts
+
+    assert reasons.TABLE is reason_texts.TABLE
+    assert tuple(row[0] for row in reasons.TABLE) == reasons.CODES
+    assert all(reasons.known(code) for code in reasons.CODES)
+    assert not reasons.known(-1) and not reasons.known(0x100)
+
+
+TEXTS_ON_MICROPYTHON = r"""
+import gc, sys, hvhost
+from protocol import reasons
+
+loaded_at_import = "protocol.reason_texts" in sys.modules
+await hvhost.collect()
+before = gc.mem_alloc()
+out = {"text": reasons.text(reasons.NOT_CHECKED_IN), "name": reasons.name(reasons.BUSY),
+       "english": reasons.english(reasons.BUSY), "unknown": reasons.name(0xEE),
+       "code_of": reasons.code_of("CARD_MISMATCH"), "again": reasons.text(reasons.NOT_CHECKED_IN)}
+import protocol
+out["kept"] = "protocol.reason_texts" in sys.modules or "reason_texts" in dir(protocol)
+await hvhost.collect()
+out["grew"] = gc.mem_alloc() - before
+out["loaded_at_import"] = loaded_at_import
+hvhost.result(out)
+"""
+
+
+def test_a_keypad_loads_the_texts_only_while_it_looks_one_up(micropython) -> None:  # type: ignore[no-untyped-def]
+    from hvtest.micropython import need_mpy_cross
+
+    need_mpy_cross()
+    out = micropython.run_json(TEXTS_ON_MICROPYTHON, compiled=True)
+    assert out["loaded_at_import"] is False and out["kept"] is False
+    assert out["text"] == out["again"] == "请先签到" and out["name"] == "BUSY"
+    assert out["english"] == reasons.english(reasons.BUSY) and out["unknown"] == "UNKNOWN_REASON_238"
+    assert out["code_of"] == reasons.CARD_MISMATCH
+    assert out["grew"] < 1024  # the last row asked for, not the table

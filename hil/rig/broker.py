@@ -84,6 +84,7 @@ class KeypadListener:
             )
         if not self.bind:
             object.__setattr__(self, "bind", self.host)
+        bc.subject_alt_name(self.bind)  # the same for the bind address (0.0.0.0 included)
 
     @property
     def loopback(self) -> bool:

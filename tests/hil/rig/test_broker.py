@@ -116,6 +116,13 @@ def test_an_address_keypads_cannot_reach_is_refused(tmp_path: Path, host: str) -
     assert not (tmp_path / "rig" / "hallvote.db").exists()
 
 
+def test_a_malformed_bind_address_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(bc.InvalidSettingError):
+        KeypadListener("192.0.2.10", "every address")
+    with pytest.raises(bc.InvalidSettingError):
+        HallRig(tmp_path / "rig", 1, keypad_host="192.0.2.10", listen_host="every address")
+
+
 # ---------------------------------------------------------------- through the real brokers
 
 

@@ -27,7 +27,7 @@ from firmware.app import config, outbox
 from firmware.hal.sim import SimNvs
 from gateway.broker import pki
 from gateway.core import signatures as crypto
-from gateway.provision.errors import DeviceRefused, NoTestChannel
+from gateway.provision.errors import BuildError, DeviceRefused, NoTestChannel
 from gateway.provision.install import copy_build, write_settings
 from gateway.provision.link import BoardLink
 from hil.rig.esp32board import WATCHDOG_MS, BoardSetupError, Esp32SerialBoard, settings_for
@@ -288,9 +288,25 @@ def test_a_missing_rig_setting_is_named(boards, bench_build, override):
     assert err.value.code == "BAD_OVERRIDE" and "mqtt_password" in str(err.value)
 
 
-def test_reset_needs_the_modem_lines(boards, bench_build):
+def test_reset_needs_the_modem_lines(boards, bench_build, tmp_path):
     board = boards.start()  # a pty: no DTR/RTS, as a bare UART adapter without them
     kp = Esp32SerialBoard(board.port, bench_build, "bench-wifi", "wifi-secret-77")
     with pytest.raises(BoardSetupError) as err:
         kp.reset(0.05)
     assert err.value.code == "NO_RESET_LINES"
+    gone = Esp32SerialBoard(str(tmp_path / "ttyUSB9"), bench_build, "bench-wifi", "wifi-secret-77")
+    with pytest.raises(BoardSetupError) as err:
+        gone.reset(0.05)
+    assert err.value.code == "PORT_UNAVAILABLE"
+
+
+def test_a_folder_that_is_not_a_matching_build_is_refused(bench_build, tmp_path):
+    with pytest.raises(BuildError) as err:
+        Esp32SerialBoard("/dev/ttyUSB0", tmp_path, "bench-wifi", "wifi-secret-77")
+    assert err.value.code == "BUILD"
+    changed = tmp_path / "changed"
+    shutil.copytree(bench_build, changed)
+    (changed / "main.py").write_text("print('not the build')\n")
+    with pytest.raises(BuildError) as err:
+        Esp32SerialBoard("/dev/ttyUSB0", changed, "bench-wifi", "wifi-secret-77")
+    assert err.value.code == "BUILD" and "main.py" in str(err.value)

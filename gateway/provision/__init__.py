@@ -9,6 +9,7 @@ module                     what
 :mod:`.credentials`        broker accounts (``credentials.csv``), new ones appended
 :mod:`.store`              checks, register + bind, swap, health: audited, atomic
 :mod:`.gateway_api`        making a running gateway reload its keypads
+:mod:`.install`            the build's copy and the settings, shared with the test rig's keypads
 :mod:`.steps`              :class:`Provisioner`: one keypad, step by step
 :mod:`.errors`             the refusals (Chinese first, typed, with exit codes)
 =========================  ==================================================

@@ -16,6 +16,7 @@ class Build:
     root: Path
     version: str
     files: tuple[tuple[str, str], ...]  # (path relative to the keypad's root, SHA-256 hex), manifest last
+    test_channel: bool = False  # built with --test-channel: for a test bench, never a hall
 
     def data(self, rel: str) -> bytes:
         return (self.root / rel).read_bytes()
@@ -40,4 +41,4 @@ def load_build(folder: str | Path) -> Build:
     manifest = fb.load_manifest(root)
     manifest_hash = hashlib.sha256((root / fb.MANIFEST).read_bytes()).hexdigest()
     files = tuple((f.path, f.sha256) for f in manifest.files) + ((fb.MANIFEST, manifest_hash),)
-    return Build(root, manifest.firmware_version, files)
+    return Build(root, manifest.firmware_version, files, manifest.test_channel)

@@ -19,6 +19,7 @@ __all__ = [
     "KeyMismatch",
     "NoDeviceAtSeat",
     "NoFirmware",
+    "NoTestChannel",
     "PortUnavailable",
     "ProvisionError",
     "SeatTaken",
@@ -62,6 +63,19 @@ class BuildError(ProvisionError):
 
     code = "BUILD"
     exit_code = 2
+
+
+class NoTestChannel(BuildError):
+    """A bench keypad (the test rig's) needs a build with the test channel, and this one has none."""
+
+    code = "NO_TEST_CHANNEL"
+
+    def __init__(self, root: object) -> None:
+        super().__init__(
+            f"固件构建 {root} 未编入测试通道；测试台表决器需用 hallvote firmware build --test-channel 构建",
+            f"firmware build {root} has no test channel; a bench keypad needs hallvote firmware build "
+            "--test-channel",
+        )
 
 
 # --------------------------------------------------------------- the board

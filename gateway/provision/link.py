@@ -102,6 +102,29 @@ class BoardLink:
         except self._errors as exc:
             raise self._silent("no raw REPL prompt", exc) from None
 
+    def run_firmware(self) -> None:
+        """Leave the raw REPL and soft-reset from the friendly REPL: the board runs ``main.py``.
+
+        Nothing is read afterwards, so whoever else has the port open sees
+        everything the firmware prints; close the link next.
+        """
+        try:
+            self._t.exit_raw_repl()  # Ctrl-B: the friendly REPL
+            self._t.serial.write(b"\x04")  # Ctrl-D on an empty line: soft reset, boot.py and main.py run
+            self._t.serial.flush()
+        except self._io_errors as exc:
+            raise self._silent("soft reset", exc) from None
+
+    def hold_watchdog(self, timeout_ms: int) -> bool:
+        """On an ESP32 whose app armed the watchdog (it cannot be stopped), set it to ``timeout_ms``
+        and feed it, so a long REPL session is not cut by a reset.  False where the firmware's
+        ESP32 adapter cannot load (no firmware yet, a simulator): no watchdog to hold there."""
+        code = (
+            "try:\n from firmware.hal import esp32 as _hve\nexcept ImportError:\n print(0)\n"
+            f"else:\n _hve.EspWatchdog({int(timeout_ms)}).feed()\n print(1)\n"
+        )
+        return self._answer(code, "watchdog") == "1"
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             if getattr(self._t, "in_raw_repl", False):

@@ -25,8 +25,6 @@
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,6 +37,7 @@ from .build import Build
 from .credentials import Credentials
 from .errors import DeviceRefused, FirmwareMismatch, KeyMismatch, NoFirmware, SeatTaken
 from .gateway_api import GatewayApi
+from .install import copy_build, keypad_settings, write_settings
 from .link import BoardLink
 from .settings import KeypadSettings
 
@@ -129,7 +128,7 @@ class Provisioner:
                 if found != self.build.version:
                     raise FirmwareMismatch(found, self.build.version)
             say("配置 / config", 7)
-            link.call("write_config", json.dumps(self._config(device_id)))
+            write_settings(link, self._config(device_id))
             say("密钥 / key", 8)
             if not had_key or self.rekey:
                 link.call(
@@ -195,33 +194,18 @@ class Provisioner:
         password = self.credentials.password(device_id)
         if password is None:
             password = self.credentials.add_device(device_id)
-        config: dict[str, object] = {
-            "hall": self.hall.hall_id,
-            "device_id": device_id,
-            "wifi_ssid": self.keypad.wifi_ssid,
-            "wifi_password": self.keypad.wifi_secret(),
-            "broker_host": self.keypad.broker_host,
-            "broker_port": self.keypad.broker_port,
-            "mqtt_password": password,
-            "ca_pem": self.keypad.ca_pem(),
-            # The keypad's time floor before its first TLS handshake (docs/firmware.md, "The wall clock before TLS").
-            "provisioned_at": int(time.time()),
-        }
-        if self.keypad.server_hostname:
-            config["server_hostname"] = self.keypad.server_hostname
-        return config
+        return keypad_settings(
+            hall=self.hall.hall_id,
+            device_id=device_id,
+            wifi_ssid=self.keypad.wifi_ssid,
+            wifi_password=self.keypad.wifi_secret(),
+            broker_host=self.keypad.broker_host,
+            broker_port=self.keypad.broker_port,
+            mqtt_password=password,
+            ca_pem=self.keypad.ca_pem(),
+            server_hostname=self.keypad.server_hostname,
+        )
 
     def _copy(self, link: BoardLink, progress: Progress | None) -> None:
-        total = len(self.build.files)
-        for i, (rel, digest) in enumerate(self.build.files, start=1):
-            remote = "/" + rel
-            if progress is not None:
-                progress(f"固件 / firmware {i}/{total} {rel}", 6)
-            if link.sha256(remote) == digest:
-                continue
-            link.put(self.build.data(rel), remote)
-            got = link.sha256(remote)
-            if got != digest:
-                raise DeviceRefused(
-                    "COPY", f"{rel} reads back with SHA-256 {got}, expected {digest} (flash full or failing?)"
-                )
+        say = None if progress is None else (lambda what: progress(what, 6))
+        copy_build(link, self.build, say)

@@ -5,6 +5,12 @@ keypads in this process) and :class:`hil.rig.serial.SerialRig` (keypads on
 serial ports); a subclass boots its keypads after :meth:`HallRig.start_hall`.
 Both share the gateway and broker verbs (:meth:`kill_gateway`,
 :meth:`restart_broker`) and :meth:`wait`.
+
+``keypad_host`` / ``listen_host`` place the broker's TLS listener for
+keypads (:class:`hil.rig.broker.KeypadListener`): by default it binds
+127.0.0.1; a bench of physical keypads gives this machine's LAN address
+(``keypad_host="192.168.1.10"``, and ``listen_host="0.0.0.0"`` to bind
+every address), which the server certificate then covers.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.db import init_db, make_engine
-from hil.rig.broker import AnyBroker, free_port, open_broker
+from hil.rig.broker import HOST, AnyBroker, KeypadListener, free_port, open_broker
 from hil.rig.gateway import Credentials, GatewayProcess, write_hall_toml
 from hil.rig.hall import SeededHall, device_id, seed
 
@@ -39,6 +45,8 @@ class HallRig:
         seed_value: int = 0,
         broker: str = "mosquitto",
         broker_control: bool = False,
+        keypad_host: str = HOST,
+        listen_host: str | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -49,6 +57,7 @@ class HallRig:
         self.rng = random.Random(seed_value)
         self.broker_kind = broker  # mosquitto | embedded | auto
         self.broker_control = broker_control  # the gateway disables revoked keypads on the broker
+        self.listener = KeypadListener(keypad_host, listen_host or "")  # checked before anything starts
         self.creds = Credentials()
         self.faults: list[dict[str, Any]] = []  # every fault injected, in order
         self.hall: SeededHall | None = None
@@ -69,7 +78,7 @@ class HallRig:
             engine.dispose()
         ids = [device_id(i) for i in range(1, self.size + self.spares + 1)]
         self.seats = dict(zip(ids, self.hall.seats, strict=False))
-        self.broker = open_broker(self.broker_kind, self.workdir, self.hall_id, ids)
+        self.broker = open_broker(self.broker_kind, self.workdir, self.hall_id, ids, self.listener)
         if self.broker_control and self.broker.kind != "mosquitto":
             raise RigError("broker_control needs Mosquitto's dynamic security, not the embedded broker")
         self.broker.start()
@@ -87,13 +96,14 @@ class HallRig:
         self.gateway.start()
         return ids
 
-    def keypad_config(self, dev: str, port: int) -> dict[str, Any]:
-        """The firmware configuration override of keypad ``dev`` reaching the broker's TLS port ``port``."""
+    def keypad_config(self, dev: str, port: int, host: str | None = None) -> dict[str, Any]:
+        """The firmware configuration override of keypad ``dev`` reaching the broker's TLS port at
+        ``host``:``port`` (``host`` default: the broker's keypad address; a proxy in between gives its own)."""
         assert self.broker is not None
         return {
             "hall": self.hall_id,
             "device_id": dev,
-            "broker_host": "127.0.0.1",
+            "broker_host": host or self.broker.host,
             "broker_port": port,
             "server_hostname": self.broker.server_hostname,
             "mqtt_password": self.broker.password(dev),

@@ -1,7 +1,10 @@
 """The rig's broker: Mosquitto from the project's generated hall configuration (TLS, accounts, ACL).
 
-The keypads reach the TLS listener (through the impairment proxy); the
-gateway uses the plain loopback listener, as on a hall server.  Without
+The keypads reach the TLS listener (simulated ones through the impairment
+proxy); the gateway uses the plain loopback listener, as on a hall server.
+Where the TLS listener binds and which names its certificate covers come
+from one :class:`KeypadListener` (loopback by default; a bench of physical
+keypads gives the machine's LAN address).  Without
 Mosquitto, :func:`open_broker` with ``"auto"`` or ``"embedded"`` gives the
 embedded Python broker (:mod:`hil.rig.embedded`) on the same generated
 certificates, accounts and grants.
@@ -10,6 +13,7 @@ certificates, accounts and grants.
 from __future__ import annotations
 
 import getpass
+import ipaddress
 import os
 import shutil
 import signal
@@ -17,6 +21,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +33,7 @@ __all__ = [
     "BrokerMissing",
     "BrokerStartError",
     "HallBroker",
+    "KeypadListener",
     "MosquittoProcess",
     "free_port",
     "hall_config",
@@ -45,10 +51,66 @@ class BrokerMissing(RuntimeError):
     """Mosquitto is not installed."""
 
 
-def free_port() -> int:
+def free_port(host: str = HOST) -> int:
+    """A TCP port nothing listens on at ``host`` now (``0.0.0.0``: on every address)."""
     with socket.socket() as s:
-        s.bind((HOST, 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class KeypadListener:
+    """Where the broker's TLS listener for keypads binds, and how keypads reach it.
+
+    ``host`` is the address keypads connect to (a physical keypad on the
+    bench's Wi-Fi: this machine's LAN address); ``bind`` the address the
+    listener binds (default ``host``; ``0.0.0.0`` for every IPv4 address).
+    The server certificate covers ``localhost``, ``127.0.0.1`` and ``host``,
+    and keypads check ``server_hostname``: ``localhost`` on loopback (as
+    before), else ``host`` itself, as a hall's keypads check the broker's
+    LAN address (an IP address SAN).  The gateway's plain listener stays on
+    127.0.0.1 whatever this says.
+    """
+
+    host: str = HOST
+    bind: str = ""  # "": host
+
+    def __post_init__(self) -> None:
+        bc.subject_alt_name(self.host)  # an IP address or a DNS name, else InvalidSettingError
+        if _unspecified(self.host):
+            raise bc.InvalidSettingError(
+                f"keypad host {self.host!r} is not an address keypads can reach; give this machine's LAN "
+                "address (and bind='0.0.0.0' to listen on every address)"
+            )
+        if not self.bind:
+            object.__setattr__(self, "bind", self.host)
+        bc.subject_alt_name(self.bind)  # the same for the bind address (0.0.0.0 included)
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in (HOST, SERVER_NAME)
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The server certificate's names."""
+        return bc.DEFAULT_HOSTS if self.host in bc.DEFAULT_HOSTS else (*bc.DEFAULT_HOSTS, self.host)
+
+    @property
+    def server_hostname(self) -> str:
+        """The TLS name keypads check."""
+        return SERVER_NAME if self.loopback else self.host
+
+    @property
+    def probe_host(self) -> str:
+        """Where to check that the listener accepts: ``bind``, or 127.0.0.1 when it binds every address."""
+        return HOST if _unspecified(self.bind) else self.bind
+
+
+def _unspecified(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 def mosquitto_path() -> str | None:
@@ -62,9 +124,9 @@ def mosquitto_path() -> str | None:
     return None
 
 
-def _accepts(port: int) -> bool:
+def _accepts(port: int, host: str = HOST) -> bool:
     try:
-        with socket.create_connection((HOST, port), timeout=0.2):
+        with socket.create_connection((host, port), timeout=0.2):
             return True
     except OSError:
         return False
@@ -94,9 +156,11 @@ class MosquittoProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def start(self, ports: Iterable[int]) -> None:
-        """Start; return once every port accepts (BrokerStartError after ``WAIT`` s or if it exits)."""
-        ports = list(ports)
+    def start(self, ports: Iterable[int | tuple[str, int]]) -> None:
+        """Start; return once every port accepts (BrokerStartError after ``WAIT`` s or if it exits).
+
+        A port is a number (on 127.0.0.1) or a ``(host, port)`` pair."""
+        ends = [(HOST, p) if isinstance(p, int) else p for p in ports]
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [self.exe, "-c", str(self.conf_path)], stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.cwd
@@ -105,11 +169,11 @@ class MosquittoProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise BrokerStartError(f"mosquitto exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
-            if all(_accepts(p) for p in ports):
+            if all(_accepts(p, h) for h, p in ends):
                 return
             time.sleep(0.02)
         self.kill()
-        raise BrokerStartError(f"mosquitto did not accept on {ports} in {WAIT} s:\n{self.log()[-3000:]}")
+        raise BrokerStartError(f"mosquitto did not accept on {ends} in {WAIT} s:\n{self.log()[-3000:]}")
 
     def stop(self) -> None:
         """SIGTERM (Mosquitto saves its persistence database), bounded wait, then SIGKILL."""
@@ -131,14 +195,22 @@ class MosquittoProcess:
 
 
 def hall_config(
-    workdir: Path, hall: str, ids: list[str], port: int, local_port: int
+    workdir: Path,
+    hall: str,
+    ids: list[str],
+    port: int,
+    local_port: int,
+    listener: KeypadListener | None = None,
 ) -> tuple[bc.GeneratedConfig, dict[str, Path]]:
-    """The hall's generated broker configuration in ``workdir/broker`` (CA, TLS certificate, accounts, ACL)."""
+    """The hall's generated broker configuration in ``workdir/broker`` (CA, TLS certificate, accounts, ACL).
+
+    The keypads' TLS listener binds ``listener.bind`` and the certificate covers ``listener.hosts``."""
+    listener = listener or KeypadListener()
     settings = bc.BrokerSettings(
         hall=hall,
         port=port,
-        bind=HOST,
-        hosts=bc.DEFAULT_HOSTS,
+        bind=listener.bind,
+        hosts=listener.hosts,
         local_port=local_port,
         persistence=False,
         log_dest="stderr",
@@ -173,15 +245,17 @@ class AnyBroker(Protocol):
     def log(self) -> str: ...
 
 
-def open_broker(kind: str, workdir: Path, hall: str, devices: Iterable[str]) -> AnyBroker:
+def open_broker(
+    kind: str, workdir: Path, hall: str, devices: Iterable[str], listener: KeypadListener | None = None
+) -> AnyBroker:
     """``mosquitto`` (BrokerMissing without it), ``embedded``, or ``auto``: Mosquitto when installed."""
     if kind not in BROKER_KINDS:
         raise ValueError(f"broker must be one of {', '.join(BROKER_KINDS)}, not {kind!r}")
     if kind == "embedded" or (kind == "auto" and mosquitto_path() is None):
         from hil.rig.embedded import EmbeddedBroker
 
-        return EmbeddedBroker(workdir, hall, devices)
-    return HallBroker(workdir, hall, devices)
+        return EmbeddedBroker(workdir, hall, devices, listener)
+    return HallBroker(workdir, hall, devices, listener)
 
 
 class HallBroker:
@@ -189,7 +263,9 @@ class HallBroker:
 
     kind = "mosquitto"
 
-    def __init__(self, workdir: Path, hall: str, devices: Iterable[str]) -> None:
+    def __init__(
+        self, workdir: Path, hall: str, devices: Iterable[str], listener: KeypadListener | None = None
+    ) -> None:
         ids = list(devices)
         exe = mosquitto_path()
         if exe is None:
@@ -197,11 +273,12 @@ class HallBroker:
         self.exe = exe
         self.workdir = workdir
         self.hall = hall
-        self.host = HOST
-        self.server_hostname = SERVER_NAME
-        self.port = free_port()
+        self.listener = listener or KeypadListener()
+        self.host = self.listener.host
+        self.server_hostname = self.listener.server_hostname
+        self.port = free_port(self.listener.bind)
         self.local_port = free_port()
-        self.config, files = hall_config(workdir, hall, ids, self.port, self.local_port)
+        self.config, files = hall_config(workdir, hall, ids, self.port, self.local_port, self.listener)
         self.conf_path = files[bc.CONF]
         self.ca_path = files[bc.CA_CERT]
         self.log_path = workdir / "mosquitto.log"
@@ -221,7 +298,7 @@ class HallBroker:
 
     def start(self) -> None:
         if not self.running:
-            self.process.start([self.port, self.local_port])
+            self.process.start([(self.listener.probe_host, self.port), self.local_port])
 
     def log(self) -> str:
         return self.process.log()

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.broker import config as bc
-from hil.rig.broker import HOST, SERVER_NAME, WAIT, free_port, hall_config
+from hil.rig.broker import HOST, WAIT, KeypadListener, free_port, hall_config
 
 __all__ = ["NOT_HARDENED", "EmbeddedBroker", "HallAuthPlugin", "HallTopicPlugin", "allowed", "within"]
 
@@ -138,9 +138,9 @@ class _Running:
     handlers: list[logging.Handler] = field(default_factory=list)
 
 
-def _accepts(port: int) -> bool:
+def _accepts(port: int, host: str = HOST) -> bool:
     try:
-        with socket.create_connection((HOST, port), timeout=0.2):
+        with socket.create_connection((host, port), timeout=0.2):
             return True
     except OSError:
         return False
@@ -151,15 +151,18 @@ class EmbeddedBroker:
 
     kind = "embedded"
 
-    def __init__(self, workdir: Path, hall: str, devices: Iterable[str]) -> None:
+    def __init__(
+        self, workdir: Path, hall: str, devices: Iterable[str], listener: KeypadListener | None = None
+    ) -> None:
         ids = list(devices)
         self.workdir = workdir
         self.hall = hall
-        self.host = HOST
-        self.server_hostname = SERVER_NAME
-        self.port = free_port()
+        self.listener = listener or KeypadListener()
+        self.host = self.listener.host
+        self.server_hostname = self.listener.server_hostname
+        self.port = free_port(self.listener.bind)
         self.local_port = free_port()
-        self.config, files = hall_config(workdir, hall, ids, self.port, self.local_port)
+        self.config, files = hall_config(workdir, hall, ids, self.port, self.local_port, self.listener)
         self.ca_path = files[bc.CA_CERT]
         self.cert_path = files[bc.SERVER_CERT]
         self.key_path = files[bc.SERVER_KEY]
@@ -187,7 +190,7 @@ class EmbeddedBroker:
                 "default": {"type": "tcp", "bind": f"{HOST}:{self.local_port}"},
                 "keypads": {
                     "type": "tcp",
-                    "bind": f"{HOST}:{self.port}",
+                    "bind": f"{self.listener.bind}:{self.port}",
                     "ssl": True,
                     "certfile": str(self.cert_path),
                     "keyfile": str(self.key_path),
@@ -227,7 +230,7 @@ class EmbeddedBroker:
         try:
             run.broker = self._call(up())
             deadline = time.monotonic() + WAIT
-            while not (_accepts(self.port) and _accepts(self.local_port)):
+            while not (_accepts(self.port, self.listener.probe_host) and _accepts(self.local_port)):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the embedded broker did not accept in {WAIT} s: {self.log()[-2000:]}")
                 time.sleep(0.02)

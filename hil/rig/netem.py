@@ -17,7 +17,10 @@ import struct
 import time
 from dataclasses import dataclass, field
 
-__all__ = ["Link", "Proxy"]
+__all__ = ["LISTEN_HOST", "Link", "Proxy"]
+
+
+LISTEN_HOST = "127.0.0.1"  # where the per-keypad listeners are
 
 
 @dataclass
@@ -64,7 +67,7 @@ class Proxy:
 
     async def add(self, device_id: str) -> int:
         link = self.links.setdefault(device_id, Link(device_id))
-        server = await asyncio.start_server(lambda r, w: self._serve(link, r, w), "127.0.0.1", 0)
+        server = await asyncio.start_server(lambda r, w: self._serve(link, r, w), LISTEN_HOST, 0)
         self._servers.append(server)
         port = int(server.sockets[0].getsockname()[1])
         self.ports[device_id] = port

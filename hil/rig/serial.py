@@ -8,8 +8,10 @@ pyserial and reads the test channel's report lines
 (:mod:`firmware.app.testchan`: ``S`` state, ``L`` LEDs, ``D`` display,
 ``E`` a refused line) into :class:`SerialKeypad`.  Deputies press keys by
 ``K <key>`` lines.  Boards: :class:`hil.rig.serialsim.SimSerialBoard` (the
-real firmware behind a pty, for tests without hardware) or anything with
-the same four methods.
+real firmware behind a pty, for tests without hardware),
+:class:`hil.rig.esp32board.Esp32SerialBoard` (a physical keypad on USB; the
+rig then needs ``keypad_host``, the bench's LAN address, so the keypads
+reach its broker) or anything with the same methods.
 
 :func:`pulse_reset` resets an ESP32 dev board through the USB-serial
 bridge's DTR/RTS lines (RTS drives EN low, DTR keeps GPIO0 high: a normal

@@ -31,7 +31,7 @@ from firmware.app import states as S
 from hil.rig.base import HallRig, RigError
 from hil.rig.hall import device_id
 from hil.rig.keypads import Fleet, VirtualKeypad
-from hil.rig.netem import Proxy
+from hil.rig.netem import LISTEN_HOST, Proxy
 from hil.rig.store import PrivatePostgres, SmallDisk
 
 __all__ = ["STORES", "RigError", "SimRig"]
@@ -122,7 +122,7 @@ class SimRig(HallRig):
         cfg = config.load(
             None,
             {
-                **self.keypad_config(dev, port),
+                **self.keypad_config(dev, port, LISTEN_HOST),
                 "loop_ms": self.loop_ms,
                 "retransmit_ms": self.retransmit_ms,
                 "retransmit_max_ms": max(2000, self.retransmit_ms * 4),

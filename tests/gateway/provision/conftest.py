@@ -2,7 +2,7 @@
 
 * ``build`` / ``old_build``: real ``hallvote firmware build`` folders (no
   glyph table, so no font is needed); the old one says firmware 0.0.9.
-* ``boards``: start simulated keypads (``replboard.mjs``: the MicroPython
+* ``boards``: start simulated keypads (:mod:`hvtest.replboards`, ``replboard.mjs``: the MicroPython
   WebAssembly port's own REPL behind the master side of a pty); mpremote
   opens the slave side, ``/dev/pts/N``, as it would ``/dev/ttyUSB0``.
   ``boards.silent()`` is a pty with nothing behind it.
@@ -14,19 +14,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import subprocess
 import time
-import tty
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from hvtest.databases import engine  # noqa: F401  (the fixture, on SQLite and PostgreSQL)
-from hvtest.micropython import need_micropython, need_mpy_cross
+from hvtest.micropython import need_mpy_cross
+from hvtest.replboards import Boards
 from hvtest.seed import SeededHall, seed_hall
 from hvtest.tools import REPO
 from sqlalchemy import Engine
@@ -38,8 +35,6 @@ from gateway.cli import app
 from gateway.db import crud
 from gateway.db.models import SeatCreate
 
-HERE = Path(__file__).resolve().parent
-BOARD_SCRIPT = HERE / "replboard.mjs"
 DEVICE_ACCOUNTS = ("kp-101", "kp-102", "kp-103")
 WIFI_PASSWORD = "wifi-secret-5e2b"
 
@@ -69,59 +64,6 @@ def old_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("fw-old") / "build"
     fb.build(out, glyphs=False, root=root)
     return out
-
-
-@dataclass
-class Board:
-    port: str
-    proc: subprocess.Popen[bytes] | None
-    master: int
-    slave: int
-
-
-class Boards:
-    """Simulated keypads for one test; all stopped at its end."""
-
-    def __init__(self) -> None:
-        self.started: list[Board] = []
-
-    def _pty(self) -> tuple[int, int, str]:
-        master, slave = os.openpty()
-        tty.setraw(slave)  # as pyserial will; no echo or CR/LF mangling before it opens the port
-        return master, slave, os.ttyname(slave)
-
-    def start(self, *put: Path) -> Board:
-        need_micropython()
-        master, slave, name = self._pty()
-        args = ["node", str(BOARD_SCRIPT), "--fd", str(master)]
-        for folder in put:
-            args += ["--put", str(folder)]
-        proc = subprocess.Popen(args, pass_fds=(master,), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        board = Board(name, proc, master, slave)
-        self.started.append(board)
-        assert proc.stderr is not None
-        line = proc.stderr.readline()  # "replboard: ready" once the interpreter listens
-        if b"ready" not in line:
-            raise AssertionError(f"simulated keypad did not start: {line!r}")
-        return board
-
-    def silent(self) -> Board:
-        """A serial line with no keypad answering on it."""
-        master, slave, name = self._pty()
-        board = Board(name, None, master, slave)
-        self.started.append(board)
-        return board
-
-    def stop(self) -> None:
-        for b in self.started:
-            if b.proc is not None:
-                b.proc.kill()  # nothing to save: the board's filesystem dies with it
-                b.proc.wait()
-                if b.proc.stderr is not None:
-                    b.proc.stderr.close()
-            for fd in (b.master, b.slave):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
 
 
 @pytest.fixture

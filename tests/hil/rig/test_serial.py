@@ -77,3 +77,19 @@ def test_a_small_sitting_through_serial_lines(tmp_path: Path) -> None:
         r.wait(lambda: sum(line.startswith("H ") for line in r.keypads[a].heard) == hellos + 1, "a second H")
         r.wait_state(a, *S.ONLINE, timeout=60)
         assert r.faults[-1]["fault"] == "power_cycle"
+
+
+def test_keypads_reach_the_broker_at_the_rigs_keypad_host(tmp_path: Path) -> None:
+    """``keypad_host`` (a bench's LAN address; here 127.0.0.2, another loopback address): the broker's TLS
+    listener binds it, keypads are configured with it and check it as the certificate's name."""
+    need_executable("mosquitto", extra_dirs=("/usr/sbin",), hint="apt-get install mosquitto")
+    with SerialRig(tmp_path / "rig", [SimSerialBoard(tmp_path / "board")], keypad_host="127.0.0.2") as r:
+        assert r.broker is not None and r.gateway is not None
+        (dev,) = r.ids()
+        assert (r.broker.host, r.broker.server_hostname) == ("127.0.0.2", "127.0.0.2")
+        conf = (tmp_path / "rig" / "broker" / "mosquitto.conf").read_text()
+        assert f"listener {r.broker.port} 127.0.0.2" in conf
+        r.gateway.call("POST", f"/sittings/{r.sitting_id}/checkin/open")
+        r.wait_display(dev, "请按签到键")
+        r.press(dev, "checkin")
+        r.wait_state(dev, S.CHECKED_IN)  # the check-in went up and its ack came down through that listener

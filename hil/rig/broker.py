@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gateway.broker import config as bc
+from gateway.broker.pki import subject_alt_name
 
 __all__ = [
     "BROKER_KINDS",
@@ -76,7 +77,7 @@ class KeypadListener:
     bind: str = ""  # "": host
 
     def __post_init__(self) -> None:
-        bc.subject_alt_name(self.host)  # an IP address or a DNS name, else InvalidSettingError
+        subject_alt_name(self.host)  # an IP address or a DNS name, else InvalidSettingError
         if _unspecified(self.host):
             raise bc.InvalidSettingError(
                 f"keypad host {self.host!r} is not an address keypads can reach; give this machine's LAN "
@@ -84,7 +85,7 @@ class KeypadListener:
             )
         if not self.bind:
             object.__setattr__(self, "bind", self.host)
-        bc.subject_alt_name(self.bind)  # the same for the bind address (0.0.0.0 included)
+        subject_alt_name(self.bind)  # the same for the bind address (0.0.0.0 included)
 
     @property
     def loopback(self) -> bool:

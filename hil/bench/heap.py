@@ -60,10 +60,8 @@ import fakehw, machine, network, esp32  # stand-ins for what the ESP32 port has 
 await hvhost.collect()
 BASE = gc.mem_alloc()
 from protocol import codec as pc, frames, topics, consts
-from firmware.app import config, runner as rn
+from firmware.app import main as app_main
 from firmware.app import states as S
-from firmware.app.keypad import Keypad
-from firmware.hal import esp32 as adapter
 
 inp = hvhost.load_input()
 HALL, DEV = "h1", "kp-1"
@@ -217,11 +215,18 @@ async def press(name):
     await asyncio.sleep_ms(40)
 
 
+def settings():  # the config module is for boot only (main.build unloads it): no reference kept here
+    from firmware.app import config
+    return config.load(None, {"hall": HALL, "device_id": DEV, "ca_file": None, "profile": inp["profile"],
+                              "wifi_ssid": "hall", "wifi_password": "secret", "loop_ms": 1})
+
+
 async def flow():
     global kp, board
-    cfg = config.load(None, {"hall": HALL, "device_id": DEV, "ca_file": None, "profile": inp["profile"],
-                             "wifi_ssid": "hall", "wifi_password": "secret", "loop_ms": 1})
-    board = adapter.board(cfg)
+    # built as firmware/app/main.py builds it on the keypad (the ESP32 adapter's board for the
+    # config), with the in-memory broker as the MQTT client's connection
+    r = app_main.build(None, settings(), open_connection=opener, backoff_base=0.05, backoff_cap=0.1)
+    kp, board = r.kp, r.kp.board
     board.rng = hvhost.urandom  # this port's os.urandom is the host's, through hvhost
     wlan = board.wifi._wlan
     connect = wlan.connect
@@ -231,9 +236,6 @@ async def flow():
         fakehw.WIFI["connected"] = True
 
     wlan.connect = join
-    kp = Keypad(board, cfg)
-    client = rn.make_client(kp, open_connection=opener, backoff_base=0.05, backoff_cap=0.1)
-    r = rn.Runner(kp, client)
     task = asyncio.create_task(r.run())
     await until(lambda: kp.state == S.IDLE and kp.signer is not None and not kp.signer.pending)
     await until(lambda: kp._public is not None and not kp._public.pending)

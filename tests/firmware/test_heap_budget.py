@@ -21,7 +21,7 @@ from firmware.hal import profiles
 pytestmark = pytest.mark.micropython
 
 # Live heap after boot measured with `python -m hil.bench.heap` (docs/performance.md), bytes.
-MEASURED = {"keypad4": 150_112, "keypad4-card": 155_200, "oled-nav-card": 176_976, "oled-nav-card-s3": 177_136}
+MEASURED = {"keypad4": 140_144, "keypad4-card": 145_408, "oled-nav-card": 169_376, "oled-nav-card-s3": 169_392}
 
 _cache: dict[str, dict] = {}
 
@@ -35,7 +35,8 @@ def flow(name: str) -> dict:
         _cache[name] = heap.measure(name)
         r = _cache[name]
         print(f"{name}: live after boot {r['after_boot']:,} B (budget {r['budget']:,}), after vote "
-              f"{r['after_vote']:,}, peak sign {r['peak_sign']:,}, peak slice {r['peak_slice']:,}")  # fmt: skip
+              f"{r['after_vote']:,}, built {r['built']:,}, peak sign {r['peak_sign']:,}, "
+              f"peak slice {r['peak_slice']:,}")  # fmt: skip
     return _cache[name]
 
 
@@ -52,6 +53,12 @@ def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
     assert "firmware.mqtt.packets" in r["boot_modules"] and "firmware.mqtt.codec" not in r["boot_modules"]
     assert "firmware.hal.profile_table" not in r["boot_modules"]
     assert "firmware.provision" not in r["boot_modules"]
+    # what only boot needs is loaded while the keypad is built, then unloaded
+    boot_only = {"firmware.hal.profiles", "firmware.app.config", "firmware.hal.build_info", "firmware.version"}
+    assert boot_only <= set(r["boot_loaded"]) and boot_only <= set(r["unloaded"])
+    assert not boot_only & set(r["boot_modules"]) and "firmware.app.main" in r["boot_modules"]
+    # the display's texts only on a keypad with a display
+    assert ("firmware.app.screen" in r["modules"]) == bool(profiles.PROFILES[name]["display"])
 
 
 @pytest.mark.xfail(strict=True, reason="over the module budget with bytecode loaded from .mpy into the heap")

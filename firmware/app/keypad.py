@@ -23,8 +23,9 @@ from protocol import consts, frames, reasons
 from protocol import device as codec
 from protocol.errors import ProtocolError
 
-from . import classify, config, feedback, outbox, states
+from . import classify, feedback, outbox, states
 from .ballot import Ballot
+from .config import NVS_BOOTS, NVS_CHECKIN, NVS_COUNTER, NVS_OUTBOX, NVS_SECRET
 from .outbox import CHECKIN, VOTE, Entry, Outbox
 from .timefloor import TimeFloor
 
@@ -47,24 +48,28 @@ def _u32(raw: "bytes | None") -> int:
 class Keypad:
     def __init__(self, board: "Board", cfg: "dict[str, Any] | None" = None) -> None:
         self.board = board
-        self.cfg = cfg if cfg is not None else config.load(None)
+        if cfg is None:
+            from . import config
+
+            cfg = config.load(None)
+        self.cfg = cfg
         self.clock = board.clock
         self.hall = self.cfg["hall"]
         self.device_id = self.cfg["device_id"]
         self.up_topic = codec.topic(self.hall, self.device_id, "up")
         self.status_topic = codec.topic(self.hall, self.device_id, "status")
         nvs = board.nvs
-        self.counter = Counter(nvs, self.cfg["counter_block"], config.NVS_COUNTER)
+        self.counter = Counter(nvs, self.cfg["counter_block"], NVS_COUNTER)
         self.timefloor = TimeFloor(nvs, self.clock)
         self.timefloor.apply()  # before any TLS handshake: the RTC starts at 2000-01-01
-        self.boots = _u32(nvs.get(config.NVS_BOOTS)) + 1
-        nvs.set(config.NVS_BOOTS, self.boots.to_bytes(4, "big"))
+        self.boots = _u32(nvs.get(NVS_BOOTS)) + 1
+        nvs.set(NVS_BOOTS, self.boots.to_bytes(4, "big"))
         # The nonce counter starts at boots << 32: unique only if this boot count is on flash.
-        self.boots_durable = _u32(nvs.get(config.NVS_BOOTS)) == self.boots
+        self.boots_durable = _u32(nvs.get(NVS_BOOTS)) == self.boots
         self.sign_refusals = 0  # frames not signed: dead RNG and no durable boot count
         self.signer: sg.Signer | None = None
         self._public: sg.PublicKeyJob | None = None
-        secret = nvs.get(config.NVS_SECRET)
+        secret = nvs.get(NVS_SECRET)
         if secret is not None:
             self._use_key(secret)
         if not 1 <= self.cfg["outbox_max"] <= 16:  # saved in one NVS blob, read back in at most 4 KiB
@@ -118,7 +123,7 @@ class Keypad:
         self._public = sg.PublicKeyJob(secret)  # in steps, after the nonce pool is full
 
     def _restore_outbox(self) -> None:
-        raw = self.board.nvs.get(config.NVS_OUTBOX)
+        raw = self.board.nvs.get(NVS_OUTBOX)
         if not raw:
             return
         try:
@@ -131,7 +136,7 @@ class Keypad:
     def _save_outbox(self) -> None:
         """The outbox to NVS when its entries changed: before any new frame reaches the client."""
         if self.outbox.changed:
-            self.board.nvs.set(config.NVS_OUTBOX, outbox.dump(self.outbox.entries))
+            self.board.nvs.set(NVS_OUTBOX, outbox.dump(self.outbox.entries))
             self.outbox.changed = False
 
     def public_key(self) -> "bytes | None":
@@ -306,7 +311,7 @@ class Keypad:
     def _do_wifi_up(self, _: "Any") -> None:
         if self.signer is None:  # first boot: the radio is on, so the RNG is truly random now
             secret = sg.generate_private_key(self.board.rng)
-            self.board.nvs.set(config.NVS_SECRET, secret)
+            self.board.nvs.set(NVS_SECRET, secret)
             self._use_key(secret)
         self.want_mqtt = True
 
@@ -403,7 +408,7 @@ class Keypad:
         # Rounds are left alone: retained broadcasts arrive in any order, and a
         # round ends with its own motion-closed or the next motion-open.
         self.sitting = f
-        ci = _u32(self.board.nvs.get(config.NVS_CHECKIN))
+        ci = _u32(self.board.nvs.get(NVS_CHECKIN))
         self.checked_in = f.state != consts.SITTING_CLOSED and ci == f.sitting_id
         self.seat = ""
         self.outbox.drop_where(lambda e: e.kind == CHECKIN and e.ref != f.sitting_id)
@@ -461,8 +466,8 @@ class Keypad:
             if self.sitting is not None and entry.ref == self.sitting.sitting_id:
                 self.checked_in = True
                 self.seat = ack.seat
-                if _u32(self.board.nvs.get(config.NVS_CHECKIN)) != entry.ref:  # survives a reboot
-                    self.board.nvs.set(config.NVS_CHECKIN, int(entry.ref).to_bytes(4, "big"))
+                if _u32(self.board.nvs.get(NVS_CHECKIN)) != entry.ref:  # survives a reboot
+                    self.board.nvs.set(NVS_CHECKIN, int(entry.ref).to_bytes(4, "big"))
         elif entry.ref == self.round_key():
             secret = self.motion is not None and self.motion.secret
             shown = ack.choices if len(ack.choices) == len(entry.choices) else entry.choices
@@ -476,7 +481,7 @@ class Keypad:
             return
         if nack.reason == reasons.NOT_CHECKED_IN:
             self.checked_in = False
-            self.board.nvs.set(config.NVS_CHECKIN, bytes(4))
+            self.board.nvs.set(NVS_CHECKIN, bytes(4))
         elif nack.reason == reasons.FIRST_PRESS_FINAL and entry.ref == self.round_key():
             for i in entry.items:  # an earlier press was recorded (choice unknown here)
                 self.recorded.setdefault(i, 0)

@@ -10,7 +10,8 @@ USB serial port (a normal build has neither the flag nor the module).
 
 import asyncio
 
-from . import config, runner
+from .. import unload
+from . import runner
 from .keypad import Keypad
 
 TYPE_CHECKING = False
@@ -19,18 +20,31 @@ if TYPE_CHECKING:
 
     from firmware.hal.port import Board
 
-__all__ = ["build", "main"]
+__all__ = ["BOOT_ONLY", "build", "main"]
+
+# Modules needed only while the keypad is built (the config, the build's profile name, the firmware
+# version): unloaded once it is (on MicroPython; see firmware.unload), so their code leaves the
+# heap.  The board adapter unloads the pin profiles itself.
+BOOT_ONLY = ("firmware.app.config", "firmware.hal.build_info", "firmware.version")
 
 
-def build(board: "Board | None" = None, cfg: "dict[str, Any] | None" = None) -> runner.Runner:
+def build(board: "Board | None" = None, cfg: "dict[str, Any] | None" = None, **client: "Any") -> runner.Runner:
+    """The keypad's loop, ready to run: ``cfg`` (default: :func:`config.load`), ``board`` (default:
+    the ESP32 adapter's for ``cfg``), the keypad, its MQTT client (``client``: keyword arguments
+    for :func:`runner.make_client`, e.g. a test's ``open_connection``)."""
     if cfg is None:
+        from . import config
+
         cfg = config.load()
     if board is None:
         from firmware.hal import esp32  # the only hardware module; absent under CPython
 
         board = esp32.board(cfg)
     kp = Keypad(board, cfg)
-    return runner.Runner(kp, runner.make_client(kp), _test_channel(kp))
+    loop = runner.Runner(kp, runner.make_client(kp, **client), _test_channel(kp))
+    for name in BOOT_ONLY:
+        unload(name)
+    return loop
 
 
 def _test_channel(kp: Keypad) -> "Any":

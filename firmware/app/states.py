@@ -39,12 +39,18 @@ Rules (what the table below says, in words):
    ``recorded``; a round open -> ``motion_open``; else ``checked_in``.
    :func:`derive` is that rule.
 
-``TABLE[state][event]`` is ``(next, action)``; ``next`` is a state, SAME or
-RESUME, ``action`` the name of a Keypad method (``_do_<action>``) or None.
+``transition(state, event)`` is ``(next, action)``; ``next`` is a state, SAME
+or RESUME, ``action`` the name of a Keypad method (``_do_<action>``) or None.
 Every state has a row for every event: :func:`transition` never guesses.
+The rows are written below as dicts; the keypad keeps them packed into bytes
+(``TABLE[state][event]``, the dicts, exists on CPython, and :func:`table`
+builds it anywhere).
 """
 
+import sys
+
 __all__ = [
+    "ACTIONS",
     "EVENTS",
     "ONLINE",
     "RESUME",
@@ -52,6 +58,7 @@ __all__ = [
     "STATES",
     "TABLE",
     "derive",
+    "table",
     "transition",
 ]
 
@@ -104,101 +111,133 @@ EVENTS = (
     ACK, NACK, NACK_BUSY, RETRANSMIT, HEARTBEAT, DISPLAY_TIMEOUT,
 )  # fmt: skip
 
-# What a broadcast or an answer does to the keypad's knowledge, in any state.
-_FACTS = {
-    SITTING_NEW: "new_sitting",
-    SITTING_UPDATE: "update_sitting",
-    SITTING_CLOSED: "close_sitting",
-    MOTION_OPENED: "open_round",
-    MOTION_UPDATE: "update_round",
-    MOTION_CLOSED: "close_round",
-    RESULT: "show_result",
-    ACK: "acked",
-    NACK: "refused",
-    NACK_BUSY: "busy",
-}
-
-
-def _row(
-    default: "tuple[str, str | None]", facts_next: str, **rows: "tuple[str, str | None]"
-) -> "dict[str, tuple[str, str | None]]":
-    """A state's row: every event -> default, facts with their action, a refusal
-    timing out is cleared, then the given cells."""
-    row: dict[str, tuple[str, str | None]] = {}
-    for event in EVENTS:
-        row[event] = default
-    for event, action in _FACTS.items():
-        row[event] = (facts_next, action)
-    row[DISPLAY_TIMEOUT] = (SAME, "clear_refusal")
-    row.update(rows)
-    return row
-
-
-# Before the first connect nothing can be pressed into a frame (no sitting known yet).
-_BOOTING = _row((SAME, None), SAME, booted=(JOINING, "boot"))
-_JOINING = _row(
-    (SAME, None), SAME,
-    wifi_up=(CONNECTING, "wifi_up"),
-    mqtt_up=(RESUME, "online"),
-)  # fmt: skip
-_CONNECTING = _row(
-    (SAME, None), SAME,
-    wifi_down=(JOINING, None),
-    mqtt_up=(RESUME, "online"),
+# Actions: a cell names one of these (a Keypad method ``_do_<action>``) or None.
+ACTIONS = (
+    "boot", "wifi_up", "online", "link_down", "send_checkin", "send_vote", "redraw", "deny",
+    "new_sitting", "update_sitting", "close_sitting", "open_round", "update_round", "close_round",
+    "show_result", "acked", "refused", "busy", "retransmit", "heartbeat", "clear_refusal",
 )  # fmt: skip
 
-
-def _online(**cells: "tuple[str, str | None]") -> "dict[str, tuple[str, str | None]]":
-    row = _row(
-        (SAME, None), RESUME,
-        wifi_down=(OFFLINE, "link_down"),
-        mqtt_down=(OFFLINE, "link_down"),
-        mqtt_up=(RESUME, "online"),
-        key_nav=(SAME, "redraw"),
-        key_denied=(REFUSED, "deny"),
-        sitting_update=(SAME, "update_sitting"),
-        sitting_closed=(IDLE, "close_sitting"),
-        result=(SAME, "show_result"),
-        nack=(REFUSED, "refused"),
-        nack_busy=(SAME, "busy"),
-        retransmit=(SAME, "retransmit"),
-        heartbeat=(SAME, "heartbeat"),
-    )
-    row.update(cells)
-    return row
+# The keypad keeps the table packed: per state, two bytes per event (in EVENTS order): the
+# next state's index in _TARGETS, and 0 for no action or 1 + the action's index in ACTIONS.
+_TARGETS = STATES + (SAME, RESUME)
 
 
-# Key events are produced only when they make sense (rule 4), so some cells
-# cannot occur: a check-in press once checked in (or with one unanswered),
-# a vote press without an open round and a check-in.  Those cells stay put.
-_CHECKIN = (SENT, "send_checkin")
-_VOTE = (SENT, "send_vote")
-_OFFLINE = _row(
-    (SAME, None), SAME,
-    mqtt_up=(RESUME, "online"),
-    key_checkin=(SAME, "send_checkin"),
-    key_vote=(SAME, "send_vote"),
-    key_nav=(SAME, "redraw"),
-    key_denied=(SAME, "deny"),
-)  # fmt: skip
+def _packed() -> "tuple[bytes, ...]":
+    """The table, written out as dicts, packed.  Runs once, at import; the dicts and this
+    function's code are left to the GC."""
+    # What a broadcast or an answer does to the keypad's knowledge, in any state.
+    facts = {
+        SITTING_NEW: "new_sitting",
+        SITTING_UPDATE: "update_sitting",
+        SITTING_CLOSED: "close_sitting",
+        MOTION_OPENED: "open_round",
+        MOTION_UPDATE: "update_round",
+        MOTION_CLOSED: "close_round",
+        RESULT: "show_result",
+        ACK: "acked",
+        NACK: "refused",
+        NACK_BUSY: "busy",
+    }
 
-TABLE = {
-    BOOTING: _BOOTING,
-    JOINING: _JOINING,
-    CONNECTING: _CONNECTING,
-    IDLE: _online(key_checkin=_CHECKIN),
-    CHECKED_IN: _online(),
-    MOTION_OPEN: _online(key_vote=_VOTE),
-    SENT: _online(key_vote=_VOTE),
-    RECORDED: _online(key_vote=_VOTE),
-    REFUSED: _online(key_checkin=_CHECKIN, key_vote=_VOTE, display_timeout=(RESUME, "clear_refusal")),
-    OFFLINE: _OFFLINE,
-}
+    def row(
+        default: "tuple[str, str | None]", facts_next: str, **cells: "tuple[str, str | None]"
+    ) -> "dict[str, tuple[str, str | None]]":
+        """A state's row: every event -> default, facts with their action, a refusal
+        timing out is cleared, then the given cells."""
+        out: dict[str, tuple[str, str | None]] = {}
+        for event in EVENTS:
+            out[event] = default
+        for event, action in facts.items():
+            out[event] = (facts_next, action)
+        out[DISPLAY_TIMEOUT] = (SAME, "clear_refusal")
+        out.update(cells)
+        return out
+
+    def online(**cells: "tuple[str, str | None]") -> "dict[str, tuple[str, str | None]]":
+        out = row(
+            (SAME, None), RESUME,
+            wifi_down=(OFFLINE, "link_down"),
+            mqtt_down=(OFFLINE, "link_down"),
+            mqtt_up=(RESUME, "online"),
+            key_nav=(SAME, "redraw"),
+            key_denied=(REFUSED, "deny"),
+            sitting_update=(SAME, "update_sitting"),
+            sitting_closed=(IDLE, "close_sitting"),
+            result=(SAME, "show_result"),
+            nack=(REFUSED, "refused"),
+            nack_busy=(SAME, "busy"),
+            retransmit=(SAME, "retransmit"),
+            heartbeat=(SAME, "heartbeat"),
+        )
+        out.update(cells)
+        return out
+
+    # Key events are produced only when they make sense (rule 4), so some cells
+    # cannot occur: a check-in press once checked in (or with one unanswered),
+    # a vote press without an open round and a check-in.  Those cells stay put.
+    checkin = (SENT, "send_checkin")
+    vote = (SENT, "send_vote")
+    rows = {
+        # Before the first connect nothing can be pressed into a frame (no sitting known yet).
+        BOOTING: row((SAME, None), SAME, booted=(JOINING, "boot")),
+        JOINING: row(
+            (SAME, None), SAME,
+            wifi_up=(CONNECTING, "wifi_up"),
+            mqtt_up=(RESUME, "online"),
+        ),
+        CONNECTING: row(
+            (SAME, None), SAME,
+            wifi_down=(JOINING, None),
+            mqtt_up=(RESUME, "online"),
+        ),
+        IDLE: online(key_checkin=checkin),
+        CHECKED_IN: online(),
+        MOTION_OPEN: online(key_vote=vote),
+        SENT: online(key_vote=vote),
+        RECORDED: online(key_vote=vote),
+        REFUSED: online(key_checkin=checkin, key_vote=vote, display_timeout=(RESUME, "clear_refusal")),
+        OFFLINE: row(
+            (SAME, None), SAME,
+            mqtt_up=(RESUME, "online"),
+            key_checkin=(SAME, "send_checkin"),
+            key_vote=(SAME, "send_vote"),
+            key_nav=(SAME, "redraw"),
+            key_denied=(SAME, "deny"),
+        ),
+    }  # fmt: skip
+    packed = []
+    for state in STATES:
+        cells = bytearray()
+        for event in EVENTS:
+            nxt, action = rows[state][event]
+            cells.append(_TARGETS.index(nxt))
+            cells.append(0 if action is None else 1 + ACTIONS.index(action))
+        packed.append(bytes(cells))
+    return tuple(packed)
+
+
+_PACKED = _packed()
+del _packed
 
 
 def transition(state: str, event: str) -> "tuple[str, str | None]":
     """``(next, action)`` for an event in a state; KeyError for an unknown state or event."""
-    return TABLE[state][event]
+    if state not in STATES or event not in EVENTS:
+        raise KeyError((state, event))
+    cell = 2 * EVENTS.index(event)
+    row = _PACKED[STATES.index(state)]
+    action = row[cell + 1]
+    return _TARGETS[row[cell]], ACTIONS[action - 1] if action else None
+
+
+def table() -> "dict[str, dict[str, tuple[str, str | None]]]":
+    """The whole table as dicts, ``table()[state][event] -> (next, action)`` (for tests and tools)."""
+    return {state: {event: transition(state, event) for event in EVENTS} for state in STATES}
+
+
+if sys.implementation.name != "micropython":
+    TABLE = table()  # on the keypad only the packed form is kept (transition)
 
 
 def derive(refusal: bool, unanswered: bool, checked_in: bool, round_open: bool, recorded: bool) -> str:

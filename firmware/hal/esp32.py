@@ -37,8 +37,9 @@ import esp32
 import machine
 import network
 
-from .. import version
-from . import debounce, leds, port, profiles
+from .. import unload
+from ..version import VERSION
+from . import debounce, leds, port
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -189,9 +190,7 @@ class EspWatchdog(port.Watchdog):
         return self._wdt is not None
 
 
-def _key_pin(
-    pin_no: int, active_low: bool, input_only: "tuple[int, ...]" = profiles.INPUT_ONLY
-) -> "tuple[Any, Callable[[], bool]]":
+def _key_pin(pin_no: int, active_low: bool, input_only: "tuple[int, ...]") -> "tuple[Any, Callable[[], bool]]":
     """The key's input Pin and a reader returning True while the key is closed."""
     pull = None
     if pin_no not in input_only:  # input-only pins (GPIO 34-39 on an ESP32) have no pulls
@@ -203,17 +202,14 @@ def _key_pin(
     return pin, lambda: bool(value())
 
 
-def _key_reader(
-    pin_no: int, active_low: bool, input_only: "tuple[int, ...]" = profiles.INPUT_ONLY
-) -> "Callable[[], bool]":
+def _key_reader(pin_no: int, active_low: bool, input_only: "tuple[int, ...]") -> "Callable[[], bool]":
     return _key_pin(pin_no, active_low, input_only)[1]
 
 
-def _latched_keys(profile: "dict[str, Any]") -> debounce.DebouncedKeys:
+def _latched_keys(profile: "dict[str, Any]", no_pull: "tuple[int, ...]") -> debounce.DebouncedKeys:
     """Debounced keys whose edges are also latched by pin interrupts (hard IRQ when the port
     allows), so a press shorter than a slow loop iteration is not lost."""
     active_low = profile.get("key_active_low", True)
-    no_pull = profiles.input_only(profile)
     pins = {name: _key_pin(pin, active_low, no_pull) for name, pin in profile["keys"].items()}
     readers = {name: pins[name][1] for name in pins}
     latch = debounce.EdgeLatch()
@@ -255,18 +251,35 @@ def _built_profile() -> "str | None":
         return None
 
 
+def _select(config: "dict[str, Any]") -> "tuple[dict[str, Any], tuple[int, ...]]":
+    """The profile for ``config`` (:func:`profiles.select`, build's profile as the default) and its
+    module's input-only pins.  The profile code is needed only here, at boot: it is unloaded after."""
+    from . import profiles
+
+    try:
+        profile = profiles.select(config, _built_profile())
+        return profile, profiles.input_only(profile)
+    finally:
+        unload(__name__.rpartition(".")[0] + ".profiles")
+
+
 class Esp32Board(port.Board):
-    """The keypad's hardware per ``profile`` (a dict from :func:`profiles.select`)."""
+    """The keypad's hardware per ``profile`` (a dict from :func:`profiles.select`); keys on the
+    ``input_only`` pins get no internal pull (GPIO 34-39 on an ESP32)."""
 
     def __init__(
-        self, profile: "dict[str, Any]", nvs_namespace: str = "hallvote", hostname: "str | None" = None
+        self,
+        profile: "dict[str, Any]",
+        input_only: "tuple[int, ...]",
+        nvs_namespace: str = "hallvote",
+        hostname: "str | None" = None,
     ) -> None:
         self.profile = profile
         self.faults = []  # type: list[str]
         self.display_errors = 0
-        self.firmware_version = version.VERSION
+        self.firmware_version = VERSION
         self.clock = EspClock()
-        self.keys = _latched_keys(profile)
+        self.keys = _latched_keys(profile, input_only)
         self.leds = leds.BlinkingLeds(
             {
                 name: _led_writer(pin, profile.get("led_active_low", False))
@@ -366,7 +379,7 @@ class Esp32Board(port.Board):
         if self._adc is None or not self._battery:
             return 255
         mv = self._adc.read_uv() / 1000 * self._battery.get("divider", 2.0)
-        return profiles.battery_percent(mv, self._battery)
+        return port.battery_percent(mv, self._battery)
 
     def free_heap(self) -> int:
         return int(_gc.mem_free())
@@ -383,7 +396,7 @@ class BootHardware:
     """
 
     def __init__(self, namespace: str = "hallvote") -> None:
-        self.profile = profiles.select({}, _built_profile())
+        self.profile, self._no_pull = _select({})
         self.namespace = namespace
         self._wdt = None  # type: Any
         self._fault_leds = []  # type: list[Callable[[bool], None]]
@@ -394,7 +407,7 @@ class BootHardware:
         pin = self.profile["keys"].get(name)
         if pin is None:
             return False
-        read = _key_reader(pin, self.profile.get("key_active_low", True), profiles.input_only(self.profile))
+        read = _key_reader(pin, self.profile.get("key_active_low", True), self._no_pull)
         for _ in range(5):
             if not read():
                 return False
@@ -426,7 +439,7 @@ class BootHardware:
             if led is not None:
                 self._fault_leds.append(led)
         if self.profile.get("display"):
-            Esp32Board(self.profile, self.namespace).display.show(lines)  # type: ignore[union-attr]
+            Esp32Board(self.profile, self._no_pull, self.namespace).display.show(lines)  # type: ignore[union-attr]
 
     def sleep_ms(self, ms: int) -> None:
         self._lit = not self._lit
@@ -452,5 +465,5 @@ def board(config: "dict[str, Any] | None" = None) -> Esp32Board:
     """The board for the device ``config``: its ``"profile"`` (default: the build's, then
     :data:`profiles.DEFAULT`) with ``"hardware"`` overrides; ``"nvs_namespace"``, ``"hostname"``."""
     config = config or {}
-    profile = profiles.select(config, _built_profile())
-    return Esp32Board(profile, config.get("nvs_namespace", "hallvote"), config.get("hostname"))
+    profile, no_pull = _select(config)
+    return Esp32Board(profile, no_pull, config.get("nvs_namespace", "hallvote"), config.get("hostname"))

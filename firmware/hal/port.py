@@ -23,6 +23,10 @@ Plain base classes (MicroPython has no ``abc``): every method raises
 NotImplementedError unless a harmless default exists.
 """
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = [
     "BLINK",
     "KEYS_BASIC",
@@ -40,6 +44,7 @@ __all__ = [
     "Nvs",
     "Watchdog",
     "Wifi",
+    "battery_percent",
 ]
 
 # LED modes.
@@ -210,3 +215,14 @@ class Board:
     def reset(self) -> None:
         """Hard-reset the board (``machine.reset()``; does not return on the device)."""
         raise NotImplementedError
+
+
+def battery_percent(mv: float, battery: "dict[str, Any]") -> int:
+    """``Board.battery()`` from the battery voltage in mV: 0..100, linear between the profile's
+    ``empty_mv`` and ``full_mv`` (a profile's ``battery``); 255 when they make no range."""
+    empty = battery.get("empty_mv", 3300)
+    full = battery.get("full_mv", 4150)
+    if full <= empty:
+        return 255
+    pct = (mv - empty) * 100 // (full - empty)
+    return int(max(0, min(100, pct)))

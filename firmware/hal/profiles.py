@@ -37,6 +37,9 @@ active high), GPIO 0 an LED to 3V3 (active low), GPIO 5 and 15 take either.
 
 import sys
 
+from .. import unload
+from .port import battery_percent
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -79,11 +82,7 @@ def _table():  # type: () -> Any
 
 def _drop_table() -> None:
     """On MicroPython, let the GC take the tables back (they are read again when next needed)."""
-    if sys.implementation.name == "micropython":
-        sys.modules.pop(__name__.rpartition(".")[0] + ".profile_table", None)
-        package = sys.modules.get(__name__.rpartition(".")[0])
-        if package is not None and "profile_table" in package.__dict__:
-            delattr(package, "profile_table")
+    unload(__name__.rpartition(".")[0] + ".profile_table")
 
 
 def _module(name: "str | None") -> "dict[str, Any] | None":
@@ -242,13 +241,3 @@ def validate(profile: "Profile") -> "list[str]":
         if output and pin in module["input_only"]:
             problems.append("%s: GPIO %d is input-only" % (use, pin))
     return problems
-
-
-def battery_percent(mv: float, battery: "dict[str, Any]") -> int:
-    """Charge 0..100 from the battery voltage in mV, linear between the profile's empty and full."""
-    empty = battery.get("empty_mv", 3300)
-    full = battery.get("full_mv", 4150)
-    if full <= empty:
-        return 255
-    pct = (mv - empty) * 100 // (full - empty)
-    return int(max(0, min(100, pct)))

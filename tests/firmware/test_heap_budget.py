@@ -36,7 +36,8 @@ def flow(name: str) -> dict:
         _cache[name] = heap.measure(name)
         r = _cache[name]
         print(f"{name}: live after boot {r['after_boot']:,} B (budget {r['budget']:,}), after vote "
-              f"{r['after_vote']:,}, peak sign {r['peak_sign']:,}, peak slice {r['peak_slice']:,}")  # fmt: skip
+              f"{r['after_vote']:,}, built {r['built']:,}, peak sign {r['peak_sign']:,}, "
+              f"peak slice {r['peak_slice']:,}")  # fmt: skip
     return _cache[name]
 
 
@@ -57,6 +58,12 @@ def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
     assert "protocol.device" in r["boot_modules"]
     for name in ("protocol.codec", "protocol.topics", "protocol.reason_texts"):
         assert name not in r["boot_modules"] and name not in r["modules"]
+    # what only boot needs is loaded while the keypad is built, then unloaded
+    boot_only = {"firmware.hal.profiles", "firmware.app.config", "firmware.hal.build_info", "firmware.version"}
+    assert boot_only <= set(r["boot_loaded"]) and boot_only <= set(r["unloaded"])
+    assert not boot_only & set(r["boot_modules"]) and "firmware.app.main" in r["boot_modules"]
+    # the display's texts only on a keypad with a display
+    assert ("firmware.app.screen" in r["modules"]) == bool(profiles.PROFILES[name]["display"])
 
 
 @pytest.mark.xfail(strict=True, reason="over the module budget with bytecode loaded from .mpy into the heap")

@@ -93,6 +93,13 @@ def test_table_is_total_and_names_real_actions() -> None:
             assert action is None or callable(getattr(Keypad, "_do_" + action, None)), action
 
 
+def test_table_is_the_packed_table() -> None:
+    assert S.table() == S.TABLE
+    assert len(S.ACTIONS) == len(set(S.ACTIONS))
+    used = {action for row in S.TABLE.values() for _, action in row.values()}
+    assert used - {None} == set(S.ACTIONS)  # every action is used, none is missing
+
+
 @pytest.mark.parametrize("state", S.STATES)
 def test_table_cells(state: str) -> None:
     for event in S.EVENTS:

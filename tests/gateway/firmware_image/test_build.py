@@ -120,10 +120,10 @@ def test_every_needed_character_is_in_the_rendered_table(table: fg.GlyphTable) -
 
 
 def test_app_texts_fit_one_display_line(table: fg.GlyphTable) -> None:
-    from firmware.app import feedback
+    from firmware.app import screen
 
     font = glyphs.Font(as_module(table))
-    for key, text in feedback.TEXT.items():
+    for key, text in screen.TEXT.items():
         widest = text.replace("%d", "999").replace("%s", "A-12")
         assert font.missing(widest) == "", key
         assert font.text_width(widest) <= 128, (key, widest)

@@ -309,6 +309,17 @@ def run_case(case: Case, base: Scenario, workdir: Path, say: Callable[[str], Non
     }
 
 
+def guarded_case(case: Case, base: Scenario, workdir: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    """:func:`run_case`, or, when the case cannot finish (a rig that does not start, a verb that fails), a
+    failed row naming the error: the other cases still run and the report is still written."""
+    try:
+        return run_case(case, base, workdir, say)
+    except Exception as e:  # any failure of one case is that case's failed row
+        error = f"{type(e).__name__}: {e}"
+        say(f"[{case.name}] did not finish: {error}")
+        return {"case": case.name, "what": case.what, "error": error, "ok": False}
+
+
 def run_evidence(
     *, scale: str = "county", keypads: int | None = None, cases: list[str] | None = None, workdir: Path,
     say: Callable[[str], None] = print, fuzz_examples: int = 1000,
@@ -320,7 +331,7 @@ def run_evidence(
         base = resized(base, keypads)
     chosen = [c for c in CASES if cases is None or c.name in cases]
     t0 = time.monotonic()
-    rows = [run_case(c, base, workdir, say) for c in chosen]
+    rows = [guarded_case(c, base, workdir, say) for c in chosen]
     attacks = attack_evidence(workdir=workdir, keypads=base.seats, cases=cases, fuzz_examples=fuzz_examples, say=say)
     return {
         "attacks": attacks,
@@ -364,6 +375,9 @@ def render(report: dict[str, Any], command: str) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['case']} ({r['what']}) | did not finish: `{r['error'][:300]}` |" + " - |" * 11)
+            continue
         faults = ", ".join(f"{v}x {k}" for k, v in r["faults"].items())
         lines.append(
             f"| {r['case']} ({r['what']}) | {faults} | {r['presses']} | {r['ballots_expected']} | {r['ballots_counted']} "
@@ -371,10 +385,12 @@ def render(report: dict[str, Any], command: str) -> str:
             f"| {'yes' if r['memory_equals_store'] else 'NO'} | {'intact' if r['audit_intact'] else 'BROKEN'} "
             f"| {r['repressed']} | {r.get('busy', 0)} |"
         )
-    failed = [(r["case"], c) for r in rows for c in r["failed_checks"]]
+    done = [r for r in rows if "error" not in r]
+    failed = [(r["case"], {"check": "did not finish", "detail": r["error"]}) for r in rows if "error" in r]
+    failed += [(r["case"], c) for r in done for c in r["failed_checks"]]
     failed += [
         (r["case"], {"check": "secret-ballot scan", "detail": w})
-        for r in rows
+        for r in done
         for w in r["secret_scan"]["where"]
     ]
     if failed:
@@ -392,7 +408,7 @@ def render(report: dict[str, Any], command: str) -> str:
         "| case | secret frames | files | bytes scanned | frames found | table rows linking voter and choice |",
         "|---|---|---|---|---|---|",
     ]
-    for r in rows:
+    for r in done:
         sc = r["secret_scan"]
         links = sum(sc["table_links"].values())
         lines.append(
@@ -405,7 +421,7 @@ def render(report: dict[str, Any], command: str) -> str:
         "| case | record edited: detected | record deleted: detected |",
         "|---|---|---|",
     ]
-    for r in rows:
+    for r in done:
         t = r["tamper"]
         lines.append(
             f"| {r['case']} | seq {t['edit']['seq']}: {'yes' if t['edit']['detected'] else 'NO'} (exit {t['edit']['exit']}) "

@@ -31,15 +31,22 @@ def evidence(
     fuzz_examples: Annotated[
         int, typer.Option("--fuzz-examples", min=1, help="examples per fuzz property (case fuzz)")
     ] = 1000,
+    workdir: Annotated[
+        Path | None,
+        typer.Option("--workdir", help="keep each case's rig folder (logs, database, NVS) here; default: a "
+                     "temporary folder, removed at the end"),
+    ] = None,
 ) -> None:
     """证据报告：故障矩阵、无记名扫描、审计篡改检查、攻击、模糊测试 / evidence: fault matrix, secret-ballot scan, audit
     tamper check, attacks, fuzzing."""
     from hil.evidence import EvidenceError, render, run_evidence
 
     command = "hallvote " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="hallvote-evidence-") as tmp:
         try:
-            report = run_evidence(scale=scale, keypads=keypads, cases=case, workdir=Path(tmp),
+            report = run_evidence(scale=scale, keypads=keypads, cases=case, workdir=workdir or Path(tmp),
                                   say=lambda m: print(m, file=sys.stderr, flush=True),
                                   fuzz_examples=fuzz_examples)  # fmt: skip
         except EvidenceError as e:

@@ -48,12 +48,18 @@ def attack_evidence(*, workdir: Path, keypads: int, cases: list[str] | None, fuz
         try:
             rig.start()
             suite = run_suite(rig, say)
+        except Exception as e:  # a suite that cannot finish is a failed section, not a lost report
+            error = f"{type(e).__name__}: {e}"
+            say(f"[attacks] did not finish: {error}")
+            out["attacks"] = {"keypads": size, "error": error, "ok": False}
+            out["ok"] = False
+        else:
+            exp, cnt, lost, double = _lost_double(suite)
+            suite["ballots"] = {"expected": exp, "counted": cnt, "lost": lost, "double_counted": double}
+            out["attacks"] = suite
+            out["ok"] = out["ok"] and suite["ok"]
         finally:
             rig.close()
-        exp, cnt, lost, double = _lost_double(suite)
-        suite["ballots"] = {"expected": exp, "counted": cnt, "lost": lost, "double_counted": double}
-        out["attacks"] = suite
-        out["ok"] = out["ok"] and suite["ok"]
     if cases is None or "fuzz" in cases:
         from hil import fuzz
 
@@ -68,7 +74,11 @@ def render_attacks(ev: dict[str, Any] | None) -> list[str]:
     if not ev or ("attacks" not in ev and "fuzz" not in ev):
         return []
     lines: list[str] = []
-    if "attacks" in ev:
+    if "attacks" in ev and "error" in ev["attacks"]:
+        s = ev["attacks"]
+        lines += ["", "## Attacks through the broker", "",
+                  f"The suite on {s['keypads']} keypads **did not finish**: `{s['error'][:400]}`"]  # fmt: skip
+    elif "attacks" in ev:
         s = ev["attacks"]
         b = s["ballots"]
         accepted = sum(r["accepted"] for r in s["rows"])

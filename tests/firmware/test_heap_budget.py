@@ -56,8 +56,8 @@ def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
     assert "firmware.provision" not in r["boot_modules"]
     # the keypad's side of the protocol codec and topics, no reason texts (loaded only when shown)
     assert "protocol.device" in r["boot_modules"]
-    for name in ("protocol.codec", "protocol.topics", "protocol.reason_texts"):
-        assert name not in r["boot_modules"] and name not in r["modules"]
+    for gateway_side in ("protocol.codec", "protocol.topics", "protocol.reason_texts"):
+        assert gateway_side not in r["boot_modules"] and gateway_side not in r["modules"]
     # what only boot needs is loaded while the keypad is built, then unloaded
     boot_only = {"firmware.hal.profiles", "firmware.app.config", "firmware.hal.build_info", "firmware.version"}
     assert boot_only <= set(r["boot_loaded"]) and boot_only <= set(r["unloaded"])

@@ -87,3 +87,31 @@ def test_town_fault_matrix_case_holds(case: str, tmp_path: Path) -> None:
         assert r["faults"] == {"swap": len(load("town").motions)}  # one per motion
     assert f"| {case} (" in render(report, "pytest")
     print(f"{case} (town, 5 keypads): {report['seconds']} s")
+
+
+def test_a_case_that_cannot_finish_is_a_failed_row_and_the_report_is_still_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hil.evidence as ev
+    from hil.attacks import report as attack_report
+    from hil.rig.base import RigError
+
+    def broken(case: object, base: object, workdir: Path, say: Callable[[str], None]) -> dict:
+        raise RigError("every keypad online: 3 of 5 after 120 s")
+
+    said: list[str] = []
+    monkeypatch.setattr(ev, "run_case", broken)
+    row = ev.guarded_case(CASES[0], load("town"), tmp_path, said.append)
+    assert row == {"case": CASES[0].name, "what": CASES[0].what, "ok": False,
+                   "error": "RigError: every keypad online: 3 of 5 after 120 s"}  # fmt: skip
+    assert any("did not finish" in m for m in said)
+    report = {
+        "rows": [row], "attacks": {"ok": False, "attacks": {"keypads": 8, "error": "DynsecError: no connack"}},
+        "scale": "town", "seats": 60, "seconds": 1, "machine": "m", "mosquitto": [], "when": "now", "ok": False,
+    }  # fmt: skip
+    text = render(report, "hallvote evidence")
+    assert "A CHECK FAILED" in text
+    assert f"| {CASES[0].name} ({CASES[0].what}) | did not finish: `RigError: every keypad online" in text
+    assert "* " + CASES[0].name + ": did not finish: `RigError" in text
+    assert "The suite on 8 keypads **did not finish**: `DynsecError: no connack`" in text
+    assert attack_report.render_attacks({"attacks": {"keypads": 8, "error": "x"}})[-1].endswith("`x`")

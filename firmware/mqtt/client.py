@@ -38,29 +38,34 @@ Behaviour:
   and its packet id.  Publishes made while offline wait in a bounded queue
   (oldest dropped first, counted in ``dropped``) and go out after the
   reconnect, in order.
-* Subscriptions are remembered and renewed on every connect.  Inbound
-  messages go to the ``on_message(topic, payload, retained)`` callback; a
-  callback that raises is counted in ``callback_errors`` and never stops the
-  loop.  Inbound QoS 1 is acknowledged after the callback ran.
+* The subscriptions (``_subs``: what :func:`for_device` sets, the keypad's
+  downlink and the hall broadcasts) are made again on every connect; their
+  SUBACK is not waited for.  Inbound messages go to the
+  ``on_message(topic, payload, retained)`` callback; a callback that raises
+  is counted in ``callback_errors`` and never stops the loop.  Inbound QoS 1
+  is acknowledged after the callback ran.
+* Packets are the bytes :mod:`firmware.mqtt.packets` makes, encoded once:
+  the CONNECT when the client is made (bad settings fail at once), a
+  PUBLISH when it is posted (a bad topic or payload fails in :meth:`post`).
 * Keepalive: a PINGREQ when nothing was sent or received for half the
   keepalive; no PINGRESP within another half means the link is dead.
 * Last will and a "birth" message published on every connect (the keypad's
   presence, see :func:`for_device`).
+
+This is what the keypad runs: it posts with :meth:`MQTTClient.post` and
+never subscribes at run time.  :class:`firmware.mqtt.host.HostClient` adds
+what a host program or a test wants (an awaitable publish, subscribe with
+the broker's answer, ``wait_connected``, ``pending``, ``drop_link``).
 """
 
 import asyncio
+import sys
+import time
 
-from . import packets as codec
-from .link import (
-    Backoff,
-    MQTTConnectError,
-    _default_resolver,
-    _elapsed,
-    _is_ip,
-    _open_connection,
-    _ticks,
-    tls_context,
-)
+from . import packets as mp
+
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
 
 # Type checkers treat any name TYPE_CHECKING as true; at run time (MicroPython
 # has no typing module) nothing is imported and annotations are never evaluated.
@@ -70,26 +75,134 @@ if TYPE_CHECKING:
 
     Message = tuple[str, bytes, int, bool]  # (topic, payload, qos, retain)
     Opener = Callable[[str, int, Any, "str | None"], Awaitable[tuple[Any, Any]]]
+    Outgoing = tuple["int | None", bytes]  # (packet id at QoS 1 or None, the PUBLISH's bytes)
 
-__all__ = [
-    "Backoff",
-    "MQTTClient",
-    "MQTTConnectError",
-    "for_device",
-    "tls_context",
-]
+__all__ = ("Backoff", "MQTTClient", "MQTTConnectError", "for_device", "tls_context")
+
+# What the broker sends (the first item of a firmware.mqtt.packets tuple)
+_CONNACK = const(2)
+_PUBLISH = const(3)
+_PUBACK = const(4)
+_PINGRESP = const(13)
+_DUP = const(0x08)  # PUBLISH fixed-header flag: a resend
+
+# ---------------------------------------------------------------- the link
+# A millisecond clock, the reconnect backoff, the broker's address, the TCP/TLS opener and the
+# TLS context: no session state.  (One module with the session: less heap on the keypad than two.)
+
+_TICKS_MS = getattr(time, "ticks_ms", None)  # MicroPython
+_TICKS_DIFF = getattr(time, "ticks_diff", None)
+
+
+def _ticks() -> int:
+    if _TICKS_MS is not None:
+        return int(_TICKS_MS())
+    return int(time.monotonic() * 1000)
+
+
+def _elapsed(since: int) -> int:
+    """Milliseconds from ``since`` (a ``_ticks()`` value) to now."""
+    if _TICKS_DIFF is not None:
+        return int(_TICKS_DIFF(_ticks(), since))
+    return _ticks() - since
+
+
+def _default_rand() -> float:
+    """A float in [0, 1) from the hardware/OS RNG, so keypads booted together differ."""
+    try:
+        import os
+
+        b = os.urandom(4)
+        return ((b[0] << 16) | (b[1] << 8) | b[2]) / 16777216.0
+    except (ImportError, AttributeError, OSError, NotImplementedError):
+        import random
+
+        return random.getrandbits(24) / 16777216.0
+
+
+class MQTTConnectError(mp.MQTTError):
+    """The broker refused the connection; ``code`` is the CONNACK return code (1..5)."""
+
+    def __init__(self, code: int) -> None:
+        text = mp.CONNACK_MESSAGES[code] if 0 <= code <= 5 else "?"
+        mp.MQTTError.__init__(self, "connection refused (%d: %s)" % (code, text))
+        self.code = code
+
+
+class Backoff:
+    """Full-jitter exponential backoff: ``delay = rand() * min(cap, base * 2**attempt)``.
+
+    With full jitter the first retries of thousands of keypads that lost the
+    broker at the same instant spread evenly over ``[0, base)`` instead of
+    arriving together.  ``rand`` returns a float in ``[0, 1)``.
+    """
+
+    def __init__(
+        self, base: float = 1.0, cap: float = 60.0, rand: "Callable[[], float] | None" = None
+    ) -> None:
+        if not base > 0 or cap < base:
+            raise ValueError("backoff needs 0 < base <= cap")
+        self.base = base
+        self.cap = cap
+        self.rand = rand if rand is not None else _default_rand
+        self.attempt = 0
+
+    def next(self) -> float:
+        """The next delay in seconds; each call doubles the ceiling up to ``cap``."""
+        delay = self.rand() * min(self.cap, self.base * (1 << self.attempt))
+        if self.attempt < 30:  # 2**30 times base is past any cap
+            self.attempt += 1
+        return delay
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+def _is_ip(host: str) -> bool:
+    """A dotted IPv4 literal (no resolver needed)."""
+    parts = host.split(".")
+    return len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and int(p) < 256 for p in parts)
+
+
+def _default_resolver(host: str, port: int) -> str:
+    """The first address of ``host`` (a blocking lookup: done once, then cached)."""
+    import socket
+
+    return str(socket.getaddrinfo(host, port)[0][-1][0])
+
+
+async def _open_connection(
+    host: str, port: int, ssl: "Any", server_hostname: "str | None"
+) -> "tuple[Any, Any]":
+    if ssl is None:
+        return await asyncio.open_connection(host, port)
+    return await asyncio.open_connection(host, port, ssl=ssl, server_hostname=server_hostname)
+
+
+def tls_context(cafile: "str | None" = None, cadata: "Any" = None) -> "Any":
+    """A client TLS context that trusts only the given CA (the hall CA) and checks the host.
+
+    ``cafile`` is a path; ``cadata`` the CA certificate itself (PEM text on
+    CPython; on MicroPython what its ``load_verify_locations`` accepts).
+    """
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    if hasattr(ctx, "check_hostname"):
+        ctx.check_hostname = True
+    if cafile is not None:
+        ctx.load_verify_locations(cafile=cafile)
+    if cadata is not None:
+        ctx.load_verify_locations(cadata=cadata)
+    return ctx
+
+
+# ---------------------------------------------------------------- the session
 
 # MicroPython's asyncio.TimeoutError is its own class, not the builtin TimeoutError
 # (which MicroPython lacks), and MicroPython has no contextlib: hence the spelling below.
 _TIMEOUT = asyncio.TimeoutError
-
-
-class _Waiter:
-    """A SUBSCRIBE / UNSUBSCRIBE awaiting its acknowledgement."""
-
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-        self.result: list[int] | None = None
 
 
 class MQTTClient:
@@ -130,13 +243,9 @@ class MQTTClient:
         self.client_id = client_id
         self.host = host
         self.port = port
-        self.username = username
-        self.password = password
         self.ssl = ssl
         self.server_hostname = server_hostname if server_hostname is not None else host
         self.keepalive = keepalive
-        self.clean_session = clean_session
-        self.will = will
         self.birth = birth
         self.on_message = on_message
         self.backoff = Backoff(backoff_base, backoff_cap, rand)
@@ -156,8 +265,8 @@ class MQTTClient:
         self.address: str | None = host if _is_ip(host) else None
         self.lookups = 0
         self._failed_since_lookup = 0
-        # the CONNECT packet, checked now so bad settings fail at once
-        self._connect_packet().encode()
+        # the CONNECT packet, encoded once: bad settings fail here, at once
+        self._connect = mp.connect(client_id, clean_session, keepalive, will, username, password)
 
         self.connected = False
         self.connects = 0  # CONNACKs accepted
@@ -171,23 +280,19 @@ class MQTTClient:
         self.refused: int | None = None  # last CONNACK refusal, None after an accepted one
         self.last_error: BaseException | None = None
 
-        self._inflight: list[codec.Publish] = []  # QoS 1 awaiting PUBACK, in send order
-        self._queue: list[codec.Publish] = []  # not yet sent
+        self._inflight: list[Outgoing] = []  # QoS 1 awaiting PUBACK, in send order
+        self._queue: list[Outgoing] = []  # not yet sent
         self._subs: list[tuple[str, int]] = []  # (filter, qos) renewed on every connect
-        self._waiters: dict[int, _Waiter] = {}  # SUBACK / UNSUBACK by packet id
         self._pid = 0
-        self._reader: Any = None
         self._writer: Any = None
         self._rtask: Any = None  # the reader task of the current connection
         self._rerror: BaseException | None = None
         self._wake = asyncio.Event()  # set by the reader on data, error or close
-        self._connack: codec.Connack | None = None
-        self._parser: codec.Parser | None = None
+        self._connack: tuple[Any, ...] | None = None
         self._broken = False
         self._closing = False
         self._task: Any = None
         self._lock = asyncio.Lock()
-        self._up = asyncio.Event()
         self._last_tx = _ticks()
         self._last_rx = _ticks()
         self._ping_at: int | None = None
@@ -200,14 +305,12 @@ class MQTTClient:
         self._task = asyncio.create_task(self.run())
         return self._task
 
-    async def run(self, first_delay: float = 0) -> None:
+    async def run(self) -> None:
         """Connect and stay connected until :meth:`close`; the one place link loss is caught."""
-        if first_delay:
-            await self._sleep(first_delay)
         while not self._closing:
             try:
                 await self._session()
-            except (OSError, EOFError, _TIMEOUT, codec.MQTTError) as e:
+            except (OSError, EOFError, _TIMEOUT, mp.MQTTError) as e:
                 self.last_error = e
                 if isinstance(e, MQTTConnectError):
                     self.refused = e.code
@@ -223,116 +326,38 @@ class MQTTClient:
                 break
             await self._sleep(self.backoff.next())
 
-    async def wait_connected(self, timeout: "float | None" = None) -> bool:
-        """True once connected (within ``timeout`` seconds), else False."""
-        if self.connected:
-            return True
-        try:
-            if timeout is None:
-                await self._up.wait()
-            else:
-                await asyncio.wait_for(self._up.wait(), timeout)
-        except _TIMEOUT:
-            return False
-        return self.connected
-
-    async def publish(self, topic: str, payload: bytes, qos: int = 0, retain: bool = False) -> "int | None":
-        """Send now if connected, else queue; returns the packet id (QoS 1) or None.
-
-        Never raises on link loss: a QoS 1 message is then resent after the
-        reconnect, a QoS 0 message is lost (and counted in ``dropped``).
-        """
-        if qos not in (0, 1):
-            raise codec.MQTTProtocolError("this client publishes QoS 0 or 1, not %r" % (qos,))
-        pid = self._next_pid() if qos else None
-        pkt = codec.Publish(topic, payload, qos, retain, False, pid)
-        pkt.encode()  # bad topic or payload: MQTTProtocolError now, not at send time
-        if len(self._queue) >= self.queue_max:
-            self._queue.pop(0)
-            self.dropped += 1
-        self._queue.append(pkt)
-        await self._pump_safely()
-        return pid
-
     def post(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> "int | None":
         """Queue a message for the client task to send; never waits on the network.
 
-        The keypad's loop uses this, so a stalled link can slow only the client
-        task (whose every wait is bounded), never key scanning or the watchdog.
-        Same queue, bound and drop rule as :meth:`publish`.
+        Returns the packet id (QoS 1) or None.  A bad topic or payload raises
+        ``MQTTProtocolError`` now, not at send time.  A full queue drops its
+        oldest message (counted in ``dropped``).  The keypad's loop uses this,
+        so a stalled link can slow only the client task (whose every wait is
+        bounded), never key scanning or the watchdog.
         """
         if qos not in (0, 1):
-            raise codec.MQTTProtocolError("this client publishes QoS 0 or 1, not %r" % (qos,))
+            raise mp.MQTTProtocolError("this client publishes QoS 0 or 1, not %r" % (qos,))
         pid = self._next_pid() if qos else None
-        pkt = codec.Publish(topic, payload, qos, retain, False, pid)
-        pkt.encode()
+        data = mp.publish(topic, payload, qos, retain, False, pid)
         if len(self._queue) >= self.queue_max:
             self._queue.pop(0)
             self.dropped += 1
-        self._queue.append(pkt)
+        self._queue.append((pid, data))
         self._wake.set()
         return pid
-
-    def is_pending(self, packet_id: "int | None") -> bool:
-        """True while a QoS 1 message is queued or awaiting its PUBACK.
-
-        False once acknowledged, or once dropped from a full offline queue
-        (counted in ``dropped``): the keypad's own retransmit-until-acked
-        logic, not this flag, decides whether a vote was recorded.
-        """
-        return any(p.packet_id == packet_id for p in self._inflight + self._queue)
-
-    def pending(self) -> int:
-        """Messages queued or in flight."""
-        return len(self._queue) + len(self._inflight)
-
-    async def subscribe(self, topic_filter: str, qos: int = 1, timeout: float = 10.0) -> "int | None":
-        """Subscribe now and on every reconnect; the granted QoS, 0x80, or None if offline."""
-        codec.Subscribe(1, [(topic_filter, qos)]).encode()  # validates
-        self._subs = [(f, q) for f, q in self._subs if f != topic_filter]
-        self._subs.append((topic_filter, qos))
-        if not self.connected:
-            return None
-        result = await self._request(codec.Subscribe(self._next_pid(), [(topic_filter, qos)]), timeout)
-        return result[0] if result else None
-
-    async def unsubscribe(self, topic_filter: str, timeout: float = 10.0) -> None:
-        self._subs = [(f, q) for f, q in self._subs if f != topic_filter]
-        if self.connected:
-            await self._request(codec.Unsubscribe(self._next_pid(), [topic_filter]), timeout)
 
     async def close(self, disconnect: bool = True) -> None:
         """Stop. ``disconnect=False`` drops the socket without DISCONNECT: the will is sent."""
         self._closing = True
         if disconnect and self.connected:
             try:  # noqa: SIM105
-                await asyncio.wait_for(self._send(codec.Disconnect()), 2)
+                await asyncio.wait_for(self._send(mp.DISCONNECT_PACKET), 2)
             except (OSError, _TIMEOUT):
                 pass
         self._teardown()
         await self._stop_task()
 
-    def drop_link(self) -> None:
-        """Fault injection: lose the link abruptly (no DISCONNECT, so the broker sends the
-        will); :meth:`run` notices and reconnects as after any link loss."""
-        if self._writer is not None:
-            self._link_lost(OSError("link dropped"))
-
     # ------------------------------------------------------------ the session
-
-    def _connect_packet(self) -> codec.Connect:
-        will = self.will
-        return codec.Connect(
-            self.client_id,
-            clean_session=self.clean_session,
-            keepalive=self.keepalive,
-            will_topic=will[0] if will else None,
-            will_message=will[1] if will else b"",
-            will_qos=will[2] if will else 0,
-            will_retain=will[3] if will else False,
-            username=self.username,
-            password=self.password,
-        )
 
     async def _session(self) -> None:
         self.attempts += 1
@@ -341,21 +366,18 @@ class MQTTClient:
         self._rerror = None
         self._connack = None
         self._wake.clear()
-        reader, writer = await asyncio.wait_for(
+        reader, self._writer = await asyncio.wait_for(
             self._open(self._target(), self.port, self.ssl, self.server_hostname),
             self.connect_timeout,
         )
-        self._reader, self._writer = reader, writer
-        self._parser = codec.Parser(self.max_packet)
         # MicroPython 1.27 runs the TLS handshake inside this first write: bounded here.
-        await self._send(self._connect_packet(), self.connect_timeout)
+        await self._send(self._connect, self.connect_timeout)
         self._rtask = asyncio.create_task(self._read_loop(reader))
         if not await self._wait_wake(self.connect_timeout, lambda: self._connack is not None):
             raise OSError("no CONNACK within %s s" % self.connect_timeout)
-        ack = self._connack
-        assert ack is not None
-        if ack.return_code != codec.ACCEPTED:
-            raise MQTTConnectError(ack.return_code)
+        code = self._connack[2]  # type: ignore[index]
+        if code:
+            raise MQTTConnectError(code)
 
         self.connected = True
         self._failed_since_lookup = 0
@@ -366,13 +388,11 @@ class MQTTClient:
         if self.birth:  # first in the queue, before anyone can publish on this link
             topic, payload, qos, retain = self.birth
             pid = self._next_pid() if qos else None
-            self._queue.insert(0, codec.Publish(topic, payload, qos, retain, False, pid))
-        self._up.set()
-        for p in self._inflight:  # not acknowledged on the last link: send again, marked DUP
-            p.dup = True
-            await self._send(p)
+            self._queue.insert(0, (pid, mp.publish(topic, payload, qos, retain, False, pid)))
+        for _, data in self._inflight:  # not acknowledged on the last link: send again, marked DUP
+            await self._send(bytes((data[0] | _DUP,)) + data[1:])
         if self._subs:
-            await self._send(codec.Subscribe(self._next_pid(), self._subs))
+            await self._send(mp.subscribe(self._next_pid(), self._subs))
         await self._pump()
         await self._serve()
 
@@ -410,21 +430,25 @@ class MQTTClient:
 
     async def _read_loop(self, reader: "Any") -> None:
         """The connection's only reader: no timeout, never cancelled while the link is up."""
-        parser = self._parser
-        assert parser is not None
+        buf = b""
         try:
             while True:
                 data = await reader.read(512)
                 if not data:
                     raise OSError("connection closed by the broker")
                 self._last_rx = _ticks()
-                for pkt in parser.feed(data):
+                buf += data
+                while buf:
+                    pkt, used = mp.parse(buf, self.max_packet)
+                    if pkt is None:
+                        break
+                    buf = buf[used:]
                     if self._connack is None:
-                        if not isinstance(pkt, codec.Connack):
-                            raise codec.MQTTProtocolError("expected CONNACK, got %r" % (pkt,))
+                        if pkt[0] != _CONNACK:
+                            raise mp.MQTTProtocolError("expected CONNACK, got packet type %d" % pkt[0])
                         self._connack = pkt
                         self._wake.set()
-                        if pkt.return_code != codec.ACCEPTED:
+                        if pkt[2]:  # refused: the session ends
                             return
                         continue
                     await self._handle(pkt)
@@ -436,60 +460,53 @@ class MQTTClient:
                 self._rerror = e
             self._wake.set()
 
-    def _tick(self) -> float:
-        if self.keepalive:
-            return min(max(self.keepalive / 4, 0.05), 5.0)
-        return 5.0
-
     async def _serve(self) -> None:
-        tick = self._tick()
+        """Send what :meth:`post` queued and keep the link alive: a PINGREQ after half the
+        keepalive without traffic either way, link loss after another half without PINGRESP."""
+        keepalive = self.keepalive
+        tick = min(max(keepalive / 4, 0.05), 5.0) if keepalive else 5.0
+        half = keepalive * 500  # ms
         while True:
             await self._wait_wake(tick, lambda: False)
             if self._closing:
                 raise OSError("client closing")
-            await self._pump()  # what post() queued
-            await self._keepalive()
+            await self._pump()
+            if not keepalive:
+                continue
+            if self._ping_at is not None:
+                if _elapsed(self._ping_at) > half:
+                    raise OSError("keepalive: no PINGRESP")
+            elif _elapsed(self._last_tx) >= half or _elapsed(self._last_rx) >= half:
+                self._ping_at = _ticks()
+                self.pings += 1
+                await self._send(mp.PINGREQ_PACKET)
 
-    async def _keepalive(self) -> None:
-        if not self.keepalive:
-            return
-        half = self.keepalive * 500
-        if self._ping_at is not None:
-            if _elapsed(self._ping_at) > half:
-                raise OSError("keepalive: no PINGRESP")
-        elif _elapsed(self._last_tx) >= half or _elapsed(self._last_rx) >= half:
-            self._ping_at = _ticks()
-            self.pings += 1
-            await self._send(codec.Pingreq())
-
-    async def _handle(self, pkt: codec.Packet) -> None:
-        if isinstance(pkt, codec.Publish):
-            if pkt.qos == 2:
-                raise codec.MQTTProtocolError("QoS 2 delivery, but we never subscribe above QoS 1")
+    async def _handle(self, pkt: "tuple[Any, ...]") -> None:
+        kind = pkt[0]
+        if kind == _PUBLISH:
+            _, topic, payload, qos, retain, _, pid = pkt
+            if qos == 2:
+                raise mp.MQTTProtocolError("QoS 2 delivery, but we never subscribe above QoS 1")
             if self.on_message is not None:
                 try:
-                    self.on_message(pkt.topic, pkt.payload, pkt.retain)
+                    self.on_message(topic, payload, retain)
                 except Exception as e:  # one bad message never stops the loop
                     self.callback_errors += 1
                     self.last_error = e
-            if pkt.qos == 1 and pkt.packet_id is not None:  # the codec guarantees an id
-                await self._send(codec.Puback(pkt.packet_id))
-        elif isinstance(pkt, codec.Puback):
-            self._inflight = [p for p in self._inflight if p.packet_id != pkt.packet_id]
+            if qos:  # the codec guarantees an id
+                await self._send(mp.puback(pid))
+        elif kind == _PUBACK:
+            self._inflight = [m for m in self._inflight if m[0] != pkt[1]]
             await self._pump()
-        elif isinstance(pkt, (codec.Suback, codec.Unsuback)):
-            waiter = self._waiters.pop(pkt.packet_id, None)
-            if waiter is not None:
-                waiter.result = pkt.return_codes if isinstance(pkt, codec.Suback) else []
-                waiter.event.set()
-        elif isinstance(pkt, codec.Pingresp):
+        elif kind == _PINGRESP:
             self._ping_at = None
-        else:
-            raise codec.MQTTProtocolError("unexpected %s from the broker" % type(pkt).__name__)
+        elif kind == _CONNACK:
+            raise mp.MQTTProtocolError("a second CONNACK from the broker")
+        # a SUBACK answers the subscriptions renewed on connect: nothing waits for it
 
     # ------------------------------------------------------------ sending
 
-    async def _send(self, pkt: codec.Packet, timeout: "float | None" = None) -> None:
+    async def _send(self, data: bytes, timeout: "float | None" = None) -> None:
         """Write one packet and drain it within ``timeout`` (default ``send_timeout``) seconds.
 
         A timeout or a TLS error (``ValueError`` on MicroPython 1.27) is link loss:
@@ -498,7 +515,6 @@ class MQTTClient:
         writer = self._writer
         if writer is None:
             raise OSError("not connected")
-        data = pkt.encode()
         async with self._lock:
             if self._writer is not writer or self._broken:
                 raise OSError("link lost")
@@ -520,45 +536,24 @@ class MQTTClient:
         """Send queued messages in order while connected and the in-flight window has room."""
         while self.connected and self._queue:
             head = self._queue[0]
-            if head.qos and len(self._inflight) >= self.max_inflight:
+            if head[0] and len(self._inflight) >= self.max_inflight:
                 return
             self._queue.pop(0)
-            if head.qos:
+            if head[0]:
                 self._inflight.append(head)
             try:
-                await self._send(head)
+                await self._send(head[1])
             except OSError:
-                if not head.qos:
+                if not head[0]:
                     self.dropped += 1
                 raise
 
-    async def _pump_safely(self) -> None:
-        try:
-            await self._pump()
-        except OSError as e:  # the outer loop notices and reconnects
-            self._link_lost(e)
-
-    async def _request(
-        self, pkt: "codec.Subscribe | codec.Unsubscribe", timeout: float
-    ) -> "list[int] | None":
-        waiter = _Waiter()
-        self._waiters[pkt.packet_id] = waiter
-        try:
-            await self._send(pkt)
-            await asyncio.wait_for(waiter.event.wait(), timeout)
-        except OSError as e:
-            self._link_lost(e)
-        except _TIMEOUT:
-            pass
-        finally:
-            self._waiters.pop(pkt.packet_id, None)
-        return waiter.result
-
     def _next_pid(self) -> int:
-        busy = [p.packet_id for p in self._inflight] + [p.packet_id for p in self._queue]
+        """The next packet id (1..65535, wrapping) not held by a queued or in-flight message."""
+        busy = [m[0] for m in self._inflight + self._queue]
         while True:
             self._pid = self._pid % 0xFFFF + 1
-            if self._pid not in busy and self._pid not in self._waiters:
+            if self._pid not in busy:
                 return self._pid
 
     # ------------------------------------------------------------ teardown
@@ -567,41 +562,32 @@ class MQTTClient:
         self.last_error = error
         self._broken = True
         self._wake.set()
-        self._close_socket()
-        self._stop_reader()
+        self._close()
 
-    def _stop_reader(self) -> None:
+    def _close(self) -> None:
+        """Close the socket and stop the reader task (unless it is the caller)."""
+        writer = self._writer
+        if writer is not None:
+            try:  # noqa: SIM105
+                writer.close()
+            except Exception:
+                pass
+            sock = getattr(writer, "s", None)  # MicroPython's Stream.close() leaves the socket open
+            if sock is not None:
+                try:  # noqa: SIM105
+                    sock.close()
+                except Exception:
+                    pass
         task = self._rtask
         self._rtask = None
         if task is not None and task is not asyncio.current_task() and not task.done():
             task.cancel()
 
-    def _close_socket(self) -> None:
-        writer = self._writer
-        if writer is None:
-            return
-        try:  # noqa: SIM105
-            writer.close()
-        except Exception:
-            pass
-        sock = getattr(writer, "s", None)  # MicroPython's Stream.close() leaves the socket open
-        if sock is not None:
-            try:  # noqa: SIM105
-                sock.close()
-            except Exception:
-                pass
-
     def _teardown(self) -> None:
-        self._close_socket()
-        self._stop_reader()
+        self._close()
         self._writer = None
-        self._reader = None
         self.connected = False
-        self._up.clear()
         self._ping_at = None
-        for waiter in self._waiters.values():
-            waiter.event.set()
-        self._waiters = {}
 
     async def _stop_task(self) -> None:
         """Stop the run task (``_closing`` is already set, so it also stops by itself)."""
@@ -630,14 +616,16 @@ def for_device(
     port: int = 8883,
     ssl: "Any" = None,
     server_hostname: "str | None" = None,
+    cls: "type[MQTTClient] | None" = None,
     **kw: "Any",
 ) -> MQTTClient:
     """The keypad's client: username and client id = device id, presence as will and birth,
-    subscribed to its own downlink and the hall broadcasts (exactly what the ACL allows)."""
+    subscribed to its own downlink and the hall broadcasts (exactly what the ACL allows).
+    ``cls``: a subclass to make instead (:class:`firmware.mqtt.host.HostClient`)."""
     from protocol import device as wire
 
     presence = wire.topic(hall, device_id, "presence")
-    client = MQTTClient(
+    client = (cls or MQTTClient)(
         device_id,
         host,
         port,

@@ -16,7 +16,7 @@ import pytest
 
 from firmware.mqtt import client as mc
 from firmware.mqtt import codec as c
-from firmware.mqtt import link
+from firmware.mqtt import host
 from protocol import topics
 
 WAIT = 10.0
@@ -105,10 +105,10 @@ class ScriptedBroker:
             conn.close()
 
 
-def client_for(broker: ScriptedBroker, **kw: object) -> mc.MQTTClient:
+def client_for(broker: ScriptedBroker, **kw: object) -> host.HostClient:
     opts: dict[str, object] = dict(backoff_base=0.01, backoff_cap=0.05, keepalive=60)
     opts.update(kw)
-    return mc.MQTTClient("kp-1", "127.0.0.1", broker.port, **opts)  # type: ignore[arg-type]
+    return host.HostClient("kp-1", "127.0.0.1", broker.port, **opts)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------- backoff
@@ -153,7 +153,7 @@ def test_backoff_doubles_to_the_cap_and_resets() -> None:
 
 
 def test_default_random_source_is_in_unit_interval() -> None:
-    draws = [link._default_rand() for _ in range(1000)]
+    draws = [mc._default_rand() for _ in range(1000)]
     assert all(0.0 <= d < 1.0 for d in draws)
     assert len(set(draws)) > 990
 
@@ -277,12 +277,16 @@ def test_inflight_window_holds_back_until_puback() -> None:
 
 
 def test_publish_rejects_bad_arguments_at_once() -> None:
-    client = mc.MQTTClient("kp-1", "127.0.0.1", 1)
+    client = host.HostClient("kp-1", "127.0.0.1", 1)
     for args in [("a/+", b""), ("", b""), ("t", "text")]:
         with pytest.raises(c.MQTTProtocolError):
             run(client.publish(*args))
+        with pytest.raises(c.MQTTProtocolError):
+            client.post(*args)
     with pytest.raises(c.MQTTProtocolError):
         run(client.publish("t", b"", qos=2))
+    with pytest.raises(c.MQTTProtocolError):
+        client.post("t", b"", qos=2)
     with pytest.raises(c.MQTTProtocolError):
         mc.MQTTClient("kp-1", "127.0.0.1", 1, password="pw")  # password without username
     assert client.pending() == 0
@@ -471,7 +475,7 @@ def test_drop_link_reconnects_and_renews_birth() -> None:
 
     async def main() -> None:
         async with ScriptedBroker(script) as broker:
-            client = mc.for_device("h1", "kp-1", "password-1", "127.0.0.1", broker.port,
+            client = host.for_device("h1", "kp-1", "password-1", "127.0.0.1", broker.port,
                                    backoff_base=0.01, backoff_cap=0.05)
             client.start()
             await until(lambda: births == [0], "birth")
@@ -484,7 +488,10 @@ def test_drop_link_reconnects_and_renews_birth() -> None:
 
 def test_for_device_wires_identity_presence_and_subscriptions() -> None:
     client = mc.for_device("h1", "kp-7", "password-7", "broker.hall")
-    connect = client._connect_packet()
+    assert type(client) is mc.MQTTClient  # the keypad's: no host conveniences
+    assert isinstance(host.for_device("h1", "kp-7", "password-7", "broker.hall"), host.HostClient)
+    [connect] = c.Parser().feed(client._connect)  # the CONNECT it sends, encoded once
+    assert isinstance(connect, c.Connect)
     assert (connect.client_id, connect.username, connect.password) == ("kp-7", "kp-7", b"password-7")
     assert connect.will_topic == topics.device("h1", "kp-7", "presence")
     assert connect.will_message == topics.PRESENCE_OFFLINE

@@ -20,6 +20,7 @@ from hvtest.mosquitto import MosquittoBroker, PahoClient, running_broker
 
 from firmware.mqtt import client as mc
 from firmware.mqtt import codec as c
+from firmware.mqtt import host
 from gateway.broker import config as bc
 from protocol import topics
 
@@ -53,8 +54,8 @@ class Inbox:
 
 
 def device(broker: MosquittoBroker, device_id: str, *, password: str | None = None,
-           context: ssl.SSLContext | None = None, **kw: Any) -> mc.MQTTClient:
-    return mc.for_device(
+           context: ssl.SSLContext | None = None, **kw: Any) -> host.HostClient:
+    return host.for_device(
         broker.hall,
         device_id,
         broker.password(device_id) if password is None else password,
@@ -110,6 +111,35 @@ def test_device_connects_over_tls_and_talks_to_the_gateway(broker: MosquittoBrok
             (topics.broadcast(HALL, "motion"), b"open", False),
         ]
         assert kp.connects == 1 and kp.callback_errors == 0
+        await kp.close()
+
+    run(main())
+
+
+def test_the_keypads_own_client_posts_and_receives(broker: MosquittoBroker) -> None:
+    """What the keypad runs (MQTTClient, post(), no host conveniences) against Mosquitto."""
+    gw = broker.paho(broker.gateway.username)
+    gw.subscribe(topics.device_filter(HALL, "up"))
+    inbox = Inbox()
+
+    async def main() -> None:
+        kp = mc.for_device(
+            broker.hall, "kp-1", broker.password("kp-1"), broker.host, broker.port,
+            ssl=mc.tls_context(cafile=str(broker.ca_path)), server_hostname=broker.server_hostname,
+            backoff_base=0.05, backoff_cap=0.5, on_message=inbox,
+        )  # fmt: skip
+        assert type(kp) is mc.MQTTClient
+        up = topics.device(HALL, "kp-1", "up")
+        pid = kp.post(up, b"posted-before-connect", 1)  # queued offline, sent after the CONNACK
+        kp.start()
+        msg, _ = await expect(gw, lambda m: m.payload == b"posted-before-connect")
+        assert (msg.topic, msg.qos) == (up, 1) and pid is not None
+        assert kp.post(up, b"posted-qos0", 0) is None
+        await expect(gw, lambda m: m.payload == b"posted-qos0")
+        await until(lambda: not kp._queue and not kp._inflight, "PUBACK from Mosquitto")
+        await asyncio.to_thread(gw.publish, topics.device(HALL, "kp-1", "down"), b"ack", 1)
+        await until(lambda: inbox.payloads() == [b"ack"], "downlink")
+        assert kp.connects == 1 and kp.dropped == 0 and kp.faults == 0
         await kp.close()
 
     run(main())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from firmware.mqtt import client as mc
+from firmware.mqtt import host
 
 from .mp127 import Broker127
 
@@ -28,13 +28,13 @@ async def until(pred: Callable[[], bool], what: str, limit: float = 10.0) -> Non
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def client(broker: Broker127, **kw: object) -> mc.MQTTClient:
+def client(broker: Broker127, **kw: object) -> host.HostClient:
     opts: dict[str, object] = dict(
         backoff_base=0.01, backoff_cap=0.02, keepalive=60, connect_timeout=0.3, send_timeout=0.3,
         open_connection=broker.open_connection,
     )
     opts.update(kw)
-    return mc.MQTTClient("kp-1", "broker", 8883, **opts)  # type: ignore[arg-type]
+    return host.HostClient("kp-1", "broker", 8883, **opts)  # type: ignore[arg-type]
 
 
 def test_a_broker_that_stalls_the_handshake_is_left_and_retried() -> None:
@@ -131,7 +131,7 @@ def test_a_broker_name_is_looked_up_once_and_again_only_after_failures() -> None
             asked.append(host)
             return "192.168.10.%d" % (len(asked) + 1)
 
-        cl = mc.MQTTClient(
+        cl = host.HostClient(
             "kp-1", "broker.hall.local", 8883, backoff_base=0.01, backoff_cap=0.02, keepalive=60,
             connect_timeout=0.2, send_timeout=0.2, open_connection=opener, resolver=resolver,
         )  # fmt: skip

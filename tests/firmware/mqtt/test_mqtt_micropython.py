@@ -54,6 +54,7 @@ CLIENT_SCRIPT = r"""
 import asyncio, hvhost
 from firmware.mqtt import codec as c
 from firmware.mqtt import client as mc
+from firmware.mqtt import host
 
 
 class Pipe:
@@ -151,7 +152,7 @@ async def open_conn(host, port, ssl, server_hostname):
 
 async def main():
     inbox = []
-    kp = mc.for_device("h1", "kp-1", "password-1", "broker", 8883, open_connection=open_conn,
+    kp = host.for_device("h1", "kp-1", "password-1", "broker", 8883, open_connection=open_conn,
                        backoff_base=0.01, backoff_cap=0.05, keepalive=1,
                        on_message=lambda t, p, r: inbox.append([t, p.decode()]))
     kp.start()

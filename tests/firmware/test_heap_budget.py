@@ -52,8 +52,8 @@ def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
     assert r["peak_sign"] - r["after_boot"] < 2 * 1024
     # only what the keypad runs is loaded: the client's side of MQTT, the selected profile
     assert {"firmware.mqtt.packets", "firmware.mqtt.client"} <= set(r["boot_modules"])
-    for name in ("firmware.mqtt.codec", "firmware.mqtt.host"):  # the host's packet classes and client
-        assert name not in r["boot_modules"] and name not in r["modules"]
+    for host_side in ("firmware.mqtt.codec", "firmware.mqtt.host"):  # the host's packet classes and client
+        assert host_side not in r["boot_modules"] and host_side not in r["modules"]
     assert "firmware.hal.profile_table" not in r["boot_modules"]
     assert "firmware.provision" not in r["boot_modules"]
     # the keypad's side of the protocol codec and topics, no reason texts (loaded only when shown)

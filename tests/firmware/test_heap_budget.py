@@ -9,7 +9,8 @@ that test is a strict expected failure, so it turns red the day a profile meets 
 marker must go.  Meanwhile a ceiling (the figures measured when this test was written, plus 5 %)
 keeps the heap from growing unnoticed, and the keypad must not load what it does not run (the MQTT
 codec's packet classes and the host's MQTT client, the other profiles' pin tables, the gateway's
-protocol codec and topics module, the reason texts).
+protocol codec and topics module, the reason texts, the unsliced P-256 helpers of
+firmware/reference.py, the tables of protocol/tables.py at boot).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
         assert name not in r["boot_modules"] and name not in r["modules"]
     assert "firmware.hal.profile_table" not in r["boot_modules"]
     assert "firmware.provision" not in r["boot_modules"]
+    # the unsliced P-256 / ECDSA helpers are never loaded, the consts' tables not at boot
+    assert "firmware.reference" not in r["modules"] and "protocol.tables" not in r["boot_modules"]
     # the keypad's side of the protocol codec and topics, no reason texts (loaded only when shown)
     assert "protocol.device" in r["boot_modules"]
     for gateway_side in ("protocol.codec", "protocol.topics", "protocol.reason_texts"):

@@ -36,6 +36,11 @@ multiplications (squarings included) it has done, by this cost model: a
 doubling costs ``DBL_WORK`` (8), a mixed addition ``MADD_WORK`` (11), an
 inversion step ``2 * INV_BITS`` (one squaring and at most one multiplication
 per exponent bit).  No step costs more than ``MAX_STEP_WORK``.
+
+The unsliced helpers (``mul``, ``mul_base``, ``to_affine``, ``inverse``,
+``is_on_curve`` and the curve's ``B``) live in :mod:`firmware.reference`,
+which a keypad in a sitting never loads; they are still reached here, as
+``p256.mul`` and so on (this module's ``__getattr__`` loads them).
 """
 
 __all__ = [

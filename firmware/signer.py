@@ -22,6 +22,10 @@ ever used twice.
 
 Signatures are raw 64 bytes ``r || s`` (big-endian, 32 bytes each) with
 ``s <= n/2`` (low-s), the only form the gateway accepts.
+
+``public_key_sec1`` (unsliced, for provisioning) and ``sign_with_nonce``
+(golden vectors only) live in :mod:`firmware.reference` and are reached
+here through this module's ``__getattr__``, so the keypad never loads them.
 """
 
 import hashlib
@@ -53,7 +57,6 @@ __all__ = [
     "Signer",
     "generate_private_key",
 ]
-
 
 
 def __getattr__(name: str) -> object:

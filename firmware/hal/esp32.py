@@ -23,6 +23,10 @@ a display or card reader that does not answer at start-up is left out
 (``display``/``card`` None) and named in ``board.faults``; I2C errors later
 are counted in ``board.display_errors``; NVS failures raise RuntimeError.
 
+The display and card-reader wiring is in :mod:`firmware.hal.esp32_display`
+and :mod:`firmware.hal.esp32_card`, loaded only by a board whose profile
+has one; this module passes them its ``machine`` (and ``time``) module.
+
 Usage (boot)::
 
     from firmware.hal import esp32

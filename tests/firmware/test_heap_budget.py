@@ -10,7 +10,7 @@ marker must go.  Meanwhile a ceiling (the figures measured when this test was wr
 keeps the heap from growing unnoticed, and the keypad must not load what it does not run (the MQTT
 codec's packet classes and the host's MQTT client, the other profiles' pin tables, the gateway's
 protocol codec and topics module, the reason texts, the unsliced P-256 helpers of
-firmware/reference.py, the tables of protocol/tables.py at boot).
+firmware/reference.py, and without a display the tables of protocol/tables.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from firmware.hal import profiles
 pytestmark = pytest.mark.micropython
 
 # Live heap after boot measured with `python -m hil.bench.heap` (docs/performance.md), bytes.
-MEASURED = {"keypad4": 116_976, "keypad4-card": 121_664, "oled-nav-card": 145_776, "oled-nav-card-s3": 146_128}
+MEASURED = {"keypad4": 103_184, "keypad4-card": 117_296, "oled-nav-card": 144_816, "oled-nav-card-s3": 144_768}
 
 _cache: dict[str, dict] = {}
 
@@ -53,12 +53,12 @@ def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
     assert r["peak_sign"] - r["after_boot"] < 2 * 1024
     # only what the keypad runs is loaded: the client's side of MQTT, the selected profile
     assert {"firmware.mqtt.packets", "firmware.mqtt.client"} <= set(r["boot_modules"])
-    for name in ("firmware.mqtt.codec", "firmware.mqtt.host"):  # the host's packet classes and client
-        assert name not in r["boot_modules"] and name not in r["modules"]
+    for module in ("firmware.mqtt.codec", "firmware.mqtt.host"):  # the host's packet classes and client
+        assert module not in r["boot_modules"] and module not in r["modules"]
     assert "firmware.hal.profile_table" not in r["boot_modules"]
     assert "firmware.provision" not in r["boot_modules"]
-    # the unsliced P-256 / ECDSA helpers are never loaded, the consts' tables not at boot
-    assert "firmware.reference" not in r["modules"] and "protocol.tables" not in r["boot_modules"]
+    # the unsliced P-256 / ECDSA helpers are never loaded
+    assert "firmware.reference" not in r["modules"]
     # the keypad's side of the protocol codec and topics, no reason texts (loaded only when shown)
     assert "protocol.device" in r["boot_modules"]
     for gateway_side in ("protocol.codec", "protocol.topics", "protocol.reason_texts"):
@@ -69,6 +69,8 @@ def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
     assert not boot_only & set(r["boot_modules"]) and "firmware.app.main" in r["boot_modules"]
     # the display's texts only on a keypad with a display
     assert ("firmware.app.screen" in r["modules"]) == bool(profiles.PROFILES[name]["display"])
+    # the consts' outcomes and tables: read by the display's screen, never loaded without a display
+    assert ("protocol.tables" in r["modules"]) == bool(profiles.PROFILES[name]["display"])
 
 
 @pytest.mark.xfail(strict=True, reason="over the module budget with bytecode loaded from .mpy into the heap")

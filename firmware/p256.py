@@ -36,6 +36,11 @@ multiplications (squarings included) it has done, by this cost model: a
 doubling costs ``DBL_WORK`` (8), a mixed addition ``MADD_WORK`` (11), an
 inversion step ``2 * INV_BITS`` (one squaring and at most one multiplication
 per exponent bit).  No step costs more than ``MAX_STEP_WORK``.
+
+The unsliced helpers (``mul``, ``mul_base``, ``to_affine``, ``inverse``,
+``is_on_curve`` and the curve's ``B``) live in :mod:`firmware.reference`,
+which a keypad in a sitting never loads; they are still reached here, as
+``p256.mul`` and so on (this module's ``__getattr__`` loads them).
 """
 
 __all__ = [
@@ -47,24 +52,39 @@ __all__ = [
     "INV_BITS",
     "MADD_WORK",
     "MAX_STEP_WORK",
-    "B",
     "BaseMul",
     "Inverse",
     "N",
     "P",
     "add_mixed",
     "double",
-    "inverse",
-    "is_on_curve",
-    "mul",
-    "mul_base",
-    "to_affine",
 ]
+
+import sys
+
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
+if TYPE_CHECKING:  # for the type checker; at run time __getattr__ below loads them
+    from .reference import B as B
+    from .reference import inverse as inverse
+    from .reference import is_on_curve as is_on_curve
+    from .reference import mul as mul
+    from .reference import mul_base as mul_base
+    from .reference import to_affine as to_affine
+
+
+def __getattr__(name: str) -> object:
+    """``B``, ``inverse``, ``is_on_curve``, ``mul``, ``mul_base``, ``to_affine``:
+    the unsliced helpers, loaded from :mod:`firmware.reference` when first asked for."""
+    from . import reference
+
+    return getattr(reference, name)  # AttributeError for any other name
+
 
 # Domain parameters (FIPS 186-4 D.1.2.3 / SEC 2 secp256r1).
 P = 0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF
 N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
-B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
 GX = 0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296
 GY = 0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5
 HALF_N = N >> 1
@@ -139,13 +159,6 @@ COMB = (
 )
 
 
-def is_on_curve(x: int, y: int) -> bool:
-    """True if ``(x, y)`` is an affine point of P-256 (coordinates reduced)."""
-    if not (0 <= x < P and 0 <= y < P):
-        return False
-    return (y * y - (x * x * x - 3 * x + B)) % P == 0
-
-
 def double(X1: int, Y1: int, Z1: int) -> "tuple[int, int, int]":
     """2 * (X1, Y1, Z1) in Jacobian coordinates (dbl-2001-b, a = -3)."""
     p = P
@@ -182,47 +195,6 @@ def add_mixed(X1: int, Y1: int, Z1: int, x2: int, y2: int) -> "tuple[int, int, i
     Y3 = (r * (v - X3) - Y1 * hhh) % p
     Z3 = Z1 * h % p
     return X3, Y3, Z3
-
-
-def inverse(x: int, m: int) -> int:
-    """x^-1 mod m for a prime m (one unsliced built-in ``pow``)."""
-    x %= m
-    if x == 0:
-        raise ValueError("no inverse of 0")
-    return pow(x, m - 2, m)
-
-
-def to_affine(X: int, Y: int, Z: int) -> "tuple[int, int] | None":
-    """Jacobian to affine (unsliced inversion); ``None`` for infinity."""
-    if Z % P == 0:
-        return None
-    zi = inverse(Z, P)
-    zi2 = zi * zi % P
-    return X * zi2 % P, Y * zi2 % P * zi % P
-
-
-def mul(k: int, x: int, y: int) -> "tuple[int, int] | None":
-    """k * (x, y) for any affine point of the curve (not sliced).
-
-    Left-to-right double-and-add over the 256 bits of ``k mod N``.
-    Raises ValueError if the point is not on the curve.
-    """
-    if not is_on_curve(x, y):
-        raise ValueError("point not on P-256")
-    k %= N
-    if k == 0:
-        return None
-    kb = k.to_bytes(32, "big")
-    X, Y, Z = 1, 1, 0
-    for byte in kb:
-        bit = 0x80
-        while bit:
-            if Z:
-                X, Y, Z = double(X, Y, Z)
-            if byte & bit:
-                X, Y, Z = add_mixed(X, Y, Z, x, y)
-            bit >>= 1
-    return to_affine(X, Y, Z)
 
 
 class BaseMul:
@@ -302,18 +274,6 @@ class BaseMul:
         self._col = -1
         self._X = self._Y = 1
         self._Z = 0
-
-
-def mul_base(k: int) -> "tuple[int, int] | None":
-    """k * G in affine coordinates, unsliced (``k`` taken mod N)."""
-    k %= N
-    if k == 0:
-        return None
-    job = BaseMul(k)
-    job.step(64)
-    X, Y, Z = job.result()
-    job.wipe()
-    return to_affine(X, Y, Z)
 
 
 class Inverse:

@@ -22,17 +22,28 @@ ever used twice.
 
 Signatures are raw 64 bytes ``r || s`` (big-endian, 32 bytes each) with
 ``s <= n/2`` (low-s), the only form the gateway accepts.
+
+``public_key_sec1`` (unsliced, for provisioning) and ``sign_with_nonce``
+(golden vectors only) live in :mod:`firmware.reference` and are reached
+here through this module's ``__getattr__``, so the keypad never loads them.
 """
 
 import hashlib
+import sys
 
 from . import p256
 
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+
 # Type checkers treat any name TYPE_CHECKING as true; at run time (MicroPython
 # has no typing module) nothing is imported and annotations are never evaluated.
-TYPE_CHECKING = False
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from .reference import public_key_sec1 as public_key_sec1
+    from .reference import sign_with_nonce as sign_with_nonce
 
 __all__ = [
     "DEFAULT_POOL_SIZE",
@@ -45,9 +56,16 @@ __all__ = [
     "PublicKeyJob",
     "Signer",
     "generate_private_key",
-    "public_key_sec1",
-    "sign_with_nonce",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``public_key_sec1`` and ``sign_with_nonce`` (unsliced, not used by a keypad in a
+    sitting), loaded from :mod:`firmware.reference` when first asked for."""
+    from . import reference
+
+    return getattr(reference, name)  # AttributeError for any other name
+
 
 N = p256.N
 HALF_N = p256.HALF_N
@@ -69,8 +87,7 @@ NONCE_TAG = b"hallvote/ecdsa-p256-nonce/v1"
 # inversion, 256 / INV_BITS scalar-inversion steps, finish.
 NONCE_STEPS = 1 + 64 + 1 + 256 // p256.INV_BITS + 1 + 256 // p256.INV_BITS + 1
 
-_KEYGEN_ATTEMPTS = 64
-_COUNTER_LIMIT = 1 << 64
+_KEYGEN_ATTEMPTS = const(64)
 
 
 def _secret_int(secret: bytes) -> int:
@@ -119,44 +136,10 @@ def generate_private_key(rng: "Callable[[int], bytes]") -> bytes:
     raise ValueError("rng gave no usable private key; is it broken?")
 
 
-def public_key_sec1(secret: bytes) -> bytes:
-    """The 65-byte uncompressed SEC1 public key ``04 || X || Y`` for ``secret``."""
-    pt = p256.mul_base(_secret_int(secret))
-    if pt is None:  # impossible for d in [1, n-1]
-        raise ValueError("private key out of range")
-    return b"\x04" + pt[0].to_bytes(32, "big") + pt[1].to_bytes(32, "big")
-
-
 def _low_s_signature(r: int, s: int) -> bytes:
     if s > HALF_N:
         s = N - s
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-
-def sign_with_nonce(secret: bytes, msg: bytes, k: "int | bytes") -> bytes:
-    """Sign ``msg`` with the caller's nonce ``k``: FOR GOLDEN TEST VECTORS ONLY.
-
-    Deterministic: the same (secret, msg, k) always gives the same 64-byte
-    low-s ``r || s``.  Never use it on a device: a nonce that is known,
-    repeated or even slightly biased gives away the private key.  Real
-    signing goes through :class:`Signer`.  ``k`` is an int or 32 big-endian
-    bytes in [1, n-1].
-    """
-    d = _secret_int(secret)
-    if isinstance(k, (bytes, bytearray)):
-        if len(k) != 32:
-            raise ValueError("nonce must be 32 bytes")
-        k = int.from_bytes(k, "big")
-    if not 0 < k < N:
-        raise ValueError("nonce out of range [1, n-1]")
-    pt = p256.mul_base(k)
-    if pt is None:
-        raise ValueError("nonce out of range")
-    r = pt[0] % N
-    s = p256.inverse(k, N) * (_digest_int(msg) + r * d) % N
-    if r == 0 or s == 0:
-        raise ValueError("degenerate nonce; choose another")
-    return _low_s_signature(r, s)
 
 
 class _NonceJob:
@@ -373,7 +356,7 @@ class Signer:
             raise ValueError("pool_size must be >= 0")
         if steps_per_slice < 1:
             raise ValueError("steps_per_slice must be >= 1")
-        if not 0 <= counter_base < _COUNTER_LIMIT:
+        if counter_base < 0 or counter_base >> 64:  # 8 bytes in the derivation
             raise ValueError("counter_base out of range")
         self._d = _secret_int(secret)
         self._secret = bytes(secret)
@@ -415,7 +398,7 @@ class Signer:
         # Every derivation takes a new counter value, even one whose nonce is
         # later dropped (clear()) or restarted, so no two ever share one.
         c = self._counter
-        if c >= _COUNTER_LIMIT:
+        if c >> 64:
             raise ValueError("nonce counter exhausted")
         self._counter = c + 1
         return c

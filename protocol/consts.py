@@ -1,24 +1,51 @@
 """Numbers of protocol v2: version, frame types, ballot kinds, choices, states, limits.
 
-Every value here is a byte on the wire; SPEC.md gives the same tables.
+Every value here is a byte on the wire; SPEC.md gives the same tables.  The
+result outcomes (``OUTCOME_*``), the tables built from these numbers and the
+helpers (``FRAME_NAMES``, ``CHOICE_LABELS``, ``BALLOT_KINDS``,
+``PRESS_POLICIES``, ``SITTING_STATES``, ``OUTCOMES``, ``is_uplink``,
+``is_downlink``, ``is_broadcast``, ``choice_max``, ``options_per_item``) are
+reached here too but live in :mod:`protocol.tables`, loaded on their first
+use, so a keypad that needs only the numbers here does not hold them.
 """
+
+import sys
+
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
+if TYPE_CHECKING:
+    from .tables import BALLOT_KINDS as BALLOT_KINDS
+    from .tables import CHOICE_LABELS as CHOICE_LABELS
+    from .tables import FRAME_NAMES as FRAME_NAMES
+    from .tables import OUTCOME_FAILED as OUTCOME_FAILED
+    from .tables import OUTCOME_NONE as OUTCOME_NONE
+    from .tables import OUTCOME_NOT_SELECTED as OUTCOME_NOT_SELECTED
+    from .tables import OUTCOME_PASSED as OUTCOME_PASSED
+    from .tables import OUTCOME_SELECTED as OUTCOME_SELECTED
+    from .tables import OUTCOME_TIE as OUTCOME_TIE
+    from .tables import OUTCOMES as OUTCOMES
+    from .tables import PRESS_POLICIES as PRESS_POLICIES
+    from .tables import SITTING_STATES as SITTING_STATES
+    from .tables import choice_max as choice_max
+    from .tables import is_broadcast as is_broadcast
+    from .tables import is_downlink as is_downlink
+    from .tables import is_uplink as is_uplink
+    from .tables import options_per_item as options_per_item
 
 __all__ = (
     "ABSTAIN",
     "ACK",
     "ALL_ITEMS",
-    "BALLOT_KINDS",
     "BASIC",
     "BROADCAST_MAX",
     "CARD_UID_MAX",
     "CHECK_IN",
-    "CHOICE_LABELS",
     "DOWNLINK_MAX",
     "EXCELLENT",
     "FIRST_PRESS",
     "FLAG_PAUSED",
     "FLAG_SECRET",
-    "FRAME_NAMES",
     "HEAD_LEN",
     "HELLO",
     "ITEMS_MAX",
@@ -30,14 +57,6 @@ __all__ = (
     "NO",
     "NONCE_LEN",
     "NONE",
-    "OUTCOMES",
-    "OUTCOME_FAILED",
-    "OUTCOME_NONE",
-    "OUTCOME_NOT_SELECTED",
-    "OUTCOME_PASSED",
-    "OUTCOME_SELECTED",
-    "OUTCOME_TIE",
-    "PRESS_POLICIES",
     "RATING",
     "RESULT_SUMMARY",
     "SATISFIED",
@@ -48,7 +67,6 @@ __all__ = (
     "SITTING_IN_SESSION",
     "SITTING_SETUP",
     "SITTING_STATE",
-    "SITTING_STATES",
     "STATUS",
     "UNSATISFIED",
     "UPLINK_MAX",
@@ -56,11 +74,6 @@ __all__ = (
     "VOTE",
     "YES",
     "YES_NO_ABSTAIN",
-    "choice_max",
-    "is_broadcast",
-    "is_downlink",
-    "is_uplink",
-    "options_per_item",
 )
 
 VERSION = 0x02
@@ -76,19 +89,6 @@ SITTING_STATE = 0x81
 MOTION_OPEN = 0x82
 MOTION_CLOSED = 0x83
 RESULT_SUMMARY = 0x84
-
-FRAME_NAMES = {
-    HELLO: "hello",
-    STATUS: "status",
-    CHECK_IN: "check-in",
-    VOTE: "vote",
-    ACK: "ack",
-    NACK: "nack",
-    SITTING_STATE: "sitting-state",
-    MOTION_OPEN: "motion-open",
-    MOTION_CLOSED: "motion-closed",
-    RESULT_SUMMARY: "result-summary",
-}
 
 # Sizes and bounds.
 SIGNATURE_LEN = 64  # raw r || s, 32 bytes each, big-endian
@@ -106,7 +106,7 @@ ALL_ITEMS = 0xFF  # motion-open focus: every item is open at once
 YES_NO_ABSTAIN = 1  # one question: yes / no / abstain
 ITEM_LIST = 2  # up to 32 items, each yes / no / abstain / none (livelihood projects)
 RATING = 3  # up to 32 items, each graded 1..4 or none
-BALLOT_KINDS = (YES_NO_ABSTAIN, ITEM_LIST, RATING)
+
 
 # Choice codes (one nibble per item).  0 is "not pressed" for every kind.
 NONE = 0
@@ -119,32 +119,10 @@ SATISFIED = 2
 BASIC = 3
 UNSATISFIED = 4
 
-CHOICE_LABELS = {
-    YES_NO_ABSTAIN: (
-        (NONE, "未按", "not pressed"),
-        (YES, "赞成", "yes"),
-        (NO, "反对", "no"),
-        (ABSTAIN, "弃权", "abstain"),
-    ),
-    ITEM_LIST: (
-        (NONE, "未按", "not pressed"),
-        (YES, "赞成", "yes"),
-        (NO, "反对", "no"),
-        (ABSTAIN, "弃权", "abstain"),
-    ),
-    RATING: (
-        (NONE, "未按", "not pressed"),
-        (EXCELLENT, "优秀", "excellent"),
-        (SATISFIED, "满意", "satisfied"),
-        (BASIC, "基本满意", "basically satisfied"),
-        (UNSATISFIED, "不满意", "unsatisfied"),
-    ),
-}
-
 # Press policies.
 FIRST_PRESS = 1  # 首次按键有效
 LAST_PRESS = 2  # 以最后一次为准
-PRESS_POLICIES = (FIRST_PRESS, LAST_PRESS)
+
 
 # Motion-open flags.
 FLAG_SECRET = 0x01
@@ -155,36 +133,12 @@ SITTING_SETUP = 0
 SITTING_CHECKIN_OPEN = 1
 SITTING_IN_SESSION = 2
 SITTING_CLOSED = 3
-SITTING_STATES = (SITTING_SETUP, SITTING_CHECKIN_OPEN, SITTING_IN_SESSION, SITTING_CLOSED)
-
-# Result outcomes (per motion and per item).  For rating items the outcome
-# byte is instead the grade that carries (1..4).
-OUTCOME_NONE = 0
-OUTCOME_PASSED = 1
-OUTCOME_FAILED = 2
-OUTCOME_SELECTED = 3
-OUTCOME_NOT_SELECTED = 4
-OUTCOME_TIE = 5
-OUTCOMES = (OUTCOME_NONE, OUTCOME_PASSED, OUTCOME_FAILED, OUTCOME_SELECTED, OUTCOME_NOT_SELECTED, OUTCOME_TIE)
 
 
-def is_uplink(frame_type: int) -> bool:
-    return 0x01 <= frame_type <= 0x3F
+def __getattr__(name: str) -> object:
+    """A table or helper of :mod:`protocol.tables`, loaded on first use and kept here after."""
+    from . import tables
 
-
-def is_downlink(frame_type: int) -> bool:
-    return 0x40 <= frame_type <= 0x7F
-
-
-def is_broadcast(frame_type: int) -> bool:
-    return 0x80 <= frame_type <= 0xBF
-
-
-def choice_max(ballot_kind: int) -> int:
-    """Highest choice code a ballot kind admits (0 = none is always admitted)."""
-    return UNSATISFIED if ballot_kind == RATING else ABSTAIN
-
-
-def options_per_item(ballot_kind: int) -> int:
-    """How many counts a result carries per item: 3 (yes/no/abstain) or 4 (grades)."""
-    return 4 if ballot_kind == RATING else 3
+    value = getattr(tables, name)  # AttributeError for any other name
+    globals()[name] = value
+    return value

@@ -51,7 +51,7 @@ from .frames import (
 if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
     const = int
 
-TYPE_CHECKING = False
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from typing import Any
 

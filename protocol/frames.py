@@ -57,9 +57,6 @@ class Frame:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Frame) and self._key() == other._key()
 
-    def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
-
     def __hash__(self) -> int:
         return hash(self._key())
 

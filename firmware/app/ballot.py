@@ -18,9 +18,13 @@ Press-policy checks (first press) need to know what was recorded and are
 made by the keypad, not here.
 """
 
+import sys
+
 from protocol import consts, reasons
 
-TYPE_CHECKING = False
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from protocol.frames import MotionOpen
 

@@ -16,13 +16,17 @@ a navigation key moves the draft ballot's cursor or sets a draft choice):
   reconnect and gateway restart).
 """
 
+import sys
+
 from protocol import consts, frames, reasons
 
 from . import states as S
 from .ballot import CHOICE_KEYS, DENY, NAV, NAV_KEYS
 from .outbox import CHECKIN, VOTE
 
-TYPE_CHECKING = False
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from typing import Any
 

@@ -18,12 +18,16 @@ The display's lines are :mod:`firmware.app.screen`'s, loaded only on a
 keypad that has a display.
 """
 
+import sys
+
 from protocol import consts
 
 from . import states
 from .outbox import CHECKIN, VOTE
 
-TYPE_CHECKING = False
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from .keypad import Keypad
 

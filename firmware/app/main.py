@@ -9,12 +9,15 @@ USB serial port (a normal build has neither the flag nor the module).
 """
 
 import asyncio
+import sys
 
 from .. import unload
 from . import runner
 from .keypad import Keypad
 
-TYPE_CHECKING = False
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from typing import Any
 

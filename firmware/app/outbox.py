@@ -19,7 +19,11 @@ motion id + u32 round) | key (u8 length + ASCII) | choices (u8 length + one
 byte each) | frame (u16 length + bytes)``, big-endian.
 """
 
-TYPE_CHECKING = False
+import sys
+
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any

@@ -22,12 +22,15 @@ again after the reboot.
 """
 
 import asyncio
+import sys
 
 from firmware.mqtt import client as mc
 
 from . import boot
 
-TYPE_CHECKING = False
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from typing import Any
 

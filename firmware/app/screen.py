@@ -7,13 +7,17 @@ firmware draws is in :data:`TEXT` or comes from ``protocol.reasons`` /
 must cover.  The LEDs are :mod:`firmware.app.feedback`'s.
 """
 
+import sys
+
 from protocol import consts, reasons
 
 from . import states
 from .feedback import SIGN_FAULT
 from .outbox import VOTE
 
-TYPE_CHECKING = False
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from .keypad import Keypad
 

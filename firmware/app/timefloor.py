@@ -20,7 +20,11 @@ every keypad refuse the broker).  Instead:
   :data:`SLACK_S`.
 """
 
-TYPE_CHECKING = False
+import sys
+
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from firmware.hal.port import Clock, Nvs
 

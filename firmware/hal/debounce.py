@@ -34,9 +34,13 @@ function per key that samples its raw level; the ESP32 adapter passes GPIO
 readers, tests pass lists.
 """
 
+import sys
+
 from . import port
 
-TYPE_CHECKING = False
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from typing import Callable
 

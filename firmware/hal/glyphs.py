@@ -29,7 +29,11 @@ try:
 except ImportError:
     framebuf = None
 
-TYPE_CHECKING = False
+import sys
+
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from typing import Any
 

@@ -9,9 +9,13 @@ comparison per LED.  Active-low wiring is the adapter's business: ``write``
 receives True for "lit".
 """
 
+import sys
+
 from . import port
 
-TYPE_CHECKING = False
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from typing import Callable
 

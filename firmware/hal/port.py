@@ -23,7 +23,11 @@ Plain base classes (MicroPython has no ``abc``): every method raises
 NotImplementedError unless a harmless default exists.
 """
 
-TYPE_CHECKING = False
+import sys
+
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from typing import Any
 

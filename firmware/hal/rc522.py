@@ -22,9 +22,13 @@ to reads in quick succession, so an app that polls only at a key press never
 gets the UID of a card removed since the previous press.
 """
 
+import sys
+
 from . import port
 
-TYPE_CHECKING = False
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from typing import Callable
 
@@ -57,42 +61,42 @@ SEL_CL1 = 0x93
 SEL_CL2 = 0x95
 SEL_CL3 = 0x97
 CASCADE_TAG = 0x88
-NVB_ANTICOLL = 0x20  # SEL + NVB only: "all cards, send your UID CLn"
-NVB_SELECT = 0x70  # SEL + NVB + 4 UID bytes + BCC
-SAK_UID_INCOMPLETE = 0x04
+_NVB_ANTICOLL = const(0x20)  # SEL + NVB only: "all cards, send your UID CLn"
+_NVB_SELECT = const(0x70)  # SEL + NVB + 4 UID bytes + BCC
+_SAK_UID_INCOMPLETE = const(0x04)
 
 # MFRC522 registers.
-COMMAND = 0x01
-COM_IRQ = 0x04
-ERROR = 0x06
-FIFO_DATA = 0x09
-FIFO_LEVEL = 0x0A
-CONTROL = 0x0C
-BIT_FRAMING = 0x0D
-COLL = 0x0E
+_COMMAND = const(0x01)
+_COM_IRQ = const(0x04)
+_ERROR = const(0x06)
+_FIFO_DATA = const(0x09)
+_FIFO_LEVEL = const(0x0A)
+_CONTROL = const(0x0C)
+_BIT_FRAMING = const(0x0D)
+_COLL = const(0x0E)
 MODE = 0x11
 TX_CONTROL = 0x14
 TX_ASK = 0x15
 T_MODE = 0x2A
-T_PRESCALER = 0x2B
-T_RELOAD_H = 0x2C
-T_RELOAD_L = 0x2D
-VERSION = 0x37
+_T_PRESCALER = const(0x2B)
+_T_RELOAD_H = const(0x2C)
+_T_RELOAD_L = const(0x2D)
+_VERSION = const(0x37)
 
 # MFRC522 commands.
-CMD_IDLE = 0x00
-CMD_TRANSCEIVE = 0x0C
-CMD_SOFT_RESET = 0x0F
+_CMD_IDLE = const(0x00)
+_CMD_TRANSCEIVE = const(0x0C)
+_CMD_SOFT_RESET = const(0x0F)
 
 # Bits.
-IRQ_RX = 0x20
-IRQ_IDLE = 0x10
-IRQ_ERR = 0x02
-IRQ_TIMER = 0x01
-ERR_COLL = 0x08
-ERR_FATAL = 0x13  # BufferOvfl | ParityErr | ProtocolErr
-START_SEND = 0x80
-FLUSH_FIFO = 0x80
+_IRQ_RX = const(0x20)
+_IRQ_IDLE = const(0x10)
+_IRQ_ERR = const(0x02)
+_IRQ_TIMER = const(0x01)
+_ERR_COLL = const(0x08)
+_ERR_FATAL = const(0x13)  # BufferOvfl | ParityErr | ProtocolErr
+_START_SEND = const(0x80)
+_FLUSH_FIFO = const(0x80)
 
 # VersionReg values of genuine chips and common clones; 0x00/0xFF mean nothing answers.
 KNOWN_VERSIONS = (0x88, 0x90, 0x91, 0x92, 0xB2, 0x12)
@@ -129,7 +133,7 @@ def bcc(uid4: bytes) -> int:
 
 def select_frame(level: int, uid_cln: bytes) -> bytes:
     """SELECT for cascade ``level`` (SEL_CL1..3) with the 5 bytes anticollision returned (UID part + BCC)."""
-    body = bytes((level, NVB_SELECT)) + bytes(uid_cln)
+    body = bytes((level, _NVB_SELECT)) + bytes(uid_cln)
     return body + crc_a(body)
 
 
@@ -180,18 +184,18 @@ class Rc522:
 
     def init(self) -> bool:
         """Reset and configure the chip, antenna on; False if no known chip answers."""
-        self.write(COMMAND, CMD_SOFT_RESET)
+        self.write(_COMMAND, _CMD_SOFT_RESET)
         for _ in range(self.max_polls):  # the reset takes ~40 us; PowerDown clears when done
-            if not self.read(COMMAND) & 0x10:
+            if not self.read(_COMMAND) & 0x10:
                 break
         self.write(T_MODE, 0x80)  # timer starts after each transmission
-        self.write(T_PRESCALER, 0xA9)  # 13.56 MHz / (2 * 0xA9 + 1): 25 us per tick
-        self.write(T_RELOAD_H, 0x00)
-        self.write(T_RELOAD_L, 0x78)  # 120 ticks: 3 ms answer timeout (a card answers in < 0.1 ms)
+        self.write(_T_PRESCALER, 0xA9)  # 13.56 MHz / (2 * 0xA9 + 1): 25 us per tick
+        self.write(_T_RELOAD_H, 0x00)
+        self.write(_T_RELOAD_L, 0x78)  # 120 ticks: 3 ms answer timeout (a card answers in < 0.1 ms)
         self.write(TX_ASK, 0x40)  # 100 % ASK modulation
         self.write(MODE, 0x3D)  # CRC preset 0x6363 (ISO 14443A)
         self.set_bits(TX_CONTROL, 0x03)  # antenna drivers on
-        self.version = self.read(VERSION)
+        self.version = self.read(_VERSION)
         return self.version in KNOWN_VERSIONS
 
     # --- exchanges ---------------------------------------------------------
@@ -201,31 +205,31 @@ class Rc522:
 
         Raises CardError on a collision or a framing error.
         """
-        self.write(COMMAND, CMD_IDLE)
-        self.write(COM_IRQ, 0x7F)  # clear every interrupt request bit
-        self.write(FIFO_LEVEL, FLUSH_FIFO)
-        self.write(FIFO_DATA, data)
-        self.write(BIT_FRAMING, tx_last_bits)
-        self.write(COMMAND, CMD_TRANSCEIVE)
-        self.write(BIT_FRAMING, START_SEND | tx_last_bits)
+        self.write(_COMMAND, _CMD_IDLE)
+        self.write(_COM_IRQ, 0x7F)  # clear every interrupt request bit
+        self.write(_FIFO_LEVEL, _FLUSH_FIFO)
+        self.write(_FIFO_DATA, data)
+        self.write(_BIT_FRAMING, tx_last_bits)
+        self.write(_COMMAND, _CMD_TRANSCEIVE)
+        self.write(_BIT_FRAMING, _START_SEND | tx_last_bits)
         irq = 0
         for _ in range(self.max_polls):
-            irq = self.read(COM_IRQ)
-            if irq & (IRQ_RX | IRQ_IDLE | IRQ_TIMER):
+            irq = self.read(_COM_IRQ)
+            if irq & (_IRQ_RX | _IRQ_IDLE | _IRQ_TIMER):
                 break
-        self.write(BIT_FRAMING, 0)
-        if not irq & (IRQ_RX | IRQ_IDLE):
+        self.write(_BIT_FRAMING, 0)
+        if not irq & (_IRQ_RX | _IRQ_IDLE):
             return None  # timer expired (no card) or the chip never finished
-        err = self.read(ERROR)
-        if err & ERR_FATAL:
+        err = self.read(_ERROR)
+        if err & _ERR_FATAL:
             raise CardError("reader error 0x%02x" % err)
-        if err & ERR_COLL:
+        if err & _ERR_COLL:
             raise CardError("collision: more than one card")
-        n = self.read(FIFO_LEVEL) & 0x7F
+        n = self.read(_FIFO_LEVEL) & 0x7F
         if n == 0:
             return None
-        reply = self.read_many(FIFO_DATA, n)
-        return reply, self.read(CONTROL) & 0x07
+        reply = self.read_many(_FIFO_DATA, n)
+        return reply, self.read(_CONTROL) & 0x07
 
     def read_uid(self) -> "bytes | None":
         """The UID of the one card in the field (4, 7 or 10 bytes), or None when there is none."""
@@ -234,10 +238,10 @@ class Rc522:
             return None
         if len(got[0]) != 2:
             raise CardError("bad ATQA")
-        self.clear_bits(COLL, 0x80)  # ValuesAfterColl = 0: bits after a collision read as 0
+        self.clear_bits(_COLL, 0x80)  # ValuesAfterColl = 0: bits after a collision read as 0
         uid = b""
         for level in (SEL_CL1, SEL_CL2, SEL_CL3):
-            got = self.transceive(bytes((level, NVB_ANTICOLL)))
+            got = self.transceive(bytes((level, _NVB_ANTICOLL)))
             if got is None:
                 return None
             part = got[0]
@@ -249,7 +253,7 @@ class Rc522:
             sak = check_crc(got[0])
             if len(sak) != 1:
                 raise CardError("bad SAK")
-            if part[0] == CASCADE_TAG and sak[0] & SAK_UID_INCOMPLETE:
+            if part[0] == CASCADE_TAG and sak[0] & _SAK_UID_INCOMPLETE:
                 uid += part[1:4]
                 continue
             uid += part[:4]

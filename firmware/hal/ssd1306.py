@@ -12,9 +12,13 @@ updating one 16-pixel text row moves 2 x 128 bytes (about 6 ms at 400 kHz)
 instead of the whole 1 KiB.
 """
 
+import sys
+
 from . import glyphs, port
 
-TYPE_CHECKING = False
+if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
+    const = int
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from typing import Callable
 

@@ -54,7 +54,7 @@ if sys.implementation.name != "micropython":  # MicroPython's compiler folds con
 
 # Type checkers treat any name TYPE_CHECKING as true; at run time (MicroPython
 # has no typing module) nothing is imported and annotations are never evaluated.
-TYPE_CHECKING = False
+TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
     from typing import Any, NoReturn
 

@@ -9,7 +9,8 @@ that test is a strict expected failure, so it turns red the day a profile meets 
 marker must go.  Meanwhile a ceiling (the figures measured when this test was written, plus 5 %)
 keeps the heap from growing unnoticed, and the keypad must not load what it does not run (the MQTT
 codec's packet classes and the host's MQTT client, the other profiles' pin tables, the gateway's
-protocol codec and topics module, the reason texts).
+protocol codec and topics module, the reason texts, the unsliced P-256 helpers of
+firmware/reference.py, and without a display the tables of protocol/tables.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from firmware.hal import profiles
 pytestmark = pytest.mark.micropython
 
 # Live heap after boot measured with `python -m hil.bench.heap` (docs/performance.md), bytes.
-MEASURED = {"keypad4": 116_976, "keypad4-card": 121_664, "oled-nav-card": 145_776, "oled-nav-card-s3": 146_128}
+MEASURED = {"keypad4": 103_184, "keypad4-card": 117_296, "oled-nav-card": 144_816, "oled-nav-card-s3": 144_768}
 
 _cache: dict[str, dict] = {}
 
@@ -56,6 +57,8 @@ def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
         assert host_side not in r["boot_modules"] and host_side not in r["modules"]
     assert "firmware.hal.profile_table" not in r["boot_modules"]
     assert "firmware.provision" not in r["boot_modules"]
+    # the unsliced P-256 / ECDSA helpers are never loaded
+    assert "firmware.reference" not in r["modules"]
     # the keypad's side of the protocol codec and topics, no reason texts (loaded only when shown)
     assert "protocol.device" in r["boot_modules"]
     for gateway_side in ("protocol.codec", "protocol.topics", "protocol.reason_texts"):
@@ -66,6 +69,8 @@ def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
     assert not boot_only & set(r["boot_modules"]) and "firmware.app.main" in r["boot_modules"]
     # the display's texts only on a keypad with a display
     assert ("firmware.app.screen" in r["modules"]) == bool(profiles.PROFILES[name]["display"])
+    # the consts' outcomes and tables: read by the display's screen, never loaded without a display
+    assert ("protocol.tables" in r["modules"]) == bool(profiles.PROFILES[name]["display"])
 
 
 @pytest.mark.xfail(strict=True, reason="over the module budget with bytecode loaded from .mpy into the heap")

@@ -78,6 +78,7 @@ from gateway.core.events import (
 from gateway.core.picture import live_picture
 from gateway.core.state import REPLAY_WINDOW, HallState, RoundKey, SittingRun
 from gateway.core.states import RoundState
+from gateway.core.wire import encode_reply
 from gateway.db.engine import own_pool, reader, writer
 from gateway.rules import ChairOverride
 from gateway.store import Writer, load_hall, load_sitting
@@ -317,7 +318,7 @@ class Gateway:
                 log.warning("store unavailable (%s): %d frame(s) answered BUSY", exc, len(batch))
                 return [self._busy(d) for d in decisions]
             down = self._down_topic
-            out = [Outbound(down(d.device_id), codec.encode(d.reply)) for d in decisions]
+            out = [Outbound(down(d.device_id), encode_reply(d.reply)) for d in decisions]
             out.extend(self._broadcasts(events))
         self.retry_purge()
         return out

@@ -100,7 +100,6 @@ log = logging.getLogger("hallvote.broker_bridge")
 UPLINK_CHANNELS: Final = ("up", "status")
 SUBSCRIBED_CHANNELS: Final = ("up", "status", "presence")
 _PRESENCE: Final = {topics.PRESENCE_ONLINE: True, topics.PRESENCE_OFFLINE: False}
-_PARSED_MAX: Final = 65536  # topics whose parse is kept (three per keypad); cleared when full
 _DISCONNECTED: Final = -1  # the connection generation while there is none
 # publish() results that mean "sent or kept to send on reconnect" (paho keeps QoS 1 while disconnected)
 _QUEUED: Final = (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN)
@@ -178,7 +177,6 @@ class BrokerBridge:
         self._connection = _DISCONNECTED
         self._connections = itertools.count(1)
         self._sub_mid: int | None = None
-        self._parsed: dict[str, tuple[str, str, str]] = {}  # topic -> topics.parse(topic), worker only
         self._stats_lock = threading.Lock()
         self._stats: dict[str, int] = dict.fromkeys(BridgeStats.__dataclass_fields__, 0)
 
@@ -542,17 +540,11 @@ class BrokerBridge:
         self._done([e.received if isinstance(e, _Presence) else e for e in run], out)
 
     def _classify(self, item: Received) -> _Uplink | _Presence | None:
-        parsed = self._parsed.get(item.topic)
-        if parsed is None:
-            try:
-                parsed = topics.parse(item.topic)
-            except DecodeError:
-                log.warning("skipped a message on a topic that is not hallvote v1: %r", item.topic[:120])
-                return None
-            if len(self._parsed) >= _PARSED_MAX:
-                self._parsed.clear()
-            self._parsed[item.topic] = parsed
-        hall, device_id, channel = parsed
+        try:
+            hall, device_id, channel = topics.parse(item.topic)
+        except DecodeError:
+            log.warning("skipped a message on a topic that is not hallvote v1: %r", item.topic[:120])
+            return None
         if hall != self.hall_id or not device_id or channel not in SUBSCRIBED_CHANNELS:
             log.warning("skipped a message on %r: not an uplink of hall %s", item.topic, self.hall_id)
             return None

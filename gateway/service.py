@@ -62,7 +62,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from gateway.audit import AuditLog
 from gateway.audit.trail import attach_heads, make_hook
-from gateway.broker_bridge.broadcasts import motion_frame, sitting_frame
+from gateway.broker_bridge.broadcasts import ROUND_EVENTS, motion_frame, round_frames, sitting_frame
 from gateway.broker_bridge.handler import Outbound
 from gateway.core import commands, manual
 from gateway.core import signatures as crypto
@@ -71,17 +71,14 @@ from gateway.core.decide import Inbound, Verifier, decide
 from gateway.core.events import (
     CheckInRecorded,
     Event,
-    ManualConfirmed,
-    ManualEntered,
     RoundClosed,
-    RoundFocused,
     RoundOpened,
-    RoundStateChanged,
     SittingStateChanged,
 )
 from gateway.core.picture import live_picture
 from gateway.core.state import REPLAY_WINDOW, HallState, RoundKey, SittingRun
 from gateway.core.states import RoundState
+from gateway.core.wire import encode_reply
 from gateway.db.engine import own_pool, reader, writer
 from gateway.rules import ChairOverride
 from gateway.store import Writer, load_hall, load_sitting
@@ -94,7 +91,14 @@ from gateway.store.secretkeys import RoundKeys
 from protocol import codec, consts, reasons, topics
 from protocol.frames import Ack, Nack
 
-__all__ = ["SITTING_EVERY_S", "SITTING_FANOUT", "Gateway", "StoreError", "StoreUnavailable", "sitting_interval"]
+__all__ = [
+    "SITTING_EVERY_S",
+    "SITTING_FANOUT",
+    "Gateway",
+    "StoreError",
+    "StoreUnavailable",
+    "sitting_interval",
+]
 
 SITTING_EVERY_S = 0.25
 """Check-ins change 实到 in the retained sitting broadcast at most this often (coalesced, always the
@@ -107,6 +111,7 @@ keypad, so check-ins cost the broker and the keypads at most 2,000 deliveries a 
 def sitting_interval(expected: int) -> float:
     """Seconds between coalesced 实到 broadcasts for a roster of ``expected`` members."""
     return SITTING_EVERY_S * max(1.0, expected / SITTING_FANOUT)
+
 
 log = logging.getLogger("hallvote.gateway")
 
@@ -159,6 +164,7 @@ class Gateway:
         self._lock = threading.RLock()
         self._writer = Writer(hall_id, self.round_keys)
         self._listeners: list[Callable[[list[Outbound]], None]] = []
+        self._down: dict[str, str] = {}  # device id -> its down topic
         self._drain: Callable[[], bool] | None = None
         self._snapshot: tuple[Any, dict[str, Any]] | None = None  # (change key, live picture)
         self._sitting_sent = 0.0  # monotonic time of the last sitting broadcast
@@ -311,10 +317,8 @@ class Gateway:
             except StoreUnavailable as exc:
                 log.warning("store unavailable (%s): %d frame(s) answered BUSY", exc, len(batch))
                 return [self._busy(d) for d in decisions]
-            out = [
-                Outbound(topics.device(self.hall_id, d.device_id, "down"), codec.encode(d.reply))
-                for d in decisions
-            ]
+            down = self._down_topic
+            out = [Outbound(down(d.device_id), encode_reply(d.reply)) for d in decisions]
             out.extend(self._broadcasts(events))
         self.retry_purge()
         return out
@@ -323,7 +327,16 @@ class Gateway:
         reply = decision.reply
         kind = reply.acked_type if isinstance(reply, Ack) else reply.nacked_type
         nack = Nack(reply.counter, reasons.BUSY, kind)
-        return Outbound(topics.device(self.hall_id, decision.device_id, "down"), codec.encode(nack))
+        return Outbound(self._down_topic(decision.device_id), codec.encode(nack))
+
+    def _down_topic(self, device_id: str) -> str:
+        """A keypad's ``down`` topic (kept per registered keypad: one per answer otherwise)."""
+        topic = self._down.get(device_id)
+        if topic is None:
+            topic = topics.device(self.hall_id, device_id, "down")
+            if device_id in self.state.devices:
+                self._down[device_id] = topic
+        return topic
 
     def presence(self, device_id: str, online: bool, at: float) -> list[Outbound]:
         return self.presences([(device_id, online, at)])
@@ -644,33 +657,17 @@ class Gateway:
         if sitting is None:
             return []
         out: list[Outbound] = []
-        if any(isinstance(e, SittingStateChanged) for e in events):
+        kinds = {type(e) for e in events}  # one pass: a batch of votes is thousands of events
+        if SittingStateChanged in kinds:
             out.append(self._sitting_frame(sitting))  # a state change goes out at once
             self._sitting_sent, self._sitting_due = time.monotonic(), False
-        elif any(isinstance(e, CheckInRecorded) for e in events):
+        elif CheckInRecorded in kinds:
             self._sitting_due = True  # 实到 changed: coalesced, see _due_sitting
         if self._sitting_due and time.monotonic() - self._sitting_sent >= sitting_interval(sitting.expected):
             out.append(self._sitting_frame(sitting))
             self._sitting_sent, self._sitting_due = time.monotonic(), False
-        keys = {
-            e.round
-            for e in events
-            if isinstance(
-                e, (RoundOpened, RoundStateChanged, RoundFocused, RoundClosed, ManualEntered, ManualConfirmed)
-            )
-        }
-        for key in sorted(keys):
-            if key in sitting.rounds:
-                out.append(self._motion_frame(key))
-                run = sitting.rounds[key]
-                if run.state is RoundState.ANNOUNCED and run.result is not None:
-                    out.append(
-                        Outbound(
-                            topics.broadcast(self.hall_id, "result"),
-                            codec.encode(run.result.frame()),
-                            retain=True,
-                        )
-                    )
+        if kinds & ROUND_EVENTS:
+            out.extend(round_frames(self.hall_id, sitting, events, int(self._clock())))
         return out
 
     # ------------------------------------------------------------ what the console and screen show

@@ -44,10 +44,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Table, false, func, select, update
+from sqlalchemy import Connection, Engine, Row, Table, bindparam, false, func, select, update
 from sqlalchemy.orm import Session
 
-from .chain import GENESIS, Anchor, Head, Record, VerifyReport, seal, verify_chain
+from gateway.db.engine import WRITE
+
+from .chain import GENESIS, Anchor, Head, Record, VerifyReport, seal_many, verify_chain
 from .errors import AuditSchemaError, SchemaCode
 from .kinds import KINDS, Kind, round_key, validated
 from .table import audit_table
@@ -108,6 +110,20 @@ class AuditLog:
         # round key -> ballot modes (secret?) of its round.opened events, read up to _scanned.
         self._modes: dict[tuple[Any, Any], set[bool]] = {}
         self._scanned: Head = GENESIS
+        # The last append's (head it chained to, its own last head, its round.opened modes): when the
+        # log's head is that last head, the append committed and the modes are known without a read.
+        self._wrote: tuple[Head, Head, dict[tuple[Any, Any], set[bool]]] | None = None
+        # Statements built once (an append runs per batch of keypad frames).
+        t = self.table
+        self._insert = t.insert()
+        self._head_q = select(t.c.seq, t.c.hash, t.c.at).order_by(t.c.seq.desc()).limit(1)
+        self._hash_q = select(t.c.hash).where(t.c.seq == bindparam("seq"))
+        self._opened_q = (
+            select(t.c.payload)
+            .where(t.c.kind == "round.opened", t.c.seq > bindparam("after"), t.c.seq <= bindparam("upto"))
+            .order_by(t.c.seq)
+        )
+        self._sqlite_lock = update(t).where(false()).values(seq=t.c.seq)
 
     # ------------------------------------------------------------------ writing
 
@@ -141,36 +157,40 @@ class AuditLog:
         with self._lock:
             prev, prev_at = self._head_row(conn)
             self._check_ballot_modes(conn, prepared, prev)
-            records: list[Record] = []
-            for kind, actor, data, _k, text in prepared:
-                now = self._clock()
-                at = now if prev_at is None or now >= prev_at else prev_at
-                rec = seal(prev, at, kind, actor, data, text=text)
-                records.append(rec)
-                prev, prev_at = rec.head, rec.at
-            conn.execute(self.table.insert(), [self._row(r) for r in records])
+            now = self._clock()  # one time for the whole append: never earlier than the head's
+            at = now if prev_at is None or now >= prev_at else prev_at
+            records = seal_many(prev, at, [(kind, actor, text) for kind, actor, _d, _k, text in prepared])
+            stored = records[0].at if self._aware else records[0].at.replace(tzinfo=None)
+            conn.execute(
+                self._insert,
+                [
+                    {
+                        "seq": r.seq,
+                        "at": stored,
+                        "kind": r.kind,
+                        "actor": r.actor,
+                        "payload": r.payload,
+                        "prev_hash": r.prev_hash,
+                        "hash": r.hash,
+                    }
+                    for r in records
+                ],
+            )
+            opened: dict[tuple[Any, Any], set[bool]] = {}
+            for kind, _a, data, _k, _t in prepared:
+                if kind == "round.opened":
+                    opened.setdefault(round_key(data), set()).add(data["secret"] is not False)
+            self._wrote = (prev, records[-1].head, opened)
         return records
 
     def _lock_database(self, conn: Connection) -> None:
         dialect = conn.dialect.name
         if dialect == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(PG_LOCK_KEY)))
-        elif dialect == "sqlite":
-            # Any write statement takes SQLite's (single) write lock until the transaction ends.
-            t = self.table
-            conn.execute(update(t).where(false()).values(seq=t.c.seq))
-
-    def _row(self, rec: Record) -> dict[str, Any]:
-        at = rec.at if self._aware else rec.at.replace(tzinfo=None)
-        return {
-            "seq": rec.seq,
-            "at": at,
-            "kind": rec.kind,
-            "actor": rec.actor,
-            "payload": rec.payload,
-            "prev_hash": rec.prev_hash,
-            "hash": rec.hash,
-        }
+        elif dialect == "sqlite" and not conn.get_execution_options().get(WRITE, False):
+            # Any write statement takes SQLite's (single) write lock until the transaction ends
+            # (a writer's transaction, gateway.db.engine.writer, holds it from BEGIN IMMEDIATE on).
+            conn.execute(self._sqlite_lock)
 
     # ------------------------------------------------------------------ the secret-ballot guard
 
@@ -208,18 +228,21 @@ class AuditLog:
         record before it.  If that record is gone (its transaction rolled
         back) the whole log is read again.
         """
-        t = self.table
+        wrote, self._wrote = self._wrote, None
+        if wrote is not None and wrote[1] == head and wrote[0] == self._scanned:
+            # The head is this log's own last append (same hash), chained to what the cache had
+            # read: that append committed, so its round.opened modes are all that is new.
+            for key, modes in wrote[2].items():
+                self._modes.setdefault(key, set()).update(modes)
+            self._scanned = head
+            return self._modes
         if self._scanned != GENESIS:
-            row = conn.execute(select(t.c.hash).where(t.c.seq == self._scanned.seq)).first()
+            row = conn.execute(self._hash_q, {"seq": self._scanned.seq}).first()
             if row is None or row.hash != self._scanned.hash:
                 self._scanned, self._modes = GENESIS, {}
         if head.seq > self._scanned.seq:
-            q = (
-                select(t.c.payload)
-                .where(t.c.kind == "round.opened", t.c.seq > self._scanned.seq, t.c.seq <= head.seq)
-                .order_by(t.c.seq)
-            )
-            for (payload,) in conn.execute(q):
+            q = self._opened_q
+            for (payload,) in conn.execute(q, {"after": self._scanned.seq, "upto": head.seq}):
                 try:
                     data = json.loads(payload)
                     secret = data["secret"] is not False  # anything but a literal false counts as secret
@@ -239,8 +262,7 @@ class AuditLog:
         return self._head_row(_connection(conn))[0]
 
     def _head_row(self, conn: Connection) -> tuple[Head, datetime | None]:
-        t = self.table
-        row = conn.execute(select(t.c.seq, t.c.hash, t.c.at).order_by(t.c.seq.desc()).limit(1)).first()
+        row = conn.execute(self._head_q).first()
         if row is None:
             return GENESIS, None
         return Head(row.seq, row.hash), _utc(row.at)

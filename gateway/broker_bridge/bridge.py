@@ -88,7 +88,7 @@ from protocol import codec, reasons, topics
 from protocol.errors import DecodeError, ProtocolError
 from protocol.frames import Nack, Uplink
 
-from .edge import no_delay, peek
+from .edge import no_delay, peek, skip_unused_filters
 from .handler import Handler, Outbound
 from .link import LinkState, failure_reason
 from .messages import BridgeStats, Received, _Presence, _Uplink
@@ -199,6 +199,7 @@ class BrokerBridge:
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         client.on_socket_open = no_delay
+        skip_unused_filters(client)
         self._client = client
 
     # ------------------------------------------------------------ lifecycle

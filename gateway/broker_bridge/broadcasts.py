@@ -6,6 +6,17 @@ running gateway decides when they go out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from gateway.core.events import (
+    Event,
+    ManualConfirmed,
+    ManualEntered,
+    RoundClosed,
+    RoundFocused,
+    RoundOpened,
+    RoundStateChanged,
+)
 from gateway.core.state import RoundKey, SittingRun
 from gateway.core.states import RoundState
 from protocol import codec, consts, topics
@@ -13,12 +24,19 @@ from protocol.frames import MotionClosed, MotionOpen, SittingState
 
 from .handler import Outbound
 
-__all__ = ["motion_frame", "sitting_frame"]
+__all__ = ["ROUND_EVENTS", "motion_frame", "round_frames", "sitting_frame"]
+
+ROUND_EVENTS = frozenset(
+    {RoundOpened, RoundStateChanged, RoundFocused, RoundClosed, ManualEntered, ManualConfirmed}
+)
+"""Events that change what the retained motion broadcast of their round says."""
 
 
 def sitting_frame(hall_id: str, sitting: SittingRun, now: int) -> Outbound:
     """The retained sitting broadcast: state, nonce, 应到/实到, issued at ``now``."""
-    frame = SittingState(sitting.sitting_id, int(sitting.state), sitting.nonce, sitting.expected, sitting.present, now)
+    frame = SittingState(
+        sitting.sitting_id, int(sitting.state), sitting.nonce, sitting.expected, sitting.present, now
+    )
     return Outbound(topics.broadcast(hall_id, "sitting"), codec.encode(frame), retain=True)
 
 
@@ -46,3 +64,21 @@ def motion_frame(hall_id: str, sitting: SittingRun, key: RoundKey, now: int) -> 
     else:
         frame = MotionClosed(run.motion_id, run.number, run.nonce, now)
     return Outbound(topics.broadcast(hall_id, "motion"), codec.encode(frame), retain=True)
+
+
+def round_frames(hall_id: str, sitting: SittingRun, events: Sequence[Event], now: int) -> list[Outbound]:
+    """The motion broadcast of each round ``events`` changed (in round order), and an announced
+    round's retained result."""
+    keys = {e.round for e in events if type(e) in ROUND_EVENTS}  # type: ignore[union-attr]
+    out: list[Outbound] = []
+    for key in sorted(keys):
+        if key in sitting.rounds:
+            out.append(motion_frame(hall_id, sitting, key, now))
+            run = sitting.rounds[key]
+            if run.state is RoundState.ANNOUNCED and run.result is not None:
+                out.append(
+                    Outbound(
+                        topics.broadcast(hall_id, "result"), codec.encode(run.result.frame()), retain=True
+                    )
+                )
+    return out

@@ -6,7 +6,8 @@
 * :mod:`.commands` chair commands -> events;
 * :mod:`.apply`    apply(state, event), the only mutation;
 * :mod:`.tally`    counting ballots;
-* :mod:`.signatures` strict low-s ECDSA P-256 verification of keypad frames.
+* :mod:`.signatures` strict low-s ECDSA P-256 verification of keypad frames;
+* :mod:`.wire`     the hot frames (check-in, vote, status in; acks out) as protocol.codec reads and writes them, sooner.
 
 No I/O anywhere here: the broker bridge and the store sit at the edges.
 """

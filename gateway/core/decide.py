@@ -50,7 +50,7 @@ from protocol import codec, consts, reasons
 from protocol.errors import ProtocolError
 from protocol.frames import Ack, CheckIn, Health, Nack, Uplink, Vote
 
-from . import replay
+from . import replay, wire
 from .events import CheckInRecorded, DeviceHealth, Event, FrameAccepted, VoteRecorded
 from .replay import ReplayWindow
 from .state import Accepted, Ballot, DeviceEntry, HallState, RoundRun, SittingRun
@@ -103,7 +103,7 @@ def _peek(payload: bytes) -> tuple[int, int]:
 
 def decide(state: HallState, inbound: Inbound, *, verify: Verifier = crypto.verify) -> Decision:
     try:
-        frame = codec.decode_for_topic(inbound.channel, inbound.device_id, inbound.payload)
+        frame = wire.decode_uplink(inbound.channel, inbound.device_id, inbound.payload)
     except ProtocolError as exc:
         counter, frame_type = _peek(inbound.payload)
         return Decision(inbound.device_id, Nack(counter, exc.reason, frame_type))

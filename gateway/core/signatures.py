@@ -89,6 +89,8 @@ def public_key_sec1(key: ec.EllipticCurvePublicKey) -> bytes:
 
 
 def _key(public_key: ec.EllipticCurvePublicKey | bytes | bytearray | memoryview) -> ec.EllipticCurvePublicKey:
+    if type(public_key) is bytes:  # a device's registered key: the cache, without an ABC check first
+        return _load(public_key)
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         if not isinstance(public_key.curve, ec.SECP256R1):
             raise _fail("public key is not on P-256")

@@ -274,6 +274,8 @@ class Writer:
         )
 
 
+_INSERT_ACCEPTED = insert(t.accepted)
+_INSERT_ATTENDANCE = insert(t.attendance)
 _NAMED_SET = ("seat_id", "device_id", "counter", "choices", "item_counters")
 _HEALTH = (
     update(t.device)
@@ -381,9 +383,9 @@ class _Run:
 
     def flush(self, conn: Connection) -> None:
         if self.accepted:
-            conn.execute(insert(t.accepted), self.accepted)
+            conn.execute(_INSERT_ACCEPTED, self.accepted)
         if self.attendance:
-            conn.execute(insert(t.attendance), self.attendance)
+            conn.execute(_INSERT_ATTENDANCE, self.attendance)
         if self.health:
             conn.execute(_HEALTH, self.health)
         if self.named:

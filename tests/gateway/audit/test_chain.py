@@ -16,16 +16,20 @@ from gateway.audit.chain import (
     GENESIS,
     GENESIS_HASH,
     Anchor,
+    Head,
     Record,
     canonical_json,
+    canonical_value,
     event_hash,
     event_hash_json,
     format_time,
     parse_anchor,
     parse_time,
     seal,
+    seal_many,
     verify_chain,
 )
+from gateway.audit.chain import _canonical as general_canonical
 from gateway.audit.errors import CanonicalError, ChainError, Reason
 
 T0 = datetime(2024, 3, 5, 1, 2, 3, 4, tzinfo=UTC)
@@ -90,6 +94,20 @@ def test_canonical_json_is_a_fixed_point(payload: dict[str, object]) -> None:
     text = canonical_json(payload)
     assert canonical_json(json.loads(text)) == text
     assert " " not in text.replace(" ", "") and "\n" not in text.replace("\\n", "")
+
+
+@given(payloads | st.builds(dict, st.just([("t", T0), ("k", (1, "甲"))])))
+def test_canonical_value_fast_path_is_the_general_one(payload: dict[str, object]) -> None:
+    # Plain JSON data takes a path without per-element paths; the result must be the general one's.
+    assert canonical_value(payload) == general_canonical(payload, "payload")
+    assert json.dumps(canonical_value(payload)) == json.dumps(general_canonical(payload, "payload"))
+
+
+def test_canonical_value_errors_still_name_the_path() -> None:
+    with pytest.raises(CanonicalError, match=r"payload\.a\[1\]: floats"):
+        canonical_value({"a": [1, 2.5]})
+    with pytest.raises(CanonicalError, match=r"payload\.s: not encodable"):
+        canonical_value({"s": "\ud800"})
 
 
 @given(st.datetimes(min_value=datetime(1900, 1, 1), timezones=st.timezones()))
@@ -163,6 +181,41 @@ def test_seal_links_records_and_normalises_time() -> None:
     assert r1.content_hash() == r1.hash and r2.data() == {}
     with pytest.raises(CanonicalError):
         seal(GENESIS, datetime(2024, 1, 1), "k.one", "a", {})
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["k.one", "vote.recorded_named"]), st.text(min_size=1, max_size=5), payloads
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.integers(0, 10**6),
+)
+def test_seal_many_is_seal_in_a_loop_at_one_time(
+    entries: list[tuple[str, str, dict[str, object]]], seq: int
+) -> None:
+    prev = GENESIS if seq == 0 else Head(seq, hashlib.sha256(str(seq).encode()).hexdigest())
+    at = T0.astimezone(timezone(timedelta(hours=8)))
+    texts = [(kind, actor, canonical_json(p)) for kind, actor, p in entries]
+    expected, head = [], prev
+    for kind, actor, text in texts:
+        rec = seal(head, at, kind, actor, json.loads(text), text=text)
+        expected.append(rec)
+        head = rec.head
+    assert seal_many(prev, at, texts) == expected
+    assert all(r.content_hash() == r.hash for r in expected)
+
+
+def test_seal_many_refuses_what_seal_refuses() -> None:
+    with pytest.raises(CanonicalError):
+        seal_many(GENESIS, datetime(2024, 1, 1), [("k.one", "a", "{}")])  # naive time
+    with pytest.raises(CanonicalError):
+        seal_many(Head(1, "A" * 64), T0, [("k.one", "a", "{}")])  # not a hash
+    with pytest.raises(CanonicalError, match="actor"):
+        seal_many(GENESIS, T0, [("k.one", "\ud800", "{}")])  # lone surrogate
+    assert seal_many(GENESIS, T0, []) == []
 
 
 # ----------------------------------------------------------------------------- anchors

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 from sqlmodel import Session
 
 from gateway.audit import log as log_module
@@ -20,6 +20,7 @@ from gateway.audit.chain import GENESIS, GENESIS_HASH, Anchor, Head, canonical_j
 from gateway.audit.errors import AuditSchemaError, Reason, SchemaCode
 from gateway.audit.log import AuditLog, Event
 from gateway.db import make_engine
+from gateway.db.engine import writer
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -251,6 +252,47 @@ def test_a_round_reopened_as_secret_by_another_writer_refuses_named_votes(engine
     assert err.value.code is SchemaCode.SECRET_BALLOT
 
 
+def test_an_append_after_the_logs_own_reads_only_the_head(audit: AuditLog) -> None:
+    # The hot path appends once per batch: when the head is the log's own last append, the
+    # secret-ballot guard needs no read, and a writer transaction (SQLite: BEGIN IMMEDIATE) already
+    # holds the write lock, so only the head is read before the insert.
+    hot = writer(audit.engine)
+    audit.append("round.opened", "user:chair", NAMED_ROUND)
+    with hot.begin() as conn:
+        audit.append("vote.recorded_named", "device:kp-1", named_vote(member=101), conn=conn)
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(audit.engine, "before_cursor_execute", seen)
+    try:
+        with hot.begin() as conn:
+            audit.append_many(
+                [Event("vote.recorded_named", "device:kp-2", named_vote(member=m)) for m in (102, 103)],
+                conn=conn,
+            )
+    finally:
+        event.remove(audit.engine, "before_cursor_execute", seen)
+    assert [s.split()[0] for s in statements if "audit_event" in s] == ["SELECT", "INSERT"]
+    # Another writer in between: the guard reads again, and still refuses a secret round's choice.
+    AuditLog(audit.engine).append("round.opened", "user:chair", {**NAMED_ROUND, "secret": True})
+    with pytest.raises(AuditSchemaError) as err, hot.begin() as conn:
+        audit.append("vote.recorded_named", "device:kp-4", named_vote(member=104), conn=conn)
+    assert err.value.code is SchemaCode.SECRET_BALLOT
+    assert audit.count() == 5 and audit.verify().ok
+
+
+def test_a_batch_shares_one_time_that_never_goes_backwards(engine: Engine) -> None:
+    t0 = datetime(2025, 3, 5, 8, 0, tzinfo=UTC)
+    times = iter([t0, t0 - timedelta(seconds=30)])
+    audit = AuditLog(engine, clock=lambda: next(times))
+    first = audit.append_many([Event("api.call", "user:a", api_call()) for _ in range(2)])
+    second = audit.append_many([Event("api.call", "user:b", api_call()) for _ in range(3)])
+    assert [r.at for r in first + second] == [t0] * 5
+    assert [r.seq for r in first + second] == [1, 2, 3, 4, 5] and audit.verify().ok
+
+
 def test_the_mode_cache_survives_a_long_log(audit: AuditLog) -> None:
     audit.append("round.opened", "user:chair", NAMED_ROUND)
     for i in range(5):
@@ -310,6 +352,7 @@ WORKER = """
 import sys
 from gateway.audit.log import AuditLog
 from gateway.db import make_engine
+from gateway.db.engine import writer
 url, w, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 log = AuditLog(make_engine(url))
 for i in range(n):

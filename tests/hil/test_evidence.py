@@ -1,14 +1,17 @@
-"""`hallvote evidence` at small size: the report's rows come from the run; the scan and the tamper check can fail."""
+"""`hallvote evidence` at small size: the report's rows come from the run; the scan and the tamper check can fail.
+
+The command's own test and the fault matrix's ``checkin-restart`` case share one run of
+``hallvote evidence --scale town --keypads 5 --case checkin-restart`` (the ``command_run`` fixture).
+"""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hvtest.evidence import EvidenceRun, run_evidence_command
 from hvtest.tools import missing
 
 from hil.evidence import CASES, render, run_evidence, secret_scan, tamper_check
@@ -20,7 +23,14 @@ from hil.scenario.spec import resized
 
 pytestmark = pytest.mark.mosquitto
 
-HALLVOTE = str(Path(sys.executable).with_name("hallvote"))
+COMMAND_CASE = "checkin-restart"  # the case the command's test runs, shared with the fault matrix
+
+
+@pytest.fixture(scope="module")
+def command_run(tmp_path_factory: pytest.TempPathFactory) -> EvidenceRun:
+    out = tmp_path_factory.mktemp("evidence") / "evidence.md"
+    args = ("--scale", "town", "--keypads", "5", "--case", COMMAND_CASE)
+    return run_evidence_command(args, out, timeout=600)
 
 
 def test_scan_finds_a_planted_frame_and_tamper_check_detects_edits(
@@ -47,14 +57,10 @@ def test_scan_finds_a_planted_frame_and_tamper_check_detects_edits(
     assert tamper["edit"]["detected"] and tamper["delete"]["detected"]
 
 
-def test_evidence_command_writes_the_report(tmp_path: Path) -> None:
-    out = tmp_path / "evidence.md"
-    run = subprocess.run(
-        [HALLVOTE, "evidence", "--scale", "town", "--keypads", "5", "--case", "checkin-restart", "--out", str(out)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+def test_evidence_command_writes_the_report(command_run: EvidenceRun) -> None:
+    run = command_run
     assert run.returncode == 0, run.stderr[-3000:]
-    text = out.read_text(encoding="utf-8")
+    text = run.text
     assert "hallvote evidence --scale town --keypads 5 --case checkin-restart" in text
     row = next(line for line in text.splitlines() if line.startswith("| checkin-restart ("))
     cells = [c.strip() for c in row.strip("|").split("|")]
@@ -66,14 +72,21 @@ STORE_CASES = ("db-unreachable", "disk-full", "disk-full-pg")
 
 
 @pytest.mark.parametrize("case", [c.name for c in CASES])
-def test_town_fault_matrix_case_holds(case: str, tmp_path: Path) -> None:
-    """CI's fault matrix: every case of ``hallvote evidence`` (town, 5 keypads), no skips, every check held."""
+def test_town_fault_matrix_case_holds(case: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """CI's fault matrix: every case of ``hallvote evidence`` (town, 5 keypads), no skips, every check held.
+
+    ``checkin-restart`` is checked on the command's run (``command_run``), the others run here."""
     if case in ("db-unreachable", "disk-full", "disk-full-pg"):
         if pg_bin("initdb") is None or pg_bin("pg_ctl") is None:
             missing("PostgreSQL server programs (initdb, pg_ctl) are needed for a private cluster")
         if os.geteuid() != 0:
             missing("mounting the small disks of the store cases needs root")
-    report = run_evidence(scale="town", keypads=5, cases=[case], workdir=tmp_path, say=lambda _m: None)
+    if case == COMMAND_CASE:
+        run: EvidenceRun = request.getfixturevalue("command_run")
+        assert run.report, run.stderr[-3000:]
+        report = run.report
+    else:
+        report = run_evidence(scale="town", keypads=5, cases=[case], workdir=tmp_path, say=lambda _m: None)
     [r] = report["rows"]
     assert r["case"] == case
     assert r["ok"], (r["failed_checks"], r["secret_scan"]["where"])

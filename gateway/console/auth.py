@@ -62,7 +62,11 @@ TOUCH_EVERY = dt.timedelta(seconds=30)
 """``last_seen`` is written at most this often per session."""
 
 _hasher = PasswordHasher()
-_DUMMY = _hasher.hash("hallvote: no such user")
+# What an unknown name is verified against, so it costs one argon2 verify like a known one.  Written out
+# (the hash of "hallvote: no such user" with the hasher's parameters) rather than hashed at import, which
+# cost every gateway and CLI process start an argon2 hash; tests/gateway/console/test_auth.py checks
+# that its parameters are the hasher's.
+_DUMMY = "$argon2id$v=19$m=65536,t=3,p=4$AlOAhHACYNxKV7KN9LFmfw$fNRUq3+De0FfC9ODiDaLfNx3cK3g1CUP9DYcd5jZpFI"
 
 
 class NotSignedIn(Exception):

@@ -39,12 +39,26 @@ def _store_tools_missing() -> str | None:
     return None
 
 
+def _selected(session: pytest.Session) -> set[str]:
+    """The cases this session's selected tests check."""
+    wanted = set()
+    for item in session.items:
+        if item.name.startswith("test_town_fault_matrix_case_holds["):
+            wanted.add(item.callspec.params["case"])  # type: ignore[attr-defined]
+        elif item.name == "test_evidence_command_writes_the_report":
+            wanted.add(COMMAND_CASE)
+    return wanted
+
+
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[EvidenceRun]]]:
-    """Every fault case started as its own ``hallvote evidence`` process, MATRIX_JOBS at a time (the store
-    cases only where their tools are: their tests say what is missing)."""
+def matrix(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[dict[str, Future[EvidenceRun]]]:
+    """Every selected fault case started as its own ``hallvote evidence`` process, MATRIX_JOBS at a time (the
+    store cases only where their tools are: their tests say what is missing)."""
     root = tmp_path_factory.mktemp("matrix")
-    names = [c.name for c in CASES if c.name not in STORE_CASES or _store_tools_missing() is None]
+    wanted = _selected(request.session)
+    names = [c.name for c in CASES if c.name in wanted and (c.name not in STORE_CASES or _store_tools_missing() is None)]
     with ThreadPoolExecutor(MATRIX_JOBS, thread_name_prefix="matrix") as pool:
         args = {name: ("--scale", "town", "--keypads", "5", "--case", name) for name in names}
         yield {name: pool.submit(run_evidence_command, args[name], root / f"{name}.md", 600) for name in names}

@@ -40,6 +40,7 @@ OUTCOMES = {
 MORE_THAN_HALF_OF_ALL = {"base": "all", "numerator": 1, "denominator": 2, "strict": True}
 SETTLED = (S.CHECKED_IN, S.MOTION_OPEN, S.RECORDED, S.REFUSED, S.IDLE)
 HALL_VERBS = ("kill_gateway", "restart_broker", "db_unreachable", "disk_full")  # not about chosen keypads
+QUIET_S = 1.0  # a keypad not done, its phase open, nothing unanswered this long: its deputy presses again
 
 
 class Runner:
@@ -156,17 +157,33 @@ class Runner:
     def _longest_fault(self) -> float:
         return max((f.seconds for f in self.s.faults), default=0.0)
 
-    def _settle(self, devs: list[str], what: str, done: Callable[[Any], bool]) -> None:
+    def _settle(
+        self, devs: list[str], what: str, done: Callable[[Any], bool], still_open: Callable[[Any], bool]
+    ) -> None:
+        """Wait until every keypad shows ``done``, or some do and the others have been quiet for QUIET_S:
+        the phase still open on them (``still_open``), no frame awaiting an answer, no press unread.  A
+        quiet keypad that is not done will not become done by itself (its press was lost with its RAM, or
+        made on a keypad since swapped): its deputy presses again at once rather than after the timeout."""
         kps = [self.rig.keypads[d] for d in devs]
+        quiet_since: list[float] = []
 
         def settled() -> bool:
+            waiting = False
             for kp in kps:
                 app = kp.app
                 if app is None or app.state not in SETTLED or app.outbox.entries or kp.keys_pending():
+                    quiet_since.clear()
                     return False
                 if not done(kp):
-                    return False
-            return True
+                    if app.state not in (S.MOTION_OPEN, S.IDLE, S.REFUSED) or not still_open(app):
+                        quiet_since.clear()
+                        return False
+                    waiting = True
+            if not waiting:
+                return True
+            if not quiet_since:
+                quiet_since.append(time.monotonic())
+            return time.monotonic() - quiet_since[0] >= QUIET_S
 
         self.rig.wait(settled, what, 30 + 2 * self._longest_fault())
 
@@ -213,7 +230,9 @@ class Runner:
         present = [self.dev(m) for m, _ in order]
         for _ in range(3):
             with contextlib.suppress(RigError):
-                self._settle(present, "check-in settled", lambda kp: kp.state == S.CHECKED_IN)
+                self._settle(present, "check-in settled", lambda kp: kp.state == S.CHECKED_IN,
+                             lambda app: app.sitting is not None and app.sitting.sitting_id == sid
+                             and app.sitting.state == consts.SITTING_CHECKIN_OPEN)  # fmt: skip
             missing = [d for d in present if rig.keypads[d].state != S.CHECKED_IN]
             if not missing:
                 break
@@ -264,7 +283,8 @@ class Runner:
         voters = sorted(final)
         for _ in range(3):
             with contextlib.suppress(RigError):
-                self._settle(voters, f"presses of {m.key} settled", lambda kp: kp.state == S.RECORDED)
+                self._settle(voters, f"presses of {m.key} settled", lambda kp: kp.state == S.RECORDED,
+                             lambda app: app.motion is not None and app.motion.motion_id == mid)  # fmt: skip
             missing = [d for d in voters if rig.keypads[d].state != S.RECORDED]
             if not missing:
                 break

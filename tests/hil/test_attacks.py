@@ -1,13 +1,15 @@
-"""The attack suite through the real broker and the real gateway: every attack refused, the tallies exact."""
+"""The attack suite through the real broker and the real gateway: every attack refused, the tallies exact.
+
+The suite runs once per session, in ``hallvote evidence --case attacks`` (the ``attack_run`` fixture of
+tests/hil/conftest.py, whose report tests/hil/attacks/test_report.py checks); here its rows and tallies.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
+from hvtest.evidence import ATTACK_ARGS, EvidenceRun
 
-from hil.attacks import MIN_KEYPADS, run_suite
-from hil.rig import SimRig
+from hil.attacks import MIN_KEYPADS
 from protocol import reasons
 
 pytestmark = pytest.mark.mosquitto
@@ -16,9 +18,11 @@ pytestmark = pytest.mark.mosquitto
 FRAME_REFUSALS = {name for code, name, *_ in reasons.TABLE if reasons.is_refusal(code) and name != "BUSY"}
 
 
-def test_every_attack_is_refused_and_the_tallies_hold_only_the_deputies(rig: Callable[..., SimRig]) -> None:
-    r = rig(MIN_KEYPADS, spares=1, broker_control=True)
-    report = run_suite(r)
+def test_every_attack_is_refused_and_the_tallies_hold_only_the_deputies(attack_run: EvidenceRun) -> None:
+    assert attack_run.returncode == 0, attack_run.stderr[-3000:]
+    assert int(ATTACK_ARGS[ATTACK_ARGS.index("--keypads") + 1]) < MIN_KEYPADS  # so the rig is raised to 8
+    report = attack_run.report["attacks"]["attacks"]
+    assert report["keypads"] == MIN_KEYPADS
     rows = {row["attack"]: row for row in report["rows"]}
     bad = [row for row in report["rows"] if not row["held"]]
     assert not bad, bad

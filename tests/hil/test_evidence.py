@@ -1,17 +1,23 @@
-"""`hallvote evidence` at small size: the report's rows come from the run; the scan and the tamper check can fail."""
+"""`hallvote evidence` at small size: the report's rows come from the run; the scan and the tamper check can fail.
+
+The fault matrix (the ``matrix`` fixture) runs each case as ``hallvote evidence --scale town --keypads 5
+--case CASE --json``, a process with a rig of its own, MATRIX_JOBS cases at a time (a case mostly waits
+on its faults and keypads); one test per case checks its row.  The command's own test checks the report
+the ``checkin-restart`` run wrote.
+"""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from hvtest.evidence import EvidenceRun, run_evidence_command
 from hvtest.tools import missing
 
-from hil.evidence import CASES, render, run_evidence, secret_scan, tamper_check
+from hil.evidence import CASES, render, secret_scan, tamper_check
 from hil.rig import SimRig
 from hil.rig.store import pg_bin
 from hil.scenario import load, plan
@@ -20,7 +26,43 @@ from hil.scenario.spec import resized
 
 pytestmark = pytest.mark.mosquitto
 
-HALLVOTE = str(Path(sys.executable).with_name("hallvote"))
+COMMAND_CASE = "checkin-restart"  # the case whose written report the command's test checks
+STORE_CASES = ("db-unreachable", "disk-full", "disk-full-pg")
+MATRIX_JOBS = 2  # fault cases running at once
+
+
+def _store_tools_missing() -> str | None:
+    if pg_bin("initdb") is None or pg_bin("pg_ctl") is None:
+        return "PostgreSQL server programs (initdb, pg_ctl) are needed for a private cluster"
+    if os.geteuid() != 0:
+        return "mounting the small disks of the store cases needs root"
+    return None
+
+
+def _selected(session: pytest.Session) -> set[str]:
+    """The cases this session's selected tests check."""
+    wanted = set()
+    for item in session.items:
+        if item.name.startswith("test_town_fault_matrix_case_holds["):
+            wanted.add(item.callspec.params["case"])  # type: ignore[attr-defined]
+        elif item.name == "test_evidence_command_writes_the_report":
+            wanted.add(COMMAND_CASE)
+    return wanted
+
+
+@pytest.fixture(scope="module")
+def matrix(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[dict[str, Future[EvidenceRun]]]:
+    """Every selected fault case started as its own ``hallvote evidence`` process, MATRIX_JOBS at a time (the
+    store cases only where their tools are: their tests say what is missing)."""
+    root = tmp_path_factory.mktemp("matrix")
+    wanted = _selected(request.session)
+    names = [c.name for c in CASES if c.name in wanted and (c.name not in STORE_CASES or _store_tools_missing() is None)]
+    with ThreadPoolExecutor(MATRIX_JOBS, thread_name_prefix="matrix") as pool:
+        args = {name: ("--scale", "town", "--keypads", "5", "--case", name) for name in names}
+        yield {name: pool.submit(run_evidence_command, args[name], root / f"{name}.md", 600) for name in names}
+        pool.shutdown(cancel_futures=True)
 
 
 def test_scan_finds_a_planted_frame_and_tamper_check_detects_edits(
@@ -47,14 +89,10 @@ def test_scan_finds_a_planted_frame_and_tamper_check_detects_edits(
     assert tamper["edit"]["detected"] and tamper["delete"]["detected"]
 
 
-def test_evidence_command_writes_the_report(tmp_path: Path) -> None:
-    out = tmp_path / "evidence.md"
-    run = subprocess.run(
-        [HALLVOTE, "evidence", "--scale", "town", "--keypads", "5", "--case", "checkin-restart", "--out", str(out)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+def test_evidence_command_writes_the_report(matrix: dict[str, Future[EvidenceRun]]) -> None:
+    run = matrix[COMMAND_CASE].result()
     assert run.returncode == 0, run.stderr[-3000:]
-    text = out.read_text(encoding="utf-8")
+    text = run.text
     assert "hallvote evidence --scale town --keypads 5 --case checkin-restart" in text
     row = next(line for line in text.splitlines() if line.startswith("| checkin-restart ("))
     cells = [c.strip() for c in row.strip("|").split("|")]
@@ -62,18 +100,14 @@ def test_evidence_command_writes_the_report(tmp_path: Path) -> None:
     assert int(cells[3]) == int(cells[4]) > 0  # every expected ballot counted
 
 
-STORE_CASES = ("db-unreachable", "disk-full", "disk-full-pg")
-
-
 @pytest.mark.parametrize("case", [c.name for c in CASES])
-def test_town_fault_matrix_case_holds(case: str, tmp_path: Path) -> None:
+def test_town_fault_matrix_case_holds(case: str, matrix: dict[str, Future[EvidenceRun]]) -> None:
     """CI's fault matrix: every case of ``hallvote evidence`` (town, 5 keypads), no skips, every check held."""
-    if case in ("db-unreachable", "disk-full", "disk-full-pg"):
-        if pg_bin("initdb") is None or pg_bin("pg_ctl") is None:
-            missing("PostgreSQL server programs (initdb, pg_ctl) are needed for a private cluster")
-        if os.geteuid() != 0:
-            missing("mounting the small disks of the store cases needs root")
-    report = run_evidence(scale="town", keypads=5, cases=[case], workdir=tmp_path, say=lambda _m: None)
+    if case in STORE_CASES and (why := _store_tools_missing()) is not None:
+        missing(why)
+    run = matrix[case].result()
+    assert run.report, run.stderr[-3000:]
+    report = run.report
     [r] = report["rows"]
     assert r["case"] == case
     assert r["ok"], (r["failed_checks"], r["secret_scan"]["where"])

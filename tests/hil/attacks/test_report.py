@@ -1,27 +1,22 @@
-"""`hallvote evidence --case attacks --case fuzz`: the report's attack and fuzz rows come from the run."""
+"""`hallvote evidence --case attacks --case fuzz`: the report's attack and fuzz rows come from the run.
+
+The run is the session's one (the ``attack_run`` fixture of tests/hil/conftest.py), whose rows and
+tallies tests/hil/test_attacks.py checks.
+"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from hvtest.evidence import EvidenceRun
 
 from hil.attacks.report import render_attacks
 
 pytestmark = pytest.mark.mosquitto
 
-HALLVOTE = str(Path(sys.executable).with_name("hallvote"))
 
-
-def test_evidence_writes_attack_and_fuzz_rows(tmp_path: Path) -> None:
-    out = tmp_path / "evidence.md"
-    cmd = [HALLVOTE, "evidence", "--scale", "town", "--keypads", "6", "--case", "attacks", "--case", "fuzz",
-           "--fuzz-examples", "10", "--out", str(out), "--json"]  # fmt: skip
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-3000:]
-    text = out.read_text(encoding="utf-8")
+def test_evidence_writes_attack_and_fuzz_rows(attack_run: EvidenceRun) -> None:
+    assert attack_run.returncode == 0, attack_run.stderr[-3000:]
+    text = attack_run.text
     assert "--case attacks --case fuzz --fuzz-examples 10" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and line.endswith(" |")]
     section = text.split("## Attacks through the broker", 1)[1].split("\n## ", 1)[0].splitlines()

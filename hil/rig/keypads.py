@@ -206,16 +206,23 @@ class Fleet:
         kp.boot()
         return kp
 
-    def press(self, dev: str, keys: Iterable[str], seq: int = 0) -> None:
-        """Presses on one keypad, in order, queued on its board before this returns."""
+    def press(self, dev: str, keys: Iterable[str], seq: int = 0, wait: bool = True) -> None:
+        """Presses on one keypad, in order, queued on its board before this returns (``wait=False``: queued
+        by the loop after whatever was scheduled before; a worker's presses, which the rig does not wait for)."""
         kp, keys = self.keypads[dev], list(keys)
+        unknown = [k for k in keys if k not in cast(SimKeys, kp.board.keys).names]
+        if unknown:
+            raise ValueError(f"{dev} has no key {unknown[0]!r}")
 
         def go() -> None:
             for key in keys:
                 kp.board.press(key)
             kp.press_seq = max(kp.press_seq, seq)
 
-        self.call(go)
+        if wait:
+            self.call(go)
+        else:
+            self.soon(go)
 
     def power_cycle(self, devs: Iterable[str], off_s: float) -> None:
         """Power off (RAM lost, NVS kept) and on again; returns once they are booting again."""

@@ -89,11 +89,10 @@ class _Worker:
                 self.pool.failures.append(f"{self.name()}: {verb} failed: {reason}")
             elif kind == "ready":
                 self.ready.set_result(int(msg[1]))
-        if self.pool.closing:
-            return
         self.proc.join(2)
-        self.dead = f"{self.name()} exited (exit code {self.proc.exitcode})"
-        error = RigError(self.dead)
+        error = RigError(f"{self.name()} exited (exit code {self.proc.exitcode})")
+        if not self.pool.closing:
+            self.dead = str(error)
         for fut in list(self.pending.values()):
             if not fut.done():
                 fut.set_exception(error)
@@ -127,9 +126,15 @@ class FleetPool:
         self.failures: list[str] = []  # cast verbs that failed in a worker
         self.closing = False
         self.ids = itertools.count(1)
-        self.workers = [_Worker(self, i, host, port, seed + i) for i in range(processes)]
-        for w in self.workers:
-            self._result(w, w.ready, "start", START_S)
+        self.workers: list[_Worker] = []
+        try:
+            for i in range(processes):
+                self.workers.append(_Worker(self, i, host, port, seed + i))
+            for w in self.workers:
+                self._result(w, w.ready, "start", START_S)
+        except BaseException:
+            self.close()
+            raise
 
     # ------------------------------------------------------------ plumbing
 
@@ -172,7 +177,7 @@ class FleetPool:
     def press(self, dev: str, keys: Iterable[str]) -> None:
         m = self.keypads[dev]
         m.pressed += 1
-        self.workers[m.worker].send("cast", "press", (dev, list(keys), m.pressed))
+        self.workers[m.worker].send("cast", "press", (dev, list(keys), m.pressed, False))
 
     def power_cycle(self, devs: Iterable[str], off_s: float) -> None:
         self._call("power_cycle", {i: (ds, off_s) for i, ds in self._by_worker(devs).items()})

@@ -81,6 +81,7 @@ class SimRig(HallRig):
         self.postgres: PrivatePostgres | None = None
         self.db_proxy: Proxy | None = None  # between the gateway and PostgreSQL
         self._timers: list[threading.Timer] = []
+        self._closed = False
         if store == "sqlite-disk":
             self.disk = SmallDisk(Path(workdir) / "disk", disk_size)
             database_url = database_url or f"sqlite:///{self.disk.where / 'hallvote.db'}"
@@ -105,6 +106,14 @@ class SimRig(HallRig):
     # ------------------------------------------------------------ set-up
 
     def start(self, wait_online: bool = True) -> SimRig:
+        """Start everything and boot every keypad; a failure on the way closes what was started, then raises."""
+        try:
+            return self._start(wait_online)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, wait_online: bool) -> SimRig:
         self.fleet = Fleet()
         if self.store == "sqlite-disk":
             assert self.disk is not None
@@ -142,6 +151,9 @@ class SimRig(HallRig):
         return KeypadSpec(dev, self.hall.secrets[dev], cfg, str(self.workdir / "nvs" / f"{dev}.json"))
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         for timer in self._timers:
             timer.cancel()
         try:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from firmware.app import config
+from firmware.app import states as S
 from firmware.app.keypad import Keypad
 from firmware.app.runner import Runner, make_client
 from firmware.hal.sim import SimBoard, SimKeys, SimWifi
@@ -30,6 +31,7 @@ from hil.rig.netem import Proxy
 __all__ = ["Fleet", "KeypadSpec", "VirtualKeypad"]
 
 T = TypeVar("T")
+CONNECTING = 100  # keypads booted but not yet online, at most, while a fleet boots more
 
 
 @dataclass(frozen=True)
@@ -187,12 +189,18 @@ class Fleet:
         self.proxy = Proxy(host, port, seed)
 
     def add(self, specs: Iterable[KeypadSpec], timeout: float = 600.0) -> None:
-        """Boot these keypads, each behind its own proxy listener."""
+        """Boot these keypads, each behind its own proxy listener; at most ``CONNECTING`` at a time are still
+        on their way online (Wi-Fi, TLS, MQTT session) before the next one is switched on."""
         specs = list(specs)
 
         async def boot_all() -> None:
+            coming: list[VirtualKeypad] = []
             for spec in specs:
-                await self._add(spec)
+                coming.append(await self._add(spec))
+                while len(coming) >= CONNECTING:
+                    coming = [kp for kp in coming if kp.state not in S.ONLINE]
+                    if len(coming) >= CONNECTING:
+                        await asyncio.sleep(0.05)
                 await asyncio.sleep(0)
 
         self.run(boot_all(), timeout)

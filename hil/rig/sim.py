@@ -14,6 +14,13 @@ default), ``"sqlite-disk"`` (the file on a small tmpfs of its own, which
 :meth:`disk_full` fills) or ``"postgres"`` (a private cluster, see
 :mod:`hil.rig.store`, reached by the gateway through a TCP proxy that
 :meth:`db_unreachable` cuts; its disk is a small tmpfs too).
+
+``processes`` picks where the keypads run: on one asyncio loop in this
+process (1, the default: ``rig.keypads`` are the VirtualKeypads
+themselves) or dealt over that many worker processes
+(:mod:`hil.rig.pool`: ``rig.keypads`` are mirrors updated from their
+snapshots).  The verbs and the view the runner reads
+(:class:`hil.rig.mirror.KeypadView`) are the same either way.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
+from firmware.app import config
 from firmware.app import states as S
 from hil.rig.base import HallRig, RigError
 from hil.rig.hall import device_id
@@ -35,7 +43,7 @@ from hil.rig.netem import Proxy
 from hil.rig.pool import FleetPool
 from hil.rig.store import PrivatePostgres, SmallDisk
 
-__all__ = ["STORES", "RigError", "SimRig", "default_loop_ms", "default_processes"]
+__all__ = ["STORES", "RigError", "SimRig", "default_loop_ms", "default_processes", "default_retransmit_ms"]
 
 STORES = ("sqlite", "sqlite-disk", "postgres")
 HALLVOTE = str(Path(sys.executable).with_name("hallvote"))
@@ -46,6 +54,12 @@ def default_loop_ms(keypads: int) -> int:
     """The keypads' loop period: 20 ms up to 300 keypads, then longer so the whole fleet's loops stay at
     ``LOOP_RATE`` iterations a second (an idle iteration costs ~30-40 us of CPU under CPython)."""
     return max(20, round(keypads * 1000 / LOOP_RATE))
+
+
+def default_retransmit_ms(keypads: int) -> int:
+    """A keypad's first retransmission: 500 ms up to 300 keypads (quick tests), then the firmware's own 2 s, so a
+    large hall's burst is not answered by a storm of retransmissions while the gateway works through it."""
+    return 500 if keypads <= 300 else int(config.DEFAULTS["retransmit_ms"])
 
 
 def default_processes(keypads: int) -> int:
@@ -64,7 +78,7 @@ class SimRig(HallRig):
         spares: int = 0,
         seed_value: int = 0,
         loop_ms: int | None = None,
-        retransmit_ms: int = 500,
+        retransmit_ms: int | None = None,
         broker: str = "mosquitto",
         broker_control: bool = False,
         store: str = "sqlite",
@@ -99,7 +113,7 @@ class SimRig(HallRig):
             broker_control=broker_control,
         )
         self.loop_ms = default_loop_ms(keypads) if loop_ms is None else loop_ms
-        self.retransmit_ms = retransmit_ms
+        self.retransmit_ms = default_retransmit_ms(keypads) if retransmit_ms is None else retransmit_ms
         self.fleet: Fleet | None = None  # this process's loop: the keypads when processes=1; the db proxy
         self.pool: FleetPool | None = None  # the keypads' worker processes when processes > 1
 
@@ -144,6 +158,11 @@ class SimRig(HallRig):
         cfg = {
             **self.keypad_config(dev, 0),
             "loop_ms": self.loop_ms,
+            # a large hall keeps the firmware's own keepalive (30 s: a PINGRESP may take 15 s) so a burst that
+            # slows the broker or the keypads' loops is not taken for link loss by thousands of keypads at once
+            "keepalive": 10 if self.size <= 300 else int(config.DEFAULTS["keepalive"]),
+            # the nonce pool refills as fast (per second) as at a 20 ms loop, however long the loop period
+            "steps_per_slice": max(1, self.loop_ms // 20),
             "retransmit_ms": self.retransmit_ms,
             "retransmit_max_ms": max(2000, self.retransmit_ms * 4),
         }

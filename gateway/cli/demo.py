@@ -49,7 +49,7 @@ def demo(
     ] = "auto",
     processes: Annotated[
         int | None,
-        typer.Option("--processes", min=1, help="keypad processes (default: 1 up to 750 keypads, more above)"),
+        typer.Option("--processes", min=1, help="keypad processes (default: 1 up to 300 keypads, more above)"),
     ] = None,
 ) -> None:
     """演示会场：MQTT 代理、网关、控制台和模拟表决器，运行一次会议 / the demo hall: broker, gateway, console,

@@ -52,6 +52,8 @@ def test_the_loop_period_keeps_the_fleet_s_iteration_rate(keypads: int, loop_ms:
 
 def test_keypad_processes_grow_with_the_hall_up_to_the_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    assert [default_processes(n) for n in (3, 300, 750, 751, 3000)] == [1, 1, 1, 2, 2]
+    assert [default_processes(n) for n in (3, 300, 301, 1000, 3000)] == [1, 1, 2, 2, 2]
     monkeypatch.setattr("os.cpu_count", lambda: 8)
-    assert default_processes(3000) == 4
+    assert [default_processes(n) for n in (300, 301, 1500, 1501, 3000)] == [1, 2, 2, 3, 4]
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert default_processes(3000) == 1

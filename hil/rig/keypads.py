@@ -124,35 +124,43 @@ class VirtualKeypad:
 
     # ------------------------------------------------------------ the view the runner reads (hil.rig.mirror)
 
+    def _on(self) -> Keypad | None:
+        """The running app; None while the keypad is switched off (before boot, halted, mid power cycle)."""
+        return self.app if self.runner is not None else None
+
     @property
     def state(self) -> str:
-        return self.app.state if self.app is not None else "off"
+        """The app's state (firmware/app/states.py), or ``off`` while the keypad is switched off."""
+        app = self._on()
+        return app.state if app is not None else "off"
 
     @property
     def sitting_state(self) -> int | None:
-        """The state of the sitting the keypad knows (``None``: none yet, or switched off)."""
-        app = self.app
+        """The state of the sitting the keypad shows (``None``: none yet, or switched off)."""
+        app = self._on()
         return app.sitting.state if app is not None and app.sitting is not None else None
 
     @property
     def sitting_id(self) -> int | None:
-        app = self.app
+        app = self._on()
         return app.sitting.sitting_id if app is not None and app.sitting is not None else None
 
     @property
     def motion_id(self) -> int | None:
-        """The motion open on the keypad (``None``: none)."""
-        app = self.app
+        """The motion open on the keypad (``None``: none, or switched off)."""
+        app = self._on()
         return app.motion.motion_id if app is not None and app.motion is not None else None
 
     @property
     def outbox_size(self) -> int:
-        """Signed frames awaiting the gateway's answer."""
-        return len(self.app.outbox.entries) if self.app is not None else 0
+        """Signed frames awaiting the gateway's answer (0 while switched off: they wait in NVS)."""
+        app = self._on()
+        return len(app.outbox.entries) if app is not None else 0
 
     @property
     def checked_in(self) -> bool:
-        return self.app is not None and self.app.checked_in
+        app = self._on()
+        return app is not None and app.checked_in
 
     def snapshot(self) -> Snapshot:
         return Snapshot(self.state, self.sitting_id, self.sitting_state, self.motion_id, self.outbox_size,

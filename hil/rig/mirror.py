@@ -1,7 +1,8 @@
 """What the rig reads from a keypad, wherever it runs: :class:`KeypadView`, and its cross-process mirror.
 
 The scenario runner and the evidence report read a keypad only through
-this view: its state (``firmware/app/states.py``), the sitting and motion
+this view: its state (``firmware/app/states.py``; ``off`` while it is
+switched off, when it shows no sitting or motion), the sitting and motion
 it shows, the signed frames awaiting an answer, whether it shows 已签到,
 presses not yet read by the app, its boots and the uplink frames it sent.
 In the rig's own process (``SimRig(..., processes=1)``) the view is the

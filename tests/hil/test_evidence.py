@@ -50,12 +50,13 @@ def test_scan_finds_a_planted_frame_and_tamper_check_detects_edits(
 def test_evidence_command_writes_the_report(tmp_path: Path) -> None:
     out = tmp_path / "evidence.md"
     run = subprocess.run(
-        [HALLVOTE, "evidence", "--scale", "town", "--keypads", "5", "--case", "checkin-restart", "--out", str(out)],
+        [HALLVOTE, "evidence", "--scale", "town", "--keypads", "5", "--case", "checkin-restart", "--out", str(out),
+         "--processes", "2"],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     text = out.read_text(encoding="utf-8")
-    assert "hallvote evidence --scale town --keypads 5 --case checkin-restart" in text
+    assert "hallvote evidence --scale town --keypads 5 --case checkin-restart" in text and "--processes 2" in text
     row = next(line for line in text.splitlines() if line.startswith("| checkin-restart ("))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "1x kill_gateway" and cells[5] == "0" and cells[6] == "0" and cells[8] == "yes"

@@ -2,7 +2,7 @@
 
 A town sitting driven by the scenario runner through keypad mirrors gives
 the model's results with a partition and a Wi-Fi cut fired mid-round in
-both workers; a power cycle across processes keeps NVS; a worker that dies
+both workers and a keypad swapped for a spare; a power cycle across processes keeps NVS; a worker that dies
 is a RigError naming it, raised by the next wait or verb, never a hang.
 """
 
@@ -41,9 +41,10 @@ def test_sitting_across_two_processes_matches_the_model(rig: Callable[..., SimRi
         faults=(
             Fault("partition", "budget", 0.3, keypads=3, seconds=2),
             Fault("cut_wifi", "projects", 0.5, keypads=2, seconds=2),
+            Fault("swap", "projects", 0.6, keypads=1),
         ),
     )
-    r = rig(s.seats, seed_value=s.seed, processes=2)
+    r = rig(s.seats, seed_value=s.seed, processes=2, spares=1)
     assert r.pool is not None and len(set(r.pool.pids())) == 2 and os.getpid() not in r.pool.pids()
     workers = {r.pool.keypads[d].worker for d in r.ids()}
     assert workers == {0, 1}  # dealt over both workers
@@ -59,7 +60,7 @@ def test_sitting_across_two_processes_matches_the_model(rig: Callable[..., SimRi
     assert int(after[config.NVS_BOOTS], 16) == int(before[config.NVS_BOOTS], 16) + 1
 
     report = Runner(r, plan(s), speed=0.0, show_progress=False).run()
-    assert [f["verb"] for f in report["faults"]] == ["partition", "cut_wifi"]
+    assert [f["verb"] for f in report["faults"]] == ["partition", "cut_wifi", "swap"]
     assert report["ok"], report
     assert [st["step"] for st in report["steps"]] == ["checkin", "budget", "projects"]
     assert all(st["match"] for st in report["steps"])
@@ -67,7 +68,12 @@ def test_sitting_across_two_processes_matches_the_model(rig: Callable[..., SimRi
     links = [r.link(d) for d in r.ids()]
     assert sum(ln["resets"] + ln["refused"] for ln in links) >= 3
     assert all(ln["bytes_up"] > 0 and ln["bytes_down"] > 0 for ln in links)
-    # Every vote frame a keypad sent is in its mirror (what the secret-ballot scan reads).
+    # The swap: the failed keypad is off for good, the spare (checked in by the swap) runs on the same worker.
+    [swap] = [f for f in r.faults if f["fault"] == "swap"]
+    old_kp, new_kp = r.keypads[swap["old"]], r.keypads[swap["new"]]
+    assert old_kp.state == "off" and new_kp.state in S.ONLINE and r.seats[swap["new"]] == swap["seat"]
+    assert r.pool.keypads[swap["new"]].worker == r.pool.keypads[swap["old"]].worker
+    # Every frame a keypad sent is in its mirror (what the secret-ballot scan reads).
     r.sync()
     assert all(r.keypads[d].sent for d in r.ids())
 

@@ -145,6 +145,7 @@ class FleetPool:
             raise RigError(f"{w.name()}: no answer to {verb} within {timeout:.0f} s") from None
 
     def _call(self, verb: str, per_worker: dict[int, tuple[Any, ...]], timeout: float = CALL_S) -> list[Any]:
+        self.check()
         sent = [(self.workers[i], self.workers[i].send("call", verb, args)) for i, args in per_worker.items()]
         return [self._result(w, fut, verb, timeout) for w, fut in sent]
 
@@ -174,25 +175,29 @@ class FleetPool:
             shares.setdefault(i, []).append(spec)
         self._call("add", {i: (share,) for i, share in shares.items()}, ADD_S)
 
+    def _cast(self, i: int, verb: str, args: tuple[Any, ...]) -> None:
+        self.check()
+        self.workers[i].send("cast", verb, args)
+
     def press(self, dev: str, keys: Iterable[str]) -> None:
         m = self.keypads[dev]
+        self._cast(m.worker, "press", (dev, list(keys), m.pressed + 1, False))
         m.pressed += 1
-        self.workers[m.worker].send("cast", "press", (dev, list(keys), m.pressed, False))
 
     def power_cycle(self, devs: Iterable[str], off_s: float) -> None:
         self._call("power_cycle", {i: (ds, off_s) for i, ds in self._by_worker(devs).items()})
 
     def cut_wifi(self, devs: Iterable[str], seconds: float) -> None:
         for i, ds in self._by_worker(devs).items():
-            self.workers[i].send("cast", "cut_wifi", (ds, seconds))
+            self._cast(i, "cut_wifi", (ds, seconds))
 
     def partition(self, devs: Iterable[str], seconds: float) -> None:
         for i, ds in self._by_worker(devs).items():
-            self.workers[i].send("cast", "partition", (ds, seconds))
+            self._cast(i, "partition", (ds, seconds))
 
     def stall(self, devs: Iterable[str], seconds: float) -> None:
         for i, ds in self._by_worker(devs).items():
-            self.workers[i].send("cast", "stall", (ds, seconds))
+            self._cast(i, "stall", (ds, seconds))
 
     def impair(self, devs: Iterable[str], latency_ms: float, jitter_ms: float) -> None:
         self._call("impair", {i: (ds, latency_ms, jitter_ms) for i, ds in self._by_worker(devs).items()})

@@ -3,7 +3,7 @@
 A town sitting driven by the scenario runner through keypad mirrors gives
 the model's results with a partition and a Wi-Fi cut fired mid-round in
 both workers and a keypad swapped for a spare; a power cycle across processes keeps NVS; a worker that dies
-is a RigError naming it, raised by the next wait or verb, never a hang.
+is a RigError naming it, raised by the next wait or verb, never a hang; so is a press its worker refused.
 """
 
 from __future__ import annotations
@@ -97,3 +97,13 @@ def test_a_dead_worker_is_a_rig_error_naming_it(rig: Callable[..., SimRig]) -> N
 def test_processes_below_one_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RigError, match="processes: at least 1"):
         SimRig(tmp_path, 3, processes=0)
+
+
+def test_a_press_that_fails_in_its_worker_is_reported_by_the_next_wait(rig: Callable[..., SimRig]) -> None:
+    r = rig(3, processes=2)
+    dev = r.ids()[0]
+    r.press(dev, "no-such-key")  # sent without waiting; the worker refuses it
+    with pytest.raises(RigError, match=r"keypad worker 0 .*press failed: ValueError: kp-0001 has no key 'no-such-key'"):
+        r.wait(lambda: False, "something that never comes", 60)
+    with pytest.raises(RigError, match="press failed"):
+        r.press(dev, "checkin")  # the rig no longer vouches for its keypads

@@ -23,6 +23,7 @@ from typing import Any
 
 from hil.rig import SimRig
 from hil.rig.broker import BROKER_KINDS, BrokerMissing, mosquitto_path
+from hil.rig.sim import default_processes
 from hil.scenario import load, plan
 from hil.scenario.runner import Runner
 from hil.scenario.spec import resized
@@ -87,7 +88,7 @@ def sign_in_text(rig: SimRig) -> str:
 
 def run_demo(
     *,
-    keypads: int = 300,
+    keypads: int | None = None,
     headless: bool = False,
     data: Path | None = None,
     speed: float | None = None,
@@ -96,12 +97,20 @@ def run_demo(
     wait_forever: Callable[[], None] | None = None,
     progress: bool = True,
     broker: str = "auto",
+    processes: int | None = None,
 ) -> dict[str, Any]:
-    """Run the demo sitting; the report (``ok`` true when every result matched the model)."""
+    """Run the demo sitting; the report (``ok`` true when every result matched the model).
+
+    ``keypads`` None: the scenario's own size.  ``processes`` None: :func:`hil.rig.sim.default_processes`."""
     kind = choose_broker(broker)
     s = load(scenario)
-    if keypads != s.seats:
+    if keypads is not None and keypads != s.seats:
         s = resized(s, keypads)
+    keypads = s.seats
+    if processes is None:
+        processes = default_processes(keypads)
+    elif processes < 1:
+        raise DemoError(f"--processes: at least 1, not {processes}")
     workdir = _data_dir(data, headless)
     say(f"数据目录 / data folder: {workdir}")
     if kind == "embedded":
@@ -109,18 +118,22 @@ def run_demo(
 
         say(NOT_HARDENED)
     name = "Mosquitto" if kind == "mosquitto" else "embedded broker (amqtt)"
-    say(f"启动 / starting: {name}, gateway (SQLite), {keypads} simulated keypads …")
+    where = "" if processes == 1 else f" in {processes} processes"
+    say(f"启动 / starting: {name}, gateway (SQLite), {keypads} simulated keypads{where} …")
     t0 = time.monotonic()
-    rig = SimRig(workdir, s.seats, hall="demo-hall", seed_value=s.seed, broker=kind)
+    rig = SimRig(workdir, s.seats, hall="demo-hall", seed_value=s.seed, broker=kind, processes=processes)
     try:
         rig.start()
-        say(f"{keypads} 台表决器在线 / keypads online ({time.monotonic() - t0:.0f} s)")
+        online_s = time.monotonic() - t0
+        say(f"{keypads} 台表决器在线 / keypads online ({online_s:.0f} s)")
         say(sign_in_text(rig))
         runner = Runner(rig, plan(s), speed=(0.0 if headless else 1.0) if speed is None else speed,
                         show_progress=progress, say=say)  # fmt: skip
         report = runner.run()
         report["data_folder"] = str(workdir)
         report["broker"] = kind
+        report["processes"] = processes
+        report["online_seconds"] = round(online_s, 1)
         if not headless:
             say("会议结束。按 Ctrl-C 退出 / The sitting is over; the hall stays up until Ctrl-C.")
             (wait_forever or _forever)()

@@ -37,6 +37,7 @@ from gateway.db import make_engine
 from hil.attacks.report import attack_evidence, render_attacks
 from hil.rig import SimRig
 from hil.rig.broker import mosquitto_path
+from hil.rig.sim import default_processes
 from hil.scenario import load, plan
 from hil.scenario.runner import Runner
 from hil.scenario.spec import Fault, Scenario, resized
@@ -123,6 +124,7 @@ def secret_scan(rig: SimRig, secret_motions: set[int]) -> dict[str, Any]:
     On PostgreSQL the haystack is the logs (the gateway's, the broker's, the server's); the cluster's data
     files are not searched (see docs/evidence.md)."""
     votes: list[tuple[str, bytes]] = []
+    rig.sync()  # keypads in worker processes: every frame they sent is in their mirrors
     for kp in rig.keypads.values():
         for raw in dict.fromkeys(kp.sent):  # a retransmission is the same frame
             with _quiet():
@@ -248,14 +250,16 @@ def _busy_answers(log: Path) -> int:
     return sum(int(n) for n in found)
 
 
-def run_case(case: Case, base: Scenario, workdir: Path, say: Callable[[str], None]) -> dict[str, Any]:
+def run_case(
+    case: Case, base: Scenario, workdir: Path, say: Callable[[str], None], processes: int = 1
+) -> dict[str, Any]:
     rng = random.Random(f"{base.seed}-{case.name}")
     s = replace(base, faults=case.faults(base, rng), pause_s=0)
     p = plan(s)
     say(f"[{case.name}] {case.what}: {len(s.faults)} faults, {s.seats} keypads")
     spares = sum(f.keypads for f in s.faults if f.verb == "swap")
     rig = SimRig(workdir / case.name, s.seats, hall="evidence-hall", seed_value=s.seed, store=case.store,
-                 spares=spares)  # fmt: skip
+                 spares=spares, processes=processes)  # fmt: skip
     try:
         rig.start()
         report = Runner(rig, p, speed=0.0, show_progress=False, say=lambda _m: None).run()
@@ -309,11 +313,13 @@ def run_case(case: Case, base: Scenario, workdir: Path, say: Callable[[str], Non
     }
 
 
-def guarded_case(case: Case, base: Scenario, workdir: Path, say: Callable[[str], None]) -> dict[str, Any]:
+def guarded_case(
+    case: Case, base: Scenario, workdir: Path, say: Callable[[str], None], processes: int = 1
+) -> dict[str, Any]:
     """:func:`run_case`, or, when the case cannot finish (a rig that does not start, a verb that fails), a
     failed row naming the error: the other cases still run and the report is still written."""
     try:
-        return run_case(case, base, workdir, say)
+        return run_case(case, base, workdir, say, processes)
     except Exception as e:  # any failure of one case is that case's failed row
         error = f"{type(e).__name__}: {e}"
         say(f"[{case.name}] did not finish: {error}")
@@ -322,7 +328,7 @@ def guarded_case(case: Case, base: Scenario, workdir: Path, say: Callable[[str],
 
 def run_evidence(
     *, scale: str = "county", keypads: int | None = None, cases: list[str] | None = None, workdir: Path,
-    say: Callable[[str], None] = print, fuzz_examples: int = 1000,
+    say: Callable[[str], None] = print, fuzz_examples: int = 1000, processes: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     if mosquitto_path() is None:
         raise EvidenceError("未找到 Mosquitto / Mosquitto was not found (apt-get install mosquitto)")
@@ -330,13 +336,16 @@ def run_evidence(
     if keypads is not None and keypads != base.seats:
         base = resized(base, keypads)
     chosen = [c for c in CASES if cases is None or c.name in cases]
+    if processes is None:
+        processes = default_processes(base.seats)
     t0 = time.monotonic()
-    rows = [guarded_case(c, base, workdir, say) for c in chosen]
+    rows = [guarded_case(c, base, workdir, say, processes) for c in chosen]
     attacks = attack_evidence(workdir=workdir, keypads=base.seats, cases=cases, fuzz_examples=fuzz_examples, say=say)
     return {
         "attacks": attacks,
         "scale": scale,
         "seats": base.seats,
+        "processes": processes,
         "rows": rows,
         "seconds": round(time.monotonic() - t0),
         "machine": f"{platform.node()}: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",

@@ -26,8 +26,9 @@ def demo(
         bool, typer.Option("--json", help="print the report as JSON (expected vs actual per result)")
     ] = False,
     keypads: Annotated[
-        int, typer.Option("--keypads", min=3, max=3000, help="simulated keypads (members)")
-    ] = 300,
+        int | None,
+        typer.Option("--keypads", min=3, max=3000, help="simulated keypads (members); default: the scenario's seats"),
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option("--data", help="data folder (default demo-data/<time>; headless: a temporary one)"),
@@ -46,6 +47,10 @@ def demo(
             help="auto (Mosquitto when installed, else embedded), mosquitto, or embedded (amqtt, in-process)",
         ),
     ] = "auto",
+    processes: Annotated[
+        int | None,
+        typer.Option("--processes", min=1, help="keypad processes (default: 1 up to 300 keypads, more above)"),
+    ] = None,
 ) -> None:
     """演示会场：MQTT 代理、网关、控制台和模拟表决器，运行一次会议 / the demo hall: broker, gateway, console,
     simulated keypads running the real firmware, and a scripted sitting."""
@@ -62,7 +67,7 @@ def demo(
 
     try:
         report = run_demo(keypads=keypads, headless=headless, data=data, speed=speed, scenario=scenario, say=say,
-                          progress=not quiet, broker=broker)  # fmt: skip
+                          progress=not quiet, broker=broker, processes=processes)  # fmt: skip
     except DemoError as e:
         err.print(str(e), markup=False, soft_wrap=True)
         raise typer.Exit(2) from None

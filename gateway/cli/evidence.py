@@ -36,6 +36,10 @@ def evidence(
         typer.Option("--workdir", help="keep each case's rig folder (logs, database, NVS) here; default: a "
                      "temporary folder, removed at the end"),
     ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option("--processes", min=1, help="keypad processes per fault case (default: by the hall's size)"),
+    ] = None,
 ) -> None:
     """证据报告：故障矩阵、无记名扫描、审计篡改检查、攻击、模糊测试 / evidence: fault matrix, secret-ballot scan, audit
     tamper check, attacks, fuzzing."""
@@ -48,7 +52,7 @@ def evidence(
         try:
             report = run_evidence(scale=scale, keypads=keypads, cases=case, workdir=workdir or Path(tmp),
                                   say=lambda m: print(m, file=sys.stderr, flush=True),
-                                  fuzz_examples=fuzz_examples)  # fmt: skip
+                                  fuzz_examples=fuzz_examples, processes=processes)  # fmt: skip
         except EvidenceError as e:
             print(str(e), file=sys.stderr)
             raise typer.Exit(2) from None

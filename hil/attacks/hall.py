@@ -60,8 +60,7 @@ class Bench:
 
     def halt(self, device: str) -> None:
         """The keypad is switched off (its account is the attacker's now: one session per account)."""
-        assert self.rig.fleet is not None
-        self.rig.fleet.run(self.rig.keypads[device].halt())
+        self.rig.keypad_fleet.halt(device)
 
     def keypads_see(self, pred: Any, what: str, devices: list[str]) -> None:
         self.rig.wait(lambda: all(pred(self.rig.keypads[d]) for d in devices), what, 90)

@@ -130,9 +130,15 @@ class HallRig:
         """The keypads' states for a wait's failure message (a subclass says more)."""
         return ""
 
+    def check(self) -> None:
+        """Raise RigError if a part the rig runs has failed (a subclass's keypad processes); else nothing."""
+
     def wait(self, pred: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
-        while not pred():
+        while True:
+            self.check()
+            if pred():
+                return
             if time.monotonic() > deadline:
                 raise RigError(f"timed out after {timeout:.0f} s waiting for {what}; {self.describe()}")
             time.sleep(0.05)

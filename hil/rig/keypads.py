@@ -2,28 +2,47 @@
 
 Each keypad has its own NVS file (it survives a power cycle), its own
 broker account, and its own connection through the impairment proxy.  The
-loop runs on a thread of its own; the rig's verbs are scheduled onto it.
-A board that resets itself (the firmware's offline reset) boots again.
+loop runs on a thread of its own; :class:`Fleet`'s verbs (``add``,
+``press``, ``power_cycle``, ``cut_wifi``, ``partition``, ``stall``,
+``impair``, ``halt``) are called from any other thread and scheduled onto
+it.  The rig drives one Fleet in its own process (``processes=1``) or one
+per worker process (:mod:`hil.rig.pool`) through the same verbs.  A board
+that resets itself (the firmware's offline reset) boots again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from firmware.app import config
+from firmware.app import states as S
 from firmware.app.keypad import Keypad
 from firmware.app.runner import Runner, make_client
 from firmware.hal.sim import SimBoard, SimKeys, SimWifi
+from hil.rig.mirror import Snapshot
 from hil.rig.netem import Proxy
 
-__all__ = ["Fleet", "VirtualKeypad"]
+__all__ = ["Fleet", "KeypadSpec", "VirtualKeypad"]
 
 T = TypeVar("T")
+CONNECTING = 100  # keypads booted but not yet online, at most, while a fleet boots more
+
+
+@dataclass(frozen=True)
+class KeypadSpec:
+    """What a fleet needs to boot one keypad: its id, key, firmware configuration (without the broker port,
+    which is its impairment-proxy listener's) and NVS file.  Plain data: it crosses to a worker process."""
+
+    device_id: str
+    secret: bytes
+    overrides: dict[str, Any] = field(default_factory=dict)
+    nvs_path: str = ""
 
 
 class VirtualKeypad:
@@ -52,6 +71,7 @@ class VirtualKeypad:
         self.task: asyncio.Task[None] | None = None
         self.wifi_refused = False
         self.sent: list[bytes] = []  # every uplink frame the app handed to its MQTT client (for scans)
+        self.press_seq = 0  # the rig's sequence number of the last press queued on the keys
 
     def boot(self) -> None:
         """A new app on the same NVS file (a fresh board when this is a reboot)."""
@@ -102,13 +122,53 @@ class VirtualKeypad:
         """Presses queued on the keys that the app has not read yet."""
         return bool(cast(SimKeys, self.board.keys)._edges)
 
+    # ------------------------------------------------------------ the view the runner reads (hil.rig.mirror)
+
+    def _on(self) -> Keypad | None:
+        """The running app; None while the keypad is switched off (before boot, halted, mid power cycle)."""
+        return self.app if self.runner is not None else None
+
     @property
     def state(self) -> str:
-        return self.app.state if self.app is not None else "off"
+        """The app's state (firmware/app/states.py), or ``off`` while the keypad is switched off."""
+        app = self._on()
+        return app.state if app is not None else "off"
+
+    @property
+    def sitting_state(self) -> int | None:
+        """The state of the sitting the keypad shows (``None``: none yet, or switched off)."""
+        app = self._on()
+        return app.sitting.state if app is not None and app.sitting is not None else None
+
+    @property
+    def sitting_id(self) -> int | None:
+        app = self._on()
+        return app.sitting.sitting_id if app is not None and app.sitting is not None else None
+
+    @property
+    def motion_id(self) -> int | None:
+        """The motion open on the keypad (``None``: none, or switched off)."""
+        app = self._on()
+        return app.motion.motion_id if app is not None and app.motion is not None else None
+
+    @property
+    def outbox_size(self) -> int:
+        """Signed frames awaiting the gateway's answer (0 while switched off: they wait in NVS)."""
+        app = self._on()
+        return len(app.outbox.entries) if app is not None else 0
+
+    @property
+    def checked_in(self) -> bool:
+        app = self._on()
+        return app is not None and app.checked_in
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.state, self.sitting_id, self.sitting_state, self.motion_id, self.outbox_size,
+                        self.checked_in, self.keys_pending(), self.boots, self.press_seq)  # fmt: skip
 
 
 class Fleet:
-    """The keypads' event loop on its own thread, with the impairment proxy."""
+    """The keypads' event loop on its own thread, with the impairment proxy; verbs callable from other threads."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -126,6 +186,150 @@ class Fleet:
             return fn()
 
         return self.run(wrap())
+
+    def soon(self, fn: Callable[[], None]) -> None:
+        self.loop.call_soon_threadsafe(fn)
+
+    # ------------------------------------------------------------ verbs
+
+    def listen(self, host: str, port: int, seed: int) -> None:
+        """The impairment proxy in front of the broker's TLS port (keypads' listeners are added with them)."""
+        self.proxy = Proxy(host, port, seed)
+
+    def add(self, specs: Iterable[KeypadSpec], timeout: float = 600.0) -> None:
+        """Boot these keypads, each behind its own proxy listener; at most ``CONNECTING`` at a time are still
+        on their way online (Wi-Fi, TLS, MQTT session) before the next one is switched on."""
+        specs = list(specs)
+
+        async def boot_all() -> None:
+            coming: list[VirtualKeypad] = []
+            for spec in specs:
+                coming.append(await self._add(spec))
+                while len(coming) >= CONNECTING:
+                    coming = [kp for kp in coming if kp.state not in S.ONLINE]
+                    if len(coming) >= CONNECTING:
+                        await asyncio.sleep(0.05)
+                await asyncio.sleep(0)
+
+        self.run(boot_all(), timeout)
+
+    async def _add(self, spec: KeypadSpec) -> VirtualKeypad:
+        assert self.proxy is not None, "listen() first"
+        port = await self.proxy.add(spec.device_id)
+        cfg = config.load(None, {**spec.overrides, "broker_port": port})
+        kp = VirtualKeypad(spec.device_id, spec.secret, cfg, Path(spec.nvs_path), None)
+        self.keypads[spec.device_id] = kp
+        kp.boot()
+        return kp
+
+    def press(self, dev: str, keys: Iterable[str], seq: int = 0, wait: bool = True) -> None:
+        """Presses on one keypad, in order, queued on its board before this returns (``wait=False``: queued
+        by the loop after whatever was scheduled before; a worker's presses, which the rig does not wait for)."""
+        kp, keys = self.keypads[dev], list(keys)
+        unknown = [k for k in keys if k not in cast(SimKeys, kp.board.keys).names]
+        if unknown:
+            raise ValueError(f"{dev} has no key {unknown[0]!r}")
+
+        def go() -> None:
+            for key in keys:
+                kp.board.press(key)
+            kp.press_seq = max(kp.press_seq, seq)
+
+        if wait:
+            self.call(go)
+        else:
+            self.soon(go)
+
+    def power_cycle(self, devs: Iterable[str], off_s: float) -> None:
+        """Power off (RAM lost, NVS kept) and on again; returns once they are booting again."""
+        kps = [self.keypads[d] for d in devs]
+
+        async def cycle() -> None:
+            await asyncio.gather(*(kp.power_cycle(off_s) for kp in kps))
+
+        self.run(cycle())
+
+    def cut_wifi(self, devs: Iterable[str], seconds: float) -> None:
+        """Wi-Fi lost (and refused) for ``seconds``, the TCP connections dying with it; returns at once."""
+        kps = [self.keypads[d] for d in devs]
+        proxy = self.proxy
+
+        def cut() -> None:
+            for kp in kps:
+                kp.wifi_refused = True
+                kp.wifi.refuse = True
+                kp.wifi.drop()
+                if proxy is not None:
+                    proxy.drop(kp.device_id)
+            self.loop.call_later(seconds, restore)
+
+        def restore() -> None:
+            for kp in kps:
+                kp.wifi_refused = False
+                kp.wifi.refuse = False
+
+        self.soon(cut)
+
+    def partition(self, devs: Iterable[str], seconds: float) -> None:
+        """Connections reset and refused for ``seconds`` (Wi-Fi stays up); returns at once."""
+        devs, proxy = list(devs), self.proxy
+        assert proxy is not None
+
+        def dark() -> None:
+            for d in devs:
+                proxy.blackout(d, seconds)
+
+        self.soon(dark)
+
+    def stall(self, devs: Iterable[str], seconds: float) -> None:
+        """Bytes to and from the keypads held for ``seconds`` (connections kept); returns at once."""
+        devs, proxy = list(devs), self.proxy
+        assert proxy is not None
+
+        def hold() -> None:
+            for d in devs:
+                proxy.stall(d, seconds)
+
+        self.soon(hold)
+
+    def impair(self, devs: Iterable[str], latency_ms: float, jitter_ms: float) -> None:
+        devs, proxy = list(devs), self.proxy
+        assert proxy is not None
+
+        def set_delay() -> None:
+            for d in devs:
+                link = proxy.links[d]
+                link.latency_ms, link.jitter_ms = latency_ms, jitter_ms
+
+        self.call(set_delay)
+
+    def halt(self, dev: str) -> None:
+        """The keypad stops for good (its app and MQTT session end; the board stays off)."""
+        self.run(self.keypads[dev].halt(), 30)
+
+    def link(self, dev: str) -> dict[str, int]:
+        """The impairment proxy's counters for one keypad (connections, refused, resets, bytes)."""
+        assert self.proxy is not None
+        ln = self.proxy.links[dev]
+        return {"connections": ln.connections, "refused": ln.refused, "resets": ln.resets,
+                "bytes_up": ln.bytes_up, "bytes_down": ln.bytes_down}  # fmt: skip
+
+    def snapshots(self, since: dict[str, tuple[Snapshot, int]]) -> dict[str, tuple[Snapshot, list[bytes]]]:
+        """Keypads whose view changed since ``since`` (updated in place), with the frames sent meanwhile.
+
+        ``since`` maps a device to its last snapshot pushed and how many of its sent frames went with it."""
+
+        def collect() -> dict[str, tuple[Snapshot, list[bytes]]]:
+            out: dict[str, tuple[Snapshot, list[bytes]]] = {}
+            for dev, kp in self.keypads.items():
+                snap = kp.snapshot()
+                last, n = since.get(dev, (None, 0))
+                if snap != last or len(kp.sent) != n:
+                    out[dev] = (snap, kp.sent[n:])
+                    since[dev] = (snap, len(kp.sent))
+            return out
+
+        return self.call(collect)
 
     def close(self) -> None:
         async def shutdown() -> None:

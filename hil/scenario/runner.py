@@ -170,12 +170,11 @@ class Runner:
         def settled() -> bool:
             waiting = False
             for kp in kps:
-                app = kp.app
-                if app is None or app.state not in SETTLED or app.outbox.entries or kp.keys_pending():
+                if kp.state not in SETTLED or kp.outbox_size or kp.keys_pending():
                     quiet_since.clear()
                     return False
                 if not done(kp):
-                    if app.state not in (S.MOTION_OPEN, S.IDLE, S.REFUSED) or not still_open(app):
+                    if kp.state not in (S.MOTION_OPEN, S.IDLE, S.REFUSED) or not still_open(kp):
                         quiet_since.clear()
                         return False
                     waiting = True
@@ -185,7 +184,11 @@ class Runner:
                 quiet_since.append(time.monotonic())
             return time.monotonic() - quiet_since[0] >= QUIET_S
 
-        self.rig.wait(settled, what, 30 + 2 * self._longest_fault())
+        self.rig.wait(settled, what, 30 + 2 * self._longest_fault() + self.s.seats / 100)
+
+    def _open_s(self) -> float:
+        """How long a broadcast may take to show on every keypad (longer for a large hall)."""
+        return max(60.0, self.s.seats / 25)
 
     def _check(self, name: str, ok: bool, detail: Any = None) -> None:
         self.report["invariants"].append({"check": name, "ok": bool(ok), "detail": detail})
@@ -218,21 +221,16 @@ class Runner:
         self.say("开始签到 / check-in open")
         gw.call("POST", f"/sittings/{sid}/checkin/open")
         roster = [self.dev(m) for m in range(1, self.s.seats + 1)]
-        rig.wait(
-            lambda: all(
-                (a := rig.keypads[d].app) is not None and a.sitting is not None
-                and a.sitting.state == consts.SITTING_CHECKIN_OPEN for d in roster
-            ),
-            "check-in open on every keypad",
-        )  # fmt: skip
+        rig.wait(lambda: all(rig.keypads[d].sitting_state == consts.SITTING_CHECKIN_OPEN for d in roster),
+                 "check-in open on every keypad", self._open_s())  # fmt: skip
         order = sorted(self.plan.checkins.items(), key=lambda kv: kv[1])
         self._presses("checkin", [(m, at, ("checkin",)) for m, at in order])
         present = [self.dev(m) for m, _ in order]
         for _ in range(3):
             with contextlib.suppress(RigError):
                 self._settle(present, "check-in settled", lambda kp: kp.state == S.CHECKED_IN,
-                             lambda app: app.sitting is not None and app.sitting.sitting_id == sid
-                             and app.sitting.state == consts.SITTING_CHECKIN_OPEN)  # fmt: skip
+                             lambda kp: kp.sitting_id == sid
+                             and kp.sitting_state == consts.SITTING_CHECKIN_OPEN)  # fmt: skip
             missing = [d for d in present if rig.keypads[d].state != S.CHECKED_IN]
             if not missing:
                 break
@@ -270,11 +268,8 @@ class Runner:
         gw.call("POST", f"/motions/{mid}/rounds/1/open")
         present = [self.dev(x) for x in sorted(self.plan.checkins)]
 
-        def open_on(d: str) -> bool:
-            a = rig.keypads[d].app
-            return a is not None and a.motion is not None and a.motion.motion_id == mid
-
-        rig.wait(lambda: all(open_on(d) for d in present), f"motion {mid} open on every keypad present")
+        rig.wait(lambda: all(rig.keypads[d].motion_id == mid for d in present),
+                 f"motion {mid} open on every keypad present", self._open_s())  # fmt: skip
         presses: list[Press] = self.plan.presses[m.key]
         self._presses(m.key, [(p.member, p.at, p.keys) for p in presses])
         final = {
@@ -284,7 +279,7 @@ class Runner:
         for _ in range(3):
             with contextlib.suppress(RigError):
                 self._settle(voters, f"presses of {m.key} settled", lambda kp: kp.state == S.RECORDED,
-                             lambda app: app.motion is not None and app.motion.motion_id == mid)  # fmt: skip
+                             lambda kp: kp.motion_id == mid)  # fmt: skip
             missing = [d for d in voters if rig.keypads[d].state != S.RECORDED]
             if not missing:
                 break

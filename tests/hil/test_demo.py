@@ -25,7 +25,7 @@ def test_headless_demo_matches_the_model(tmp_path: Path, broker: str) -> None:
     env = dict(os.environ)
     if broker == "mosquitto":
         need_executable("mosquitto", extra_dirs=("/usr/sbin",), hint="apt-get install mosquitto")
-        args = ["--broker", "mosquitto"]
+        args = ["--broker", "mosquitto", "--processes", "2"]  # the keypads in two worker processes
     else:  # a machine without Mosquitto: auto picks the embedded broker
         env["HALLVOTE_MOSQUITTO"] = str(tmp_path / "no-mosquitto")
         args = []
@@ -36,6 +36,7 @@ def test_headless_demo_matches_the_model(tmp_path: Path, broker: str) -> None:
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout)
     assert report["ok"] is True and report["seats"] == 8 and report["broker"] == broker
+    assert report["processes"] == (2 if broker == "mosquitto" else 1) and report["online_seconds"] > 0
     data = Path(report["data_folder"])
     if broker == "embedded":
         assert "Mosquitto-only hardening" in out.stderr and "不适用" in out.stderr
@@ -62,3 +63,6 @@ def test_demo_asked_for_mosquitto_without_it_says_so_and_exits_2(tmp_path: Path)
     bad = subprocess.run([HALLVOTE, "demo", "--headless", "--broker", "rabbit"], capture_output=True, text=True,
                          env=env, timeout=60)  # fmt: skip
     assert bad.returncode == 2 and "auto" in bad.stderr
+    none = subprocess.run([HALLVOTE, "demo", "--headless", "--processes", "0"], capture_output=True, text=True,
+                          env=env, timeout=60)  # fmt: skip
+    assert none.returncode == 2 and "--processes" in none.stderr

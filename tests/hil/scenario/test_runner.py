@@ -45,9 +45,18 @@ class FakeKeypad:
     def keys_pending(self) -> bool:
         return self.unread
 
+    # what the runner reads: the rig's keypad view (hil.rig.mirror.KeypadView)
     @property
     def state(self) -> str:
         return self.app.state if self.app is not None else "off"
+
+    @property
+    def outbox_size(self) -> int:
+        return len(self.app.outbox.entries) if self.app is not None else 0
+
+    @property
+    def motion_id(self) -> int | None:
+        return self.app.motion.motion_id if self.app is not None and self.app.motion is not None else None
 
 
 class FakeRig:
@@ -79,7 +88,7 @@ def _settled(keypads: dict[str, FakeKeypad], motion: int = 7) -> Callable[[], bo
     rig = FakeRig(keypads)
     r = Runner(rig, plan(resized(load("demo"), 3)), speed=0.0, show_progress=False)  # type: ignore[arg-type]
     r._settle(list(keypads), "presses settled", lambda kp: kp.state == S.RECORDED,
-              lambda app: app.motion is not None and app.motion.motion_id == motion)  # fmt: skip
+              lambda kp: kp.motion_id == motion)  # fmt: skip
     [(pred, what, timeout)] = rig.waits
     assert what == "presses settled" and timeout >= 30
     return pred

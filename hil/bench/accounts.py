@@ -40,14 +40,9 @@ import paho.mqtt.client as paho
 
 from gateway.broker import config as bc
 from gateway.broker.dynsec import DynsecClient, device_commands
+from hil.rig.broker import free_port
 
 HOST = "127.0.0.1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
@@ -64,7 +59,7 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 class Broker:
     def __init__(self, folder: Path, devices: list[str]) -> None:
-        self.port, self.local = _free_port(), _free_port()
+        self.port, self.local = free_port(), free_port()
         self.settings = settings = bc.BrokerSettings(
             hall="bench",
             port=self.port,

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.broker import config as bc
+from hil.rig.broker import free_port
 
 __all__ = ["BENCH_USER", "TOKENS", "Broker", "Proc", "Seeded", "free_port", "seed", "write_hall_toml"]
 
@@ -41,12 +42,6 @@ TOKENS = {
     "display": "bench-display-token-01",
 }
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Proc:

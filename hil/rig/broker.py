@@ -15,6 +15,7 @@ from __future__ import annotations
 import getpass
 import ipaddress
 import os
+import random
 import shutil
 import signal
 import socket
@@ -52,8 +53,38 @@ class BrokerMissing(RuntimeError):
     """Mosquitto is not installed."""
 
 
+_GIVEN: set[int] = set()  # ports this process has handed out: never twice
+
+
+def _ephemeral_low() -> int:
+    """The lowest port the kernel hands out as an outgoing connection's own port (Linux; else 32768)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host: str = HOST) -> int:
-    """A TCP port nothing listens on at ``host`` now (``0.0.0.0``: on every address)."""
+    """A TCP port nothing listens on at ``host`` now (``0.0.0.0``: on every address).
+
+    Picked at random below the kernel's ephemeral range (from 10000 up), so that none of the
+    thousands of outgoing connections a rig makes can take it between this check and the
+    server's bind, and never the same port twice in one process; when that range is too small,
+    a port the kernel picks."""
+    low, high = 10000, _ephemeral_low()
+    rng = random.SystemRandom()
+    for _ in range(100 if high - low >= 1000 else 0):
+        port = rng.randrange(low, high)
+        if port in _GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])

@@ -166,3 +166,16 @@ def test_the_embedded_broker_on_a_given_address(tmp_path: Path) -> None:
         assert refused(HOST, b.port)
     finally:
         b.stop()
+
+
+def test_free_port_is_below_the_ephemeral_range_bindable_and_never_repeated() -> None:
+    from hil.rig import broker as rb
+
+    low = rb._ephemeral_low()
+    ports = [rb.free_port() for _ in range(50)]
+    assert len(set(ports)) == len(ports)  # never the same port twice in one process
+    for port in ports[:5]:
+        if low - 10000 >= 1000:  # an outgoing connection's own port never takes it
+            assert 10000 <= port < low
+        with socket.socket() as s:
+            s.bind((rb.HOST, port))  # free when handed out

@@ -72,8 +72,7 @@ class Bench:
 
     def sitting_state_is(self, sitting: int, state: int) -> Any:
         def pred(k: Any) -> bool:
-            s = k.app.sitting if k.app is not None else None
-            return s is not None and s.sitting_id == sitting and s.state == state
+            return bool(k.sitting_id == sitting and k.sitting_state == state)
 
         return pred
 

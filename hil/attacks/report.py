@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hil.attacks.suite import MIN_KEYPADS, run_suite
-from hil.rig.sim import SimRig
+from hil.rig.sim import SimRig, default_processes
 
 __all__ = ["CASE_NAMES", "attack_evidence", "render_attacks"]
 
@@ -38,13 +38,26 @@ def _lost_double(suite: dict[str, Any]) -> tuple[int, int, int, int]:
     return exp, cnt, lost, double
 
 
+# The attacker's sessions and the broker control client are paho clients in the rig's own process, and
+# paho waits on its socket with select(), which cannot watch a descriptor numbered 1024 or above.  Each
+# in-process keypad holds about four (its connection, the proxy's listener and both proxied ends), so a
+# larger hall keeps its keypads in worker processes and the rig process's descriptors stay low.
+IN_PROCESS_MAX = 200
+
+
+def attack_processes(keypads: int) -> int:
+    """Keypad processes for the attack suite's rig of ``keypads`` keypads."""
+    return 1 if keypads <= IN_PROCESS_MAX else max(2, default_processes(keypads))
+
+
 def attack_evidence(*, workdir: Path, keypads: int, cases: list[str] | None, fuzz_examples: int,
                     say: Callable[[str], None]) -> dict[str, Any]:  # fmt: skip
     out: dict[str, Any] = {"ok": True}
     if cases is None or "attacks" in cases:
         size = max(MIN_KEYPADS, keypads)
         say(f"[attacks] the attack suite: {size} keypads and a spare")
-        rig = SimRig(workdir / "attacks", size, hall="attack-hall", spares=1, broker_control=True)
+        rig = SimRig(workdir / "attacks", size, hall="attack-hall", spares=1, broker_control=True,
+                     processes=attack_processes(size))  # fmt: skip
         try:
             rig.start()
             suite = run_suite(rig, say)

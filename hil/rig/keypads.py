@@ -270,27 +270,24 @@ class Fleet:
 
         self.soon(cut)
 
-    def partition(self, devs: Iterable[str], seconds: float) -> None:
-        """Connections reset and refused for ``seconds`` (Wi-Fi stays up); returns at once."""
+    def _each_link(self, devs: Iterable[str], act: Callable[[Proxy, str], None]) -> None:
+        """``act(proxy, dev)`` for each keypad, on the fleet's loop; returns at once."""
         devs, proxy = list(devs), self.proxy
         assert proxy is not None
 
-        def dark() -> None:
+        def each() -> None:
             for d in devs:
-                proxy.blackout(d, seconds)
+                act(proxy, d)
 
-        self.soon(dark)
+        self.soon(each)
+
+    def partition(self, devs: Iterable[str], seconds: float) -> None:
+        """Connections reset and refused for ``seconds`` (Wi-Fi stays up); returns at once."""
+        self._each_link(devs, lambda proxy, d: proxy.blackout(d, seconds))
 
     def stall(self, devs: Iterable[str], seconds: float) -> None:
         """Bytes to and from the keypads held for ``seconds`` (connections kept); returns at once."""
-        devs, proxy = list(devs), self.proxy
-        assert proxy is not None
-
-        def hold() -> None:
-            for d in devs:
-                proxy.stall(d, seconds)
-
-        self.soon(hold)
+        self._each_link(devs, lambda proxy, d: proxy.stall(d, seconds))
 
     def impair(self, devs: Iterable[str], latency_ms: float, jitter_ms: float) -> None:
         devs, proxy = list(devs), self.proxy

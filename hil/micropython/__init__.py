@@ -391,6 +391,7 @@ def run(
         stats_path = tmp / "stats.json"
         cmd = [
             node,
+            "--expose-gc",  # hvhost.collect() runs the JavaScript collector too (runner.mjs)
             str(RUNNER),
             "--heap",
             str(heap),

@@ -14,7 +14,9 @@ copies it to ``/lib/hvhost.py``.  It is not importable on CPython.
   (``time.ticks_us`` in this port only advances in whole milliseconds).
 - ``await collect()``: a real garbage collection.  This port only collects
   when control returns to JavaScript, so ``gc.collect()`` alone is a request;
-  awaiting this yields to the host once so the collection actually happens.
+  awaiting this yields to the host once so the collection actually happens,
+  after JavaScript's own collector has let go of the Python objects it held
+  (the runner starts Node with ``--expose-gc``).
 """
 
 import gc

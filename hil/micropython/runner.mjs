@@ -179,7 +179,16 @@ async function main() {
   const { loadMicroPython } = await loadPackage();
 
   globalThis.hvEntropy = (n) => new Uint8Array(crypto.randomBytes(n));
-  globalThis.hvYield = () => new Promise((resolve) => setImmediate(() => resolve(null)));
+  // hvhost.collect(): with node --expose-gc, JavaScript's collector runs first, and the
+  // promise settles a timer turn later, after the FinalizationRegistry callbacks that let
+  // go of the Python objects JavaScript no longer holds (the port keeps every Python
+  // object handed to JavaScript, e.g. an awaited promise's callbacks, in a table in the
+  // MicroPython heap until then: garbage an ESP32 never makes).
+  globalThis.hvYield = () =>
+    new Promise((resolve) => {
+      if (typeof globalThis.gc === "function") globalThis.gc();
+      setTimeout(() => setImmediate(() => resolve(null)), 0);
+    });
 
   const out = lineSink(process.stdout);
   const err = lineSink(process.stderr);

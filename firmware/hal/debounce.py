@@ -36,8 +36,6 @@ readers, tests pass lists.
 
 import sys
 
-from . import port
-
 if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
     const = int
 TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
@@ -49,6 +47,10 @@ __all__ = ["DEFAULT_SETTLE_MS", "DebouncedKeys", "Debouncer", "EdgeLatch", "plai
 # Long enough for the bounce of ordinary tactile switches (typically < 10 ms),
 # short enough that a press feels instant.
 DEFAULT_SETTLE_MS = 20
+
+# The order keys are scanned in: port.KEYS_BASIC + port.KEYS_NAV (written out: the keypad does not
+# load firmware.hal.port).
+KEY_ORDER = ("checkin", "yes", "no", "abstain", "up", "down", "confirm")
 
 
 def plain_diff(a: int, b: int) -> int:
@@ -159,7 +161,7 @@ class EdgeLatch:
         return out
 
 
-class DebouncedKeys(port.Keys):
+class DebouncedKeys:
     """:class:`port.Keys` over raw readers: ``readers`` maps key name -> ``read() -> bool``.
 
     ``read()`` returns True while the key is closed (the adapter handles
@@ -176,11 +178,10 @@ class DebouncedKeys(port.Keys):
         ticks_diff: "Callable[[int, int], int]" = plain_diff,
         latch: "EdgeLatch | None" = None,
     ) -> None:
-        known = port.KEYS_BASIC + port.KEYS_NAV
         for name in readers:
-            if name not in known:
+            if name not in KEY_ORDER:
                 raise ValueError("unknown key name %r" % (name,))
-        self.names = tuple(n for n in known if n in readers)
+        self.names = tuple(n for n in KEY_ORDER if n in readers)
         self._scan = [(n, readers[n], Debouncer(settle_ms, ticks_diff)) for n in self.names]
         self.latch = latch
 

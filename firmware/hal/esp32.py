@@ -192,8 +192,7 @@ def _latched_keys(profile: "dict[str, Any]", no_pull: "tuple[int, ...]") -> debo
     active_low = profile.get("key_active_low", True)
     pins = {name: _key_pin(pin, active_low, no_pull) for name, pin in profile["keys"].items()}
     readers = {name: pins[name][1] for name in pins}
-    latch = debounce.EdgeLatch()
-    keys = debounce.DebouncedKeys(readers, ticks_diff=_time.ticks_diff, latch=latch)
+    keys = debounce.DebouncedKeys(readers, ticks_diff=_time.ticks_diff, latch=32)
     both = machine.Pin.IRQ_FALLING | machine.Pin.IRQ_RISING
     ticks = _time.ticks_ms
     for index, name in enumerate(keys.names):
@@ -201,7 +200,7 @@ def _latched_keys(profile: "dict[str, Any]", no_pull: "tuple[int, ...]") -> debo
 
         # may run as a hard IRQ: allocates nothing (the key's index and reader are bound here)
         def handler(_pin: "Any", index: int = index, read: "Callable[[], bool]" = readers[name]) -> None:
-            latch.record(index, read(), ticks())
+            keys.record(index, read(), ticks())
 
         try:
             pin.irq(handler=handler, trigger=both, hard=True)

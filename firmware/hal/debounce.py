@@ -1,9 +1,9 @@
 """Key debouncing: pure logic, no hardware (runs on CPython and MicroPython).
 
 A mechanical key bounces for a few milliseconds when it closes or opens.
-:class:`Debouncer` turns raw samples into clean edges with a *stable-time*
-rule: the debounced state changes only after the raw level has stayed at the
-new value for ``settle_ms`` without interruption.  So
+:class:`DebouncedKeys` turns each key's raw samples into clean edges with a
+*stable-time* rule: the debounced state changes only after the raw level has
+stayed at the new value for ``settle_ms`` without interruption.  So
 
 * a bounce burst (1,0,1,0,1 ... within a few ms) yields one edge, reported
   ``settle_ms`` after the last bounce;
@@ -25,30 +25,43 @@ level it left is judged by how long it lasted up to that change, so a press
 held for 80 ms between two scans 200 ms apart still gives one press and one
 release if its edges were recorded when they happened.  On the ESP32 a pin
 interrupt records each edge with the level read in the handler and the time
-(:class:`EdgeLatch`); the loop replays them before its own scan.  A ghost
-interrupt (GPIO 36/39 while ADC1 or Wi-Fi powers up, ESP32 errata 3.11)
-reads the unchanged level, so it changes nothing.
+(:meth:`DebouncedKeys.record`, into a fixed ring: the edge latch); the loop
+replays them before its own scan.  A ghost interrupt (GPIO 36/39 while ADC1
+or Wi-Fi powers up, ESP32 errata 3.11) reads the unchanged level, so it
+changes nothing.
 
 :class:`DebouncedKeys` implements :class:`firmware.hal.port.Keys` on top of a
 function per key that samples its raw level; the ESP32 adapter passes GPIO
-readers, tests pass lists.
+readers, tests pass lists.  One object holds every key's state (a small list
+per key) and the latch: on the keypad each class and object costs heap.
 """
 
 import sys
-
-from . import port
 
 if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
     const = int
 TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
-    from typing import Callable
+    from typing import Any, Callable
 
-__all__ = ["DEFAULT_SETTLE_MS", "DebouncedKeys", "Debouncer", "EdgeLatch", "plain_diff"]
+__all__ = ["DEFAULT_SETTLE_MS", "KEY_ORDER", "DebouncedKeys", "plain_diff"]
 
 # Long enough for the bounce of ordinary tactile switches (typically < 10 ms),
 # short enough that a press feels instant.
 DEFAULT_SETTLE_MS = 20
+
+# The order keys are scanned in: port.KEYS_BASIC + port.KEYS_NAV (written out: the keypad does not
+# load firmware.hal.port).
+KEY_ORDER = ("checkin", "yes", "no", "abstain", "up", "down", "confirm")
+
+# One key's state is a list indexed by these.
+_PRESSED = const(0)  # the debounced state
+_RAW = const(1)  # the last raw sample
+_SINCE = const(2)  # when the raw level last changed
+_PRESSED_AT = const(3)  # when the debounced press was reported
+_LAST = const(4)  # the time of the last sample
+_STARTED = const(5)  # a first sample has been taken
+_ARMED = const(6)  # False while a key found down at start-up has not yet been released
 
 
 def plain_diff(a: int, b: int) -> int:
@@ -56,117 +69,15 @@ def plain_diff(a: int, b: int) -> int:
     return a - b
 
 
-class Debouncer:
-    """One key's debounce state machine (see the module docstring)."""
-
-    def __init__(
-        self, settle_ms: int = DEFAULT_SETTLE_MS, ticks_diff: "Callable[[int, int], int]" = plain_diff
-    ) -> None:
-        if settle_ms < 0:
-            raise ValueError("settle_ms must be >= 0")
-        self.settle_ms = settle_ms
-        self._diff = ticks_diff
-        self.pressed = False  # the debounced state
-        self._raw = False  # the last raw sample
-        self._since = 0  # when the raw level last changed
-        self._pressed_at = 0  # when the debounced press was reported
-        self._last = 0  # the time of the last sample
-        self._started = False
-        # False while a key found down at start-up has not yet been released.
-        self._armed = True
-
-    def update(self, raw: bool, now_ms: int) -> "bool | None":
-        """Feed one raw sample (True = closed); return True/False on a debounced edge, else None."""
-        raw = bool(raw)
-        if not self._started:
-            self._started = True
-            self._raw = raw
-            self._since = now_ms
-            self._last = now_ms
-            if raw:
-                self._armed = False
-            return None
-        if self._diff(now_ms, self._last) < 0:
-            return None  # older than a sample already taken (a latched edge read late)
-        self._last = now_ms
-        if raw != self._raw:
-            edge = None
-            if self._diff(now_ms, self._since) >= self.settle_ms:
-                # the level being left lasted long enough: it counts, even unseen till now
-                edge = self._settle(self._raw, self._since)
-            self._raw = raw
-            self._since = now_ms
-            if edge is not None:
-                return edge
-        if self._diff(now_ms, self._since) < self.settle_ms:
-            return None
-        return self._settle(raw, now_ms)
-
-    def _settle(self, raw: bool, at: int) -> "bool | None":
-        if not self._armed:
-            # A key found down at start-up counts only once it has settled open.
-            if not raw:
-                self._armed = True
-            return None
-        if raw == self.pressed:
-            return None
-        self.pressed = raw
-        if raw:
-            self._pressed_at = at
-        return raw
-
-    def held_ms(self, now_ms: int) -> int:
-        """How long the current debounced press has lasted (0 when released)."""
-        if not self.pressed:
-            return 0
-        return self._diff(now_ms, self._pressed_at)
-
-
-class EdgeLatch:
-    """A fixed ring of time-stamped key edges, filled from pin interrupts, drained by the loop.
-
-    ``record(index, closed, ticks)`` allocates nothing (it may run in a hard
-    interrupt handler); when the ring is full the newest edge is dropped and
-    counted in ``overflows`` (the loop's own scan still sees the level).
-    """
-
-    def __init__(self, size: int = 32) -> None:
-        self.size = size
-        self._keys = bytearray(size)
-        self._times = [0] * size
-        self._head = bytearray(2)  # [read, write] positions (bytes: no allocation to update)
-        self.overflows = 0
-
-    def record(self, index: int, closed: bool, ticks: int) -> None:
-        rd, wr = self._head[0], self._head[1]
-        nxt = (wr + 1) % self.size
-        if nxt == rd:
-            self.overflows += 1
-            return
-        self._keys[wr] = index | (0x80 if closed else 0)
-        self._times[wr] = ticks
-        self._head[1] = nxt
-
-    def drain(self) -> "list[tuple[int, bool, int]]":
-        """The recorded ``(index, closed, ticks)`` edges, oldest first."""
-        out = []
-        rd = self._head[0]
-        while rd != self._head[1]:
-            k = self._keys[rd]
-            out.append((k & 0x7F, bool(k & 0x80), self._times[rd]))
-            rd = (rd + 1) % self.size
-        self._head[0] = rd
-        return out
-
-
-class DebouncedKeys(port.Keys):
+class DebouncedKeys:
     """:class:`port.Keys` over raw readers: ``readers`` maps key name -> ``read() -> bool``.
 
     ``read()`` returns True while the key is closed (the adapter handles
-    active-low wiring).  Keys are scanned in ``order`` (default: the port's
-    key order), so simultaneous edges come out in a fixed order.  With a
-    ``latch`` (:class:`EdgeLatch`, key index = position in ``names``), the
-    edges it recorded are replayed before each scan.
+    active-low wiring).  Keys are scanned in the port's key order
+    (:data:`KEY_ORDER`), so simultaneous edges come out in a fixed order.
+    With ``latch`` > 0, :meth:`record` keeps up to ``latch - 1`` time-stamped
+    edges in a fixed ring (key index = position in ``names``), replayed
+    before each scan.
     """
 
     def __init__(
@@ -174,41 +85,110 @@ class DebouncedKeys(port.Keys):
         readers: "dict[str, Callable[[], bool]]",
         settle_ms: int = DEFAULT_SETTLE_MS,
         ticks_diff: "Callable[[int, int], int]" = plain_diff,
-        latch: "EdgeLatch | None" = None,
+        latch: int = 0,
     ) -> None:
-        known = port.KEYS_BASIC + port.KEYS_NAV
+        if settle_ms < 0:
+            raise ValueError("settle_ms must be >= 0")
         for name in readers:
-            if name not in known:
+            if name not in KEY_ORDER:
                 raise ValueError("unknown key name %r" % (name,))
-        self.names = tuple(n for n in known if n in readers)
-        self._scan = [(n, readers[n], Debouncer(settle_ms, ticks_diff)) for n in self.names]
+        self.names = tuple(n for n in KEY_ORDER if n in readers)
+        self._reads = [readers[n] for n in self.names]
+        self._state: list[list[Any]] = [[False, False, 0, 0, 0, False, True] for _ in self.names]
+        self.settle_ms = settle_ms
+        self._diff = ticks_diff
+        # The edge latch: key index | 0x80 when closed, and the ticks, per edge.
         self.latch = latch
+        self._ring = bytearray(latch)
+        self._times = [0] * latch
+        self._head = bytearray(2)  # [read, write] positions (bytes: no allocation to update)
+        self.overflows = 0
+
+    def update(self, index: int, raw: bool, now_ms: int) -> "bool | None":
+        """Feed one raw sample (True = closed) of key ``index``; return True/False on a debounced
+        edge, else None."""
+        k = self._state[index]
+        raw = bool(raw)
+        if not k[_STARTED]:
+            k[_STARTED] = True
+            k[_RAW] = raw
+            k[_SINCE] = now_ms
+            k[_LAST] = now_ms
+            if raw:
+                k[_ARMED] = False
+            return None
+        if self._diff(now_ms, k[_LAST]) < 0:
+            return None  # older than a sample already taken (a latched edge read late)
+        k[_LAST] = now_ms
+        if raw != k[_RAW]:
+            # the level being left counts if it lasted long enough, even unseen till now
+            settled = self._diff(now_ms, k[_SINCE]) >= self.settle_ms
+            left, at = k[_RAW], k[_SINCE]  # type: bool, int
+            k[_RAW] = raw
+            k[_SINCE] = now_ms
+        else:
+            settled = self._diff(now_ms, k[_SINCE]) >= self.settle_ms
+            left, at = raw, now_ms
+        if not settled:
+            return None
+        if not k[_ARMED]:
+            # A key found down at start-up counts only once it has settled open.
+            if not left:
+                k[_ARMED] = True
+        elif left != k[_PRESSED]:
+            k[_PRESSED] = left
+            if left:
+                k[_PRESSED_AT] = at
+            return left
+        if raw == left:
+            return None
+        # The level left gave no edge: the new one may have settled already (settle_ms 0).
+        return self.update(index, raw, now_ms)
+
+    def record(self, index: int, closed: bool, ticks: int) -> None:
+        """Latch an edge of key ``index`` read at ``ticks``.  Allocates nothing (it may run in a
+        hard interrupt handler); when the ring is full the newest edge is dropped and counted in
+        ``overflows`` (the loop's own scan still sees the level)."""
+        rd, wr = self._head[0], self._head[1]
+        nxt = (wr + 1) % self.latch
+        if nxt == rd:
+            self.overflows += 1
+            return
+        self._ring[wr] = index | (0x80 if closed else 0)
+        self._times[wr] = ticks
+        self._head[1] = nxt
+
+    def drain(self) -> "list[tuple[int, bool, int]]":
+        """The latched ``(index, closed, ticks)`` edges, oldest first."""
+        out = []
+        rd = self._head[0]
+        while rd != self._head[1]:
+            k = self._ring[rd]
+            out.append((k & 0x7F, bool(k & 0x80), self._times[rd]))
+            rd = (rd + 1) % self.latch
+        self._head[0] = rd
+        return out
 
     def poll(self, now_ms: int) -> "list[tuple[str, bool]]":
         edges = []
-        if self.latch is not None:
-            for index, closed, ticks in self.latch.drain():
-                if index < len(self._scan):
-                    name, _read, deb = self._scan[index]
-                    edge = deb.update(closed, ticks)
+        if self.latch:
+            for index, closed, ticks in self.drain():
+                if index < len(self.names):
+                    edge = self.update(index, closed, ticks)
                     if edge is not None:
-                        edges.append((name, edge))
-        for name, read, deb in self._scan:
-            edge = deb.update(read(), now_ms)
+                        edges.append((self.names[index], edge))
+        for index in range(len(self.names)):
+            edge = self.update(index, self._reads[index](), now_ms)
             if edge is not None:
-                edges.append((name, edge))
+                edges.append((self.names[index], edge))
         return edges
 
     def is_pressed(self, name: str) -> bool:
         """The debounced state of one key (False for a key the board lacks)."""
-        for n, _read, deb in self._scan:
-            if n == name:
-                return deb.pressed
-        return False
+        return name in self.names and bool(self._state[self.names.index(name)][_PRESSED])
 
     def held_ms(self, name: str, now_ms: int) -> int:
         """How long key ``name`` has been held down (0 when up or unknown)."""
-        for n, _read, deb in self._scan:
-            if n == name:
-                return deb.held_ms(now_ms)
-        return 0
+        if not self.is_pressed(name):
+            return 0
+        return int(self._diff(now_ms, self._state[self.names.index(name)][_PRESSED_AT]))

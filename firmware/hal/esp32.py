@@ -15,7 +15,7 @@ CardReader     RC522 on ``machine.SPI`` + CS    :mod:`firmware.hal.rc522`
 Nvs            ``esp32.NVS`` blobs + commit     (here)
 Wifi           ``network.WLAN(STA_IF)``         (here)
 Watchdog       ``machine.WDT``, armed lazily    (here)
-Clock          ``time`` ticks, ``machine.RTC``  (here)
+Clock          ``time`` ticks, ``machine.RTC``  (here: the board is its own clock)
 =============  ===============================  ===================================
 
 Local faults never raise ``OSError`` into the app (that means link loss):
@@ -44,7 +44,7 @@ import network
 
 from .. import unload
 from ..version import VERSION
-from . import debounce, leds, port
+from . import debounce, leds
 
 if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
     const = int
@@ -52,7 +52,7 @@ TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block bel
 if TYPE_CHECKING:
     from typing import Any, Callable
 
-    from . import rc522, ssd1306
+    from . import port
 
 # MicroPython's time has ticks_ms, ticks_diff and sleep_ms.
 _time = time  # type: Any
@@ -60,7 +60,6 @@ _time = time  # type: Any
 __all__ = [
     "BootHardware",
     "Esp32Board",
-    "EspClock",
     "EspNvs",
     "EspWatchdog",
     "EspWifi",
@@ -77,30 +76,13 @@ _NVS_INVALID_LENGTH = const(0x110C)
 _NVS_KEY_MAX = const(15)
 
 
-class EspClock(port.Clock):
-    def ticks_ms(self) -> int:
-        return int(_time.ticks_ms())
-
-    def ticks_diff(self, a: int, b: int) -> int:
-        return int(_time.ticks_diff(a, b))
-
-    def time(self) -> "int | None":
-        t = int(time.time()) + _EPOCH_OFFSET
-        return t if t >= _CLOCK_SET_AFTER else None
-
-    def set(self, unix: int) -> None:
-        """Set the RTC (UTC) to ``unix`` seconds."""
-        y, mo, d, h, mi, s, wd = time.gmtime(unix - _EPOCH_OFFSET)[:7]
-        machine.RTC().datetime((y, mo, d, wd, h, mi, s, 0))
-
-
 def _esp_code(exc: OSError) -> int:
     # check_esp_err raises OSError(-code, name) for ESP-IDF errors.
     code = exc.args[0] if exc.args else 0
     return -code if isinstance(code, int) and code < 0 else 0
 
 
-class EspNvs(port.Nvs):
+class EspNvs:
     """Blobs in one NVS namespace; ``set`` commits before it returns (NVS writes are atomic per key)."""
 
     def __init__(self, namespace: str = "hallvote") -> None:
@@ -138,7 +120,7 @@ class EspNvs(port.Nvs):
             raise RuntimeError("NVS set %s: %s" % (key, exc)) from exc
 
 
-class EspWifi(port.Wifi):
+class EspWifi:
     def __init__(self, hostname: "str | None" = None) -> None:
         self._wlan = network.WLAN(network.STA_IF)
         self._wlan.active(True)
@@ -173,7 +155,7 @@ class EspWifi(port.Wifi):
         return self._wlan.ifconfig()[0] if self._wlan.isconnected() else None
 
 
-class EspWatchdog(port.Watchdog):
+class EspWatchdog:
     """``machine.WDT`` at ``timeout_ms``, set by the first ``feed`` (the app's loop).
 
     The guarded boot has armed a long watchdog already (:mod:`firmware.app.boot`);
@@ -191,10 +173,6 @@ class EspWatchdog(port.Watchdog):
             self._wdt = machine.WDT(timeout=self.timeout_ms)
         self._wdt.feed()
 
-    @property
-    def armed(self) -> bool:
-        return self._wdt is not None
-
 
 def _key_pin(pin_no: int, active_low: bool, input_only: "tuple[int, ...]") -> "tuple[Any, Callable[[], bool]]":
     """The key's input Pin and a reader returning True while the key is closed."""
@@ -208,38 +186,27 @@ def _key_pin(pin_no: int, active_low: bool, input_only: "tuple[int, ...]") -> "t
     return pin, lambda: bool(value())
 
 
-def _key_reader(pin_no: int, active_low: bool, input_only: "tuple[int, ...]") -> "Callable[[], bool]":
-    return _key_pin(pin_no, active_low, input_only)[1]
-
-
 def _latched_keys(profile: "dict[str, Any]", no_pull: "tuple[int, ...]") -> debounce.DebouncedKeys:
     """Debounced keys whose edges are also latched by pin interrupts (hard IRQ when the port
     allows), so a press shorter than a slow loop iteration is not lost."""
     active_low = profile.get("key_active_low", True)
     pins = {name: _key_pin(pin, active_low, no_pull) for name, pin in profile["keys"].items()}
     readers = {name: pins[name][1] for name in pins}
-    latch = debounce.EdgeLatch()
-    keys = debounce.DebouncedKeys(readers, ticks_diff=_time.ticks_diff, latch=latch)
+    keys = debounce.DebouncedKeys(readers, ticks_diff=_time.ticks_diff, latch=32)
     both = machine.Pin.IRQ_FALLING | machine.Pin.IRQ_RISING
+    ticks = _time.ticks_ms
     for index, name in enumerate(keys.names):
         pin = pins[name][0]
-        handler = _edge_handler(latch, index, readers[name])
+
+        # may run as a hard IRQ: allocates nothing (the key's index and reader are bound here)
+        def handler(_pin: "Any", index: int = index, read: "Callable[[], bool]" = readers[name]) -> None:
+            keys.record(index, read(), ticks())
+
         try:
             pin.irq(handler=handler, trigger=both, hard=True)
         except TypeError:  # a port without hard pin interrupts: a soft one still latches
             pin.irq(handler=handler, trigger=both)
     return keys
-
-
-def _edge_handler(
-    latch: debounce.EdgeLatch, index: int, read: "Callable[[], bool]"
-) -> "Callable[[Any], None]":
-    ticks = _time.ticks_ms
-
-    def handler(_pin: "Any") -> None:  # may run as a hard IRQ: allocates nothing
-        latch.record(index, read(), ticks())
-
-    return handler
 
 
 def _led_writer(pin_no: int, active_low: bool) -> "Callable[[bool], None]":
@@ -248,28 +215,25 @@ def _led_writer(pin_no: int, active_low: bool) -> "Callable[[bool], None]":
     return lambda lit: value(off ^ 1 if lit else off)
 
 
-def _built_profile() -> "str | None":
-    try:
-        from . import build_info  # type: ignore[attr-defined]  # generated by the build
-
-        return str(build_info.PROFILE) if build_info.PROFILE else None
-    except ImportError:
-        return None
-
-
 def _select(config: "dict[str, Any]") -> "tuple[dict[str, Any], tuple[int, ...]]":
     """The profile for ``config`` (:func:`profiles.select`, build's profile as the default) and its
     module's input-only pins.  The profile code is needed only here, at boot: it is unloaded after."""
     from . import profiles
 
     try:
-        profile = profiles.select(config, _built_profile())
+        from . import build_info  # type: ignore[attr-defined]  # generated by the build
+
+        built = str(build_info.PROFILE) if build_info.PROFILE else None
+    except ImportError:
+        built = None
+    try:
+        profile = profiles.select(config, built)
         return profile, profiles.input_only(profile)
     finally:
         unload(__name__.rpartition(".")[0] + ".profiles")
 
 
-class Esp32Board(port.Board):
+class Esp32Board:
     """The keypad's hardware per ``profile`` (a dict from :func:`profiles.select`); keys on the
     ``input_only`` pins get no internal pull (GPIO 34-39 on an ESP32)."""
 
@@ -284,19 +248,23 @@ class Esp32Board(port.Board):
         self.faults = []  # type: list[str]
         self.display_errors = 0
         self.firmware_version = VERSION
-        self.clock = EspClock()
-        self.keys = _latched_keys(profile, input_only)
-        self.leds = leds.BlinkingLeds(
+        # The board is its own clock (port.Clock: one class fewer on the heap): ticks are the time
+        # module's own functions; time() and set() are below.
+        self.ticks_ms = _time.ticks_ms
+        self.ticks_diff = _time.ticks_diff
+        self.clock: port.Clock = self
+        self.keys: port.Keys = _latched_keys(profile, input_only)
+        self.leds: port.Leds = leds.BlinkingLeds(
             {
                 name: _led_writer(pin, profile.get("led_active_low", False))
                 for name, pin in profile["leds"].items()
             }
         )
-        self.nvs = EspNvs(nvs_namespace)
-        self.wifi = EspWifi(hostname)
-        self.watchdog = EspWatchdog(profile.get("watchdog_ms", 8000))
-        self.display: ssd1306.Ssd1306 | None = None
-        self.card: rc522.Rc522Reader | None = None
+        self.nvs: port.Nvs = EspNvs(nvs_namespace)
+        self.wifi: port.Wifi = EspWifi(hostname)
+        self.watchdog: port.Watchdog = EspWatchdog(profile.get("watchdog_ms", 8000))
+        self.display: port.Display | None = None
+        self.card: port.CardReader | None = None
         if profile.get("display") and profile.get("i2c"):
             from . import esp32_display  # only boards with a display pay for these
 
@@ -311,14 +279,29 @@ class Esp32Board(port.Board):
             self._adc = machine.ADC(machine.Pin(self._battery["adc"]))
             self._adc.atten(machine.ADC.ATTN_11DB)  # full scale ~3.1 V
 
+    def time(self) -> "int | None":
+        """The clock's ``time()``: Unix seconds, None while the RTC reads before 2024 (never set)."""
+        t = int(time.time()) + _EPOCH_OFFSET
+        return t if t >= _CLOCK_SET_AFTER else None
+
+    def set(self, unix: int) -> None:
+        """The clock's ``set()``: set the RTC (UTC) to ``unix`` seconds."""
+        y, mo, d, h, mi, s, wd = time.gmtime(unix - _EPOCH_OFFSET)[:7]
+        machine.RTC().datetime((y, mo, d, wd, h, mi, s, 0))
+
     def rng(self, n: int) -> bytes:
         return os.urandom(n)
 
     def battery(self) -> int:
         if self._adc is None or not self._battery:
             return 255
+        # profiles.battery_percent, written out (profiles is for boot only: unloaded)
         mv = self._adc.read_uv() / 1000 * self._battery.get("divider", 2.0)
-        return port.battery_percent(mv, self._battery)
+        empty = self._battery.get("empty_mv", 3300)
+        full = self._battery.get("full_mv", 4150)
+        if full <= empty:
+            return 255
+        return int(max(0, min(100, (mv - empty) * 100 // (full - empty))))
 
     def free_heap(self) -> int:
         return int(gc.mem_free())  # type: ignore[attr-defined]  # MicroPython's gc
@@ -346,7 +329,7 @@ class BootHardware:
         pin = self.profile["keys"].get(name)
         if pin is None:
             return False
-        read = _key_reader(pin, self.profile.get("key_active_low", True), self._no_pull)
+        read = _key_pin(pin, self.profile.get("key_active_low", True), self._no_pull)[1]
         for _ in range(5):
             if not read():
                 return False

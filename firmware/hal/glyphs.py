@@ -62,7 +62,7 @@ class Font:
         self._chars = table.CHARS  # type: str
         self._widths = table.WIDTHS  # type: bytes
         self._offsets = table.OFFSETS  # type: bytes
-        self._data = table.DATA  # type: bytes
+        self.data = table.DATA  # type: bytes  # the glyphs' columns, read by draw_text
         if len(self._widths) != len(self._chars) or len(self._offsets) != 2 * len(self._chars):
             raise ValueError("glyph table is inconsistent: CHARS, WIDTHS and OFFSETS differ in length")
 
@@ -96,10 +96,6 @@ class Font:
             if ch not in self and ch not in out:
                 out += ch
         return out
-
-    @property
-    def data(self) -> bytes:
-        return self._data
 
 
 class Canvas:

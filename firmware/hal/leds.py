@@ -6,12 +6,12 @@ blinking ones, all in phase (a half period on, a half period off, phase taken
 from the clock, so a blink started later joins the others).  A pin is only
 written when its level changes, so ticking every loop iteration costs one
 comparison per LED.  Active-low wiring is the adapter's business: ``write``
-receives True for "lit".
+receives True for "lit".  Modes are the strings of :mod:`firmware.hal.port`
+(``"off"``, ``"on"``, ``"blink"``), written out here so the keypad does not
+load that module.
 """
 
 import sys
-
-from . import port
 
 if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
     const = int
@@ -25,7 +25,9 @@ __all__ = ["DEFAULT_BLINK_MS", "BlinkingLeds"]
 DEFAULT_BLINK_MS = 500
 
 
-class BlinkingLeds(port.Leds):
+class BlinkingLeds:
+    """:class:`firmware.hal.port.Leds` over ``writers``: LED name -> ``write(lit)``."""
+
     def __init__(
         self, writers: "dict[str, Callable[[bool], None]]", period_ms: int = DEFAULT_BLINK_MS
     ) -> None:
@@ -38,7 +40,7 @@ class BlinkingLeds(port.Leds):
         self._levels = {}  # type: dict[str, bool]
         self._phase = True  # the level blinking LEDs show now
         for name in self.names:
-            self._modes[name] = port.OFF
+            self._modes[name] = "off"
             self._put(name, False)
 
     def _put(self, name: str, level: bool) -> None:
@@ -47,26 +49,26 @@ class BlinkingLeds(port.Leds):
             self._writers[name](level)
 
     def set(self, name: str, mode: str) -> None:
-        if mode not in port.MODES:
+        if mode not in ("off", "on", "blink"):
             raise ValueError("unknown LED mode %r" % (mode,))
         if name not in self._writers or self._modes[name] == mode:
             return
         self._modes[name] = mode
-        if mode == port.BLINK:
+        if mode == "blink":
             self._put(name, self._phase)
         else:
-            self._put(name, mode == port.ON)
+            self._put(name, mode == "on")
 
     def tick(self, now_ms: int) -> None:
         # (now // half) is even in the first half of each period: lit.
         self._phase = (now_ms // self._half) % 2 == 0
         for name in self.names:
-            if self._modes[name] == port.BLINK:
+            if self._modes[name] == "blink":
                 self._put(name, self._phase)
 
     def mode(self, name: str) -> str:
         """The mode last set for ``name`` (OFF for an unknown LED)."""
-        return self._modes.get(name, port.OFF)
+        return self._modes.get(name, "off")
 
     def level(self, name: str) -> bool:
         """What the LED shows now (True = lit)."""

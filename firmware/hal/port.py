@@ -19,8 +19,14 @@ Rules every implementation keeps:
   and, on keypads with a display, ``up``, ``down``, ``confirm``.  LEDs: the
   key names plus ``status`` (link) and ``recorded``.
 
-Plain base classes (MicroPython has no ``abc``): every method raises
-NotImplementedError unless a harmless default exists.
+The classes are protocols: the board adapters do not subclass them (on the
+keypad this module is not even loaded: its classes would only take heap), and
+mypy checks that they fit.  Under CPython they are ``runtime_checkable``, so
+``isinstance(board.keys, port.Keys)`` checks that an object has every member;
+on MicroPython (no ``typing``) they are plain classes that a test build's
+:mod:`firmware.app.testchan` subclasses.  Every method raises
+NotImplementedError unless a harmless default exists (a subclass, such as
+:mod:`firmware.hal.sim`'s, inherits it).
 """
 
 import sys
@@ -28,8 +34,14 @@ import sys
 if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
     const = int
 TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
-if TYPE_CHECKING:
-    from typing import Any
+if TYPE_CHECKING or sys.implementation.name != "micropython":
+    from typing import Protocol, runtime_checkable
+else:  # MicroPython: no typing; plain classes
+
+    def runtime_checkable(cls):  # type: ignore[no-untyped-def]
+        return cls
+
+    Protocol = object
 
 __all__ = [
     "BLINK",
@@ -48,7 +60,6 @@ __all__ = [
     "Nvs",
     "Watchdog",
     "Wifi",
-    "battery_percent",
 ]
 
 # LED modes.
@@ -64,7 +75,8 @@ KEYS_NAV = ("up", "down", "confirm")
 LED_EXTRA = ("status", "recorded")
 
 
-class Keys:
+@runtime_checkable
+class Keys(Protocol):
     """The keypad's keys, scanned and debounced by the board."""
 
     # Names of the keys this board has (a subset of KEYS_BASIC + KEYS_NAV).
@@ -80,7 +92,8 @@ class Keys:
         raise NotImplementedError
 
 
-class Leds:
+@runtime_checkable
+class Leds(Protocol):
     """The keypad's LEDs: one per key plus ``status`` and ``recorded``."""
 
     # Names of the LEDs this board has.
@@ -98,11 +111,12 @@ class Leds:
         """Drive blinking (e.g. 2 Hz, all blinking LEDs in phase); called every loop iteration."""
 
 
-class Display:
+@runtime_checkable
+class Display(Protocol):
     """A small text display (e.g. 128x64 OLED), drawn with the firmware's glyph table."""
 
     # How many lines of text fit.
-    rows = 4
+    rows: int = 4
 
     def show(self, lines: "list[str]") -> None:
         """Replace the screen with ``lines`` (a list of str, at most ``rows``).
@@ -114,7 +128,8 @@ class Display:
         raise NotImplementedError
 
 
-class CardReader:
+@runtime_checkable
+class CardReader(Protocol):
     """An RFID reader for the member's card (optional)."""
 
     def poll(self) -> "bytes | None":
@@ -122,7 +137,8 @@ class CardReader:
         raise NotImplementedError
 
 
-class Nvs:
+@runtime_checkable
+class Nvs(Protocol):
     """Non-volatile key/value storage (ESP32 NVS or a file)."""
 
     def get(self, key: str) -> "bytes | None":
@@ -138,7 +154,8 @@ class Nvs:
         raise NotImplementedError
 
 
-class Wifi:
+@runtime_checkable
+class Wifi(Protocol):
     """The station interface."""
 
     def connect(self, ssid: str, password: str) -> None:
@@ -154,14 +171,16 @@ class Wifi:
         return 0
 
 
-class Watchdog:
+@runtime_checkable
+class Watchdog(Protocol):
     """The hardware watchdog: resets the board unless fed in time."""
 
     def feed(self) -> None:
         """Postpone the reset.  The app calls this only when its loop is healthy."""
 
 
-class Clock:
+@runtime_checkable
+class Clock(Protocol):
     """Monotonic milliseconds and (if known) wall-clock time."""
 
     def ticks_ms(self) -> int:
@@ -181,7 +200,8 @@ class Clock:
         raise NotImplementedError
 
 
-class Board:
+@runtime_checkable
+class Board(Protocol):
     """One keypad's hardware.
 
     Attributes (set by the adapter): ``keys`` (Keys), ``leds`` (Leds),
@@ -220,13 +240,3 @@ class Board:
         """Hard-reset the board (``machine.reset()``; does not return on the device)."""
         raise NotImplementedError
 
-
-def battery_percent(mv: float, battery: "dict[str, Any]") -> int:
-    """``Board.battery()`` from the battery voltage in mV: 0..100, linear between the profile's
-    ``empty_mv`` and ``full_mv`` (a profile's ``battery``); 255 when they make no range."""
-    empty = battery.get("empty_mv", 3300)
-    full = battery.get("full_mv", 4150)
-    if full <= empty:
-        return 255
-    pct = (mv - empty) * 100 // (full - empty)
-    return int(max(0, min(100, pct)))

@@ -38,7 +38,6 @@ active high), GPIO 0 an LED to 3V3 (active low), GPIO 5 and 15 take either.
 import sys
 
 from .. import unload
-from .port import battery_percent
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -241,3 +240,14 @@ def validate(profile: "Profile") -> "list[str]":
         if output and pin in module["input_only"]:
             problems.append("%s: GPIO %d is input-only" % (use, pin))
     return problems
+
+
+def battery_percent(mv: float, battery: "dict[str, Any]") -> int:
+    """``port.Board.battery()`` from the battery voltage in mV: 0..100, linear between the profile's
+    ``empty_mv`` and ``full_mv`` (a profile's ``battery``); 255 when they make no range."""
+    empty = battery.get("empty_mv", 3300)
+    full = battery.get("full_mv", 4150)
+    if full <= empty:
+        return 255
+    pct = (mv - empty) * 100 // (full - empty)
+    return int(max(0, min(100, pct)))

@@ -24,8 +24,6 @@ gets the UID of a card removed since the previous press.
 
 import sys
 
-from . import port
-
 if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
     const = int
 TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
@@ -292,7 +290,7 @@ class CardPresence:
         return self.uid
 
 
-class Rc522Reader(port.CardReader):
+class Rc522Reader:
     """:class:`port.CardReader` over :class:`Rc522`; reads at most every ``interval_ms``.
 
     ``ticks_ms``/``ticks_diff`` are the board clock's.  Garbled reads are

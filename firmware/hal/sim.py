@@ -279,7 +279,7 @@ class SimBoard(port.Board):
         self.resets = 0
 
     def press(self, name: str) -> None:
-        self.keys.press(name)  # type: ignore[attr-defined]
+        self.keys.press(name)
 
     def rng(self, n: int) -> bytes:
         return self._rng(n)

@@ -14,7 +14,7 @@ instead of the whole 1 KiB.
 
 import sys
 
-from . import glyphs, port
+from . import glyphs
 
 if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
     const = int
@@ -60,7 +60,7 @@ def init_commands(
     )  # fmt: skip
 
 
-class Ssd1306(port.Display):
+class Ssd1306:
     """The panel; ``font`` is a :class:`glyphs.Font`; ``align`` ``"left"`` or ``"center"``."""
 
     def __init__(

@@ -3,12 +3,31 @@ stuck keys, wrapping ticks, and the port.Keys face the app sees."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from firmware.hal import port
-from firmware.hal.debounce import DEFAULT_SETTLE_MS, DebouncedKeys, Debouncer, EdgeLatch
+from firmware.hal.debounce import DEFAULT_SETTLE_MS, DebouncedKeys, plain_diff
 
 S = DEFAULT_SETTLE_MS
+
+
+class Debouncer:
+    """One key's debounce state machine, as DebouncedKeys runs it for each key (key 0 here)."""
+
+    def __init__(self, settle_ms: int = S, ticks_diff: Callable[[int, int], int] = plain_diff) -> None:
+        self.keys = DebouncedKeys({"checkin": lambda: False}, settle_ms, ticks_diff)
+
+    def update(self, raw: bool, now_ms: int) -> bool | None:
+        return self.keys.update(0, raw, now_ms)
+
+    @property
+    def pressed(self) -> bool:
+        return self.keys.is_pressed("checkin")
+
+    def held_ms(self, now_ms: int) -> int:
+        return self.keys.held_ms("checkin", now_ms)
 
 
 def feed(deb: Debouncer, samples: list[tuple[int, int]]) -> list[tuple[int, bool]]:
@@ -140,10 +159,9 @@ def test_four_key_board_has_only_basic_keys() -> None:
 # --------------------------------------------------------------- edges latched by pin interrupts
 
 
-def latched_keys(level: dict[str, bool]) -> tuple[DebouncedKeys, EdgeLatch]:
-    latch = EdgeLatch(8)
-    keys = DebouncedKeys({n: (lambda n=n: level[n]) for n in level}, latch=latch)
-    return keys, latch
+def latched_keys(level: dict[str, bool]) -> tuple[DebouncedKeys, DebouncedKeys]:
+    keys = DebouncedKeys({n: (lambda n=n: level[n]) for n in level}, latch=8)
+    return keys, keys  # the keys are their own edge latch (record)
 
 
 def test_a_press_between_two_slow_scans_is_not_lost() -> None:
@@ -189,7 +207,7 @@ def test_bounces_latched_give_one_press_and_stale_edges_are_ignored() -> None:
 
 
 def test_a_full_ring_drops_the_newest_and_counts_it() -> None:
-    latch = EdgeLatch(4)
+    latch = DebouncedKeys({"checkin": lambda: False}, latch=4)
     for t in range(6):
         latch.record(0, t % 2 == 0, t)
     assert latch.overflows == 3 and [e[2] for e in latch.drain()] == [0, 1, 2]

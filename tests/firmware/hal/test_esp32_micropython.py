@@ -70,6 +70,12 @@ import fakehw, glyphcase, machine
 from firmware.hal import esp32, port
 import firmware.hal as hal_pkg
 
+def fits(obj, protocol):
+    # what isinstance() checks for a runtime_checkable protocol under CPython (the adapters do not
+    # subclass firmware.hal.port's protocols; on MicroPython they are plain classes): every member
+    names = [n for n in dir(protocol) if not n.startswith("_")]
+    return len(names) > 0 and all(hasattr(obj, n) for n in names)
+
 def keys_and_leds(b):
     out = {"names": list(b.keys.names), "modes": {str(k): list(v) for k, v in fakehw.PIN_MODES.items()}}
     assert b.keys.poll(0) == []
@@ -115,9 +121,9 @@ def services(b):
     out["battery"] = b.battery()
     out["heap"] = b.free_heap() > 0
     out["version"] = list(b.firmware_version)
-    out["ports"] = [isinstance(b.keys, port.Keys), isinstance(b.leds, port.Leds), isinstance(b.nvs, port.Nvs),
-                    isinstance(b.wifi, port.Wifi), isinstance(b.watchdog, port.Watchdog), isinstance(b.clock, port.Clock),
-                    isinstance(b, port.Board)]
+    out["ports"] = [fits(b.keys, port.Keys), fits(b.leds, port.Leds), fits(b.nvs, port.Nvs),
+                    fits(b.wifi, port.Wifi), fits(b.watchdog, port.Watchdog), fits(b.clock, port.Clock),
+                    fits(b, port.Board)]
     return out
 
 result = {}

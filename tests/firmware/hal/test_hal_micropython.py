@@ -46,10 +46,10 @@ def exercise(glyphs, ssd1306, debounce, rc522, fakehw, glyphcase, accel):
     disp.show(["A中", "中"])
     disp.show(["A中", "中"])
     out["panel"] = sent
-    deb = debounce.Debouncer()
+    deb = debounce.DebouncedKeys({"yes": lambda: False})
     edges = []
     for t, c in enumerate(PATTERN):
-        e = deb.update(c == "1", t)
+        e = deb.update(0, c == "1", t)
         if e is not None:
             edges.append([t, e])
     out["edges"] = edges

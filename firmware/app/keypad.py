@@ -21,7 +21,6 @@ import sys
 
 from firmware import signer as sg
 from firmware.counter import Counter
-from protocol import consts, frames, reasons
 from protocol import device as codec
 from protocol.errors import ProtocolError
 
@@ -38,8 +37,21 @@ if TYPE_CHECKING:
     from typing import Any
 
     from firmware.hal.port import Board
+    from protocol.frames import Ack, MotionClosed, MotionOpen, Nack, ResultSummary, SittingState
 
 __all__ = ["HISTORY", "Keypad"]
+
+# protocol.consts and protocol.reasons, as const() numbers MicroPython folds into the bytecode (the
+# keypad loads neither module; tests/firmware/app/test_consts.py checks them against both).
+_HELLO = const(0x01)
+_STATUS = const(0x02)
+_CHECK_IN = const(0x03)
+_VOTE = const(0x04)
+_CARD_UID_MAX = const(10)
+_SITTING_CLOSED = const(3)
+_NOT_CHECKED_IN = const(0x24)
+_ROUND_CLOSED = const(0x36)
+_FIRST_PRESS_FINAL = const(0x43)
 
 HISTORY = 64  # transitions kept for tests and diagnostics
 _S = states
@@ -88,7 +100,7 @@ class Keypad:
         self.inbox_dropped = 0
         self.bad_frames = 0
         self.tx: list[tuple[str, bytes]] = []
-        self._health: Any = None  # a Hello/Status waiting for nonces beyond the reserve
+        self._health = 0  # a hello or status (its frame type) waiting for nonces beyond the reserve
         self.online = False
         self.want_mqtt = False
         self._wifi = False
@@ -101,15 +113,15 @@ class Keypad:
         self.shown_leds: dict[str, str] = {}  # what feedback.show() last set
         self.shown_lines: list[str] | None = None
         # what the keypad knows of the hall
-        self.sitting: frames.SittingState | None = None
+        self.sitting: SittingState | None = None
         self.checked_in = False
         self.seat = ""
-        self.motion: frames.MotionOpen | None = None
+        self.motion: MotionOpen | None = None
         self.ballot: Ballot | None = None
         self.recorded: dict[int, int] = {}  # item -> choice (0 when not shown: secret)
         self.refusal: int | None = None
         self._refusal_at = 0
-        self.result: frames.ResultSummary | None = None
+        self.result: ResultSummary | None = None
         self._pressed = ""
 
     # ------------------------------------------------------------ identity
@@ -148,12 +160,13 @@ class Keypad:
         (its remaining steps are done now if the loop has not done them yet)."""
         return self._public.result() if self.signer is not None and self._public is not None else None
 
-    def _seal(self, frame: "frames.Uplink") -> "bytes | None":
-        """The signed frame, or None (shown as a fault) if the signer refuses to make a nonce."""
+    def _seal(self, frame_type: int, values: "tuple[object, ...]") -> "bytes | None":
+        """The signed frame (``values`` in wire order, see :func:`protocol.device.seal`), or None
+        (shown as a fault) if the signer refuses to make a nonce."""
         signer = self.signer
         assert signer is not None
         try:
-            return codec.seal(frame, signer.sign)
+            return codec.seal(frame_type, values, signer.sign)
         except sg.NonceRefused:
             self.sign_refusals += 1
             self._do_deny(feedback.SIGN_FAULT)
@@ -194,7 +207,7 @@ class Keypad:
                     pass
             elif self._public is not None and self._public.pending:
                 self._public.step()
-            if self._health is not None and signer.can_sign(False):
+            if self._health and signer.can_sign(False):
                 self._send_health(self._health)
 
     def _link(self, now: int, mqtt_up: bool, connects: int) -> None:
@@ -322,7 +335,7 @@ class Keypad:
     def _do_online(self, _: "Any") -> None:
         self.online = True
         self.refusal = None
-        self._send_health(frames.Hello)
+        self._send_health(_HELLO)
         # Kept frames go out once the retained broadcasts had a moment to say whether
         # their round is still open (a closed round drops them unsent).
         self.outbox.all_due(self.now, self.cfg["settle_ms"])
@@ -339,13 +352,13 @@ class Keypad:
     def _card(self) -> bytes:
         card = self.board.card
         uid = card.poll() if card is not None else None
-        return bytes(uid[: consts.CARD_UID_MAX]) if uid else b""
+        return bytes(uid[: _CARD_UID_MAX]) if uid else b""
 
     def _do_send_checkin(self, _: "Any") -> None:
         s = self.sitting
         assert s is not None
         counter = self.counter.take()  # reserved in NVS before the signature exists
-        frame = self._seal(frames.CheckIn(self.device_id, counter, s.sitting_id, s.sitting_nonce, self._card()))
+        frame = self._seal(_CHECK_IN, (self.device_id, counter, s.sitting_id, s.sitting_nonce, self._card()))
         if frame is not None:
             self._queue(Entry(counter, CHECKIN, frame, s.sitting_id, "checkin"))
 
@@ -357,10 +370,8 @@ class Keypad:
         # a newer press for the same items supersedes an unanswered older one (last press)
         self.outbox.drop_where(lambda e: e.kind == VOTE and e.ref == key and set(e.items) <= items)
         counter = self.counter.take()
-        vote = frames.Vote(
-            self.device_id, counter, m.motion_id, m.round, m.round_nonce, m.ballot_kind, choices, self._card()
-        )
-        frame = self._seal(vote)
+        vote = (self.device_id, counter, m.motion_id, m.round, m.round_nonce, m.ballot_kind, choices, self._card())
+        frame = self._seal(_VOTE, vote)
         if frame is not None:
             self._queue(Entry(counter, VOTE, frame, key, self._pressed, choices))
 
@@ -369,27 +380,27 @@ class Keypad:
         self.outbox.add(entry)
         self._transmit(entry)
 
-    def _send_health(self, cls: "Any") -> None:
+    def _send_health(self, frame_type: int) -> None:
         """A hello or status frame, only from nonces beyond the reserve a press needs:
         otherwise it waits (``_health``) until the pool has refilled."""
         if self.signer is None:
             return
         self._heartbeat_at = self.now
         if not self.signer.can_sign(False):
-            if self._health is not frames.Hello:  # a hello waiting stays a hello
-                self._health = cls
+            if self._health != _HELLO:  # a hello waiting stays a hello
+                self._health = frame_type
             return
-        self._health = None
+        self._health = 0
         b = self.board
         rssi = max(-128, min(127, b.wifi.rssi()))
-        frame = cls(self.device_id, self.counter.take(), b.firmware_version, self.uptime_ms // 1000,
-                    b.battery(), rssi, b.free_heap())  # fmt: skip
-        sealed = self._seal(frame)
+        values = (self.device_id, self.counter.take(), b.firmware_version, self.uptime_ms // 1000,
+                  b.battery(), rssi, b.free_heap())  # fmt: skip
+        sealed = self._seal(frame_type, values)
         if sealed is not None and self.online:
             self.tx.append((self.status_topic, sealed))
 
     def _do_heartbeat(self, _: "Any") -> None:
-        self._send_health(frames.Status)
+        self._send_health(_STATUS)
 
     def _do_retransmit(self, _: "Any") -> None:
         for entry in self.outbox.due(self.now, self.clock.ticks_diff):
@@ -408,20 +419,20 @@ class Keypad:
     def _do_clear_refusal(self, _: "Any") -> None:
         self.refusal = None
 
-    def _do_new_sitting(self, f: "frames.SittingState") -> None:
+    def _do_new_sitting(self, f: "SittingState") -> None:
         # Rounds are left alone: retained broadcasts arrive in any order, and a
         # round ends with its own motion-closed or the next motion-open.
         self.sitting = f
         ci = _u32(self.board.nvs.get(NVS_CHECKIN))
-        self.checked_in = f.state != consts.SITTING_CLOSED and ci == f.sitting_id
+        self.checked_in = f.state != _SITTING_CLOSED and ci == f.sitting_id
         self.seat = ""
         self.outbox.drop_where(lambda e: e.kind == CHECKIN and e.ref != f.sitting_id)
         self.refusal = None
 
-    def _do_update_sitting(self, f: "frames.SittingState") -> None:
+    def _do_update_sitting(self, f: "SittingState") -> None:
         self.sitting = f  # same sitting: state, 应到 / 实到
 
-    def _do_close_sitting(self, f: "frames.SittingState") -> None:
+    def _do_close_sitting(self, f: "SittingState") -> None:
         self.sitting = f
         self.checked_in = False
         self._forget_rounds()
@@ -434,7 +445,7 @@ class Keypad:
         self.recorded = {}
         self.result = None
 
-    def _do_open_round(self, f: "frames.MotionOpen") -> None:
+    def _do_open_round(self, f: "MotionOpen") -> None:
         key = (f.motion_id, f.round)
         self.outbox.drop_where(lambda e: e.kind == VOTE and e.ref != key)  # a new round ends the old
         self.motion = f
@@ -443,12 +454,12 @@ class Keypad:
         self.result = None
         self.refusal = None
 
-    def _do_update_round(self, f: "frames.MotionOpen") -> None:
+    def _do_update_round(self, f: "MotionOpen") -> None:
         if self.ballot is not None and (f.motion_id, f.round) == self.round_key():
             self.motion = f
             self.ballot.refocus(f)
 
-    def _do_close_round(self, f: "frames.MotionClosed") -> None:
+    def _do_close_round(self, f: "MotionClosed") -> None:
         key = (f.motion_id, f.round)
         lost = self.outbox.drop_where(lambda e: e.kind == VOTE and e.ref == key)
         if key == self.round_key():
@@ -456,12 +467,12 @@ class Keypad:
             self.ballot = None
             self.recorded = {}
         if lost:  # pressed, never acknowledged, and now too late: say so
-            self._do_deny(reasons.ROUND_CLOSED)
+            self._do_deny(_ROUND_CLOSED)
 
-    def _do_show_result(self, f: "frames.ResultSummary") -> None:
+    def _do_show_result(self, f: "ResultSummary") -> None:
         self.result = f
 
-    def _do_acked(self, ack: "frames.Ack") -> None:
+    def _do_acked(self, ack: "Ack") -> None:
         entry = self.outbox.remove(ack.counter)
         self.refusal = None
         if entry is None:
@@ -478,14 +489,14 @@ class Keypad:
             for i in entry.items:
                 self.recorded[i] = 0 if secret else shown[i]
 
-    def _do_refused(self, nack: "frames.Nack") -> None:
+    def _do_refused(self, nack: "Nack") -> None:
         entry = self.outbox.remove(nack.counter)
         self._do_deny(nack.reason)
         if entry is None:
             return
-        if nack.reason == reasons.NOT_CHECKED_IN:
+        if nack.reason == _NOT_CHECKED_IN:
             self.checked_in = False
             self.board.nvs.set(NVS_CHECKIN, bytes(4))
-        elif nack.reason == reasons.FIRST_PRESS_FINAL and entry.ref == self.round_key():
+        elif nack.reason == _FIRST_PRESS_FINAL and entry.ref == self.round_key():
             for i in entry.items:  # an earlier press was recorded (choice unknown here)
                 self.recorded.setdefault(i, 0)

@@ -338,34 +338,26 @@ def _check_down(frame_type: int, v: "list[Any]") -> None:
         if v[0] == 0 or v[1] == 0:
             raise DecodeError(_MALFORMED)
     elif frame_type == _MOTION_OPEN:
-        _check_motion_open(v)
-    else:
-        _check_result(v)
-
-
-def _check_motion_open(v: "list[Any]") -> None:
-    kind, count, options, policy, flags, focus = v[3], v[4], v[5], v[6], v[7], v[8]
-    if v[0] == 0 or v[1] == 0:
-        raise DecodeError(_MALFORMED)
-    if kind not in _KINDS or not _item_count_ok(kind, count):
-        raise DecodeError(_WRONG_BALLOT)
-    allowed = 0x1E if kind == _RATING else 0x0E  # choice codes 1..4 or 1..3
-    if not options or options & ~allowed or policy not in (1, 2) or flags & ~_FLAGS:
-        raise DecodeError(_MALFORMED)
-    if focus != _ALL_ITEMS and focus >= count:
-        raise DecodeError(_MALFORMED)
-
-
-def _check_result(v: "list[Any]") -> None:
-    kind, expected, present, not_pressed, outcome, items = v[2], v[3], v[4], v[5], v[6], v[7]
-    if v[0] == 0 or v[1] == 0 or present > expected or not_pressed > present or outcome > _OUTCOME_MAX:
-        raise DecodeError(_MALFORMED)
-    if not _item_count_ok(kind, len(items)):
-        raise DecodeError(_WRONG_BALLOT)
-    top = _UNSATISFIED if kind == _RATING else _OUTCOME_MAX  # a rating item's outcome is a grade
-    for item in items:
-        if item[0] > top:
+        kind, count, options, policy, flags, focus = v[3], v[4], v[5], v[6], v[7], v[8]
+        if v[0] == 0 or v[1] == 0:
             raise DecodeError(_MALFORMED)
+        if kind not in _KINDS or not _item_count_ok(kind, count):
+            raise DecodeError(_WRONG_BALLOT)
+        allowed = 0x1E if kind == _RATING else 0x0E  # choice codes 1..4 or 1..3
+        if not options or options & ~allowed or policy not in (1, 2) or flags & ~_FLAGS:
+            raise DecodeError(_MALFORMED)
+        if focus != _ALL_ITEMS and focus >= count:
+            raise DecodeError(_MALFORMED)
+    else:  # result summary
+        kind, expected, present, not_pressed, outcome, items = v[2], v[3], v[4], v[5], v[6], v[7]
+        if v[0] == 0 or v[1] == 0 or present > expected or not_pressed > present or outcome > _OUTCOME_MAX:
+            raise DecodeError(_MALFORMED)
+        if not _item_count_ok(kind, len(items)):
+            raise DecodeError(_WRONG_BALLOT)
+        top = _UNSATISFIED if kind == _RATING else _OUTCOME_MAX  # a rating item's outcome is a grade
+        for item in items:
+            if item[0] > top:
+                raise DecodeError(_MALFORMED)
 
 
 def decode(data: bytes) -> "Any":

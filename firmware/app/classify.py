@@ -58,24 +58,17 @@ NOTHING = (None, None)
 
 def press(kp: "Keypad", key: str) -> "tuple[str | None, Any]":
     if key == "checkin":
-        return _checkin(kp)
-    if key in CHOICE_KEYS or key in NAV_KEYS:
-        return _vote(kp, key)
-    return NOTHING
-
-
-def _checkin(kp: "Keypad") -> "tuple[str | None, Any]":
-    if kp.checked_in or kp.pending(CHECKIN):
-        return NOTHING  # the LED already says so
-    s = kp.sitting
-    if s is None:
-        return S.KEY_DENIED, _NO_SITTING
-    if s.state not in (_SITTING_CHECKIN_OPEN, _SITTING_IN_SESSION):
-        return S.KEY_DENIED, _CHECKIN_CLOSED
-    return S.KEY_CHECKIN, None
-
-
-def _vote(kp: "Keypad", key: str) -> "tuple[str | None, Any]":
+        if kp.checked_in or kp.pending(CHECKIN):
+            return NOTHING  # the LED already says so
+        s = kp.sitting
+        if s is None:
+            return S.KEY_DENIED, _NO_SITTING
+        if s.state not in (_SITTING_CHECKIN_OPEN, _SITTING_IN_SESSION):
+            return S.KEY_DENIED, _CHECKIN_CLOSED
+        return S.KEY_CHECKIN, None
+    if key not in CHOICE_KEYS and key not in NAV_KEYS:
+        return NOTHING
+    # a vote or navigation key
     b, m = kp.ballot, kp.motion
     if b is None or m is None:
         return (S.KEY_DENIED, _MOTION_NOT_OPEN) if key in CHOICE_KEYS else NOTHING

@@ -68,7 +68,7 @@ def leds(kp: "Keypad") -> "dict[str, str]":
         out["status"] = ON
     else:
         out["status"] = BLINK
-    if kp.outbox.any(lambda e: e.kind == CHECKIN):
+    if kp.pending(CHECKIN):
         out["checkin"] = BLINK
     else:
         out["checkin"] = ON if kp.checked_in else OFF

@@ -14,7 +14,9 @@
    profile's ``watchdog_ms`` (8 s) at its first feed (MicroPython 1.27 on
    the ESP32 reconfigures the one task watchdog when ``machine.WDT`` is
    created again).
-3. **The app** (:func:`firmware.app.main.main`) runs forever.  Any exception
+3. **The app** runs forever: :func:`firmware.app.main.start` builds the
+   keypad, unloads its own module and returns the loop, which this guard
+   runs (``app``, a test's stand-in, may instead run and return None).  Any exception
    out of it, at import or later (``MemoryError``, an NVS error, a missing
    CA file, a bad profile, a bug), is caught here: the fault is written to
    NVS (``bf``: ``"<count> <Type>: <text>"``, at most 120 bytes; ``bfc`` the
@@ -59,7 +61,7 @@ NVS_FAULT = "bf"
 NVS_FAULTS = "bfc"
 
 
-def main(hw: "Any" = None, app: "Callable[[], object] | None" = None) -> str:
+def main(hw: "Any" = None, app: "Callable[[], Any] | None" = None) -> str:
     """Boot the keypad (see the module docstring).  Returns "maintenance", or "fault" /
     "stopped" where a test's ``hw.reset`` returns."""
     try:
@@ -75,8 +77,14 @@ def main(hw: "Any" = None, app: "Callable[[], object] | None" = None) -> str:
         if app is None:
             from . import main as app_main
 
-            app = app_main.main
-        app()
+            app = app_main.start
+            del app_main
+        run = app()  # the keypad built; firmware.app.main unloaded itself
+        app = None  # so that nothing here keeps its code
+        if run is not None:
+            import asyncio
+
+            asyncio.run(run)
         return "stopped"
     except KeyboardInterrupt:
         raise

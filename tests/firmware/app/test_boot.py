@@ -190,3 +190,22 @@ def test_time_on_a_device_topic_is_not_taken() -> None:
     rig.kp.on_message(topics.device(HALL, "kp-1", "down"), codec.encode(far))
     rig.step()
     assert rig.kp.timefloor.floor == before
+
+
+def test_the_guard_runs_the_loop_the_app_returns_and_catches_its_crash() -> None:
+    """firmware.app.main.start builds the keypad and returns its loop for the guard to run (so
+    that the guard's frame, not the app module's, is under it)."""
+    ran: list[str] = []
+
+    async def loop() -> None:
+        ran.append("loop")
+
+    hw = FakeBootHw()
+    assert boot.main(hw, loop) == "stopped" and ran == ["loop"]
+
+    async def crashing() -> None:
+        raise RuntimeError("in the loop")
+
+    hw = FakeBootHw()
+    assert boot.main(hw, crashing) == "fault" and hw.log[-1] == "reset"
+    assert (hw.store.get(boot.NVS_FAULT) or b"").startswith(b"1 RuntimeError: in the loop")

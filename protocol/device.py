@@ -5,13 +5,16 @@ gateway keeps, with its JSON form, the uplink decoder and its detailed
 error texts) and :mod:`protocol.topics`.  It covers exactly what a keypad
 does on the wire:
 
-* :func:`seal` signs and encodes a hello, status, check-in or vote, byte
-  for byte as :func:`protocol.codec.seal`, and refuses with
+* :func:`seal` signs and encodes a hello, status, check-in or vote from its
+  type and field values (in wire order: the ``FIELDS`` of its
+  :mod:`protocol.frames` class), byte for byte as :func:`protocol.codec.seal`
+  does for that frame object, and refuses with
   :class:`protocol.errors.EncodeError` and the same reason code whatever
   that refuses;
 * :func:`decode` parses an ack, nack, sitting-state, motion-open,
-  motion-closed or result-summary frame into the same frame object as
-  :func:`protocol.codec.decode`, and refuses with
+  motion-closed or result-summary frame into a :class:`Frame`: the same
+  type and field values, under the same attribute names, as the frame
+  object :func:`protocol.codec.decode` gives, and refuses with
   :class:`protocol.errors.DecodeError` and the same reason code whatever
   that refuses.  An uplink frame (which a keypad never receives) is
   refused as ``UNKNOWN_TYPE``;
@@ -23,6 +26,11 @@ tests/protocol/test_device.py proves the equivalence with property tests
 against the full codec and topics.  Errors raised here carry the reason
 code and no detail text (the gateway's full codec says which field).
 
+The keypad does not load :mod:`protocol.frames` (thirteen classes, for the
+gateway's encoding, JSON form and equality rules): it reads a received
+frame's fields as attributes of one small class here and hands its own
+frames to :func:`seal` as values.
+
 The numbers are ``const()`` names with a leading underscore: MicroPython's
 compiler folds them into the bytecode, so they take no room in the module's
 globals; tests check them against :mod:`protocol.consts` and
@@ -33,20 +41,7 @@ globals; tests check them against :mod:`protocol.consts` and
 import struct
 import sys
 
-from . import reasons
 from .errors import DecodeError, EncodeError, ProtocolError
-from .frames import (
-    Ack,
-    CheckIn,
-    Hello,
-    MotionClosed,
-    MotionOpen,
-    Nack,
-    ResultSummary,
-    SittingState,
-    Status,
-    Vote,
-)
 
 if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
     const = int
@@ -55,9 +50,7 @@ TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block bel
 if TYPE_CHECKING:
     from typing import Any
 
-    from .frames import Frame, Uplink
-
-__all__ = ("PRESENCE_OFFLINE", "PRESENCE_ONLINE", "decode", "hall_filter", "parse_topic", "seal", "topic")
+__all__ = ("PRESENCE_OFFLINE", "PRESENCE_ONLINE", "Frame", "decode", "hall_filter", "parse_topic", "seal", "topic")
 
 _VERSION = const(0x02)
 _HELLO = const(0x01)
@@ -87,6 +80,8 @@ _UNSATISFIED = const(4)
 _FIRST_REFUSAL = const(0x10)  # reason codes from here up are refusals
 _OUTCOME_MAX = const(5)
 _SITTING_STATE_MAX = const(3)
+_FLAG_SECRET = const(0x01)
+_FLAG_PAUSED = const(0x02)
 _FLAGS = const(0x03)  # FLAG_SECRET | FLAG_PAUSED
 _MALFORMED = const(0x10)
 _BAD_VERSION = const(0x11)
@@ -98,6 +93,11 @@ _EMPTY_BALLOT = const(0x42)
 
 _KINDS = (1, 2, 3)  # ballot kinds
 _UPLINK_TYPES = (_HELLO, _STATUS, _CHECK_IN, _VOTE)
+# Every reason code (protocol.reasons.CODES): an ack or nack with another is malformed.
+_REASONS = (
+    0x00, 0x01, 0x02, 0x03, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26,
+    0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x40, 0x41, 0x42, 0x43, 0x50,
+)  # fmt: skip
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-"
 _PREFIX = "hallvote/v2/"
 _DEVICE_CHANNELS = ("up", "status", "presence", "down")
@@ -108,20 +108,54 @@ PRESENCE_OFFLINE = b"\x00"
 # Field kinds: B u8, H u16, I u32, b i8 (struct codes); d device id, s seat label, n nonce,
 # h audit head, u card uid, f firmware (3 bytes), c choices (nibbles), i result items.
 _HEALTH = "dIfIBbI"
-_UP = {
-    _HELLO: (Hello, _HEALTH),
-    _STATUS: (Status, _HEALTH),
-    _CHECK_IN: (CheckIn, "dIInu"),
-    _VOTE: (Vote, "dIIBnBcu"),
-}
+_UP = {_HELLO: _HEALTH, _STATUS: _HEALTH, _CHECK_IN: "dIInu", _VOTE: "dIIBnBcu"}
+# Per downlink and broadcast type: its field kinds and field names (protocol.frames' FIELDS).
 _DOWN = {
-    _ACK: (Ack, "IBBIBcs"),
-    _NACK: (Nack, "IBB"),
-    _SITTING_STATE: (SittingState, "IBnHHI"),
-    _MOTION_OPEN: (MotionOpen, "IBnBBBBBBII"),
-    _MOTION_CLOSED: (MotionClosed, "IBnI"),
-    _RESULT_SUMMARY: (ResultSummary, "IBBHHHBiIh"),
+    _ACK: ("IBBIBcs", ("counter", "reason", "acked_type", "ref_id", "round", "choices", "seat")),
+    _NACK: ("IBB", ("counter", "reason", "nacked_type")),
+    _SITTING_STATE: (
+        "IBnHHI", ("sitting_id", "state", "sitting_nonce", "expected", "present", "issued_at")
+    ),
+    _MOTION_OPEN: (
+        "IBnBBBBBBII",
+        (
+            "motion_id", "round", "round_nonce", "ballot_kind", "item_count", "options", "press_policy",
+            "flags", "focus", "issued_at", "deadline",
+        ),
+    ),
+    _MOTION_CLOSED: ("IBnI", ("motion_id", "round", "round_nonce", "issued_at")),
+    _RESULT_SUMMARY: (
+        "IBBHHHBiIh",
+        (
+            "motion_id", "round", "ballot_kind", "expected", "present", "not_pressed", "outcome", "items",
+            "audit_seq", "audit_head",
+        ),
+    ),
 }
+
+
+class Frame:
+    """A received downlink or broadcast frame: ``TYPE`` and its fields as attributes, named and
+    valued as on the :mod:`protocol.frames` object of that type (a motion-open also has ``secret``
+    and ``paused``, from its flags).  Equal to a frame of the same type and field values."""
+
+    TYPE: int
+    flags: int
+
+    def __init__(self, frame_type: int, values: "list[Any]") -> None:
+        self.TYPE = frame_type
+        for name, value in zip(_DOWN[frame_type][1], values):  # noqa: B905  (MicroPython's zip has no strict)
+            setattr(self, name, value)
+        if frame_type == _MOTION_OPEN:
+            self.secret = bool(self.flags & _FLAG_SECRET)
+            self.paused = bool(self.flags & _FLAG_PAUSED)
+
+    def values(self) -> "tuple[Any, ...]":
+        """The field values in wire order (as ``protocol.frames.Frame.values``)."""
+        return tuple(getattr(self, name) for name in _DOWN[self.TYPE][1])
+
+    def __eq__(self, other: object) -> bool:
+        return getattr(other, "TYPE", None) == self.TYPE and other.values() == self.values()  # type: ignore[attr-defined]
 
 
 def _valid_id(value: object) -> bool:
@@ -211,19 +245,21 @@ def _check_uplink(frame_type: int, v: "tuple[object, ...]") -> None:
             raise EncodeError(_MALFORMED)
 
 
-def seal(frame: "Uplink", sign: "object") -> bytes:
-    """Sign an uplink frame: ``sign(region) -> 64 bytes``; returns the wire bytes.
+def seal(frame_type: int, values: "tuple[object, ...]", sign: "object") -> bytes:
+    """Sign an uplink frame of ``frame_type`` with field ``values`` in wire order (the ``FIELDS`` of
+    its :mod:`protocol.frames` class, signature left out): ``sign(region) -> 64 bytes``; returns
+    the wire bytes.
 
-    Byte for byte :func:`protocol.codec.seal` (an uplink frame never
+    Byte for byte :func:`protocol.codec.seal` of that frame object (an uplink frame never
     reaches the length limit, so no TOO_LONG check is needed here).
     """
-    frame_type = getattr(frame, "TYPE", 0)
-    entry = _UP.get(frame_type)
-    if entry is None or type(frame) is not entry[0]:
+    kinds = _UP.get(frame_type)
+    if kinds is None:
         raise EncodeError(_UNKNOWN_TYPE)
-    values = frame.values()
+    if not isinstance(values, tuple) or len(values) != len(kinds):
+        raise EncodeError(_MALFORMED)
     out = bytearray((_VERSION, frame_type))
-    for kind, value in zip(entry[1], values):  # noqa: B905  (MicroPython's zip has no strict)
+    for kind, value in zip(kinds, values):  # noqa: B905  (MicroPython's zip has no strict)
         _put(out, kind, value)
     _check_uplink(frame_type, values)
     region = bytes(out)
@@ -291,7 +327,7 @@ def _check_down(frame_type: int, v: "list[Any]") -> None:
     if frame_type in (_ACK, _NACK):
         reason, about = v[1], v[2]
         refusal = frame_type == _NACK
-        if (reason >= _FIRST_REFUSAL) != refusal or not reasons.known(reason):
+        if (reason >= _FIRST_REFUSAL) != refusal or reason not in _REASONS:
             raise DecodeError(_MALFORMED)
         if about not in _UPLINK_TYPES and not (refusal and about == 0):
             raise DecodeError(_MALFORMED)
@@ -302,38 +338,31 @@ def _check_down(frame_type: int, v: "list[Any]") -> None:
         if v[0] == 0 or v[1] == 0:
             raise DecodeError(_MALFORMED)
     elif frame_type == _MOTION_OPEN:
-        _check_motion_open(v)
-    else:
-        _check_result(v)
-
-
-def _check_motion_open(v: "list[Any]") -> None:
-    kind, count, options, policy, flags, focus = v[3], v[4], v[5], v[6], v[7], v[8]
-    if v[0] == 0 or v[1] == 0:
-        raise DecodeError(_MALFORMED)
-    if kind not in _KINDS or not _item_count_ok(kind, count):
-        raise DecodeError(_WRONG_BALLOT)
-    allowed = 0x1E if kind == _RATING else 0x0E  # choice codes 1..4 or 1..3
-    if not options or options & ~allowed or policy not in (1, 2) or flags & ~_FLAGS:
-        raise DecodeError(_MALFORMED)
-    if focus != _ALL_ITEMS and focus >= count:
-        raise DecodeError(_MALFORMED)
-
-
-def _check_result(v: "list[Any]") -> None:
-    kind, expected, present, not_pressed, outcome, items = v[2], v[3], v[4], v[5], v[6], v[7]
-    if v[0] == 0 or v[1] == 0 or present > expected or not_pressed > present or outcome > _OUTCOME_MAX:
-        raise DecodeError(_MALFORMED)
-    if not _item_count_ok(kind, len(items)):
-        raise DecodeError(_WRONG_BALLOT)
-    top = _UNSATISFIED if kind == _RATING else _OUTCOME_MAX  # a rating item's outcome is a grade
-    for item in items:
-        if item[0] > top:
+        kind, count, options, policy, flags, focus = v[3], v[4], v[5], v[6], v[7], v[8]
+        if v[0] == 0 or v[1] == 0:
             raise DecodeError(_MALFORMED)
+        if kind not in _KINDS or not _item_count_ok(kind, count):
+            raise DecodeError(_WRONG_BALLOT)
+        allowed = 0x1E if kind == _RATING else 0x0E  # choice codes 1..4 or 1..3
+        if not options or options & ~allowed or policy not in (1, 2) or flags & ~_FLAGS:
+            raise DecodeError(_MALFORMED)
+        if focus != _ALL_ITEMS and focus >= count:
+            raise DecodeError(_MALFORMED)
+    else:  # result summary
+        kind, expected, present, not_pressed, outcome, items = v[2], v[3], v[4], v[5], v[6], v[7]
+        if v[0] == 0 or v[1] == 0 or present > expected or not_pressed > present or outcome > _OUTCOME_MAX:
+            raise DecodeError(_MALFORMED)
+        if not _item_count_ok(kind, len(items)):
+            raise DecodeError(_WRONG_BALLOT)
+        top = _UNSATISFIED if kind == _RATING else _OUTCOME_MAX  # a rating item's outcome is a grade
+        for item in items:
+            if item[0] > top:
+                raise DecodeError(_MALFORMED)
 
 
-def decode(data: bytes) -> "Frame":
-    """Parse a downlink or broadcast frame; raises DecodeError (and nothing else) if it is not one."""
+def decode(data: bytes) -> "Any":
+    """Parse a downlink or broadcast frame into a :class:`Frame`; raises DecodeError (and nothing
+    else) if it is not one."""
     try:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise DecodeError(_MALFORMED)
@@ -350,13 +379,12 @@ def decode(data: bytes) -> "Frame":
             raise DecodeError(0x13)  # TOO_LONG
         values: list[Any] = []
         pos = 2
-        for kind in entry[1]:
+        for kind in entry[0]:
             pos = _get(data, pos, kind, values)
         if pos != len(data):
             raise DecodeError(_MALFORMED)
         _check_down(frame_type, values)
-        frame: Frame = entry[0](*values)
-        return frame
+        return Frame(frame_type, values)
     except ProtocolError:
         raise
     except (ValueError, IndexError, TypeError, KeyError, UnicodeError):

@@ -4,9 +4,11 @@ Every error carries a reason code from :mod:`protocol.reasons`, so a
 refusal can be sent back to the keypad in a nack and shown on its display.
 Decoding raises only :class:`DecodeError` (a :class:`ProtocolError`), on
 any input.
-"""
 
-from . import reasons
+:mod:`protocol.reasons` is imported only when a name is asked for (``str``,
+``reason_name``), so a keypad that raises and catches these errors by their
+code does not load the reason table.
+"""
 
 __all__ = ("DecodeError", "EncodeError", "ProtocolError", "SignatureError")
 
@@ -21,10 +23,12 @@ class ProtocolError(Exception):
 
     @property
     def reason_name(self) -> str:
+        from . import reasons
+
         return reasons.name(self.reason)
 
     def __str__(self) -> str:
-        text = reasons.name(self.reason)
+        text = self.reason_name
         if self.detail:
             text = text + ": " + self.detail
         return text

@@ -20,8 +20,6 @@ made by the keypad, not here.
 
 import sys
 
-from protocol import consts, reasons
-
 if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
     const = int
 TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
@@ -30,10 +28,25 @@ if TYPE_CHECKING:
 
 __all__ = ["CHOICE_KEYS", "DEFAULT_RATING_KEYS", "NAV_KEYS", "Ballot"]
 
+# protocol.consts and protocol.reasons as const() numbers (checked by tests/firmware/app/test_consts.py).
+_ALL_ITEMS = const(0xFF)
+_RATING = const(3)
+_NONE = const(0)
+_YES = const(1)
+_NO = const(2)
+_ABSTAIN = const(3)
+_EXCELLENT = const(1)
+_SATISFIED = const(2)
+_BASIC = const(3)
+_UNSATISFIED = const(4)
+_WRONG_BALLOT = const(0x40)
+_BAD_CHOICE = const(0x41)
+_EMPTY_BALLOT = const(0x42)
+
 CHOICE_KEYS = ("yes", "no", "abstain")
 NAV_KEYS = ("up", "down", "confirm")
-_PLAIN = {"yes": consts.YES, "no": consts.NO, "abstain": consts.ABSTAIN}
-DEFAULT_RATING_KEYS = {"yes": consts.SATISFIED, "abstain": consts.BASIC, "no": consts.UNSATISFIED}
+_PLAIN = {"yes": _YES, "no": _NO, "abstain": _ABSTAIN}
+DEFAULT_RATING_KEYS = {"yes": _SATISFIED, "abstain": _BASIC, "no": _UNSATISFIED}
 
 # What Ballot.key() returns: ("vote", choices), ("nav", None), ("deny", reason) or None (nothing).
 VOTE = "vote"
@@ -50,13 +63,13 @@ class Ballot:
         self.count = motion.item_count
         self.navigable = navigable
         self.rating_keys = rating_keys or DEFAULT_RATING_KEYS
-        self.draft = [consts.NONE] * self.count
+        self.draft = [_NONE] * self.count
         self.cursor = 0
 
     @property
     def single(self) -> bool:
         """True when one press votes (one item, or the chair's focus item)."""
-        return self.count == 1 or self.motion.focus != consts.ALL_ITEMS
+        return self.count == 1 or self.motion.focus != _ALL_ITEMS
 
     def target(self) -> int:
         """The item a single press votes on (0 for yes/no/abstain)."""
@@ -71,18 +84,18 @@ class Ballot:
         self.motion = motion
 
     def choice_of(self, key: str, item: int) -> int:
-        if self.kind != consts.RATING:
-            return _PLAIN.get(key, consts.NONE)
-        choice = self.rating_keys.get(key, consts.NONE)
+        if self.kind != _RATING:
+            return _PLAIN.get(key, _NONE)
+        choice = self.rating_keys.get(key, _NONE)
         if (
             key == "yes" and not self.single and self.draft[item] == choice
-            and self.admits(consts.EXCELLENT)
+            and self.admits(_EXCELLENT)
         ):  # fmt: skip
-            return consts.EXCELLENT
+            return _EXCELLENT
         return choice
 
     def admits(self, choice: int) -> bool:
-        return choice != consts.NONE and bool(self.motion.options & (1 << choice))
+        return choice != _NONE and bool(self.motion.options & (1 << choice))
 
     def key(self, name: str) -> "tuple[str, object] | None":
         """What a press of ``name`` means for this round (see the module docstring)."""
@@ -91,15 +104,15 @@ class Ballot:
                 return None
             item = self.target()
             if item >= self.count:
-                return (DENY, reasons.WRONG_BALLOT)
+                return (DENY, _WRONG_BALLOT)
             choice = self.choice_of(name, item)
             if not self.admits(choice):
-                return (DENY, reasons.BAD_CHOICE)
-            choices = [consts.NONE] * self.count
+                return (DENY, _BAD_CHOICE)
+            choices = [_NONE] * self.count
             choices[item] = choice
             return (VOTE, tuple(choices))
         if not self.navigable:
-            return (DENY, reasons.WRONG_BALLOT) if name in CHOICE_KEYS else None
+            return (DENY, _WRONG_BALLOT) if name in CHOICE_KEYS else None
         if name == "up":
             self.cursor = (self.cursor - 1) % self.count
             return (NAV, None)
@@ -108,14 +121,14 @@ class Ballot:
             return (NAV, None)
         if name == "confirm":
             if not any(self.draft):
-                return (DENY, reasons.EMPTY_BALLOT)
+                return (DENY, _EMPTY_BALLOT)
             return (VOTE, tuple(self.draft))
         if name in CHOICE_KEYS:
             choice = self.choice_of(name, self.cursor)
             if not self.admits(choice):
-                return (DENY, reasons.BAD_CHOICE)
+                return (DENY, _BAD_CHOICE)
             self.draft[self.cursor] = choice
-            if self.kind != consts.RATING:  # a rating item stays: yes twice is 优秀
+            if self.kind != _RATING:  # a rating item stays: yes twice is 优秀
                 self.cursor = min(self.cursor + 1, self.count - 1)
             return (NAV, None)
         return None

@@ -20,8 +20,6 @@ keypad that has a display.
 
 import sys
 
-from protocol import consts
-
 from . import states
 from .outbox import CHECKIN, VOTE
 
@@ -33,6 +31,13 @@ if TYPE_CHECKING:
 
 __all__ = ["SIGN_FAULT", "key_of", "leds", "show"]
 
+# protocol.consts as const() numbers (checked by tests/firmware/app/test_consts.py).
+_RATING = const(3)
+_YES = const(1)
+_NO = const(2)
+_ABSTAIN = const(3)
+_EXCELLENT = const(1)
+
 OFF = "off"
 ON = "on"
 BLINK = "blink"
@@ -42,13 +47,13 @@ SIGN_FAULT = -1  # a local refusal (never on the wire): the signer refused to ma
 
 def key_of(kp: "Keypad", choice: int) -> "str | None":
     """The key whose LED stands for a recorded choice."""
-    if kp.motion is not None and kp.motion.ballot_kind == consts.RATING:
+    if kp.motion is not None and kp.motion.ballot_kind == _RATING:
         keys = kp.cfg["rating_keys"]
         for key in VOTE_KEYS:
             if keys.get(key) == choice:
                 return key
-        return "yes" if choice == consts.EXCELLENT else None
-    return {consts.YES: "yes", consts.NO: "no", consts.ABSTAIN: "abstain"}.get(choice)
+        return "yes" if choice == _EXCELLENT else None
+    return {_YES: "yes", _NO: "no", _ABSTAIN: "abstain"}.get(choice)
 
 
 def leds(kp: "Keypad") -> "dict[str, str]":
@@ -63,7 +68,7 @@ def leds(kp: "Keypad") -> "dict[str, str]":
         out["status"] = ON
     else:
         out["status"] = BLINK
-    if kp.outbox.any(lambda e: e.kind == CHECKIN):
+    if kp.pending(CHECKIN):
         out["checkin"] = BLINK
     else:
         out["checkin"] = ON if kp.checked_in else OFF

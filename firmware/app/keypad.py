@@ -21,7 +21,6 @@ import sys
 
 from firmware import signer as sg
 from firmware.counter import Counter
-from protocol import consts, frames, reasons
 from protocol import device as codec
 from protocol.errors import ProtocolError
 
@@ -38,8 +37,21 @@ if TYPE_CHECKING:
     from typing import Any
 
     from firmware.hal.port import Board
+    from protocol.frames import MotionOpen, ResultSummary, SittingState
 
 __all__ = ["HISTORY", "Keypad"]
+
+# protocol.consts and protocol.reasons, as const() numbers MicroPython folds into the bytecode (the
+# keypad loads neither module; tests/firmware/app/test_consts.py checks them against both).
+_HELLO = const(0x01)
+_STATUS = const(0x02)
+_CHECK_IN = const(0x03)
+_VOTE = const(0x04)
+_CARD_UID_MAX = const(10)
+_SITTING_CLOSED = const(3)
+_NOT_CHECKED_IN = const(0x24)
+_ROUND_CLOSED = const(0x36)
+_FIRST_PRESS_FINAL = const(0x43)
 
 HISTORY = 64  # transitions kept for tests and diagnostics
 _S = states
@@ -80,7 +92,14 @@ class Keypad:
             raise ValueError("outbox_max must be 1..16, not %r" % (self.cfg["outbox_max"],))
         self.outbox = Outbox(self.cfg["outbox_max"], self.cfg["retransmit_ms"], self.cfg["retransmit_max_ms"])
         self.outbox_lost = 0  # a saved outbox that could not be read back
-        self._restore_outbox()
+        raw = nvs.get(NVS_OUTBOX)
+        if raw:
+            try:
+                for entry in outbox.load(raw):  # due as after a reconnect (see the "online" action)
+                    self.outbox.add(entry)
+            except ValueError:
+                self.outbox_lost += 1
+            self.outbox.changed = False
         self.navigable = board.display is not None and "confirm" in board.keys.names
         self.state = _S.BOOTING
         self.history: list[tuple[str, str, str]] = []
@@ -88,7 +107,7 @@ class Keypad:
         self.inbox_dropped = 0
         self.bad_frames = 0
         self.tx: list[tuple[str, bytes]] = []
-        self._health: Any = None  # a Hello/Status waiting for nonces beyond the reserve
+        self._health = 0  # a hello or status (its frame type) waiting for nonces beyond the reserve
         self.online = False
         self.want_mqtt = False
         self._wifi = False
@@ -101,15 +120,15 @@ class Keypad:
         self.shown_leds: dict[str, str] = {}  # what feedback.show() last set
         self.shown_lines: list[str] | None = None
         # what the keypad knows of the hall
-        self.sitting: frames.SittingState | None = None
+        self.sitting: SittingState | None = None
         self.checked_in = False
         self.seat = ""
-        self.motion: frames.MotionOpen | None = None
+        self.motion: MotionOpen | None = None
         self.ballot: Ballot | None = None
         self.recorded: dict[int, int] = {}  # item -> choice (0 when not shown: secret)
         self.refusal: int | None = None
         self._refusal_at = 0
-        self.result: frames.ResultSummary | None = None
+        self.result: ResultSummary | None = None
         self._pressed = ""
 
     # ------------------------------------------------------------ identity
@@ -126,37 +145,22 @@ class Keypad:
         )
         self._public = sg.PublicKeyJob(secret)  # in steps, after the nonce pool is full
 
-    def _restore_outbox(self) -> None:
-        raw = self.board.nvs.get(NVS_OUTBOX)
-        if not raw:
-            return
-        try:
-            for entry in outbox.load(raw):  # due as after a reconnect (see _do_online)
-                self.outbox.add(entry)
-        except ValueError:
-            self.outbox_lost += 1
-        self.outbox.changed = False
-
-    def _save_outbox(self) -> None:
-        """The outbox to NVS when its entries changed: before any new frame reaches the client."""
-        if self.outbox.changed:
-            self.board.nvs.set(NVS_OUTBOX, outbox.dump(self.outbox.entries))
-            self.outbox.changed = False
-
     def public_key(self) -> "bytes | None":
         """The 65-byte SEC1 public key to register at the gateway, once generated
         (its remaining steps are done now if the loop has not done them yet)."""
         return self._public.result() if self.signer is not None and self._public is not None else None
 
-    def _seal(self, frame: "frames.Uplink") -> "bytes | None":
-        """The signed frame, or None (shown as a fault) if the signer refuses to make a nonce."""
+    def _seal(self, frame_type: int, values: "tuple[object, ...]") -> "bytes | None":
+        """The signed frame (``values`` in wire order, see :func:`protocol.device.seal`), or None
+        (shown as a fault) if the signer refuses to make a nonce."""
         signer = self.signer
         assert signer is not None
         try:
-            return codec.seal(frame, signer.sign)
+            return codec.seal(frame_type, values, signer.sign)
         except sg.NonceRefused:
             self.sign_refusals += 1
-            self._do_deny(feedback.SIGN_FAULT)
+            self.refusal = feedback.SIGN_FAULT
+            self._refusal_at = self.now
             return None
 
     # ------------------------------------------------------------ the loop's entry points
@@ -174,16 +178,39 @@ class Keypad:
     def step(self, now: int, mqtt_up: bool = False, connects: int = 0) -> None:
         """One loop iteration: scan keys, follow the link, drain the inbox, run timers,
         drive the LEDs and do at most one precomputation slice."""
-        self.uptime_ms += max(0, self._diff(now, self.now))
+        diff = self.clock.ticks_diff
+        cfg = self.cfg
+        self.uptime_ms += max(0, diff(now, self.now))
         self.now = now
         for key, pressed in self.board.keys.poll(now):
             if pressed:
                 self.press(key)
-        self._link(now, mqtt_up, connects)
+        # the link: Wi-Fi, then the MQTT session (a new one even if we missed the drop)
+        wifi = self.board.wifi.connected()
+        if wifi != self._wifi:
+            self._wifi = wifi
+            self.dispatch(_S.WIFI_UP if wifi else _S.WIFI_DOWN)
+        if connects != self._connects:
+            self._connects = connects
+            if self._mqtt:
+                self.dispatch(_S.MQTT_DOWN)
+            self._mqtt = False
+        if mqtt_up != self._mqtt:
+            self._mqtt = mqtt_up
+            self.dispatch(_S.MQTT_UP if mqtt_up else _S.MQTT_DOWN)
+        if not wifi and self.state != _S.BOOTING and diff(now, self._wifi_tried) >= cfg["wifi_retry_ms"]:
+            self._wifi_tried = now
+            self.board.wifi.connect(cfg["wifi_ssid"], cfg["wifi_password"])
         while self.inbox:
             topic, payload = self.inbox.pop(0)
             self.receive(topic, payload)
-        self._timers(now)
+        # timers
+        if self.online and self.outbox.due(now, diff):
+            self.dispatch(_S.RETRANSMIT)
+        if self.online and diff(now, self._heartbeat_at) >= cfg["heartbeat_s"] * 1000:
+            self.dispatch(_S.HEARTBEAT)
+        if self.refusal is not None and diff(now, self._refusal_at) >= cfg["refusal_ms"]:
+            self.dispatch(_S.DISPLAY_TIMEOUT)
         self.board.leds.tick(now)
         signer = self.signer
         if signer is not None:  # one bounded slice: nonces first, then the public key
@@ -194,35 +221,8 @@ class Keypad:
                     pass
             elif self._public is not None and self._public.pending:
                 self._public.step()
-            if self._health is not None and signer.can_sign(False):
+            if self._health and signer.can_sign(False):
                 self._send_health(self._health)
-
-    def _link(self, now: int, mqtt_up: bool, connects: int) -> None:
-        wifi = self.board.wifi.connected()
-        if wifi != self._wifi:
-            self._wifi = wifi
-            self.dispatch(_S.WIFI_UP if wifi else _S.WIFI_DOWN)
-        if connects != self._connects:  # a new MQTT session, even if we missed the drop
-            self._connects = connects
-            if self._mqtt:
-                self.dispatch(_S.MQTT_DOWN)
-            self._mqtt = False
-        if mqtt_up != self._mqtt:
-            self._mqtt = mqtt_up
-            self.dispatch(_S.MQTT_UP if mqtt_up else _S.MQTT_DOWN)
-        if not wifi and self.state != _S.BOOTING and self._diff(now, self._wifi_tried) >= self.cfg["wifi_retry_ms"]:
-            self._join(now)
-
-    def _timers(self, now: int) -> None:
-        if self.online and self.outbox.due(now, self.clock.ticks_diff):
-            self.dispatch(_S.RETRANSMIT)
-        if self.online and self._diff(now, self._heartbeat_at) >= self.cfg["heartbeat_s"] * 1000:
-            self.dispatch(_S.HEARTBEAT)
-        if self.refusal is not None and self._diff(now, self._refusal_at) >= self.cfg["refusal_ms"]:
-            self.dispatch(_S.DISPLAY_TIMEOUT)
-
-    def _diff(self, a: int, b: int) -> int:
-        return self.clock.ticks_diff(a, b)
 
     # ------------------------------------------------------------ the machine
 
@@ -231,17 +231,27 @@ class Keypad:
         before = self.state
         nxt, action = _S.transition(before, event)
         if action is not None:
-            getattr(self, "_do_" + action)(arg)
-            self._save_outbox()
-        if nxt == _S.RESUME:
-            nxt = self.derive()
+            self._do(action, arg)
+            # the outbox to NVS when its entries changed: before any new frame reaches the client
+            if self.outbox.changed:
+                self.board.nvs.set(NVS_OUTBOX, outbox.dump(self.outbox.entries))
+                self.outbox.changed = False
+        if nxt == _S.RESUME:  # the state that what the keypad knows implies (states rule 8)
+            ballot = self.ballot
+            if ballot is not None and not ballot.single:
+                recorded = bool(self.recorded)
+            else:
+                recorded = (ballot.current() if ballot is not None else 0) in self.recorded
+            nxt = _S.derive(
+                self.refusal is not None, len(self.outbox) > 0, self.checked_in, self.motion is not None, recorded
+            )
         elif nxt == _S.SAME:
             nxt = before
         self.state = nxt
         self.history.append((before, event, nxt))
         if len(self.history) > HISTORY:
             self.history.pop(0)
-        self.render()
+        feedback.show(self)
         return nxt
 
     def round_key(self) -> "tuple[int, int] | None":
@@ -257,20 +267,6 @@ class Keypad:
 
     def pending(self, kind: str, ref: "Any" = None) -> "list[Entry]":
         return [e for e in self.outbox.entries if e.kind == kind and (ref is None or e.ref == ref)]
-
-    def derive(self) -> str:
-        """RESUME: the state that what the keypad knows implies (states rule 8)."""
-        item = self.ballot.current() if self.ballot is not None else 0
-        if self.ballot is not None and not self.ballot.single:
-            recorded = bool(self.recorded)
-        else:
-            recorded = item in self.recorded
-        return _S.derive(
-            self.refusal is not None, len(self.outbox) > 0, self.checked_in, self.motion is not None, recorded
-        )
-
-    def render(self) -> None:
-        feedback.show(self)
 
     # ------------------------------------------------------------ inputs -> events
 
@@ -305,187 +301,164 @@ class Keypad:
 
     # ------------------------------------------------------------ actions (named in the table)
 
-    def _join(self, now: int) -> None:
-        self._wifi_tried = now
-        self.board.wifi.connect(self.cfg["wifi_ssid"], self.cfg["wifi_password"])
+    def _do(self, action: str, arg: "Any") -> None:
+        """Run the table's ``action`` (one of :data:`states.ACTIONS`) with the event's argument:
+        a key's choices or refusal reason, or the received frame."""
+        if action == "boot":
+            self._wifi_tried = self.now
+            self.board.wifi.connect(self.cfg["wifi_ssid"], self.cfg["wifi_password"])
+        elif action == "wifi_up":
+            self._do_wifi_up()
+        elif action == "online":
+            self.online = True
+            self.refusal = None
+            self._send_health(_HELLO)
+            # Kept frames go out once the retained broadcasts had a moment to say whether
+            # their round is still open (a closed round drops them unsent).
+            self.outbox.all_due(self.now, self.cfg["settle_ms"])
+            self._retransmit()
+        elif action == "link_down":
+            self.online = False
+        elif action == "send_checkin" or action == "send_vote":
+            card = self.board.card
+            uid = card.poll() if card is not None else None
+            card_uid = bytes(uid[:_CARD_UID_MAX]) if uid else b""
+            ref: Any  # the sitting id (check-in) or the round's (motion id, round) (vote)
+            if action == "send_checkin":
+                s = self.sitting
+                assert s is not None
+                counter = self.counter.take()  # reserved in NVS before the signature exists
+                frame = self._seal(_CHECK_IN, (self.device_id, counter, s.sitting_id, s.sitting_nonce, card_uid))
+                kind, ref, led, choices = CHECKIN, s.sitting_id, "checkin", ()
+            else:
+                m = self.motion
+                assert m is not None
+                ref = self.round_key()
+                choices = arg
+                items = set(i for i, c in enumerate(choices) if c)
+                # a newer press for the same items supersedes an unanswered older one (last press)
+                self.outbox.drop_where(lambda e: e.kind == VOTE and e.ref == ref and set(e.items) <= items)
+                counter = self.counter.take()
+                values = (self.device_id, counter, m.motion_id, m.round, m.round_nonce, m.ballot_kind, choices, card_uid)
+                frame = self._seal(_VOTE, values)
+                kind, led = VOTE, self._pressed
+            if frame is not None:
+                new = Entry(counter, kind, frame, ref, led, choices)
+                self.refusal = None
+                self.outbox.add(new)
+                self._transmit(new)
+        elif action == "heartbeat":
+            self._send_health(_STATUS)
+        elif action == "retransmit":
+            self._retransmit()
+        elif action == "deny":
+            self.refusal = arg
+            self._refusal_at = self.now
+        elif action == "clear_refusal":
+            self.refusal = None
+        elif action == "new_sitting" or action == "update_sitting" or action == "close_sitting":
+            # Rounds are left alone by a new sitting: retained broadcasts arrive in any order, and
+            # a round ends with its own motion-closed or the next motion-open.
+            self.sitting = arg  # an update: same sitting, its state, 应到 / 实到
+            if action == "new_sitting":
+                ci = _u32(self.board.nvs.get(NVS_CHECKIN))
+                self.checked_in = arg.state != _SITTING_CLOSED and ci == arg.sitting_id
+                self.seat = ""
+                self.outbox.drop_where(lambda e: e.kind == CHECKIN and e.ref != arg.sitting_id)
+                self.refusal = None
+            elif action == "close_sitting":  # its rounds and unanswered frames go with it
+                self.checked_in = False
+                self.motion = None
+                self.ballot = None
+                self.recorded = {}
+                self.result = None
+                self.outbox.drop_where(lambda e: True)
+                self.refusal = None
+        elif action == "open_round":
+            opened = (arg.motion_id, arg.round)
+            self.outbox.drop_where(lambda e: e.kind == VOTE and e.ref != opened)  # a new round ends the old
+            self.motion = arg
+            self.ballot = Ballot(arg, self.navigable, self.cfg["rating_keys"])
+            self.recorded = {}
+            self.result = None
+            self.refusal = None
+        elif action == "update_round":  # a new focus or the paused flag: the draft stays
+            if self.ballot is not None and (arg.motion_id, arg.round) == self.round_key():
+                self.motion = arg
+                self.ballot.refocus(arg)
+        elif action == "close_round":
+            closed = (arg.motion_id, arg.round)
+            lost = self.outbox.drop_where(lambda e: e.kind == VOTE and e.ref == closed)
+            if closed == self.round_key():
+                self.motion = None
+                self.ballot = None
+                self.recorded = {}
+            if lost:  # pressed, never acknowledged, and now too late: say so
+                self.refusal = _ROUND_CLOSED
+                self._refusal_at = self.now
+        elif action == "show_result":
+            self.result = arg
+        elif action == "acked" or action == "refused":
+            entry = self.outbox.remove(arg.counter)
+            acked = action == "acked"
+            self.refusal = None if acked else arg.reason
+            self._refusal_at = self.now
+            if entry is None:
+                pass  # an answer to a hello/status or to a frame given up on: nothing more to learn
+            elif acked and entry.kind == CHECKIN:
+                if self.sitting is not None and entry.ref == self.sitting.sitting_id:
+                    self.checked_in = True
+                    self.seat = arg.seat
+                    if _u32(self.board.nvs.get(NVS_CHECKIN)) != entry.ref:  # survives a reboot
+                        self.board.nvs.set(NVS_CHECKIN, int(entry.ref).to_bytes(4, "big"))
+            elif acked:
+                if entry.ref == self.round_key():
+                    secret = self.motion is not None and self.motion.secret
+                    shown = arg.choices if len(arg.choices) == len(entry.choices) else entry.choices
+                    for i in entry.items:
+                        self.recorded[i] = 0 if secret else shown[i]
+            elif arg.reason == _NOT_CHECKED_IN:
+                self.checked_in = False
+                self.board.nvs.set(NVS_CHECKIN, bytes(4))
+            elif arg.reason == _FIRST_PRESS_FINAL and entry.ref == self.round_key():
+                for i in entry.items:  # an earlier press was recorded (choice unknown here)
+                    self.recorded.setdefault(i, 0)
+        elif action != "busy" and action != "redraw":
+            # busy: nothing recorded, the entry stays and is resent on its schedule;
+            # redraw: feedback.show() runs after every transition
+            raise ValueError("no action %r" % (action,))
 
-    def _do_boot(self, _: "Any") -> None:
-        self._join(self.now)
-
-    def _do_wifi_up(self, _: "Any") -> None:
+    def _do_wifi_up(self) -> None:
         if self.signer is None:  # first boot: the radio is on, so the RNG is truly random now
             secret = sg.generate_private_key(self.board.rng)
             self.board.nvs.set(NVS_SECRET, secret)
             self._use_key(secret)
         self.want_mqtt = True
 
-    def _do_online(self, _: "Any") -> None:
-        self.online = True
-        self.refusal = None
-        self._send_health(frames.Hello)
-        # Kept frames go out once the retained broadcasts had a moment to say whether
-        # their round is still open (a closed round drops them unsent).
-        self.outbox.all_due(self.now, self.cfg["settle_ms"])
-        self._do_retransmit(None)
-
-    def _do_link_down(self, _: "Any") -> None:
-        self.online = False
-
     def _transmit(self, entry: Entry) -> None:
         if self.online:
             self.tx.append((self.up_topic, entry.frame))
             self.outbox.sending(entry, self.now)
 
-    def _card(self) -> bytes:
-        card = self.board.card
-        uid = card.poll() if card is not None else None
-        return bytes(uid[: consts.CARD_UID_MAX]) if uid else b""
+    def _retransmit(self) -> None:
+        for entry in self.outbox.due(self.now, self.clock.ticks_diff):
+            self._transmit(entry)
 
-    def _do_send_checkin(self, _: "Any") -> None:
-        s = self.sitting
-        assert s is not None
-        counter = self.counter.take()  # reserved in NVS before the signature exists
-        frame = self._seal(frames.CheckIn(self.device_id, counter, s.sitting_id, s.sitting_nonce, self._card()))
-        if frame is not None:
-            self._queue(Entry(counter, CHECKIN, frame, s.sitting_id, "checkin"))
-
-    def _do_send_vote(self, choices: "tuple[int, ...]") -> None:
-        m = self.motion
-        assert m is not None
-        key = self.round_key()
-        items = set(i for i, c in enumerate(choices) if c)
-        # a newer press for the same items supersedes an unanswered older one (last press)
-        self.outbox.drop_where(lambda e: e.kind == VOTE and e.ref == key and set(e.items) <= items)
-        counter = self.counter.take()
-        vote = frames.Vote(
-            self.device_id, counter, m.motion_id, m.round, m.round_nonce, m.ballot_kind, choices, self._card()
-        )
-        frame = self._seal(vote)
-        if frame is not None:
-            self._queue(Entry(counter, VOTE, frame, key, self._pressed, choices))
-
-    def _queue(self, entry: Entry) -> None:
-        self.refusal = None
-        self.outbox.add(entry)
-        self._transmit(entry)
-
-    def _send_health(self, cls: "Any") -> None:
+    def _send_health(self, frame_type: int) -> None:
         """A hello or status frame, only from nonces beyond the reserve a press needs:
         otherwise it waits (``_health``) until the pool has refilled."""
         if self.signer is None:
             return
         self._heartbeat_at = self.now
         if not self.signer.can_sign(False):
-            if self._health is not frames.Hello:  # a hello waiting stays a hello
-                self._health = cls
+            if self._health != _HELLO:  # a hello waiting stays a hello
+                self._health = frame_type
             return
-        self._health = None
+        self._health = 0
         b = self.board
         rssi = max(-128, min(127, b.wifi.rssi()))
-        frame = cls(self.device_id, self.counter.take(), b.firmware_version, self.uptime_ms // 1000,
-                    b.battery(), rssi, b.free_heap())  # fmt: skip
-        sealed = self._seal(frame)
+        values = (self.device_id, self.counter.take(), b.firmware_version, self.uptime_ms // 1000,
+                  b.battery(), rssi, b.free_heap())  # fmt: skip
+        sealed = self._seal(frame_type, values)
         if sealed is not None and self.online:
             self.tx.append((self.status_topic, sealed))
-
-    def _do_heartbeat(self, _: "Any") -> None:
-        self._send_health(frames.Status)
-
-    def _do_retransmit(self, _: "Any") -> None:
-        for entry in self.outbox.due(self.now, self.clock.ticks_diff):
-            self._transmit(entry)
-
-    def _do_busy(self, _: "Any") -> None:
-        pass  # nothing recorded: the entry stays and is resent on its schedule
-
-    def _do_redraw(self, _: "Any") -> None:
-        pass  # render() runs after every transition
-
-    def _do_deny(self, reason: int) -> None:
-        self.refusal = reason
-        self._refusal_at = self.now
-
-    def _do_clear_refusal(self, _: "Any") -> None:
-        self.refusal = None
-
-    def _do_new_sitting(self, f: "frames.SittingState") -> None:
-        # Rounds are left alone: retained broadcasts arrive in any order, and a
-        # round ends with its own motion-closed or the next motion-open.
-        self.sitting = f
-        ci = _u32(self.board.nvs.get(NVS_CHECKIN))
-        self.checked_in = f.state != consts.SITTING_CLOSED and ci == f.sitting_id
-        self.seat = ""
-        self.outbox.drop_where(lambda e: e.kind == CHECKIN and e.ref != f.sitting_id)
-        self.refusal = None
-
-    def _do_update_sitting(self, f: "frames.SittingState") -> None:
-        self.sitting = f  # same sitting: state, 应到 / 实到
-
-    def _do_close_sitting(self, f: "frames.SittingState") -> None:
-        self.sitting = f
-        self.checked_in = False
-        self._forget_rounds()
-        self.outbox.drop_where(lambda e: True)
-        self.refusal = None
-
-    def _forget_rounds(self) -> None:
-        self.motion = None
-        self.ballot = None
-        self.recorded = {}
-        self.result = None
-
-    def _do_open_round(self, f: "frames.MotionOpen") -> None:
-        key = (f.motion_id, f.round)
-        self.outbox.drop_where(lambda e: e.kind == VOTE and e.ref != key)  # a new round ends the old
-        self.motion = f
-        self.ballot = Ballot(f, self.navigable, self.cfg["rating_keys"])
-        self.recorded = {}
-        self.result = None
-        self.refusal = None
-
-    def _do_update_round(self, f: "frames.MotionOpen") -> None:
-        if self.ballot is not None and (f.motion_id, f.round) == self.round_key():
-            self.motion = f
-            self.ballot.refocus(f)
-
-    def _do_close_round(self, f: "frames.MotionClosed") -> None:
-        key = (f.motion_id, f.round)
-        lost = self.outbox.drop_where(lambda e: e.kind == VOTE and e.ref == key)
-        if key == self.round_key():
-            self.motion = None
-            self.ballot = None
-            self.recorded = {}
-        if lost:  # pressed, never acknowledged, and now too late: say so
-            self._do_deny(reasons.ROUND_CLOSED)
-
-    def _do_show_result(self, f: "frames.ResultSummary") -> None:
-        self.result = f
-
-    def _do_acked(self, ack: "frames.Ack") -> None:
-        entry = self.outbox.remove(ack.counter)
-        self.refusal = None
-        if entry is None:
-            return
-        if entry.kind == CHECKIN:
-            if self.sitting is not None and entry.ref == self.sitting.sitting_id:
-                self.checked_in = True
-                self.seat = ack.seat
-                if _u32(self.board.nvs.get(NVS_CHECKIN)) != entry.ref:  # survives a reboot
-                    self.board.nvs.set(NVS_CHECKIN, int(entry.ref).to_bytes(4, "big"))
-        elif entry.ref == self.round_key():
-            secret = self.motion is not None and self.motion.secret
-            shown = ack.choices if len(ack.choices) == len(entry.choices) else entry.choices
-            for i in entry.items:
-                self.recorded[i] = 0 if secret else shown[i]
-
-    def _do_refused(self, nack: "frames.Nack") -> None:
-        entry = self.outbox.remove(nack.counter)
-        self._do_deny(nack.reason)
-        if entry is None:
-            return
-        if nack.reason == reasons.NOT_CHECKED_IN:
-            self.checked_in = False
-            self.board.nvs.set(NVS_CHECKIN, bytes(4))
-        elif nack.reason == reasons.FIRST_PRESS_FINAL and entry.ref == self.round_key():
-            for i in entry.items:  # an earlier press was recorded (choice unknown here)
-                self.recorded.setdefault(i, 0)

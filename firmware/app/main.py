@@ -1,6 +1,7 @@
-"""Entry point on the keypad: ``import firmware.app.main as m; m.main()`` from ``main.py``.
+"""Entry point on the keypad: the guarded boot (:mod:`firmware.app.boot`) calls :func:`start`.
 
-Called by the guarded boot (:mod:`firmware.app.boot`).  Loads the
+:func:`start` builds the keypad and returns its loop to run, having unloaded
+this module (:func:`main` builds and runs, for a caller that keeps it).  Loads the
 configuration (defaults + the provisioned local file), builds the
 board (the ESP32 adapter unless one is passed in, e.g. the simulated board),
 the keypad and its MQTT client, and runs the loop forever.  An image built
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
     from firmware.hal.port import Board
 
-__all__ = ["BOOT_ONLY", "build", "main"]
+__all__ = ["BOOT_ONLY", "build", "main", "start"]
 
 # Modules needed only while the keypad is built (the config, the build's profile name, the firmware
 # version): unloaded once it is (on MicroPython; see firmware.unload), so their code leaves the
@@ -63,7 +64,16 @@ def _test_channel(kp: Keypad) -> "Any":
     return testchan.TestChannel(kp, testchan.repl_stream()).service
 
 
+def start(board: "Board | None" = None, cfg: "dict[str, Any] | None" = None) -> "Any":
+    """Build, then unload this module and return the loop's coroutine (``Runner.run()``) for the
+    caller to run: the guarded boot (:mod:`firmware.app.boot`), whose frame stays on the stack
+    while the keypad runs, so nothing keeps this module's code in the heap after the build."""
+    loop = build(board, cfg)
+    unload(__name__)
+    return loop.run()
+
+
 def main(board: "Board | None" = None, cfg: "dict[str, Any] | None" = None) -> None:
-    """Build, then run forever; any error is for the guarded boot (:mod:`firmware.app.boot`)."""
-    runner = build(board, cfg)
-    asyncio.run(runner.run())
+    """Build, then run forever (this module stays loaded); any error is for the caller."""
+    loop = build(board, cfg)
+    asyncio.run(loop.run())

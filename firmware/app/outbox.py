@@ -116,9 +116,6 @@ class Outbox:
             self.changed = True
         return gone
 
-    def any(self, pred: "Callable[[Entry], bool]") -> bool:
-        return any(pred(e) for e in self.entries)
-
     def all_due(self, now: int = 0, after: int = 0) -> None:
         """Make every entry due ``after`` ms from ``now`` (after a reconnect); at once if 0."""
         for e in self.entries:

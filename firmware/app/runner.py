@@ -80,36 +80,9 @@ class Runner:
         self._offline_since: int | None = None
         self.last_error: BaseException | None = None
 
-    def _stable(self) -> None:
-        """Healthy for STABLE_MS: the consecutive faulty-boot count starts again at 0."""
-        self.stable = True
-        nvs = self.kp.board.nvs
-        if nvs.get(boot.NVS_FAULTS) not in (None, bytes(4)):
-            nvs.set(boot.NVS_FAULTS, bytes(4))
-
-    def _offline_check(self, now: int) -> None:
-        """Reset the board after ``offline_reset_s`` with Wi-Fi up but no broker session.
-
-        A link that stays down while Wi-Fi is up can be a wedged network stack
-        that only a reset cures; the outbox is in NVS, so no signed press is lost.
-        """
-        kp, limit = self.kp, self.kp.cfg["offline_reset_s"]
-        if not limit or not kp.want_mqtt or self.client.connected or not kp.board.wifi.connected():
-            self._offline_since = None
-            return
-        if self._offline_since is None:
-            self._offline_since = now
-        elif kp.clock.ticks_diff(now, self._offline_since) >= limit * 1000:
-            self.offline_resets += 1
-            self.stopping = True
-            kp.board.reset()
-
-    def healthy(self, took_ms: int) -> bool:
-        if took_ms > self.kp.cfg["stall_ms"]:
-            return False
-        return self.task is None or not self.task.done()
-
     async def iteration(self) -> None:
+        """One step of the keypad and its link, then the watchdog: fed only when the step took at
+        most ``stall_ms`` and the client's task is alive."""
         kp, client = self.kp, self.client
         clock = kp.clock
         start = clock.ticks_ms()
@@ -126,12 +99,28 @@ class Runner:
             self.link_errors += 1
             self.last_error = e
         self.iterations += 1
-        self._offline_check(start)
-        if self.healthy(clock.ticks_diff(clock.ticks_ms(), start)):
+        # Reset the board after ``offline_reset_s`` with Wi-Fi up but no broker session: a link
+        # that stays down while Wi-Fi is up can be a wedged network stack that only a reset
+        # cures; the outbox is in NVS, so no signed press is lost.
+        limit = kp.cfg["offline_reset_s"]
+        if not limit or not kp.want_mqtt or client.connected or not kp.board.wifi.connected():
+            self._offline_since = None
+        elif self._offline_since is None:
+            self._offline_since = start
+        elif clock.ticks_diff(start, self._offline_since) >= limit * 1000:
+            self.offline_resets += 1
+            self.stopping = True
+            kp.board.reset()
+        took = clock.ticks_diff(clock.ticks_ms(), start)
+        if took <= kp.cfg["stall_ms"] and (self.task is None or not self.task.done()):
             kp.board.watchdog.feed()
             self.feeds += 1
             if not self.stable and kp.uptime_ms >= boot.STABLE_MS:
-                self._stable()
+                # healthy for STABLE_MS: the consecutive faulty-boot count starts again at 0
+                self.stable = True
+                nvs = kp.board.nvs
+                if nvs.get(boot.NVS_FAULTS) not in (None, bytes(4)):
+                    nvs.set(boot.NVS_FAULTS, bytes(4))
         else:
             self.stalls += 1
 

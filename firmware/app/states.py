@@ -40,7 +40,7 @@ Rules (what the table below says, in words):
    :func:`derive` is that rule.
 
 ``transition(state, event)`` is ``(next, action)``; ``next`` is a state, SAME
-or RESUME, ``action`` the name of a Keypad method (``_do_<action>``) or None.
+or RESUME, ``action`` the name of an action ``Keypad._do`` runs, or None.
 Every state has a row for every event: :func:`transition` never guesses.
 The rows are written below as dicts; the keypad keeps them packed into bytes
 (``TABLE[state][event]``, the dicts, exists on CPython, and :func:`table`
@@ -111,7 +111,7 @@ EVENTS = (
     ACK, NACK, NACK_BUSY, RETRANSMIT, HEARTBEAT, DISPLAY_TIMEOUT,
 )  # fmt: skip
 
-# Actions: a cell names one of these (a Keypad method ``_do_<action>``) or None.
+# Actions: a cell names one of these (run by ``Keypad._do``) or None.
 ACTIONS = (
     "boot", "wifi_up", "online", "link_down", "send_checkin", "send_vote", "redraw", "deny",
     "new_sitting", "update_sitting", "close_sitting", "open_round", "update_round", "close_round",

@@ -322,7 +322,7 @@ class Bench:
         await self.call("POST", f"/motions/{motion}/rounds/1/open")
         await self._wait(
             lambda: all(
-                isinstance(kp.motion, frames.MotionOpen) and kp.motion.motion_id == motion
+                kp.motion is not None and kp.motion.motion_id == motion
                 for kp in self.fleet.keypads.values()
             ),
             f"motion {motion} open at every keypad",

@@ -235,7 +235,7 @@ def settings():  # the config module is for boot only (main.build unloads it): n
 
 
 async def flow():
-    global kp, board
+    global kp, board, app_main
     # built as firmware/app/main.py builds it on the keypad (the ESP32 adapter's board for the
     # config), with the in-memory broker as the MQTT client's connection
     # The boot-only modules are held until the live heap of the built keypad is measured with them
@@ -251,6 +251,8 @@ async def flow():
         firmware.unload(name)
     out["unloaded"] = held
     del held
+    del app_main  # and firmware.app.main itself, as main.start does on the keypad once built
+    firmware.unload("firmware.app.main")
     board.rng = hvhost.urandom  # this port's os.urandom is the host's, through hvhost
     wlan = board.wifi._wlan
     connect = wlan.connect

@@ -66,7 +66,14 @@ def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
     # what only boot needs is loaded while the keypad is built, then unloaded
     boot_only = {"firmware.hal.profiles", "firmware.app.config", "firmware.hal.build_info", "firmware.version"}
     assert boot_only <= set(r["boot_loaded"]) and boot_only <= set(r["unloaded"])
-    assert not boot_only & set(r["boot_modules"]) and "firmware.app.main" in r["boot_modules"]
+    assert not boot_only & set(r["boot_modules"])
+    # firmware.app.main unloads itself once it has built the keypad (main.start)
+    assert "firmware.app.main" in r["boot_loaded"] and "firmware.app.main" not in r["boot_modules"]
+    # the gateway's frame classes are never loaded; the protocol's numbers and reason table only
+    # for the display's texts (the app and protocol.device use const() numbers)
+    assert "protocol.frames" not in r["modules"]
+    for numbers in ("protocol.consts", "protocol.reasons"):
+        assert (numbers in r["modules"]) == bool(profiles.PROFILES[name]["display"]), numbers
     # the display's texts only on a keypad with a display
     assert ("firmware.app.screen" in r["modules"]) == bool(profiles.PROFILES[name]["display"])
     # the consts' outcomes and tables: read by the display's screen, never loaded without a display

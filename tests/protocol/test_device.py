@@ -5,11 +5,13 @@ an odd value) the device's ``seal`` gives the same bytes as
 ``protocol.codec.seal`` or refuses with the same reason; for any bytes
 (valid downlink and broadcast frames, the same mutated, random bodies
 behind a valid header, raw layouts with out-of-range fields) its ``decode``
-gives an equal frame of the same class or refuses with the same reason,
+gives a frame of the same type with the same fields under the same names
+(equal to the full codec's frame object) or refuses with the same reason,
 and refuses every uplink frame as UNKNOWN_TYPE; its topics are the
 topics module's.  Then the same comparison on the real MicroPython
 interpreter from mpy-cross output, where importing it loads neither the
-full codec nor the topics module nor the reason texts.
+full codec nor the topics module nor the frame classes nor the reason
+table.
 """
 
 from __future__ import annotations
@@ -58,15 +60,35 @@ def expected_decode(data: bytes) -> tuple[Any, ...]:
     return outcome(lambda: codec.decode(data), DecodeError)
 
 
+def as_frame(got: device.Frame) -> frames.Frame:
+    """The full codec's frame object for what the device decoded, once its attributes are exactly
+    that class's fields (and, on a motion-open, ``secret`` and ``paused`` from its flags)."""
+    cls = codec.CLASSES[got.TYPE]
+    extra = {"secret", "paused"} if got.TYPE == consts.MOTION_OPEN else set()
+    assert set(vars(got)) == {"TYPE", *cls.FIELDS} | extra
+    frame = cls(*got.values())
+    assert tuple(getattr(got, name) for name in cls.FIELDS) == frame.values() == got.values()
+    if extra:
+        assert (got.secret, got.paused) == (frame.secret, frame.paused)  # type: ignore[attr-defined]
+    assert got == frame and not got != frame  # noqa: SIM202  (both operators, as the keypad uses !=)
+    return frame
+
+
 def decoded_alike(data: bytes) -> tuple[Any, ...]:
-    got = outcome(lambda: device.decode(data), DecodeError)
+    got = outcome(lambda: as_frame(device.decode(data)), DecodeError)
     assert got == expected_decode(data), data.hex()
     return got
 
 
+def device_seal(frame: object, sign: Callable[[bytes], object]) -> bytes:
+    """The device's seal of a frame object: its type and field values (the keypad's own call)."""
+    values = frame.values() if isinstance(frame, frames.Frame) else ()
+    return device.seal(getattr(frame, "TYPE", 0), values, sign)
+
+
 def sealed_alike(frame: object, sign: Callable[[bytes], object] = _sign) -> tuple[Any, ...]:
     want = outcome(lambda: codec.seal(frame, sign), EncodeError)  # type: ignore[arg-type]
-    got = outcome(lambda: device.seal(frame, sign), EncodeError)  # type: ignore[arg-type]
+    got = outcome(lambda: device_seal(frame, sign), EncodeError)
     assert got == want, frame
     return got
 
@@ -228,7 +250,7 @@ def test_seal_refusals_cover_every_reason_the_full_codec_gives() -> None:
 def test_seal_signs_exactly_the_region_before_the_signature() -> None:
     seen: list[bytes] = []
     vote = frames.Vote("kp-1", 5, 3, 1, bytes(8), consts.ITEM_LIST, (1, 0, 3), b"\x04\x01\x02\x03")
-    wire = device.seal(vote, lambda r: seen.append(r) or SIG)
+    wire = device.seal(vote.TYPE, vote.values(), lambda r: seen.append(r) or SIG)
     assert seen == [codec.signed_region(vote)] and wire == seen[0] + SIG
     assert codec.decode(wire) == vote.replace(signature=SIG)
 
@@ -280,7 +302,8 @@ def test_the_const_numbers_are_the_protocols() -> None:
         "_PREFIX": topics.PREFIX + "/",
         "_DEVICE_CHANNELS": topics.DEVICE_CHANNELS,
         "_HALL_CHANNELS": topics.BROADCAST_CHANNELS,
-        "_HEALTH": device._UP[consts.HELLO][1],
+        "_HEALTH": device._UP[consts.HELLO],
+        "_REASONS": reasons.CODES,
     }
     for key, value in named.items():
         if key in derived:
@@ -289,16 +312,25 @@ def test_the_const_numbers_are_the_protocols() -> None:
             want = getattr(consts, key[1:], getattr(reasons, key[1:], None))
             assert want is not None and value == want, key
     assert set(device._UP) == set(UP_TYPES) and set(device._DOWN) == set(DOWN_TYPES)
-    for table in (device._UP, device._DOWN):
-        for t, (cls, layout) in table.items():
-            assert cls is codec.CLASSES[t] and len(layout) == len(codec.LAYOUTS[t])
+    for t, layout in device._UP.items():
+        assert len(layout) == len(codec.LAYOUTS[t])
+    for t, (layout, names) in device._DOWN.items():
+        assert len(layout) == len(codec.LAYOUTS[t]) and names == codec.CLASSES[t].FIELDS
+
+
+def test_seal_refuses_values_that_are_not_one_frames_fields() -> None:
+    vote = frames.Vote("kp-1", 5, 3, 1, bytes(8), consts.YES_NO_ABSTAIN, (1,))
+    assert device.seal(vote.TYPE, vote.values(), _sign) == codec.seal(vote, _sign)
+    for values in (vote.values()[:-1], (*vote.values(), b""), list(vote.values()), None):
+        got = outcome(lambda: device.seal(consts.VOTE, values, _sign), EncodeError)  # type: ignore[arg-type]  # noqa: B023
+        assert got == ("refused", reasons.MALFORMED)
 
 
 # ---------------------------------------------------------------- on MicroPython
 
 MP_SCRIPT = r"""
 import sys, hvhost
-from protocol import device, frames
+from protocol import device
 from protocol.errors import ProtocolError
 
 inp = hvhost.load_input()
@@ -317,15 +349,15 @@ decoded = []
 for h in inp["decode"]:
     try:
         f = device.decode(bytes.fromhex(h))
-        decoded.append([type(f).__name__, plain(f.values())])
+        decoded.append([f.TYPE, plain(f.values())])
     except ProtocolError as e:
         decoded.append(["refused", e.reason])
 sealed = []
-for name, fields in inp["seal"]:
+for frame_type, fields in inp["seal"]:
     args = [bytes.fromhex(a[1]) if isinstance(a, list) and a and a[0] == "hex" else a for a in fields]
     args = [tuple(a) if isinstance(a, list) else a for a in args]
     try:
-        sealed.append(device.seal(getattr(frames, name)(*args), lambda r: bytes(range(64))).hex())
+        sealed.append(device.seal(frame_type, tuple(args), lambda r: bytes(range(64))).hex())
     except ProtocolError as e:
         sealed.append(e.reason)
 topics = []
@@ -383,18 +415,17 @@ def test_device_codec_on_micropython(micropython) -> None:  # type: ignore[no-un
         compiled=True,
         input_data={
             "decode": [d.hex() for d in inputs],
-            "seal": [[type(f).__name__, [_mp_field(v) for v in f.values()]] for f in uplinks],
+            "seal": [[f.TYPE, [_mp_field(v) for v in f.values()]] for f in uplinks],
             "topics": tops,
         },
     )
-    # the keypad's protocol: no full codec, no topics module, no reason texts
-    assert out["loaded"] == ["protocol", "protocol.consts", "protocol.device", "protocol.errors", "protocol.frames",
-                             "protocol.reasons"]  # fmt: skip
+    # the keypad's protocol: no full codec, no topics module, no frame classes, no reason table or texts
+    assert out["loaded"] == ["protocol", "protocol.device", "protocol.errors"]
     for data, got in zip(inputs, out["decoded"], strict=True):
         want = expected_decode(data)
-        expected = ["refused", want[1]] if want[0] == "refused" else [want[2].__name__, _plain(want[1].values())]
+        expected = ["refused", want[1]] if want[0] == "refused" else [want[1].TYPE, _plain(want[1].values())]
         assert got == expected, data.hex()
-    assert {g[0] for g in out["decoded"]} > {"refused", "Ack"}  # frames and refusals both compared
+    assert {g[0] for g in out["decoded"]} > {"refused", consts.ACK}  # frames and refusals both compared
     for frame, got in zip(uplinks, out["sealed"], strict=True):
         want = outcome(lambda: codec.seal(frame, _sign), EncodeError)  # type: ignore[arg-type]  # noqa: B023
         assert got == (want[1].hex() if want[0] == "ok" else want[1]), frame

@@ -24,6 +24,14 @@ MOTION = frames.MotionOpen(
 )
 
 
+def encode(frame):
+    """The wire bytes of a frame: a protocol.frames object, or one the keypad decoded and kept
+    (protocol.device.Frame: the same type and field values)."""
+    if not isinstance(frame, frames.Frame):
+        frame = codec.CLASSES[frame.TYPE](*frame.values())
+    return codec.encode(frame)
+
+
 class Rig:
     """One keypad on a simulated board with a manual clock and a pretend MQTT link."""
 
@@ -60,11 +68,11 @@ class Rig:
         self.step()
 
     def broadcast(self, channel, frame):
-        self.kp.on_message(topics.broadcast(HALL, channel), codec.encode(frame))
+        self.kp.on_message(topics.broadcast(HALL, channel), encode(frame))
         self.step()
 
     def answer(self, frame):
-        self.kp.on_message(topics.device(HALL, DEV, "down"), codec.encode(frame))
+        self.kp.on_message(topics.device(HALL, DEV, "down"), encode(frame))
         self.step()
 
     def press(self, key):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from kpcontexts import HALL, SITTING, in_state
 
-from firmware.app import boot, config, timefloor
+from firmware.app import boot, bootfault, config, timefloor
 from firmware.app.keypad import Keypad
 from firmware.app.runner import Runner
 from firmware.hal.sim import SimBoard, SimClock, SimNvs, seeded_rng
@@ -71,9 +71,9 @@ def test_a_crash_at_boot_is_logged_shown_and_reset_after_a_delay(exc: BaseExcept
     assert hw.log[1] == ("wdt", boot.BOOT_WATCHDOG_MS)  # armed before the app ran
     assert ("show", ["启动故障", type(exc).__name__[:16]]) in hw.log  # 16 chars: one display row
     assert hw.log[-1] == "reset"
-    assert hw.slept == boot.FAULT_DELAY_MS and hw.log.count("feed") == boot.FAULT_DELAY_MS // 1000
+    assert hw.slept == bootfault.FAULT_DELAY_MS and hw.log.count("feed") == bootfault.FAULT_DELAY_MS // 1000
     text = (hw.store.get(boot.NVS_FAULT) or b"").decode()
-    assert text.startswith("1 " + type(exc).__name__ + ": ") and len(text) <= 2 + boot._FAULT_TEXT
+    assert text.startswith("1 " + type(exc).__name__ + ": ") and len(text) <= 2 + bootfault._FAULT_TEXT
     assert hw.store.get(boot.NVS_FAULTS) == (1).to_bytes(4, "big")
 
 
@@ -84,7 +84,7 @@ def test_repeated_faulty_boots_wait_longer_up_to_a_cap() -> None:
         hw = FakeBootHw(nvs=nvs)
         boot.main(hw, crash(RuntimeError("bad")))
         delays.append(hw.slept)
-    assert delays[:3] == [10000, 20000, 40000] and delays[-1] == boot.FAULT_DELAY_MAX_MS
+    assert delays[:3] == [10000, 20000, 40000] and delays[-1] == bootfault.FAULT_DELAY_MAX_MS
     assert delays == sorted(delays)
     assert (nvs.get(boot.NVS_FAULT) or b"").startswith(b"8 RuntimeError")
 
@@ -96,7 +96,7 @@ def test_a_broken_nvs_still_shows_and_resets() -> None:
 
     hw = FakeBootHw(nvs=BadNvs())
     assert boot.main(hw, crash(MemoryError())) == "fault"
-    assert hw.log[-1] == "reset" and hw.slept == boot.FAULT_DELAY_MS
+    assert hw.log[-1] == "reset" and hw.slept == bootfault.FAULT_DELAY_MS
 
 
 def test_maintenance_mode_starts_no_app_and_no_watchdog() -> None:
@@ -190,3 +190,22 @@ def test_time_on_a_device_topic_is_not_taken() -> None:
     rig.kp.on_message(topics.device(HALL, "kp-1", "down"), codec.encode(far))
     rig.step()
     assert rig.kp.timefloor.floor == before
+
+
+def test_the_guard_runs_the_loop_the_app_returns_and_catches_its_crash() -> None:
+    """firmware.app.main.start builds the keypad and returns its loop for the guard to run (so
+    that the guard's frame, not the app module's, is under it)."""
+    ran: list[str] = []
+
+    async def loop() -> None:
+        ran.append("loop")
+
+    hw = FakeBootHw()
+    assert boot.main(hw, loop) == "stopped" and ran == ["loop"]
+
+    async def crashing() -> None:
+        raise RuntimeError("in the loop")
+
+    hw = FakeBootHw()
+    assert boot.main(hw, crashing) == "fault" and hw.log[-1] == "reset"
+    assert (hw.store.get(boot.NVS_FAULT) or b"").startswith(b"1 RuntimeError: in the loop")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kpcontexts import DEV, HALL, MOTION, Rig, in_state
+from kpcontexts import DEV, HALL, MOTION, Rig, encode, in_state
 
 from firmware import signer as sg
 from firmware.app import config
@@ -311,7 +311,7 @@ def test_checked_in_survives_a_reboot() -> None:
     kp.start()
     kp.step(rig.clock.advance(10), True, 1)
     sitting = in_state(S.IDLE).kp.sitting
-    kp.on_message(topics.broadcast(HALL, "sitting"), codec.encode(sitting))  # type: ignore[arg-type]
+    kp.on_message(topics.broadcast(HALL, "sitting"), encode(sitting))
     kp.step(rig.clock.advance(10), True, 1)
     assert kp.state == S.CHECKED_IN and rig.board.leds.modes["checkin"] == "on"
     assert consts.CHECK_IN not in [codec.decode(p).TYPE for _t, p in kp.tx]

@@ -11,9 +11,9 @@ pool is full and no job is in progress, so an idle keypad holds neither.
 Loading it again is one import of two ``.mpy`` files per refill
 (docs/performance.md, "The signer's refill overlay").
 
-The names here are still reached as ``firmware.signer.PublicKeyJob``,
-``firmware.signer.generate_private_key``, ``firmware.signer.NONCE_TAG``
-and ``firmware.signer.NONCE_STEPS`` (that module's ``__getattr__``).
+The public names here are still reached as ``firmware.signer.PublicKeyJob``,
+``firmware.signer.generate_private_key`` and so on (that module's
+``__getattr__``), except ``clear``, which takes the signer.
 """
 
 import hashlib
@@ -31,16 +31,23 @@ if TYPE_CHECKING:
     from .signer import Signer
 
 __all__ = [
+    "DEFAULT_RESERVE",
     "NONCE_STEPS",
     "NONCE_TAG",
+    "SIGNATURE_LENGTH",
     "NonceJob",
     "PublicKeyJob",
+    "clear",
     "generate_private_key",
     "inline_entry",
     "public_key",
     "step",
 ]
 
+SIGNATURE_LENGTH = 64
+# Nonces kept for frames a deputy is waiting for (votes, check-ins): a
+# heartbeat or hello may use a nonce only while more than this many are ready.
+DEFAULT_RESERVE = 3
 NONCE_TAG = b"hallvote/ecdsa-p256-nonce/v1"
 # Steps per nonce: derive k, 64 comb columns, start the field inversion,
 # 256 / INV_BITS field-inversion steps, compute r and start the scalar
@@ -118,10 +125,10 @@ class NonceJob:
                 raise NonceRefused("the RNG looks dead and the boot count is not on flash")
         # Every derivation takes a new counter value, even one whose nonce is
         # later dropped (clear()) or restarted, so no two ever share one.
-        c = sg._counter
+        c = sg.counter
         if c >> 64:
             raise ValueError("nonce counter exhausted")
-        sg._counter = c + 1
+        sg.counter = c + 1
         ctr = c.to_bytes(8, "big")
         h0 = hashlib.sha256(NONCE_TAG)
         h0.update(sg._secret)
@@ -192,7 +199,7 @@ class NonceJob:
                 self._inv = None
                 self._k = 0
                 r = self._r
-                self.entry = (r, kinv, r * self._signer._d % N)
+                self.entry = (r, kinv, r * int.from_bytes(self._signer._secret, "big") % N)
                 self._r = 0
                 self.work += 1
         return self.entry is None
@@ -323,6 +330,15 @@ def public_key(sg: "Signer") -> bytes:
     sg._key_job = None
     _settle(sg)
     return key
+
+
+def clear(sg: "Signer") -> None:
+    """Drop every pooled and in-progress nonce of ``sg`` (e.g. before a key change); the next
+    ``precompute_slice()`` starts a new refill."""
+    if sg._job is not None:
+        sg._job.wipe()
+    sg._job = None
+    sg._pool = []
 
 
 def _settle(sg: "Signer") -> None:

@@ -29,9 +29,9 @@ overlay :mod:`firmware.refill`: ``precompute_slice()``, ``public_key()`` and
 an inline nonce load it, and once the pool is full and no job is in progress
 the signer unloads it again (``firmware.unload``), so an idle keypad keeps
 only this module: the pool, ``sign()``, the counters and the health flags.
-``PublicKeyJob``, ``generate_private_key``, ``NONCE_TAG`` and
-``NONCE_STEPS`` are still reached here (this module's ``__getattr__`` loads
-the overlay); so are ``public_key_sec1`` (unsliced, for provisioning) and
+``PublicKeyJob``, ``generate_private_key``, ``NONCE_TAG``, ``NONCE_STEPS``,
+``SIGNATURE_LENGTH`` and ``DEFAULT_RESERVE`` are still reached here (this
+module's ``__getattr__`` loads the overlay); so are ``public_key_sec1`` (unsliced, for provisioning) and
 ``sign_with_nonce`` (golden vectors only), from :mod:`firmware.reference`,
 which the keypad never loads.
 """
@@ -50,8 +50,10 @@ if TYPE_CHECKING:
 
     from .reference import public_key_sec1 as public_key_sec1
     from .reference import sign_with_nonce as sign_with_nonce
+    from .refill import DEFAULT_RESERVE as DEFAULT_RESERVE
     from .refill import NONCE_STEPS as NONCE_STEPS
     from .refill import NONCE_TAG as NONCE_TAG
+    from .refill import SIGNATURE_LENGTH as SIGNATURE_LENGTH
     from .refill import NonceJob
     from .refill import PublicKeyJob as PublicKeyJob
     from .refill import generate_private_key as generate_private_key
@@ -70,11 +72,21 @@ __all__ = [
 ]
 
 
+# Reached here, defined in the overlay (the keypad does not use them while idle).
+_OVERLAY_NAMES = (
+    "DEFAULT_RESERVE",
+    "NONCE_STEPS",
+    "NONCE_TAG",
+    "PublicKeyJob",
+    "SIGNATURE_LENGTH",
+    "generate_private_key",
+)
+
+
 def __getattr__(name: str) -> object:
-    """The overlay's ``PublicKeyJob``, ``generate_private_key``, ``NONCE_TAG`` and ``NONCE_STEPS``
-    (:mod:`firmware.refill`), and ``public_key_sec1`` and ``sign_with_nonce`` (unsliced, not used
+    """The overlay's names above (:mod:`firmware.refill`), and ``public_key_sec1`` and ``sign_with_nonce`` (unsliced, not used
     by a keypad in a sitting, :mod:`firmware.reference`), loaded when first asked for."""
-    if name in ("PublicKeyJob", "generate_private_key", "NONCE_TAG", "NONCE_STEPS"):
+    if name in _OVERLAY_NAMES:
         from . import refill
 
         return getattr(refill, name)
@@ -87,11 +99,7 @@ def __getattr__(name: str) -> object:
 # not load): consts, so they take no name and no dict entry.
 _N = const(0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551)
 _HALF_N = const(0x7FFFFFFF800000007FFFFFFFFFFFFFFFDE737D56D38BCF4279DCE5617E3192A8)
-SIGNATURE_LENGTH = 64
 DEFAULT_POOL_SIZE = 6
-# Nonces kept for frames a deputy is waiting for (votes, check-ins): a
-# heartbeat or hello may use a nonce only while more than this many are ready.
-DEFAULT_RESERVE = 3
 # At most this many steps per precompute_slice(); a step is one comb column
 # (a doubling and a mixed addition) or INV_BITS bits of an inversion.  One
 # step: the heaviest (a comb column) is ~0.06 ms on the WebAssembly port,
@@ -139,6 +147,11 @@ class Signer:
     there is some and unloaded when the pool is full and no job is in
     progress (see the module docstring).
 
+    ``counter``: the next nonce counter value (what ``counter_base`` could
+    resume from).  ``firmware.refill.clear(signer)`` drops every pooled and
+    in-progress nonce (e.g. before a key change; the keypad never changes
+    its key while running).
+
     Work counters (for tests and the bench; units from :mod:`firmware.p256`,
     modular multiplications): ``last_slice_steps`` and ``last_slice_work``
     for the latest ``precompute_slice()``, ``total_steps`` and ``total_work``
@@ -166,8 +179,7 @@ class Signer:
             raise ValueError("counter_base out of range")
         if len(secret) != 32:
             raise ValueError("private key must be 32 bytes")
-        self._d = int.from_bytes(secret, "big")
-        if not 0 < self._d < _N:
+        if not 0 < int.from_bytes(secret, "big") < _N:
             raise ValueError("private key out of range [1, n-1]")
         self._secret = bytes(secret)
         self._rng = rng
@@ -175,7 +187,7 @@ class Signer:
         self.steps_per_slice = steps_per_slice
         self._pool: list[tuple[int, int, int]] = []
         self._job: NonceJob | None = None
-        self._counter = counter_base
+        self.counter = counter_base  # the next nonce counter value (what counter_base could resume from)
         self.counter_durable = counter_durable
         self.reserve = reserve if reserve < pool_size else max(pool_size - 1, 0)
         self.key_in_steps = key_in_steps
@@ -201,11 +213,6 @@ class Signer:
     def pending(self) -> bool:
         """True while the pool is not full (``precompute_slice()`` has work)."""
         return len(self._pool) < self.pool_size
-
-    @property
-    def counter(self) -> int:
-        """The next nonce counter value (what ``counter_base`` could resume from)."""
-        return self._counter
 
     def can_sign(self, urgent: bool = True) -> bool:
         """True if ``sign`` would use a pooled nonce (a non-urgent frame leaves ``reserve``)."""
@@ -253,10 +260,3 @@ class Signer:
         if s > _HALF_N:  # low-s: the only form the gateway accepts
             s = _N - s
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-    def clear(self) -> None:
-        """Drop every pooled and in-progress nonce (e.g. before a key change)."""
-        if self._job is not None:
-            self._job.wipe()
-        self._job = None
-        self._pool = []

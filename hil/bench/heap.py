@@ -297,7 +297,7 @@ async def flow():
         else:
             out["refill_modules"] = [k for k in ("firmware.refill", "firmware.p256") if k in sys.modules]
             out["load_alloc"] = grew
-        if i < 4:  # the least of a few: the keypad's own loop may have left a slice's garbage
+        if i < 16:  # the least of several: the keypad's own loop (refilling too) may have left a slice's garbage
             now = await live()
             out["refill_live"] = min(out.get("refill_live", now), now)
         else:

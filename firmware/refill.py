@@ -93,7 +93,8 @@ class NonceJob:
 
     Phases: 0 derive k; 1 comb columns of k*G; 2 start inverting Z^2 mod p;
     3 field-inversion steps; 4 r = x mod n, start inverting k mod n;
-    5 scalar-inversion steps; 6 finish: ``entry = (r, k^-1, r*d mod n)``.
+    5 scalar-inversion steps; 6 finish: ``entry`` is r, k^-1 mod n and r*d mod n, 32
+    big-endian bytes each (96 bytes, as the signer's pool keeps it).
     """
 
     def __init__(self, signer: "Signer") -> None:
@@ -104,7 +105,7 @@ class NonceJob:
         self._r = 0
         self._mul: p256.BaseMul | None = None
         self._inv: p256.Inverse | None = None
-        self.entry: tuple[int, int, int] | None = None
+        self.entry: bytes | None = None
         self.steps = 0
         self.work = 0
         self.restarts = 0
@@ -199,7 +200,8 @@ class NonceJob:
                 self._inv = None
                 self._k = 0
                 r = self._r
-                self.entry = (r, kinv, r * int.from_bytes(self._signer._secret, "big") % N)
+                rd = r * int.from_bytes(self._signer._secret, "big") % N
+                self.entry = r.to_bytes(32, "big") + kinv.to_bytes(32, "big") + rd.to_bytes(32, "big")
                 self._r = 0
                 self.work += 1
         return self.entry is None
@@ -277,7 +279,7 @@ def _advance(sg: "Signer", job: NonceJob, n: int) -> bool:
     return more
 
 
-def _take(sg: "Signer", job: NonceJob) -> "tuple[int, int, int]":
+def _take(sg: "Signer", job: NonceJob) -> bytes:
     entry = job.entry
     assert entry is not None
     job.entry = None
@@ -306,7 +308,7 @@ def step(sg: "Signer") -> None:
     _settle(sg)
 
 
-def inline_entry(sg: "Signer") -> "tuple[int, int, int]":
+def inline_entry(sg: "Signer") -> bytes:
     """A nonce for ``sg.sign()`` with an empty pool: the one in progress (or a new one), finished now."""
     job = sg._job
     sg._job = None

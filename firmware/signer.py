@@ -7,8 +7,8 @@ this module never imports a random source of its own.
 Signing at a key press is cheap because the expensive part of ECDSA, the
 nonce point ``R = k*G`` and the inversion ``k^-1``, does not depend on the
 message.  :class:`Signer` keeps a small pool of ready nonces, each stored as
-``(r, k^-1 mod n, r*d mod n)``, so ``sign()`` costs one SHA-256, one modular
-multiplication and a reduction.  The pool is refilled by
+``r``, ``k^-1 mod n`` and ``r*d mod n`` (96 bytes), so ``sign()`` costs one
+SHA-256, one modular multiplication and a reduction.  The pool is refilled by
 ``precompute_slice()``, which does at most ``steps_per_slice`` bounded steps
 (see :mod:`firmware.p256`) so the caller's loop never stalls key scanning.
 
@@ -185,7 +185,9 @@ class Signer:
         self._rng = rng
         self.pool_size = pool_size
         self.steps_per_slice = steps_per_slice
-        self._pool: list[tuple[int, int, int]] = []
+        # The ready nonces, oldest first, each 96 bytes: r, k^-1 mod n and r*d mod n, 32 big-endian
+        # bytes each (a third of the heap of three big integers and a tuple).
+        self._pool: list[bytes] = []
         self._job: NonceJob | None = None
         self.counter = counter_base  # the next nonce counter value (what counter_base could resume from)
         self.counter_durable = counter_durable
@@ -248,15 +250,16 @@ class Signer:
         e = int.from_bytes(hashlib.sha256(msg).digest(), "big")
         while True:
             if self._pool:
-                r, kinv, rd = self._pool.pop(0)
+                entry = self._pool.pop(0)
             else:  # pool empty: finish the nonce in progress (or a new one) right here
                 from . import refill
 
-                r, kinv, rd = refill.inline_entry(self)
-            s = kinv * (e + rd) % _N
+                entry = refill.inline_entry(self)
+            # entry: r, k^-1 mod n and r*d mod n, 32 big-endian bytes each
+            s = int.from_bytes(entry[32:64], "big") * (e + int.from_bytes(entry[64:], "big")) % _N
             if s:  # s == 0 has probability ~2^-256: use the next nonce
                 break
         self.signatures += 1
         if s > _HALF_N:  # low-s: the only form the gateway accepts
             s = _N - s
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        return entry[:32] + s.to_bytes(32, "big")

@@ -303,6 +303,7 @@ async def flow():
         else:
             await hvhost.collect()
     out["slice_alloc"] = worst
+    out["later_alloc"] = later
     out["slice_peak"] = max(out["after_boot"] + out["load_alloc"], out["refill_live"] + later)
     out["refilled_modules"] = [k for k in ("firmware.refill", "firmware.p256") if k in sys.modules]
     await press("checkin")

@@ -49,8 +49,15 @@ def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
     assert r["state"] == "recorded" and r["log"]["up"] >= 2 and r["log"]["acks"] == r["log"]["up"]
     assert r["faults"] == []
     assert 0 < r["after_boot"] <= MEASURED[name] * 105 // 100
-    # a precompute slice stays small: the heaviest is the refill's first, which loads the signer's overlay
-    assert r["peak_slice"] - r["after_boot"] < 16 * 1024
+    # A precompute slice stays small: the heaviest is the refill's first, which loads the signer's
+    # overlay (firmware.refill and firmware.p256, ~15 KB allocated with the GC held off, ~10 KB of it
+    # live until the pool is full); every later slice allocates one step's temporaries.  The peak is
+    # the higher of the live heap after boot plus that load and the live heap with the overlay loaded
+    # plus the heaviest later slice; the latter carries the noise of the "refill" sample (the keypad's
+    # own loop, refilling too, may leave a slice's garbage in it), hence 20 KB, not the 16 KB that
+    # bounded a slice when the signer kept the overlay loaded.
+    assert r["load_alloc"] < 16 * 1024 and r["later_alloc"] < 6 * 1024
+    assert r["peak_slice"] - r["after_boot"] < 20 * 1024
     # the overlay (nonce and public-key jobs, P-256) is not held by an idle keypad, loaded for a refill,
     # unloaded again when the pool is full
     overlay = ["firmware.refill", "firmware.p256"]

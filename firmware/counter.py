@@ -35,19 +35,6 @@ COUNTER_MAX = 0xFFFFFFFF
 class CounterExhausted(Exception):
     """Every 32-bit counter value is used: the keypad needs a new identity."""
 
-    def __init__(self, detail: str = "frame counter exhausted") -> None:
-        super().__init__(detail)
-
-
-def _read(nvs: "Nvs", key: str) -> int:
-    raw = nvs.get(key)
-    if raw is None:
-        return 0
-    if len(raw) != 4:
-        # Never guess downwards: an unreadable reservation could hide used values.
-        raise ValueError("NVS %s: expected 4 bytes, got %d" % (key, len(raw)))
-    return int.from_bytes(raw, "big")
-
 
 class Counter:
     """Hands out strictly increasing counters, reserving them in NVS first.
@@ -61,20 +48,19 @@ class Counter:
         self._nvs = nvs
         self._key = key
         self.block = block
-        self.reserved = _read(nvs, key)
+        raw = nvs.get(key)
+        if raw is not None and len(raw) != 4:
+            # Never guess downwards: an unreadable reservation could hide used values.
+            raise ValueError("NVS %s: expected 4 bytes, got %d" % (key, len(raw)))
+        self.reserved = 0 if raw is None else int.from_bytes(raw, "big")
         self._next = self.reserved + 1
         self.writes = 0
-
-    @property
-    def peek(self) -> int:
-        """The value the next ``take()`` returns (nothing is reserved by looking)."""
-        return self._next
 
     def take(self) -> int:
         """The next counter value; it is covered by a reservation on flash before it is returned."""
         value = self._next
         if value > COUNTER_MAX:
-            raise CounterExhausted()
+            raise CounterExhausted("frame counter exhausted")
         if value > self.reserved:
             limit = value + self.block - 1
             if limit > COUNTER_MAX:

@@ -88,7 +88,7 @@ def mul_base(k: int) -> "tuple[int, int] | None":
 
 def public_key_sec1(secret: bytes) -> bytes:
     """The 65-byte uncompressed SEC1 public key ``04 || X || Y`` for ``secret``."""
-    from .signer import _secret_int
+    from .refill import _secret_int
 
     pt = mul_base(_secret_int(secret))
     if pt is None:  # impossible for d in [1, n-1]
@@ -105,7 +105,9 @@ def sign_with_nonce(secret: bytes, msg: bytes, k: "int | bytes") -> bytes:
     signing goes through :class:`firmware.signer.Signer`.  ``k`` is an int
     or 32 big-endian bytes in [1, n-1].
     """
-    from .signer import _digest_int, _low_s_signature, _secret_int
+    import hashlib
+
+    from .refill import _secret_int
 
     d = _secret_int(secret)
     if isinstance(k, (bytes, bytearray)):
@@ -118,8 +120,10 @@ def sign_with_nonce(secret: bytes, msg: bytes, k: "int | bytes") -> bytes:
     if pt is None:
         raise ValueError("nonce out of range")
     r = pt[0] % N
-    s = inverse(k, N) * (_digest_int(msg) + r * d) % N
+    s = inverse(k, N) * (int.from_bytes(hashlib.sha256(msg).digest(), "big") + r * d) % N
     if r == 0 or s == 0:
         raise ValueError("degenerate nonce; choose another")
-    return _low_s_signature(r, s)
+    if s > p256.HALF_N:  # low-s, as firmware.signer.Signer.sign gives it
+        s = N - s
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 

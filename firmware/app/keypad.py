@@ -84,7 +84,6 @@ class Keypad:
         self.boots_durable = _u32(nvs.get(NVS_BOOTS)) == self.boots
         self.sign_refusals = 0  # frames not signed: dead RNG and no durable boot count
         self.signer: sg.Signer | None = None
-        self._public: sg.PublicKeyJob | None = None
         secret = nvs.get(NVS_SECRET)
         if secret is not None:
             self._use_key(secret)
@@ -142,13 +141,13 @@ class Keypad:
             self.boots << 32,
             counter_durable=self.boots_durable,
             reserve=self.cfg["nonce_reserve"],
+            key_in_steps=True,  # the public key in steps, after the nonce pool is full
         )
-        self._public = sg.PublicKeyJob(secret)  # in steps, after the nonce pool is full
 
     def public_key(self) -> "bytes | None":
         """The 65-byte SEC1 public key to register at the gateway, once generated
         (its remaining steps are done now if the loop has not done them yet)."""
-        return self._public.result() if self.signer is not None and self._public is not None else None
+        return self.signer.public_key() if self.signer is not None else None
 
     def _seal(self, frame_type: int, values: "tuple[object, ...]") -> "bytes | None":
         """The signed frame (``values`` in wire order, see :func:`protocol.device.seal`), or None
@@ -214,13 +213,10 @@ class Keypad:
         self.board.leds.tick(now)
         signer = self.signer
         if signer is not None:  # one bounded slice: nonces first, then the public key
-            if signer.pending:
-                try:  # noqa: SIM105  (MicroPython has no contextlib)
-                    signer.precompute_slice()
-                except sg.NonceRefused:  # no nonce until the RNG works: a press shows the fault
-                    pass
-            elif self._public is not None and self._public.pending:
-                self._public.step()
+            try:  # noqa: SIM105  (MicroPython has no contextlib)
+                signer.precompute_slice()
+            except sg.NonceRefused:  # no nonce until the RNG works: a press shows the fault
+                pass
             if self._health and signer.can_sign(False):
                 self._send_health(self._health)
 

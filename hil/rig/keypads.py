@@ -18,13 +18,13 @@ from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from firmware.app import config
 from firmware.app import states as S
 from firmware.app.keypad import Keypad
 from firmware.app.runner import Runner, make_client
-from firmware.hal.sim import SimBoard, SimKeys, SimWifi
+from firmware.hal.sim import SimBoard, SimWifi
 from hil.rig.mirror import Snapshot
 from hil.rig.netem import Proxy
 
@@ -116,11 +116,11 @@ class VirtualKeypad:
 
     @property
     def wifi(self) -> SimWifi:
-        return cast(SimWifi, self.board.wifi)
+        return self.board.wifi
 
     def keys_pending(self) -> bool:
         """Presses queued on the keys that the app has not read yet."""
-        return bool(cast(SimKeys, self.board.keys)._edges)
+        return bool(self.board.keys._edges)
 
     # ------------------------------------------------------------ the view the runner reads (hil.rig.mirror)
 
@@ -226,7 +226,7 @@ class Fleet:
         """Presses on one keypad, in order, queued on its board before this returns (``wait=False``: queued
         by the loop after whatever was scheduled before; a worker's presses, which the rig does not wait for)."""
         kp, keys = self.keypads[dev], list(keys)
-        unknown = [k for k in keys if k not in cast(SimKeys, kp.board.keys).names]
+        unknown = [k for k in keys if k not in kp.board.keys.names]
         if unknown:
             raise ValueError(f"{dev} has no key {unknown[0]!r}")
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from firmware import p256, signer
+from firmware import p256, refill, signer
 
 N = p256.N
 ECDSA = ec.ECDSA(hashes.SHA256())
@@ -312,7 +312,7 @@ def test_clear_drops_pooled_and_partial_nonces() -> None:
     sgn.precompute_slice()  # no-op, full
     sgn.sign(b"a")
     sgn.precompute_slice()  # partial nonce in progress
-    sgn.clear()
+    refill.clear(sgn)
     assert sgn.ready == 0
     made = sgn.nonces_made
     assert_valid(reference_key(SECRET), b"b", sgn.sign(b"b"))

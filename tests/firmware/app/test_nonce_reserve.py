@@ -88,5 +88,5 @@ def test_heartbeats_and_hello_never_take_the_nonces_a_press_needs() -> None:
 def test_boot_does_not_compute_the_public_key_inline() -> None:
     rig = in_state(S.IDLE)
     kp = Keypad(rig.board, rig.kp.cfg)  # a reboot with the key in NVS
-    assert kp._public is not None and kp._public.pending  # computed later, one step per loop
+    assert kp.signer is not None and kp.signer.public is None  # computed later, one step per loop
     assert kp.public_key() == signer.public_key_sec1(rig.board.nvs.get(config.NVS_SECRET) or b"")

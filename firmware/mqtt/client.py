@@ -125,7 +125,6 @@ _DUP = const(0x08)  # PUBLISH fixed-header flag: a resend
 _SUBACK_FAILURE = const(0x80)
 _MAX_REMAINING = const(268435455)
 _MAX_STRING = const(0xFFFF)
-_CONNECT_PATH = "firmware.mqtt.connect"  # unloaded once online
 
 PINGREQ_PACKET = b"\xc0\x00"
 DISCONNECT_PACKET = b"\xe0\x00"
@@ -179,32 +178,6 @@ def _elapsed(since: int) -> int:
 # ---------------------------------------------------------------- packets
 
 
-def _frame(first: int, body: bytes) -> bytes:
-    """The fixed header (type and flags byte, remaining length varint) and ``body``."""
-    n = len(body)
-    if n > _MAX_REMAINING:
-        raise MQTTProtocolError("remaining length out of range: %d" % n)
-    head = bytearray((first,))
-    while True:
-        low = n & 0x7F
-        n >>= 7
-        head.append(low | 0x80 if n else low)
-        if not n:
-            return bytes(head) + body
-
-
-def _str(value: object, what: str) -> bytes:
-    """An MQTT string: UTF-8 without U+0000, its 2-byte length in front."""
-    if not isinstance(value, str):
-        raise MQTTProtocolError("%s must be str, not %s" % (what, type(value).__name__))
-    if "\x00" in value:
-        raise MQTTProtocolError("%s contains U+0000" % what)
-    data = value.encode("utf-8")
-    if len(data) > _MAX_STRING:
-        raise MQTTProtocolError("%s longer than 65535 bytes" % what)
-    return bytes((len(data) >> 8, len(data) & 0xFF)) + data
-
-
 def publish(
     topic: str,
     payload: bytes,
@@ -219,10 +192,13 @@ def publish(
         raise MQTTProtocolError("bad PUBLISH topic %r" % (topic,))
     if not isinstance(qos, int) or isinstance(qos, bool) or not 0 <= qos <= 2:
         raise MQTTProtocolError("QoS must be 0..2: %r" % (qos,))
-    if not isinstance(payload, (bytes, bytearray, memoryview)):
-        raise MQTTProtocolError("payload must be bytes, not %s" % type(payload).__name__)
+    if "\x00" in topic:
+        raise MQTTProtocolError("topic contains U+0000")
+    name = topic.encode("utf-8")
+    if len(name) > _MAX_STRING:
+        raise MQTTProtocolError("topic longer than 65535 bytes")
     first = (_PUBLISH << 4) | (qos << 1) | (1 if retain else 0)
-    body = _str(topic, "topic")
+    body = bytes((len(name) >> 8, len(name) & 0xFF)) + name
     if qos:
         pid = packet_id
         if not isinstance(pid, int) or isinstance(pid, bool) or not 1 <= pid <= 0xFFFF:
@@ -232,7 +208,20 @@ def publish(
             first |= _DUP
     elif dup or packet_id is not None:
         raise MQTTProtocolError("DUP or packet id on a QoS 0 PUBLISH")
-    return _frame(first, body + bytes(payload))
+    if not isinstance(payload, (bytes, bytearray, memoryview)):
+        raise MQTTProtocolError("payload must be bytes, not %s" % type(payload).__name__)
+    body += bytes(payload)
+    # the fixed header: the type and flags byte, then the remaining length (7 bits a byte, low first)
+    n = len(body)
+    if n > _MAX_REMAINING:
+        raise MQTTProtocolError("remaining length out of range: %d" % n)
+    head = bytearray((first,))
+    while True:
+        low = n & 0x7F
+        n >>= 7
+        head.append(low | 0x80 if n else low)
+        if not n:
+            return bytes(head) + body
 
 
 def parse(buf: bytes, max_packet: int = _MAX_REMAINING + 5) -> "tuple[Received | None, int]":
@@ -466,7 +455,12 @@ class MQTTClient:
         """Connect and stay connected until :meth:`close`; the one place link loss is caught."""
         while not self._closing:
             try:
-                await self._session()
+                # the connect path until the broker's CONNACK (and the resends and subscriptions
+                # after it), then, with the connect path unloaded, serve until link loss
+                await _connect_path().go_online(self)
+                unload("firmware.mqtt.connect")
+                await self._pump()
+                await self._serve()
             except (OSError, EOFError, _TIMEOUT, MQTTError) as e:
                 self.last_error = e
                 if isinstance(e, MQTTConnectError):
@@ -531,34 +525,6 @@ class MQTTClient:
 
     # ------------------------------------------------------------ the session
 
-    async def _session(self) -> None:
-        """One connection: the connect path until the broker's CONNACK (and the resends and
-        subscriptions after it), then, with the connect path unloaded, serve until link loss."""
-        await _connect_path().go_online(self)
-        unload(_CONNECT_PATH)
-        await self._pump()
-        await self._serve()
-
-    async def _wait_wake(self, timeout: float, done: "Callable[[], bool] | None" = None) -> bool:
-        """Wait (on the reader's Event, never on the socket) until ``done()`` or ``timeout``
-        seconds (False then); raises what the reader hit."""
-        start = _ticks()
-        while True:
-            if self._rerror is not None:
-                raise self._rerror
-            if self._broken:
-                raise OSError("link lost")
-            if done is not None and done():
-                return True
-            left = timeout * 1000 - _elapsed(start)
-            if left <= 0:
-                return False
-            self._wake.clear()
-            try:  # noqa: SIM105  (MicroPython has no contextlib)
-                await asyncio.wait_for(self._wake.wait(), left / 1000)
-            except _TIMEOUT:
-                pass
-
     async def _read_loop(self, reader: "Any") -> None:
         """The connection's only reader: no timeout, never cancelled while the link is up."""
         buf = b""
@@ -593,12 +559,28 @@ class MQTTClient:
 
     async def _serve(self) -> None:
         """Send what :meth:`post` queued and keep the link alive: a PINGREQ after half the
-        keepalive without traffic either way, link loss after another half without PINGRESP."""
+        keepalive without traffic either way, link loss after another half without PINGRESP.
+
+        Each tick waits on the reader's Event, never on the socket, and raises at once what
+        the reader hit."""
         keepalive = self.keepalive
-        tick = min(max(keepalive / 4, 0.05), 5.0) if keepalive else 5.0
+        tick = (min(max(keepalive / 4, 0.05), 5.0) if keepalive else 5.0) * 1000  # ms
         half = keepalive * 500  # ms
         while True:
-            await self._wait_wake(tick)
+            start = _ticks()
+            while True:
+                if self._rerror is not None:
+                    raise self._rerror
+                if self._broken:
+                    raise OSError("link lost")
+                left = tick - _elapsed(start)
+                if left <= 0:
+                    break
+                self._wake.clear()
+                try:  # noqa: SIM105  (MicroPython has no contextlib)
+                    await asyncio.wait_for(self._wake.wait(), left / 1000)
+                except _TIMEOUT:
+                    pass
             if self._closing:
                 raise OSError("client closing")
             await self._pump()

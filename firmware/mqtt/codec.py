@@ -36,8 +36,8 @@ packets in one read both work.  After an error it stays failed.
 
 from . import client as _c
 from . import connect as _k
-from .client import DISCONNECT_PACKET, PINGREQ_PACKET, MQTTError, MQTTProtocolError, _frame
-from .connect import CONNACK_MESSAGES, valid_topic_filter
+from .client import DISCONNECT_PACKET, PINGREQ_PACKET, MQTTError, MQTTProtocolError
+from .connect import CONNACK_MESSAGES, _frame, valid_topic_filter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -517,7 +517,7 @@ class Unsubscribe(Packet):
         for flt in self.topics:
             if not valid_topic_filter(flt):
                 _fail("bad topic filter %r" % (flt,))
-            body += _c._str(flt, "topic filter")
+            body += _k._str(flt, "topic filter")
         return _frame((UNSUBSCRIBE << 4) | self.FLAGS, body)
 
     @classmethod

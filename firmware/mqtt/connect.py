@@ -55,6 +55,29 @@ def _fail(msg: str) -> "NoReturn":
     raise mc.MQTTProtocolError(msg)
 
 
+def _frame(first: int, body: bytes) -> bytes:
+    """The fixed header (type and flags byte, remaining length varint) and ``body``."""
+    n = len(body)
+    if n > 268435455:
+        _fail("remaining length out of range: %d" % n)
+    head = bytearray((first,))
+    while True:
+        low = n & 0x7F
+        n >>= 7
+        head.append(low | 0x80 if n else low)
+        if not n:
+            return bytes(head) + body
+
+
+def _str(value: object, what: str) -> bytes:
+    """An MQTT string: UTF-8 without U+0000, its 2-byte length in front."""
+    if not isinstance(value, str):
+        _fail("%s must be str, not %s" % (what, type(value).__name__))
+    if "\x00" in value:
+        _fail("%s contains U+0000" % what)
+    return _bin(value.encode("utf-8"), what)
+
+
 def _bin(value: object, what: str) -> bytes:
     """Bytes with their 2-byte length in front."""
     if not isinstance(value, (bytes, bytearray, memoryview)):
@@ -97,23 +120,23 @@ def connect(
     if not isinstance(keepalive, int) or not 0 <= keepalive <= 0xFFFF:
         _fail("keepalive must be 0..65535 s: %r" % (keepalive,))
     flags = 0x02 if clean_session else 0
-    tail = mc._str(client_id, "client id")
+    tail = _str(client_id, "client id")
     if will is not None:
         topic, message, qos, retain = will
         if not isinstance(topic, str) or not topic or "+" in topic or "#" in topic:
             _fail("bad will topic %r" % (topic,))
         flags |= 0x04 | (_qos(qos) << 3) | (0x20 if retain else 0)
-        tail += mc._str(topic, "will topic") + _bin(message, "will message")
+        tail += _str(topic, "will topic") + _bin(message, "will message")
     if username is not None:
         flags |= 0x80
-        tail += mc._str(username, "username")
+        tail += _str(username, "username")
     if password is not None:
         if username is None:
             _fail("password without username")
         flags |= 0x40
         tail += _bin(password.encode("utf-8") if isinstance(password, str) else password, "password")
     # protocol name "MQTT", level 4 (3.1.1), then the flags and the keepalive
-    return mc._frame(0x10, b"\x00\x04MQTT\x04" + bytes((flags, keepalive >> 8, keepalive & 0xFF)) + tail)
+    return _frame(0x10, b"\x00\x04MQTT\x04" + bytes((flags, keepalive >> 8, keepalive & 0xFF)) + tail)
 
 
 def subscribe(packet_id: int, topics: "list[tuple[str, int]]") -> bytes:
@@ -126,8 +149,8 @@ def subscribe(packet_id: int, topics: "list[tuple[str, int]]") -> bytes:
     for flt, qos in topics:
         if not valid_topic_filter(flt):
             _fail("bad topic filter %r" % (flt,))
-        body += mc._str(flt, "topic filter") + bytes((_qos(qos),))
-    return mc._frame(0x82, body)  # SUBSCRIBE's flags are 0b0010
+        body += _str(flt, "topic filter") + bytes((_qos(qos),))
+    return _frame(0x82, body)  # SUBSCRIBE's flags are 0b0010
 
 
 def prepare(
@@ -229,9 +252,24 @@ async def go_online(client: "MQTTClient") -> None:
     reader, client._writer = await asyncio.wait_for(opening, client.connect_timeout)
     await client._send(client._connect, client.connect_timeout)
     client._rtask = asyncio.create_task(client._read_loop(reader))
-    if not await client._wait_wake(client.connect_timeout, lambda: client._connack is not None):
-        raise OSError("no CONNACK within %s s" % client.connect_timeout)
-    code = client._connack[2]  # type: ignore[index]
+    # the CONNACK: wait on the reader's Event, never on the socket; raise what the reader hit
+    start = mc._ticks()
+    while True:
+        if client._rerror is not None:
+            raise client._rerror
+        if client._broken:
+            raise OSError("link lost")
+        if client._connack is not None:
+            break
+        left = client.connect_timeout * 1000 - mc._elapsed(start)
+        if left <= 0:
+            raise OSError("no CONNACK within %s s" % client.connect_timeout)
+        client._wake.clear()
+        try:  # noqa: SIM105  (MicroPython has no contextlib)
+            await asyncio.wait_for(client._wake.wait(), left / 1000)
+        except mc._TIMEOUT:
+            pass
+    code = client._connack[2]
     if code:  # 1..5: parse() refuses any other
         refused = mc.MQTTConnectError("connection refused (%d: %s)" % (code, CONNACK_MESSAGES[code]))
         refused.code = code

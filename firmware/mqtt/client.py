@@ -4,7 +4,7 @@ Runs on MicroPython (1.22+ asyncio: ``open_connection(host, port, ssl=ctx,
 server_hostname=...)``, ``Event``, ``Lock``, ``wait_for``, ``sleep``,
 ``create_task``) and CPython alike; nothing outside that common subset is
 used.  TLS comes from an ``ssl.SSLContext`` the caller passes in (see
-:func:`tls_context`).
+:func:`firmware.mqtt.connect.tls_context`).
 
 Two modules, so that the keypad keeps only what it needs online:
 
@@ -12,10 +12,11 @@ Two modules, so that the keypad keeps only what it needs online:
   the reader, the bounded sends, teardown), the packets it sends online
   (:func:`publish`, PUBACK, :data:`PINGREQ_PACKET`, :data:`DISCONNECT_PACKET`)
   and :func:`parse` for every packet it receives;
-* :mod:`firmware.mqtt.connect`, the connect path: the CONNECT and SUBSCRIBE
-  packets, the CONNACK check, the reconnect backoff, the broker's address
-  and the TCP/TLS opener.  It is loaded when the client is made and after a
-  link loss, and unloaded (``firmware.unload``) once the session is online.
+* :mod:`firmware.mqtt.connect`, the connect path: the keypad's client
+  (``for_device``) and its TLS context, the CONNECT and SUBSCRIBE packets,
+  the CONNACK check, the reconnect backoff, the broker's address and the
+  TCP/TLS opener.  It is loaded when the client is made and after a link
+  loss, and unloaded (``firmware.unload``) once the session is online.
 
 Behaviour:
 
@@ -50,7 +51,7 @@ Behaviour:
   and its packet id.  Publishes made while offline wait in a bounded queue
   (oldest dropped first, counted in ``dropped``) and go out after the
   reconnect, in order.
-* The subscriptions (``_subs``: what :func:`for_device` sets, the keypad's
+* The subscriptions (``_subs``: what :func:`~firmware.mqtt.connect.for_device` sets, the keypad's
   downlink and the hall broadcasts) are made again on every connect; their
   SUBACK is not waited for.  Inbound messages go to the
   ``on_message(topic, payload, retained)`` callback; a callback that raises
@@ -62,7 +63,7 @@ Behaviour:
 * Keepalive: a PINGREQ when nothing was sent or received for half the
   keepalive; no PINGRESP within another half means the link is dead.
 * Last will and a "birth" message published on every connect (the keypad's
-  presence, see :func:`for_device`).
+  presence, see :func:`~firmware.mqtt.connect.for_device`).
 
 This is what the keypad runs: it posts with :meth:`MQTTClient.post` and
 never subscribes at run time.  :class:`firmware.mqtt.host.HostClient` adds
@@ -109,10 +110,8 @@ __all__ = (
     "MQTTConnectError",
     "MQTTError",
     "MQTTProtocolError",
-    "for_device",
     "parse",
     "publish",
-    "tls_context",
 )
 
 # Packet types (the fixed header's high nibble): what the broker sends, first in a parse() tuple
@@ -701,42 +700,3 @@ class MQTTClient:
         self._writer = None
         self.connected = False
         self._ping_at = None
-
-
-def tls_context(cafile: "str | None" = None, cadata: "Any" = None) -> "Any":
-    """A client TLS context that trusts only the given CA (the hall CA) and checks the host:
-    :func:`firmware.mqtt.connect.tls_context` (``cafile`` a path; ``cadata`` the CA certificate)."""
-    return _connect_path().tls_context(cafile, cadata)
-
-
-def for_device(
-    hall: str,
-    device_id: str,
-    password: "str | bytes",
-    host: str,
-    port: int = 8883,
-    ssl: "Any" = None,
-    server_hostname: "str | None" = None,
-    cls: "type[MQTTClient] | None" = None,
-    **kw: "Any",
-) -> MQTTClient:
-    """The keypad's client: username and client id = device id, presence as will and birth,
-    subscribed to its own downlink and the hall broadcasts (exactly what the ACL allows).
-    ``cls``: a subclass to make instead (:class:`firmware.mqtt.host.HostClient`)."""
-    from protocol import device as wire
-
-    presence = wire.topic(hall, device_id, "presence")
-    client = (cls or MQTTClient)(
-        device_id,
-        host,
-        port,
-        username=device_id,
-        password=password,
-        ssl=ssl,
-        server_hostname=server_hostname,
-        will=(presence, wire.PRESENCE_OFFLINE, 1, True),
-        birth=(presence, wire.PRESENCE_ONLINE, 1, True),
-        **kw,
-    )
-    client._subs = [(wire.topic(hall, device_id, "down"), 1), (wire.hall_filter(hall), 1)]
-    return client

@@ -2,7 +2,8 @@
 
 What :class:`firmware.mqtt.client.MQTTClient` needs from the moment it is
 made, or the link is lost, until the broker has accepted the session: the
-CONNECT (:func:`connect`, encoded once when the client is made) and
+keypad's client itself (:func:`for_device`), the CONNECT (:func:`connect`,
+encoded once when the client is made) and
 SUBSCRIBE (:func:`subscribe`) packets, the CONNACK check, the reconnect
 backoff (:func:`backoff`), the broker's address (a name looked up once and
 cached), the TCP/TLS opener and :func:`tls_context`.  The client imports it
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
     from .client import Message, MQTTClient
 
-__all__ = ("CONNACK_MESSAGES", "backoff", "connect", "default_rand", "go_online", "prepare",
+__all__ = ("CONNACK_MESSAGES", "backoff", "connect", "default_rand", "for_device", "go_online", "prepare",
            "subscribe", "tls_context", "valid_topic_filter")  # fmt: skip
 
 # CONNACK return codes 0..5, in order
@@ -308,3 +309,36 @@ def tls_context(cafile: "str | None" = None, cadata: "Any" = None) -> "Any":
     if cadata is not None:
         ctx.load_verify_locations(cadata=cadata)
     return ctx
+
+
+def for_device(
+    hall: str,
+    device_id: str,
+    password: "str | bytes",
+    host: str,
+    port: int = 8883,
+    ssl: "Any" = None,
+    server_hostname: "str | None" = None,
+    cls: "type[MQTTClient] | None" = None,
+    **kw: "Any",
+) -> "MQTTClient":
+    """The keypad's client: username and client id = device id, presence as will and birth,
+    subscribed to its own downlink and the hall broadcasts (exactly what the ACL allows).
+    ``cls``: a subclass to make instead (:class:`firmware.mqtt.host.HostClient`)."""
+    from protocol import device as wire
+
+    presence = wire.topic(hall, device_id, "presence")
+    client = (cls or mc.MQTTClient)(
+        device_id,
+        host,
+        port,
+        username=device_id,
+        password=password,
+        ssl=ssl,
+        server_hostname=server_hostname,
+        will=(presence, wire.PRESENCE_OFFLINE, 1, True),
+        birth=(presence, wire.PRESENCE_ONLINE, 1, True),
+        **kw,
+    )
+    client._subs = [(wire.topic(hall, device_id, "down"), 1), (wire.hall_filter(hall), 1)]
+    return client

@@ -7,7 +7,7 @@ at run time with the broker's answer, :meth:`~HostClient.wait_connected`,
 :meth:`~HostClient.is_pending` and :meth:`~HostClient.pending`, and
 :meth:`~HostClient.drop_link` for fault injection.  The keypad posts with
 :meth:`~firmware.mqtt.client.MQTTClient.post` and subscribes only to what
-:func:`~firmware.mqtt.client.for_device` sets, so it never loads this module.
+:func:`~firmware.mqtt.connect.for_device` sets, so it never loads this module.
 
 Runs on MicroPython and CPython alike, like the client.
 """
@@ -122,7 +122,7 @@ class HostClient(_client.MQTTClient):
 def for_device(
     hall: str, device_id: str, password: "str | bytes", host: str, port: int = 8883, **kw: "Any"
 ) -> HostClient:
-    """:func:`firmware.mqtt.client.for_device`, as a :class:`HostClient`."""
-    client = _client.for_device(hall, device_id, password, host, port, cls=HostClient, **kw)
+    """:func:`firmware.mqtt.connect.for_device`, as a :class:`HostClient`."""
+    client = _client._connect_path().for_device(hall, device_id, password, host, port, cls=HostClient, **kw)
     assert isinstance(client, HostClient)
     return client

@@ -493,15 +493,15 @@ def test_drop_link_reconnects_and_renews_birth() -> None:
 
 
 def test_for_device_wires_identity_presence_and_subscriptions() -> None:
-    client = mc.for_device("h1", "kp-7", "password-7", "broker.hall")
+    client = connect.for_device("h1", "kp-7", "password-7", "broker.hall")
     assert type(client) is mc.MQTTClient  # the keypad's: no host conveniences
     assert isinstance(host.for_device("h1", "kp-7", "password-7", "broker.hall"), host.HostClient)
-    [connect] = c.Parser().feed(client._connect)  # the CONNECT it sends, encoded once
-    assert isinstance(connect, c.Connect)
-    assert (connect.client_id, connect.username, connect.password) == ("kp-7", "kp-7", b"password-7")
-    assert connect.will_topic == topics.device("h1", "kp-7", "presence")
-    assert connect.will_message == topics.PRESENCE_OFFLINE
-    assert connect.will_qos == 1 and connect.will_retain
+    [sent] = c.Parser().feed(client._connect)  # the CONNECT it sends, encoded once
+    assert isinstance(sent, c.Connect)
+    assert (sent.client_id, sent.username, sent.password) == ("kp-7", "kp-7", b"password-7")
+    assert sent.will_topic == topics.device("h1", "kp-7", "presence")
+    assert sent.will_message == topics.PRESENCE_OFFLINE
+    assert sent.will_qos == 1 and sent.will_retain
     assert client.birth == (topics.device("h1", "kp-7", "presence"), topics.PRESENCE_ONLINE, 1, True)
     assert client._subs == [
         (topics.device("h1", "kp-7", "down"), 1),

@@ -10,13 +10,14 @@ Two modules, so that the keypad keeps only what it needs online:
 
 * this one, loaded for good: the session (keepalive, the queue, QoS 1,
   the reader, the bounded sends, teardown), the packets it sends online
-  (:func:`publish`, PUBACK, :data:`PINGREQ_PACKET`, :data:`DISCONNECT_PACKET`)
+  (:func:`publish`, PUBACK, :data:`PINGREQ_PACKET`)
   and :func:`parse` for every packet it receives;
 * :mod:`firmware.mqtt.connect`, the connect path: the keypad's client
   (``for_device``) and its TLS context, the CONNECT and SUBSCRIBE packets,
   the CONNACK check, the reconnect backoff, the broker's address and the
-  TCP/TLS opener.  It is loaded when the client is made and after a link
-  loss, and unloaded (``firmware.unload``) once the session is online.
+  TCP/TLS opener, and :meth:`~MQTTClient.close` with its DISCONNECT.  It is
+  loaded when the client is made, after a link loss and to close, and
+  unloaded (``firmware.unload``) once the session is online.
 
 Behaviour:
 
@@ -104,7 +105,6 @@ if TYPE_CHECKING:
     Received = tuple[Any, ...]  # what parse() makes of a packet, see there
 
 __all__ = (
-    "DISCONNECT_PACKET",
     "PINGREQ_PACKET",
     "MQTTClient",
     "MQTTConnectError",
@@ -126,7 +126,6 @@ _MAX_REMAINING = const(268435455)
 _MAX_STRING = const(0xFFFF)
 
 PINGREQ_PACKET = b"\xc0\x00"
-DISCONNECT_PACKET = b"\xe0\x00"
 
 
 class MQTTError(Exception):
@@ -497,30 +496,10 @@ class MQTTClient:
         return pid
 
     async def close(self, disconnect: bool = True) -> None:
-        """Stop. ``disconnect=False`` drops the socket without DISCONNECT: the will is sent."""
-        self._closing = True
-        if disconnect and self.connected:
-            try:  # noqa: SIM105
-                await asyncio.wait_for(self._send(DISCONNECT_PACKET), 2)
-            except (OSError, _TIMEOUT):
-                pass
-        self._teardown()
-        # stop the run task (``_closing`` is set, so it also stops by itself)
-        task = self._task
-        self._task = None
-        current = asyncio.current_task()
-        if task is None or task is current:
-            return
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            # ours to swallow only if it was the run task that got cancelled, not our caller
-            cancelling = getattr(current, "cancelling", None)
-            if cancelling is not None and cancelling():
-                raise
-        except Exception:
-            pass
+        """Stop. ``disconnect=False`` drops the socket without DISCONNECT: the will is sent.
+        (In the connect path, :func:`firmware.mqtt.connect.close`: the keypad closes only when
+        it stops.)"""
+        await _connect_path().close(self, disconnect)
 
     # ------------------------------------------------------------ the session
 

@@ -36,8 +36,8 @@ packets in one read both work.  After an error it stays failed.
 
 from . import client as _c
 from . import connect as _k
-from .client import DISCONNECT_PACKET, PINGREQ_PACKET, MQTTError, MQTTProtocolError
-from .connect import CONNACK_MESSAGES, _frame, valid_topic_filter
+from .client import PINGREQ_PACKET, MQTTError, MQTTProtocolError
+from .connect import CONNACK_MESSAGES, DISCONNECT_PACKET, _frame, valid_topic_filter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -6,7 +6,8 @@ keypad's client itself (:func:`for_device`), the CONNECT (:func:`connect`,
 encoded once when the client is made) and
 SUBSCRIBE (:func:`subscribe`) packets, the CONNACK check, the reconnect
 backoff (:func:`backoff`), the broker's address (a name looked up once and
-cached), the TCP/TLS opener and :func:`tls_context`.  The client imports it
+cached), the TCP/TLS opener and :func:`tls_context`; and :func:`close`
+with its DISCONNECT, since the keypad closes its client only when it stops.  The client imports it
 when it needs it and unloads it (``firmware.unload``) once the session is
 online, so the keypad does not hold it while it serves; it keeps no
 reference to anything defined here (a function or object kept would keep
@@ -36,9 +37,22 @@ if TYPE_CHECKING:
 
     from .client import Message, MQTTClient
 
-__all__ = ("CONNACK_MESSAGES", "backoff", "connect", "default_rand", "for_device", "go_online", "prepare",
-           "subscribe", "tls_context", "valid_topic_filter")  # fmt: skip
+__all__ = (
+    "CONNACK_MESSAGES",
+    "DISCONNECT_PACKET",
+    "backoff",
+    "close",
+    "connect",
+    "default_rand",
+    "for_device",
+    "go_online",
+    "prepare",
+    "subscribe",
+    "tls_context",
+    "valid_topic_filter",
+)
 
+DISCONNECT_PACKET = b"\xe0\x00"
 # CONNACK return codes 0..5, in order
 CONNACK_MESSAGES = (
     "accepted",
@@ -342,3 +356,31 @@ def for_device(
     )
     client._subs = [(wire.topic(hall, device_id, "down"), 1), (wire.hall_filter(hall), 1)]
     return client
+
+
+async def close(client: "MQTTClient", disconnect: bool = True) -> None:
+    """:meth:`MQTTClient.close <firmware.mqtt.client.MQTTClient.close>`: stop.
+    ``disconnect=False`` drops the socket without DISCONNECT: the will is sent."""
+    client._closing = True
+    if disconnect and client.connected:
+        try:  # noqa: SIM105
+            await asyncio.wait_for(client._send(DISCONNECT_PACKET), 2)
+        except (OSError, mc._TIMEOUT):
+            pass
+    client._teardown()
+    # stop the run task (``_closing`` is set, so it also stops by itself)
+    task = client._task
+    client._task = None
+    current = asyncio.current_task()
+    if task is None or task is current:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        # ours to swallow only if it was the run task that got cancelled, not our caller
+        cancelling = getattr(current, "cancelling", None)
+        if cancelling is not None and cancelling():
+            raise
+    except Exception:
+        pass

@@ -163,8 +163,8 @@ async def main():
         if kp.connects >= 2 and not kp.is_pending(pid) and inbox and kp.pings >= 1:
             break
         await asyncio.sleep(0.01)
-    await kp.close()
     online_again = sorted(k for k in sys.modules if k.startswith("firmware.mqtt"))
+    await kp.close()
 
     from firmware.mqtt import connect  # the connect path's backoff, with the default random source
     kp.backoff_base, kp.backoff_cap = 2.0, 60.0

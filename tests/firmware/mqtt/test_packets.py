@@ -87,7 +87,7 @@ def test_numbers_agree_with_the_codec() -> None:
     assert mc.MQTTProtocolError is c.MQTTProtocolError and mc.MQTTError is c.MQTTError
     assert issubclass(mc.MQTTConnectError, c.MQTTError)
     assert bytes.fromhex("c000") == mc.PINGREQ_PACKET == c.Pingreq().encode()
-    assert bytes.fromhex("e000") == mc.DISCONNECT_PACKET == c.Disconnect().encode()
+    assert bytes.fromhex("e000") == k.DISCONNECT_PACKET == c.Disconnect().encode()
 
 
 # --------------------------------------------------------------- vectors
@@ -105,7 +105,7 @@ SENDS = [
     (acked(0xFFFF), "4002ffff"),
     (k.subscribe(1, [("a/+", 1)]), "8208" + "0001" + "0003612f2b" + "01"),
     (mc.PINGREQ_PACKET, "c000"),
-    (mc.DISCONNECT_PACKET, "e000"),
+    (k.DISCONNECT_PACKET, "e000"),
 ]
 
 
@@ -296,7 +296,7 @@ out = {
         client._writer.sent.hex(),
         k.subscribe(3, [("a/+", 1), ("x/#", 0)]).hex(),
         mc.PINGREQ_PACKET.hex(),
-        mc.DISCONNECT_PACKET.hex(),
+        k.DISCONNECT_PACKET.hex(),
     ],
     "receives": [],
     "refused": [],

@@ -473,7 +473,11 @@ class MQTTClient:
                 self._teardown()
             if self._closing:
                 break
-            await self._sleep(_connect_path().backoff(self))
+            try:
+                delay = _connect_path().backoff(self)
+            except Exception:  # the connect path cannot be loaded now (memory): wait the longest
+                delay = self.backoff_cap
+            await self._sleep(delay)
 
     def post(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> "int | None":
         """Queue a message for the client task to send; never waits on the network.

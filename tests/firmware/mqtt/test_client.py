@@ -190,6 +190,35 @@ def test_run_loop_waits_the_backoff_between_failed_attempts() -> None:
     assert delays == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
 
 
+def test_run_loop_waits_the_longest_backoff_if_the_connect_path_cannot_be_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a link loss the client loads its connect path again (on MicroPython from flash
+    into the heap); if that fails (no memory), it waits the cap and retries: never spins, never dies."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    delays: list[float] = []
+
+    def no_memory(client: mc.MQTTClient) -> float:
+        raise MemoryError
+
+    async def main() -> None:
+        async def fake_sleep(d: float) -> None:
+            delays.append(d)
+            if len(delays) >= 3:
+                client._closing = True
+            await asyncio.sleep(0)
+
+        client = mc.MQTTClient("kp-1", "127.0.0.1", port, backoff_base=1.0, backoff_cap=8.0, sleep=fake_sleep)
+        monkeypatch.setattr(connect, "backoff", no_memory)
+        await client.run()
+        assert client.attempts == 3 and isinstance(client.last_error, OSError)
+
+    run(main())
+    assert delays == [8.0, 8.0, 8.0]
+
+
 # --------------------------------------------------------------- QoS 1 and the queue
 
 

@@ -41,11 +41,13 @@ __all__ = ["Runner", "make_client"]
 
 def make_client(kp: "Keypad", **kw: "Any") -> mc.MQTTClient:
     """The keypad's MQTT client from its config; received messages go to ``kp.on_message``."""
+    from firmware.mqtt import connect  # the client's connect path (it unloads it once online)
+
     cfg = kp.cfg
     ssl = kw.pop("ssl", None)
     if ssl is None and cfg["ca_file"]:
-        ssl = mc.tls_context(cafile=cfg["ca_file"])
-    return mc.for_device(
+        ssl = connect.tls_context(cafile=cfg["ca_file"])
+    return connect.for_device(
         cfg["hall"],
         cfg["device_id"],
         cfg["mqtt_password"],

@@ -4,7 +4,20 @@ Runs on MicroPython (1.22+ asyncio: ``open_connection(host, port, ssl=ctx,
 server_hostname=...)``, ``Event``, ``Lock``, ``wait_for``, ``sleep``,
 ``create_task``) and CPython alike; nothing outside that common subset is
 used.  TLS comes from an ``ssl.SSLContext`` the caller passes in (see
-:func:`tls_context`).
+:func:`firmware.mqtt.connect.tls_context`).
+
+Two modules, so that the keypad keeps only what it needs online:
+
+* this one, loaded for good: the session (keepalive, the queue, QoS 1,
+  the reader, the bounded sends, teardown), the packets it sends online
+  (:func:`publish`, PUBACK, :data:`PINGREQ_PACKET`)
+  and :func:`parse` for every packet it receives;
+* :mod:`firmware.mqtt.connect`, the connect path: the keypad's client
+  (``for_device``) and its TLS context, the CONNECT and SUBSCRIBE packets,
+  the CONNACK check, the reconnect backoff, the broker's address and the
+  TCP/TLS opener, and :meth:`~MQTTClient.close` with its DISCONNECT.  It is
+  loaded when the client is made, after a link loss and to close, and
+  unloaded (``firmware.unload``) once the session is online.
 
 Behaviour:
 
@@ -12,10 +25,10 @@ Behaviour:
   loss (``OSError``, a timeout, a refused CONNACK, a protocol error from
   the broker, or ``ValueError``, which is how MicroPython 1.27's TLS layer
   reports a certificate or handshake failure) wait a jittered exponential
-  backoff (:class:`Backoff`, full jitter, injected random source) and
-  connect again.  Nothing else catches link errors, and nothing ends the
-  task but :meth:`close`: any other exception is counted in ``faults`` and
-  treated like link loss.
+  backoff (:func:`firmware.mqtt.connect.backoff`, full jitter, injected
+  random source) and connect again.  Nothing else catches link errors, and
+  nothing ends the task but :meth:`close`: any other exception is counted in
+  ``faults`` and treated like link loss.
 * The broker is best given as an IP address.  A name is looked up once
   (``socket.getaddrinfo`` blocks the whole loop while it runs) and the
   address reused for every reconnect; it is looked up again only after
@@ -25,7 +38,8 @@ Behaviour:
   ``open_connection`` returns once TCP is up and the TLS handshake runs
   inside the first write, so the CONNECT write is bounded by
   ``connect_timeout`` (TCP, handshake and CONNACK each), every later drain
-  by ``send_timeout``; a send that times out is link loss.
+  by ``send_timeout``; a send that times out is link loss.  Loading the
+  connect path is a read from flash, not a network wait.
 * One reader task per connection reads with no timeout and is never
   cancelled while the link is up: MicroPython's asyncio keeps one I/O-queue
   entry per socket for its reader and writer together and removes the whole
@@ -38,31 +52,42 @@ Behaviour:
   and its packet id.  Publishes made while offline wait in a bounded queue
   (oldest dropped first, counted in ``dropped``) and go out after the
   reconnect, in order.
-* The subscriptions (``_subs``: what :func:`for_device` sets, the keypad's
+* The subscriptions (``_subs``: what :func:`~firmware.mqtt.connect.for_device` sets, the keypad's
   downlink and the hall broadcasts) are made again on every connect; their
   SUBACK is not waited for.  Inbound messages go to the
   ``on_message(topic, payload, retained)`` callback; a callback that raises
   is counted in ``callback_errors`` and never stops the loop.  Inbound QoS 1
   is acknowledged after the callback ran.
-* Packets are the bytes :mod:`firmware.mqtt.packets` makes, encoded once:
-  the CONNECT when the client is made (bad settings fail at once), a
-  PUBLISH when it is posted (a bad topic or payload fails in :meth:`post`).
+* Packets are encoded once: the CONNECT when the client is made (bad
+  settings fail at once), a PUBLISH when it is posted (a bad topic or
+  payload fails in :meth:`post`).
 * Keepalive: a PINGREQ when nothing was sent or received for half the
   keepalive; no PINGRESP within another half means the link is dead.
 * Last will and a "birth" message published on every connect (the keypad's
-  presence, see :func:`for_device`).
+  presence, see :func:`~firmware.mqtt.connect.for_device`).
 
 This is what the keypad runs: it posts with :meth:`MQTTClient.post` and
 never subscribes at run time.  :class:`firmware.mqtt.host.HostClient` adds
 what a host program or a test wants (an awaitable publish, subscribe with
 the broker's answer, ``wait_connected``, ``pending``, ``drop_link``).
+
+MQTT 3.1.1 (OASIS standard, 2014) as this module speaks it: every packet is
+``fixed header byte | remaining length (1..4 byte varint, at most
+268435455) | body``; strings are UTF-8 with a 2-byte big-endian length,
+never longer than 65535 bytes and never containing U+0000.  Decoding is
+strict (see :func:`parse`) and encoding checks its arguments the same way;
+both raise :class:`MQTTProtocolError` and nothing else.  The host's
+:mod:`firmware.mqtt.codec` (both directions as packet classes, for test
+brokers and benches; never on the keypad) encodes and decodes the keypad's
+packets through these functions and :mod:`firmware.mqtt.connect`, so the two
+agree byte for byte.
 """
 
 import asyncio
 import sys
 import time
 
-from . import packets as mp
+from firmware import unload
 
 if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
     const = int
@@ -71,24 +96,65 @@ if sys.implementation.name != "micropython":  # MicroPython's compiler folds con
 # has no typing module) nothing is imported and annotations are never evaluated.
 TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
+    from types import ModuleType
     from typing import Any, Awaitable, Callable
 
     Message = tuple[str, bytes, int, bool]  # (topic, payload, qos, retain)
     Opener = Callable[[str, int, Any, "str | None"], Awaitable[tuple[Any, Any]]]
     Outgoing = tuple["int | None", bytes]  # (packet id at QoS 1 or None, the PUBLISH's bytes)
+    Received = tuple[Any, ...]  # what parse() makes of a packet, see there
 
-__all__ = ("Backoff", "MQTTClient", "MQTTConnectError", "for_device", "tls_context")
+__all__ = (
+    "PINGREQ_PACKET",
+    "MQTTClient",
+    "MQTTConnectError",
+    "MQTTError",
+    "MQTTProtocolError",
+    "parse",
+    "publish",
+)
 
-# What the broker sends (the first item of a firmware.mqtt.packets tuple)
+# Packet types (the fixed header's high nibble): what the broker sends, first in a parse() tuple
 _CONNACK = const(2)
 _PUBLISH = const(3)
 _PUBACK = const(4)
+_SUBACK = const(9)
 _PINGRESP = const(13)
 _DUP = const(0x08)  # PUBLISH fixed-header flag: a resend
+_SUBACK_FAILURE = const(0x80)
+_MAX_REMAINING = const(268435455)
+_MAX_STRING = const(0xFFFF)
 
-# ---------------------------------------------------------------- the link
-# A millisecond clock, the reconnect backoff, the broker's address, the TCP/TLS opener and the
-# TLS context: no session state.  (One module with the session: less heap on the keypad than two.)
+PINGREQ_PACKET = b"\xc0\x00"
+
+
+class MQTTError(Exception):
+    """Base of the client's MQTT errors."""
+
+
+class MQTTProtocolError(MQTTError):
+    """Bytes that are not a well-formed MQTT 3.1.1 packet, or values that cannot be encoded."""
+
+
+class MQTTConnectError(MQTTError):
+    """The broker refused the connection; ``code`` is the CONNACK return code (1..5).
+
+    Made by :mod:`firmware.mqtt.connect` (which has the texts), defined here so
+    that the class stays the same while that module is unloaded and loaded again."""
+
+    code: int
+
+
+def _connect_path() -> "ModuleType":
+    """:mod:`firmware.mqtt.connect`, loaded if it is not (it is unloaded once online).
+
+    Returned, never kept: a reference in a long-lived frame or attribute would keep its code."""
+    from . import connect
+
+    return connect
+
+
+# ---------------------------------------------------------------- the clock
 
 _TICKS_MS = getattr(time, "ticks_ms", None)  # MicroPython
 _TICKS_DIFF = getattr(time, "ticks_diff", None)
@@ -107,95 +173,168 @@ def _elapsed(since: int) -> int:
     return _ticks() - since
 
 
-def _default_rand() -> float:
-    """A float in [0, 1) from the hardware/OS RNG, so keypads booted together differ."""
-    try:
-        import os
-
-        b = os.urandom(4)
-        return ((b[0] << 16) | (b[1] << 8) | b[2]) / 16777216.0
-    except (ImportError, AttributeError, OSError, NotImplementedError):
-        import random
-
-        return random.getrandbits(24) / 16777216.0
+# ---------------------------------------------------------------- packets
 
 
-class MQTTConnectError(mp.MQTTError):
-    """The broker refused the connection; ``code`` is the CONNACK return code (1..5)."""
+def publish(
+    topic: str,
+    payload: bytes,
+    qos: int = 0,
+    retain: bool = False,
+    dup: bool = False,
+    packet_id: "int | None" = None,
+) -> bytes:
+    """PUBLISH; ``packet_id`` (1..65535) is required at QoS 1 and 2 and absent at QoS 0, like DUP.
+    The topic is one may publish to: non-empty, no ``+`` or ``#``."""
+    if not isinstance(topic, str) or not topic or "+" in topic or "#" in topic:
+        raise MQTTProtocolError("bad PUBLISH topic %r" % (topic,))
+    if not isinstance(qos, int) or isinstance(qos, bool) or not 0 <= qos <= 2:
+        raise MQTTProtocolError("QoS must be 0..2: %r" % (qos,))
+    if "\x00" in topic:
+        raise MQTTProtocolError("topic contains U+0000")
+    name = topic.encode("utf-8")
+    if len(name) > _MAX_STRING:
+        raise MQTTProtocolError("topic longer than 65535 bytes")
+    first = (_PUBLISH << 4) | (qos << 1) | (1 if retain else 0)
+    body = bytes((len(name) >> 8, len(name) & 0xFF)) + name
+    if qos:
+        pid = packet_id
+        if not isinstance(pid, int) or isinstance(pid, bool) or not 1 <= pid <= 0xFFFF:
+            raise MQTTProtocolError("packet id must be 1..65535: %r" % (pid,))
+        body += bytes((pid >> 8, pid & 0xFF))
+        if dup:
+            first |= _DUP
+    elif dup or packet_id is not None:
+        raise MQTTProtocolError("DUP or packet id on a QoS 0 PUBLISH")
+    if not isinstance(payload, (bytes, bytearray, memoryview)):
+        raise MQTTProtocolError("payload must be bytes, not %s" % type(payload).__name__)
+    body += bytes(payload)
+    # the fixed header: the type and flags byte, then the remaining length (7 bits a byte, low first)
+    n = len(body)
+    if n > _MAX_REMAINING:
+        raise MQTTProtocolError("remaining length out of range: %d" % n)
+    head = bytearray((first,))
+    while True:
+        low = n & 0x7F
+        n >>= 7
+        head.append(low | 0x80 if n else low)
+        if not n:
+            return bytes(head) + body
 
-    def __init__(self, code: int) -> None:
-        text = mp.CONNACK_MESSAGES[code] if 0 <= code <= 5 else "?"
-        mp.MQTTError.__init__(self, "connection refused (%d: %s)" % (code, text))
-        self.code = code
 
+def parse(buf: bytes, max_packet: int = _MAX_REMAINING + 5) -> "tuple[Received | None, int]":
+    """The first whole packet in ``buf`` and how many bytes it took, or ``(None, 0)`` while
+    more are needed.  The fixed-header byte is checked as soon as it is there, and a packet
+    longer than ``max_packet`` bytes is refused from its length alone.
 
-class Backoff:
-    """Full-jitter exponential backoff: ``delay = rand() * min(cap, base * 2**attempt)``.
+    A packet is a tuple whose first item is its type:
 
-    With full jitter the first retries of thousands of keypads that lost the
-    broker at the same instant spread evenly over ``[0, base)`` instead of
-    arriving together.  ``rand`` returns a float in ``[0, 1)``.
+    ====================  ==================================================
+    CONNACK (2)           ``(2, session_present, return_code)``
+    PUBLISH (3)           ``(3, topic, payload, qos, retain, dup, packet_id)``
+                          (``packet_id`` None at QoS 0)
+    PUBACK (4)            ``(4, packet_id)``
+    SUBACK (9)            ``(9, packet_id, return_codes)`` (bytes: granted QoS
+                          0..2 or 0x80, failure, one per filter)
+    PINGRESP (13)         ``(13,)``
+    ====================  ==================================================
+
+    Any other packet type is an :class:`MQTTProtocolError`: the keypad never
+    asks for what would bring one (UNSUBSCRIBE, QoS 2), and the rest only a
+    broker receives.  So are wrong fixed-header flags, bad lengths, trailing
+    bytes, QoS 3, DUP on QoS 0, packet id 0, a topic that is not UTF-8 or has
+    U+0000 or wildcards, an empty SUBACK and the like: nothing else is ever
+    raised on any input.
     """
-
-    def __init__(
-        self, base: float = 1.0, cap: float = 60.0, rand: "Callable[[], float] | None" = None
-    ) -> None:
-        if not base > 0 or cap < base:
-            raise ValueError("backoff needs 0 < base <= cap")
-        self.base = base
-        self.cap = cap
-        self.rand = rand if rand is not None else _default_rand
-        self.attempt = 0
-
-    def next(self) -> float:
-        """The next delay in seconds; each call doubles the ceiling up to ``cap``."""
-        delay = self.rand() * min(self.cap, self.base * (1 << self.attempt))
-        if self.attempt < 30:  # 2**30 times base is past any cap
-            self.attempt += 1
-        return delay
-
-    def reset(self) -> None:
-        self.attempt = 0
-
-
-def _is_ip(host: str) -> bool:
-    """A dotted IPv4 literal (no resolver needed)."""
-    parts = host.split(".")
-    return len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and int(p) < 256 for p in parts)
-
-
-def _default_resolver(host: str, port: int) -> str:
-    """The first address of ``host`` (a blocking lookup: done once, then cached)."""
-    import socket
-
-    return str(socket.getaddrinfo(host, port)[0][-1][0])
-
-
-async def _open_connection(
-    host: str, port: int, ssl: "Any", server_hostname: "str | None"
-) -> "tuple[Any, Any]":
-    if ssl is None:
-        return await asyncio.open_connection(host, port)
-    return await asyncio.open_connection(host, port, ssl=ssl, server_hostname=server_hostname)
-
-
-def tls_context(cafile: "str | None" = None, cadata: "Any" = None) -> "Any":
-    """A client TLS context that trusts only the given CA (the hall CA) and checks the host.
-
-    ``cafile`` is a path; ``cadata`` the CA certificate itself (PEM text on
-    CPython; on MicroPython what its ``load_verify_locations`` accepts).
-    """
-    import ssl
-
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    if hasattr(ctx, "check_hostname"):
-        ctx.check_hostname = True
-    if cafile is not None:
-        ctx.load_verify_locations(cafile=cafile)
-    if cadata is not None:
-        ctx.load_verify_locations(cadata=cadata)
-    return ctx
+    if not buf:
+        return None, 0
+    first = buf[0]
+    kind = first >> 4
+    if kind not in (_CONNACK, _PUBLISH, _PUBACK, _SUBACK, _PINGRESP):
+        raise MQTTProtocolError(
+            ("reserved packet type %d" if kind in (0, 15) else "packet type %d is not one this client receives")
+            % kind
+        )
+    if kind != _PUBLISH and first & 0x0F:
+        raise MQTTProtocolError("bad fixed header flags 0x%02x" % first)
+    # the remaining length: 1..4 bytes, 7 bits each, low first
+    n = 0
+    at = 1
+    while True:
+        if at >= len(buf):
+            return None, 0
+        b = buf[at]
+        n |= (b & 0x7F) << (7 * (at - 1))
+        at += 1
+        if not b & 0x80:
+            break
+        if at == 5:
+            raise MQTTProtocolError("remaining length longer than 4 bytes")
+    end = at + n
+    if end > max_packet:
+        raise MQTTProtocolError("packet of %d bytes exceeds the limit of %d" % (end, max_packet))
+    if len(buf) < end:
+        return None, 0
+    body = buf[at:end]
+    truncated = "packet truncated"
+    if kind == _PINGRESP:
+        if n:
+            raise MQTTProtocolError("%d trailing bytes" % n)
+        return (_PINGRESP,), end
+    if n < 2:
+        raise MQTTProtocolError(truncated)
+    word = (body[0] << 8) | body[1]  # CONNACK: flags and return code; else a length or packet id
+    if kind == _PUBLISH:
+        qos = (first >> 1) & 3
+        dup = bool(first & _DUP)
+        if qos == 3:
+            raise MQTTProtocolError("PUBLISH QoS 3")
+        if dup and not qos:
+            raise MQTTProtocolError("DUP on a QoS 0 PUBLISH")
+        at = 2 + word
+        if at > n:
+            raise MQTTProtocolError(truncated)
+        try:
+            topic = bytes(body[2:at]).decode("utf-8")
+        except (UnicodeError, ValueError):
+            raise MQTTProtocolError("topic is not UTF-8") from None
+        if "\x00" in topic:
+            raise MQTTProtocolError("topic contains U+0000")
+        if not topic or "+" in topic or "#" in topic:
+            raise MQTTProtocolError("bad PUBLISH topic")
+        pid = None
+        if qos:
+            if n < at + 2:
+                raise MQTTProtocolError(truncated)
+            pid = (body[at] << 8) | body[at + 1]
+            if not pid:
+                raise MQTTProtocolError("packet id 0")
+            at += 2
+        return (_PUBLISH, topic, bytes(body[at:]), qos, bool(first & 0x01), dup, pid), end
+    if kind == _CONNACK:
+        flags, code = body[0], body[1]
+        if n > 2:
+            raise MQTTProtocolError("%d trailing bytes" % (n - 2))
+        if flags & 0xFE:
+            raise MQTTProtocolError("reserved CONNACK flags set")
+        if code > 5:
+            raise MQTTProtocolError("CONNACK return code %d" % code)
+        if flags and code:
+            raise MQTTProtocolError("session present on a refused CONNACK")
+        return (_CONNACK, bool(flags), code), end
+    if not word:
+        raise MQTTProtocolError("packet id 0")
+    if kind == _PUBACK:
+        if n > 2:
+            raise MQTTProtocolError("%d trailing bytes" % (n - 2))
+        return (_PUBACK, word), end
+    codes = bytes(body[2:])  # SUBACK
+    if not codes:
+        raise MQTTProtocolError("SUBACK without return codes")
+    for code in codes:
+        if code > 2 and code != _SUBACK_FAILURE:
+            raise MQTTProtocolError("bad SUBACK return code %d" % code)
+    return (_SUBACK, word, codes), end
 
 
 # ---------------------------------------------------------------- the session
@@ -248,25 +387,30 @@ class MQTTClient:
         self.keepalive = keepalive
         self.birth = birth
         self.on_message = on_message
-        self.backoff = Backoff(backoff_base, backoff_cap, rand)
+        # the reconnect backoff (firmware.mqtt.connect.backoff): rand None is the hardware/OS RNG
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.backoff_attempt = 0  # doubles the ceiling on each retry, 0 again once online
+        self.rand = rand
         self._sleep: Callable[[float], Awaitable[object]] = sleep if sleep is not None else asyncio.sleep
         self.connect_timeout = connect_timeout
         self.send_timeout = send_timeout
         self.queue_max = queue_max
         self.max_inflight = max_inflight
         self.max_packet = max_packet
-        self._open: Opener = open_connection if open_connection is not None else _open_connection
+        self._open = open_connection  # None: asyncio's (firmware.mqtt.connect)
         # A broker name is looked up once and the address reused (a lookup blocks the whole
         # loop); looked up again after ``resolve_after`` failed connects.  An IP is used as is.
-        if resolver is None and open_connection is None:
-            resolver = _default_resolver
+        # No resolver: the system's, unless open_connection is given (it gets the name).
         self._resolver = resolver
         self.resolve_after = resolve_after
-        self.address: str | None = host if _is_ip(host) else None
+        self.address: str | None = None
         self.lookups = 0
         self._failed_since_lookup = 0
-        # the CONNECT packet, encoded once: bad settings fail here, at once
-        self._connect = mp.connect(client_id, clean_session, keepalive, will, username, password)
+        # the CONNECT packet, encoded once: bad settings (and backoff) fail here, at once
+        self._connect: bytes = _connect_path().prepare(
+            self, client_id, clean_session, will, username, password
+        )
 
         self.connected = False
         self.connects = 0  # CONNACKs accepted
@@ -309,8 +453,13 @@ class MQTTClient:
         """Connect and stay connected until :meth:`close`; the one place link loss is caught."""
         while not self._closing:
             try:
-                await self._session()
-            except (OSError, EOFError, _TIMEOUT, mp.MQTTError) as e:
+                # the connect path until the broker's CONNACK (and the resends and subscriptions
+                # after it), then, with the connect path unloaded, serve until link loss
+                await _connect_path().go_online(self)
+                unload("firmware.mqtt.connect")
+                await self._pump()
+                await self._serve()
+            except (OSError, EOFError, _TIMEOUT, MQTTError) as e:
                 self.last_error = e
                 if isinstance(e, MQTTConnectError):
                     self.refused = e.code
@@ -324,7 +473,11 @@ class MQTTClient:
                 self._teardown()
             if self._closing:
                 break
-            await self._sleep(self.backoff.next())
+            try:
+                delay = _connect_path().backoff(self)
+            except Exception:  # the connect path cannot be loaded now (memory): wait the longest
+                delay = self.backoff_cap
+            await self._sleep(delay)
 
     def post(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> "int | None":
         """Queue a message for the client task to send; never waits on the network.
@@ -336,9 +489,9 @@ class MQTTClient:
         bounded), never key scanning or the watchdog.
         """
         if qos not in (0, 1):
-            raise mp.MQTTProtocolError("this client publishes QoS 0 or 1, not %r" % (qos,))
+            raise MQTTProtocolError("this client publishes QoS 0 or 1, not %r" % (qos,))
         pid = self._next_pid() if qos else None
-        data = mp.publish(topic, payload, qos, retain, False, pid)
+        data = publish(topic, payload, qos, retain, False, pid)
         if len(self._queue) >= self.queue_max:
             self._queue.pop(0)
             self.dropped += 1
@@ -347,86 +500,12 @@ class MQTTClient:
         return pid
 
     async def close(self, disconnect: bool = True) -> None:
-        """Stop. ``disconnect=False`` drops the socket without DISCONNECT: the will is sent."""
-        self._closing = True
-        if disconnect and self.connected:
-            try:  # noqa: SIM105
-                await asyncio.wait_for(self._send(mp.DISCONNECT_PACKET), 2)
-            except (OSError, _TIMEOUT):
-                pass
-        self._teardown()
-        await self._stop_task()
+        """Stop. ``disconnect=False`` drops the socket without DISCONNECT: the will is sent.
+        (In the connect path, :func:`firmware.mqtt.connect.close`: the keypad closes only when
+        it stops.)"""
+        await _connect_path().close(self, disconnect)
 
     # ------------------------------------------------------------ the session
-
-    async def _session(self) -> None:
-        self.attempts += 1
-        self._broken = False
-        self._ping_at = None
-        self._rerror = None
-        self._connack = None
-        self._wake.clear()
-        reader, self._writer = await asyncio.wait_for(
-            self._open(self._target(), self.port, self.ssl, self.server_hostname),
-            self.connect_timeout,
-        )
-        # MicroPython 1.27 runs the TLS handshake inside this first write: bounded here.
-        await self._send(self._connect, self.connect_timeout)
-        self._rtask = asyncio.create_task(self._read_loop(reader))
-        if not await self._wait_wake(self.connect_timeout, lambda: self._connack is not None):
-            raise OSError("no CONNACK within %s s" % self.connect_timeout)
-        code = self._connack[2]  # type: ignore[index]
-        if code:
-            raise MQTTConnectError(code)
-
-        self.connected = True
-        self._failed_since_lookup = 0
-        self.connects += 1
-        self.refused = None
-        self.backoff.reset()
-        self._last_rx = _ticks()
-        if self.birth:  # first in the queue, before anyone can publish on this link
-            topic, payload, qos, retain = self.birth
-            pid = self._next_pid() if qos else None
-            self._queue.insert(0, (pid, mp.publish(topic, payload, qos, retain, False, pid)))
-        for _, data in self._inflight:  # not acknowledged on the last link: send again, marked DUP
-            await self._send(bytes((data[0] | _DUP,)) + data[1:])
-        if self._subs:
-            await self._send(mp.subscribe(self._next_pid(), self._subs))
-        await self._pump()
-        await self._serve()
-
-    def _target(self) -> str:
-        """Where to connect: the IP, the cached lookup, or (no resolver) the host as given."""
-        resolver = self._resolver
-        if resolver is None or _is_ip(self.host):
-            return self.host
-        if self.address is None or self._failed_since_lookup >= self.resolve_after:
-            self._failed_since_lookup = 0
-            self.lookups += 1
-            self.address = resolver(self.host, self.port)  # OSError: link loss, retried later
-        self._failed_since_lookup += 1  # cleared by the CONNACK
-        return self.address
-
-    async def _wait_wake(self, timeout: float, done: "Callable[[], bool]") -> bool:
-        """Wait (on the reader's Event, never on the socket) until ``done()`` or ``timeout``
-        seconds; raises what the reader hit."""
-        start = _ticks()
-        while True:
-            if self._rerror is not None:
-                raise self._rerror
-            if self._broken:
-                raise OSError("link lost")
-            if done():
-                return True
-            left = timeout * 1000 - _elapsed(start)
-            if left <= 0:
-                return False
-            self._wake.clear()
-            try:  # noqa: SIM105  (MicroPython has no contextlib)
-                await asyncio.wait_for(self._wake.wait(), left / 1000)
-            except _TIMEOUT:
-                pass
 
     async def _read_loop(self, reader: "Any") -> None:
         """The connection's only reader: no timeout, never cancelled while the link is up."""
@@ -439,13 +518,13 @@ class MQTTClient:
                 self._last_rx = _ticks()
                 buf += data
                 while buf:
-                    pkt, used = mp.parse(buf, self.max_packet)
+                    pkt, used = parse(buf, self.max_packet)
                     if pkt is None:
                         break
                     buf = buf[used:]
                     if self._connack is None:
                         if pkt[0] != _CONNACK:
-                            raise mp.MQTTProtocolError("expected CONNACK, got packet type %d" % pkt[0])
+                            raise MQTTProtocolError("expected CONNACK, got packet type %d" % pkt[0])
                         self._connack = pkt
                         self._wake.set()
                         if pkt[2]:  # refused: the session ends
@@ -462,12 +541,28 @@ class MQTTClient:
 
     async def _serve(self) -> None:
         """Send what :meth:`post` queued and keep the link alive: a PINGREQ after half the
-        keepalive without traffic either way, link loss after another half without PINGRESP."""
+        keepalive without traffic either way, link loss after another half without PINGRESP.
+
+        Each tick waits on the reader's Event, never on the socket, and raises at once what
+        the reader hit."""
         keepalive = self.keepalive
-        tick = min(max(keepalive / 4, 0.05), 5.0) if keepalive else 5.0
+        tick = (min(max(keepalive / 4, 0.05), 5.0) if keepalive else 5.0) * 1000  # ms
         half = keepalive * 500  # ms
         while True:
-            await self._wait_wake(tick, lambda: False)
+            start = _ticks()
+            while True:
+                if self._rerror is not None:
+                    raise self._rerror
+                if self._broken:
+                    raise OSError("link lost")
+                left = tick - _elapsed(start)
+                if left <= 0:
+                    break
+                self._wake.clear()
+                try:  # noqa: SIM105  (MicroPython has no contextlib)
+                    await asyncio.wait_for(self._wake.wait(), left / 1000)
+                except _TIMEOUT:
+                    pass
             if self._closing:
                 raise OSError("client closing")
             await self._pump()
@@ -479,29 +574,29 @@ class MQTTClient:
             elif _elapsed(self._last_tx) >= half or _elapsed(self._last_rx) >= half:
                 self._ping_at = _ticks()
                 self.pings += 1
-                await self._send(mp.PINGREQ_PACKET)
+                await self._send(PINGREQ_PACKET)
 
-    async def _handle(self, pkt: "tuple[Any, ...]") -> None:
+    async def _handle(self, pkt: "Received") -> None:
         kind = pkt[0]
         if kind == _PUBLISH:
             _, topic, payload, qos, retain, _, pid = pkt
             if qos == 2:
-                raise mp.MQTTProtocolError("QoS 2 delivery, but we never subscribe above QoS 1")
+                raise MQTTProtocolError("QoS 2 delivery, but we never subscribe above QoS 1")
             if self.on_message is not None:
                 try:
                     self.on_message(topic, payload, retain)
                 except Exception as e:  # one bad message never stops the loop
                     self.callback_errors += 1
                     self.last_error = e
-            if qos:  # the codec guarantees an id
-                await self._send(mp.puback(pid))
+            if qos:  # PUBACK; parse() guarantees an id
+                await self._send(bytes((_PUBACK << 4, 2, pid >> 8, pid & 0xFF)))
         elif kind == _PUBACK:
             self._inflight = [m for m in self._inflight if m[0] != pkt[1]]
             await self._pump()
         elif kind == _PINGRESP:
             self._ping_at = None
         elif kind == _CONNACK:
-            raise mp.MQTTProtocolError("a second CONNACK from the broker")
+            raise MQTTProtocolError("a second CONNACK from the broker")
         # a SUBACK answers the subscriptions renewed on connect: nothing waits for it
 
     # ------------------------------------------------------------ sending
@@ -588,54 +683,3 @@ class MQTTClient:
         self._writer = None
         self.connected = False
         self._ping_at = None
-
-    async def _stop_task(self) -> None:
-        """Stop the run task (``_closing`` is already set, so it also stops by itself)."""
-        task = self._task
-        self._task = None
-        current = asyncio.current_task()
-        if task is None or task is current:
-            return
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            # ours to swallow only if it was the run task that got cancelled, not our caller
-            cancelling = getattr(current, "cancelling", None)
-            if cancelling is not None and cancelling():
-                raise
-        except Exception:
-            pass
-
-
-def for_device(
-    hall: str,
-    device_id: str,
-    password: "str | bytes",
-    host: str,
-    port: int = 8883,
-    ssl: "Any" = None,
-    server_hostname: "str | None" = None,
-    cls: "type[MQTTClient] | None" = None,
-    **kw: "Any",
-) -> MQTTClient:
-    """The keypad's client: username and client id = device id, presence as will and birth,
-    subscribed to its own downlink and the hall broadcasts (exactly what the ACL allows).
-    ``cls``: a subclass to make instead (:class:`firmware.mqtt.host.HostClient`)."""
-    from protocol import device as wire
-
-    presence = wire.topic(hall, device_id, "presence")
-    client = (cls or MQTTClient)(
-        device_id,
-        host,
-        port,
-        username=device_id,
-        password=password,
-        ssl=ssl,
-        server_hostname=server_hostname,
-        will=(presence, wire.PRESENCE_OFFLINE, 1, True),
-        birth=(presence, wire.PRESENCE_ONLINE, 1, True),
-        **kw,
-    )
-    client._subs = [(wire.topic(hall, device_id, "down"), 1), (wire.hall_filter(hall), 1)]
-    return client

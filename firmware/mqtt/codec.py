@@ -1,13 +1,17 @@
 """MQTT 3.1.1 packet codec, both directions, sans-I/O (bytes <-> packet objects, no sockets).
 
 For test brokers, benches and the byte-exact tests against paho, never for
-the keypad: the keypad loads :mod:`firmware.mqtt.packets`, its own side as
-functions and tuples.  Here every packet is an object with equality and a
-repr, and every packet type decodes, so one set of classes speaks both
-sides.  What the keypad sends (CONNECT, PUBLISH, PUBACK, SUBSCRIBE, PINGREQ,
-DISCONNECT) is encoded, and what it receives (CONNACK, PUBLISH, PUBACK,
-SUBACK, PINGRESP) decoded, by :mod:`firmware.mqtt.packets` itself, so the
-keypad's bytes are the bytes tested here; the rest (the broker's side,
+the keypad: the keypad's own side, as functions and tuples, is in
+:mod:`firmware.mqtt.client` (and :mod:`firmware.mqtt.connect` while it
+connects).  Here every packet is an object with equality and a repr, and
+every packet type decodes, so one set of classes speaks both sides.  What
+the keypad sends (CONNECT, PUBLISH, SUBSCRIBE, PINGREQ, DISCONNECT) is
+encoded, and what it receives (CONNACK, PUBLISH, PUBACK, SUBACK, PINGRESP)
+decoded, by the keypad's own functions (PUBLISH and
+:func:`~firmware.mqtt.client.parse` in the client, CONNECT and SUBSCRIBE in
+:mod:`firmware.mqtt.connect`), so the keypad's bytes are the bytes tested
+here; its PUBACK, built inline by the client, has the layout of
+:class:`Puback` (tests check the bytes).  The rest (the broker's side,
 QoS 2's PUBREC, PUBREL and PUBCOMP, UNSUBSCRIBE and UNSUBACK) is here.
 
 Runs on MicroPython and CPython: no dataclasses, no typing at run time.
@@ -30,23 +34,14 @@ seen so far and keeps the rest, so a packet split across reads and several
 packets in one read both work.  After an error it stays failed.
 """
 
-from . import packets as _p
-from .packets import (
-    CONNACK_MESSAGES,
-    SUBACK_FAILURE,
-    MQTTError,
-    MQTTProtocolError,
-    _fail,
-    _frame,
-    _pid,
-    _text,
-    valid_topic_filter,
-    valid_topic_name,
-)
+from . import client as _c
+from . import connect as _k
+from .client import PINGREQ_PACKET, MQTTError, MQTTProtocolError
+from .connect import CONNACK_MESSAGES, DISCONNECT_PACKET, _frame, valid_topic_filter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, NoReturn
 
 __all__ = [
     "ACCEPTED",
@@ -121,6 +116,63 @@ REFUSED_NOT_AUTHORIZED = 5
 
 PROTOCOL_NAME = "MQTT"
 PROTOCOL_LEVEL = 4
+SUBACK_FAILURE = 0x80
+
+
+def _fail(msg: str) -> "NoReturn":
+    raise MQTTProtocolError(msg)
+
+
+def valid_topic_name(topic: object) -> bool:
+    """True for a topic one may PUBLISH to: non-empty, no ``+`` or ``#``."""
+    return isinstance(topic, str) and len(topic) > 0 and "+" not in topic and "#" not in topic
+
+
+def _pid(pid: object) -> bytes:
+    if not isinstance(pid, int) or isinstance(pid, bool) or not 1 <= pid <= 0xFFFF:
+        _fail("packet id must be 1..65535: %r" % (pid,))
+    return bytes((pid >> 8, pid & 0xFF))
+
+
+def _text(raw: bytes, what: str) -> str:
+    """UTF-8 without U+0000, as every MQTT string must be."""
+    try:
+        text = bytes(raw).decode("utf-8")
+    except (UnicodeError, ValueError):
+        _fail("%s is not UTF-8" % what)
+    if "\x00" in text:
+        _fail("%s contains U+0000" % what)
+    return text
+
+
+def _keypads(first: int, body: bytes) -> "tuple[Any, ...]":
+    """A packet the keypad receives, decoded by the keypad's own :func:`firmware.mqtt.client.parse`."""
+    pkt, _ = _c.parse(_frame(first, body))
+    assert pkt is not None
+    return pkt
+
+
+def _extent(buf: bytes, max_packet: int) -> "tuple[int, int] | None":
+    """Where the body of the packet at the start of ``buf`` starts and where the packet ends;
+    None until its length is known and all of it is in ``buf``."""
+    length = 0
+    i = 1
+    while True:
+        if i >= len(buf):
+            return None
+        b = buf[i]
+        length |= (b & 0x7F) << (7 * (i - 1))
+        i += 1
+        if not b & 0x80:
+            break
+        if i == 5:
+            _fail("remaining length longer than 4 bytes")
+    total = i + length
+    if total > max_packet:
+        _fail("packet of %d bytes exceeds the limit of %d" % (total, max_packet))
+    if len(buf) < total:
+        return None
+    return i, total
 
 
 class _Reader:
@@ -172,7 +224,7 @@ class Packet:
 
     ``_decode(first, body)`` builds a packet from its fixed-header byte and
     body; the packets the keypad receives are decoded by
-    :func:`firmware.mqtt.packets.decode` and built from its tuple.
+    :func:`firmware.mqtt.client.parse` and built from its tuple.
     """
 
     TYPE = 0
@@ -242,7 +294,7 @@ class Connect(Packet):
             will = (self.will_topic, self.will_message, self.will_qos, self.will_retain)
         elif self.will_qos or self.will_retain or self.will_message:
             _fail("will QoS, retain or message without a will topic")
-        return _p.connect(
+        return _k.connect(
             self.client_id, self.clean_session, self.keepalive, will, self.username, self.password
         )
 
@@ -312,7 +364,7 @@ class Connack(Packet):
 
     @classmethod
     def _decode(cls, first: int, body: bytes) -> "Packet":
-        _, session_present, code = _p.decode(first, body)
+        _, session_present, code = _keypads(first, body)
         return cls(session_present, code)
 
 
@@ -337,11 +389,11 @@ class Publish(Packet):
         self.packet_id = packet_id
 
     def encode(self) -> bytes:
-        return _p.publish(self.topic, self.payload, self.qos, self.retain, self.dup, self.packet_id)
+        return _c.publish(self.topic, self.payload, self.qos, self.retain, self.dup, self.packet_id)
 
     @classmethod
     def _decode(cls, first: int, body: bytes) -> "Packet":
-        return cls(*_p.decode(first, body)[1:])
+        return cls(*_keypads(first, body)[1:])
 
 
 class _IdOnly(Packet):
@@ -364,12 +416,9 @@ class _IdOnly(Packet):
 class Puback(_IdOnly):
     TYPE = PUBACK
 
-    def encode(self) -> bytes:
-        return _p.puback(self.packet_id)
-
     @classmethod
     def _decode(cls, first: int, body: bytes) -> "Packet":
-        return cls(_p.decode(first, body)[1])
+        return cls(_keypads(first, body)[1])
 
 
 class Pubrec(_IdOnly):
@@ -419,7 +468,7 @@ class Subscribe(Packet):
         self.topics = [(f, q) for f, q in topics]
 
     def encode(self) -> bytes:
-        return _p.subscribe(self.packet_id, self.topics)
+        return _k.subscribe(self.packet_id, self.topics)
 
     @classmethod
     def _decode(cls, first: int, body: bytes) -> "Packet":
@@ -448,7 +497,7 @@ class Suback(Packet):
 
     @classmethod
     def _decode(cls, first: int, body: bytes) -> "Packet":
-        _, pid, codes = _p.decode(first, body)
+        _, pid, codes = _keypads(first, body)
         return cls(pid, list(codes))
 
 
@@ -468,7 +517,7 @@ class Unsubscribe(Packet):
         for flt in self.topics:
             if not valid_topic_filter(flt):
                 _fail("bad topic filter %r" % (flt,))
-            body += _p._str(flt, "topic filter")
+            body += _k._str(flt, "topic filter")
         return _frame((UNSUBSCRIBE << 4) | self.FLAGS, body)
 
     @classmethod
@@ -492,7 +541,7 @@ class Pingreq(_Empty):
     TYPE = PINGREQ
 
     def encode(self) -> bytes:
-        return _p.PINGREQ_PACKET
+        return PINGREQ_PACKET
 
 
 class Pingresp(_Empty):
@@ -500,7 +549,7 @@ class Pingresp(_Empty):
 
     @classmethod
     def _decode(cls, first: int, body: bytes) -> "Packet":
-        _p.decode(first, body)
+        _keypads(first, body)
         return cls()
 
 
@@ -508,7 +557,7 @@ class Disconnect(_Empty):
     TYPE = DISCONNECT
 
     def encode(self) -> bytes:
-        return _p.DISCONNECT_PACKET
+        return DISCONNECT_PACKET
 
 
 # ---------------------------------------------------------------- decoding
@@ -571,7 +620,7 @@ class Parser:
             while self._buf:
                 buf = self._buf
                 _check_first(buf[0])
-                at = _p._extent(buf, self.max_packet)
+                at = _extent(buf, self.max_packet)
                 if at is None:
                     break
                 out.append(decode(buf[0], buf[at[0] : at[1]]))

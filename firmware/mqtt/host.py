@@ -7,7 +7,7 @@ at run time with the broker's answer, :meth:`~HostClient.wait_connected`,
 :meth:`~HostClient.is_pending` and :meth:`~HostClient.pending`, and
 :meth:`~HostClient.drop_link` for fault injection.  The keypad posts with
 :meth:`~firmware.mqtt.client.MQTTClient.post` and subscribes only to what
-:func:`~firmware.mqtt.client.for_device` sets, so it never loads this module.
+:func:`~firmware.mqtt.connect.for_device` sets, so it never loads this module.
 
 Runs on MicroPython and CPython alike, like the client.
 """
@@ -15,7 +15,6 @@ Runs on MicroPython and CPython alike, like the client.
 import asyncio
 
 from . import client as _client
-from . import packets as mp
 from .client import _elapsed, _ticks
 
 TYPE_CHECKING = False
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ("HostClient", "for_device")
 
-_SUBACK = 9  # the packet type, first in a firmware.mqtt.packets tuple
+_SUBACK = 9  # the packet type, first in a firmware.mqtt.client.parse tuple
 
 
 class HostClient(_client.MQTTClient):
@@ -72,7 +71,8 @@ class HostClient(_client.MQTTClient):
     async def subscribe(self, topic_filter: str, qos: int = 1, timeout: float = 10.0) -> "int | None":
         """Subscribe now and on every reconnect; the granted QoS, 0x80, or None if offline or
         unanswered within ``timeout`` seconds."""
-        mp.subscribe(1, [(topic_filter, qos)])  # validates
+        subscribe = _client._connect_path().subscribe  # the connect path's SUBSCRIBE
+        subscribe(1, [(topic_filter, qos)])  # validates
         self._subs = [(f, q) for f, q in self._subs if f != topic_filter]
         self._subs.append((topic_filter, qos))
         if not self.connected:
@@ -80,7 +80,7 @@ class HostClient(_client.MQTTClient):
         pid = self._next_pid()
         waiter = self._waiters[pid] = [asyncio.Event(), None]
         try:
-            await self._send(mp.subscribe(pid, [(topic_filter, qos)]))
+            await self._send(subscribe(pid, [(topic_filter, qos)]))
             await asyncio.wait_for(waiter[0].wait(), timeout)
         except _client._TIMEOUT:  # before OSError: CPython's TimeoutError is an OSError
             pass
@@ -122,7 +122,7 @@ class HostClient(_client.MQTTClient):
 def for_device(
     hall: str, device_id: str, password: "str | bytes", host: str, port: int = 8883, **kw: "Any"
 ) -> HostClient:
-    """:func:`firmware.mqtt.client.for_device`, as a :class:`HostClient`."""
-    client = _client.for_device(hall, device_id, password, host, port, cls=HostClient, **kw)
+    """:func:`firmware.mqtt.connect.for_device`, as a :class:`HostClient`."""
+    client = _client._connect_path().for_device(hall, device_id, password, host, port, cls=HostClient, **kw)
     assert isinstance(client, HostClient)
     return client

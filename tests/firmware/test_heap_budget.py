@@ -65,8 +65,10 @@ def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
     assert r["refill_modules"] == overlay and r["refilled_modules"] == []
     assert r["after_boot"] < r["refill_live"] <= r["peak_slice"]
     assert r["peak_sign"] - r["after_boot"] < 2 * 1024
-    # only what the keypad runs is loaded: the client's side of MQTT, the selected profile
-    assert {"firmware.mqtt.packets", "firmware.mqtt.client"} <= set(r["boot_modules"])
+    # only what the keypad runs is loaded: the client's side of MQTT, the selected profile;
+    # the client's connect path is loaded with the client and unloaded once it is online
+    assert "firmware.mqtt.client" in r["boot_modules"] and "firmware.mqtt.connect" in r["boot_loaded"]
+    assert "firmware.mqtt.connect" not in r["boot_modules"]
     for host_side in ("firmware.mqtt.codec", "firmware.mqtt.host"):  # the host's packet classes and client
         assert host_side not in r["boot_modules"] and host_side not in r["modules"]
     assert "firmware.hal.profile_table" not in r["boot_modules"]

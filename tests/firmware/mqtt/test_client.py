@@ -16,7 +16,7 @@ import pytest
 
 from firmware.mqtt import client as mc
 from firmware.mqtt import codec as c
-from firmware.mqtt import host
+from firmware.mqtt import connect, host
 from protocol import topics
 
 WAIT = 10.0
@@ -114,10 +114,15 @@ def client_for(broker: ScriptedBroker, **kw: object) -> host.HostClient:
 # --------------------------------------------------------------- backoff
 
 
+def backoff(base: float, cap: float, rand: Callable[[], float] | None = None) -> mc.MQTTClient:
+    """A client whose reconnect backoff (firmware.mqtt.connect.backoff) the tests draw from."""
+    return mc.MQTTClient("kp-1", "127.0.0.1", 1, backoff_base=base, backoff_cap=cap, rand=rand)
+
+
 def test_backoff_first_retries_of_3000_keypads_are_spread_not_in_lockstep() -> None:
     rng = random.Random(20260101)
     base = 2.0
-    firsts = [mc.Backoff(base, 60.0, rng.random).next() for _ in range(3000)]
+    firsts = [connect.backoff(backoff(base, 60.0, rng.random)) for _ in range(3000)]
     assert all(0 <= d < base for d in firsts)
     assert len(set(firsts)) > 2990  # no two hundred clients on the same instant
     # spread evenly: every 100 ms slot of [0, 2 s) gets a share near 3000/20 = 150
@@ -134,28 +139,29 @@ def test_backoff_first_retries_of_3000_keypads_are_spread_not_in_lockstep() -> N
 
 def test_backoff_without_jitter_would_be_lockstep() -> None:
     """The spread comes from the random source: a constant one puts all clients together."""
-    firsts = {mc.Backoff(2.0, 60.0, lambda: 0.5).next() for _ in range(3000)}
+    firsts = {connect.backoff(backoff(2.0, 60.0, lambda: 0.5)) for _ in range(3000)}
     assert firsts == {1.0}
 
 
 def test_backoff_doubles_to_the_cap_and_resets() -> None:
-    b = mc.Backoff(0.5, 8.0, lambda: 1.0)
-    assert [b.next() for _ in range(7)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
-    b.reset()
-    assert b.next() == 0.5
-    big = mc.Backoff(1.0, 1e9, lambda: 0.999)
+    b = backoff(0.5, 8.0, lambda: 1.0)
+    assert [connect.backoff(b) for _ in range(7)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    b.backoff_attempt = 0  # what an accepted CONNACK does
+    assert connect.backoff(b) == 0.5
+    big = backoff(1.0, 1e9, lambda: 0.999)
     for _ in range(200):
-        assert big.next() < 1e9
+        assert connect.backoff(big) < 1e9
     with pytest.raises(ValueError):
-        mc.Backoff(0, 1)
+        backoff(0, 1)
     with pytest.raises(ValueError):
-        mc.Backoff(2, 1)
+        backoff(2, 1)
 
 
 def test_default_random_source_is_in_unit_interval() -> None:
-    draws = [mc._default_rand() for _ in range(1000)]
+    draws = [connect.default_rand() for _ in range(1000)]
     assert all(0.0 <= d < 1.0 for d in draws)
     assert len(set(draws)) > 990
+    assert backoff(1.0, 2.0).rand is None  # the client draws from it (connect.backoff)
 
 
 def test_run_loop_waits_the_backoff_between_failed_attempts() -> None:
@@ -182,6 +188,35 @@ def test_run_loop_waits_the_backoff_between_failed_attempts() -> None:
 
     run(main())
     assert delays == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+
+
+def test_run_loop_waits_the_longest_backoff_if_the_connect_path_cannot_be_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a link loss the client loads its connect path again (on MicroPython from flash
+    into the heap); if that fails (no memory), it waits the cap and retries: never spins, never dies."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    delays: list[float] = []
+
+    def no_memory(client: mc.MQTTClient) -> float:
+        raise MemoryError
+
+    async def main() -> None:
+        async def fake_sleep(d: float) -> None:
+            delays.append(d)
+            if len(delays) >= 3:
+                client._closing = True
+            await asyncio.sleep(0)
+
+        client = mc.MQTTClient("kp-1", "127.0.0.1", port, backoff_base=1.0, backoff_cap=8.0, sleep=fake_sleep)
+        monkeypatch.setattr(connect, "backoff", no_memory)
+        await client.run()
+        assert client.attempts == 3 and isinstance(client.last_error, OSError)
+
+    run(main())
+    assert delays == [8.0, 8.0, 8.0]
 
 
 # --------------------------------------------------------------- QoS 1 and the queue
@@ -487,15 +522,15 @@ def test_drop_link_reconnects_and_renews_birth() -> None:
 
 
 def test_for_device_wires_identity_presence_and_subscriptions() -> None:
-    client = mc.for_device("h1", "kp-7", "password-7", "broker.hall")
+    client = connect.for_device("h1", "kp-7", "password-7", "broker.hall")
     assert type(client) is mc.MQTTClient  # the keypad's: no host conveniences
     assert isinstance(host.for_device("h1", "kp-7", "password-7", "broker.hall"), host.HostClient)
-    [connect] = c.Parser().feed(client._connect)  # the CONNECT it sends, encoded once
-    assert isinstance(connect, c.Connect)
-    assert (connect.client_id, connect.username, connect.password) == ("kp-7", "kp-7", b"password-7")
-    assert connect.will_topic == topics.device("h1", "kp-7", "presence")
-    assert connect.will_message == topics.PRESENCE_OFFLINE
-    assert connect.will_qos == 1 and connect.will_retain
+    [sent] = c.Parser().feed(client._connect)  # the CONNECT it sends, encoded once
+    assert isinstance(sent, c.Connect)
+    assert (sent.client_id, sent.username, sent.password) == ("kp-7", "kp-7", b"password-7")
+    assert sent.will_topic == topics.device("h1", "kp-7", "presence")
+    assert sent.will_message == topics.PRESENCE_OFFLINE
+    assert sent.will_qos == 1 and sent.will_retain
     assert client.birth == (topics.device("h1", "kp-7", "presence"), topics.PRESENCE_ONLINE, 1, True)
     assert client._subs == [
         (topics.device("h1", "kp-7", "down"), 1),

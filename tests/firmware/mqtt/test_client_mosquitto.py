@@ -20,7 +20,7 @@ from hvtest.mosquitto import MosquittoBroker, PahoClient, running_broker
 
 from firmware.mqtt import client as mc
 from firmware.mqtt import codec as c
-from firmware.mqtt import host
+from firmware.mqtt import connect, host
 from gateway.broker import config as bc
 from protocol import topics
 
@@ -61,7 +61,7 @@ def device(broker: MosquittoBroker, device_id: str, *, password: str | None = No
         broker.password(device_id) if password is None else password,
         broker.host,
         broker.port,
-        ssl=context if context is not None else mc.tls_context(cafile=str(broker.ca_path)),
+        ssl=context if context is not None else connect.tls_context(cafile=str(broker.ca_path)),
         server_hostname=broker.server_hostname,
         backoff_base=0.05,
         backoff_cap=0.5,
@@ -123,9 +123,9 @@ def test_the_keypads_own_client_posts_and_receives(broker: MosquittoBroker) -> N
     inbox = Inbox()
 
     async def main() -> None:
-        kp = mc.for_device(
+        kp = connect.for_device(
             broker.hall, "kp-1", broker.password("kp-1"), broker.host, broker.port,
-            ssl=mc.tls_context(cafile=str(broker.ca_path)), server_hostname=broker.server_hostname,
+            ssl=connect.tls_context(cafile=str(broker.ca_path)), server_hostname=broker.server_hostname,
             backoff_base=0.05, backoff_cap=0.5, on_message=inbox,
         )  # fmt: skip
         assert type(kp) is mc.MQTTClient
@@ -168,7 +168,7 @@ def test_tls_needs_the_hall_ca(broker: MosquittoBroker, tmp_path: Path) -> None:
     stranger.write_bytes(bc.make_ca(HALL).cert_pem)  # same hall name, different key
 
     async def main() -> None:
-        kp = device(broker, "kp-1", context=mc.tls_context(cafile=str(stranger)))
+        kp = device(broker, "kp-1", context=connect.tls_context(cafile=str(stranger)))
         kp.start()
         await until(lambda: kp.attempts >= 2, "failed TLS attempts")
         assert isinstance(kp.last_error, ssl.SSLError), kp.last_error

@@ -13,7 +13,7 @@ import asyncio
 
 from firmware.mqtt import client as mc
 from firmware.mqtt import codec as c
-from firmware.mqtt import host
+from firmware.mqtt import connect, host
 
 from .test_client import Conn, ScriptedBroker, client_for, run
 
@@ -70,7 +70,7 @@ def test_packet_ids_skip_one_a_suback_still_waits_for() -> None:
 
 def test_for_device_makes_a_host_client_wired_like_the_keypads() -> None:
     mine = host.for_device("h1", "kp-7", "password-7", "broker.hall", 8884, keepalive=30)
-    keypads = mc.for_device("h1", "kp-7", "password-7", "broker.hall", 8884, keepalive=30)
+    keypads = connect.for_device("h1", "kp-7", "password-7", "broker.hall", 8884, keepalive=30)
     assert isinstance(mine, host.HostClient) and type(keypads) is mc.MQTTClient
     assert (mine._connect, mine._subs, mine.birth, mine.port) == (
         keypads._connect,

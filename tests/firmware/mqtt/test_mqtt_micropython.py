@@ -51,7 +51,7 @@ hvhost.result({
 """
 
 CLIENT_SCRIPT = r"""
-import asyncio, hvhost
+import asyncio, sys, hvhost
 from firmware.mqtt import codec as c
 from firmware.mqtt import client as mc
 from firmware.mqtt import host
@@ -157,21 +157,28 @@ async def main():
                        on_message=lambda t, p, r: inbox.append([t, p.decode()]))
     kp.start()
     ok = await kp.wait_connected(5)
+    online_modules = sorted(k for k in sys.modules if k.startswith("firmware.mqtt"))
     pid = await kp.publish("hallvote/v2/h1/dev/kp-1/up", b"vote", qos=1)
     for _ in range(500):
         if kp.connects >= 2 and not kp.is_pending(pid) and inbox and kp.pings >= 1:
             break
         await asyncio.sleep(0.01)
+    online_again = sorted(k for k in sys.modules if k.startswith("firmware.mqtt"))
     await kp.close()
 
-    firsts = [mc.Backoff(2.0, 60.0).next() for _ in range(300)]
-    return ok, kp, inbox, pid, firsts
+    from firmware.mqtt import connect  # the connect path's backoff, with the default random source
+    kp.backoff_base, kp.backoff_cap = 2.0, 60.0
+    firsts = []
+    for _ in range(300):
+        kp.backoff_attempt = 0
+        firsts.append(connect.backoff(kp))
+    return ok, kp, inbox, pid, firsts, [online_modules, online_again]
 
 
 # the port's top-level coroutine cannot be thrown into, so the client runs in a real task
-ok, kp, inbox, pid, firsts = await asyncio.create_task(main())
+ok, kp, inbox, pid, firsts, online = await asyncio.create_task(main())
 hvhost.result({
-    "connected": ok, "connects": kp.connects, "pending": kp.pending(), "pid": pid,
+    "connected": ok, "connects": kp.connects, "pending": kp.pending(), "pid": pid, "online": online,
     "log": log, "inbox": inbox, "pings": kp.pings, "dropped": kp.dropped,
     "spread": [min(firsts), max(firsts), len(set(firsts))], "file": mc.__file__,
 })
@@ -208,3 +215,6 @@ def test_client_on_micropython_asyncio(micropython) -> None:  # type: ignore[no-
     assert out["pings"] >= 1
     low, high, distinct = out["spread"]
     assert 0 <= low < high < 2.0 and distinct > 290
+    # online (the first link and the second), the connect path is unloaded
+    host_side = ["firmware.mqtt.codec", "firmware.mqtt.host"]
+    assert out["online"] == [["firmware.mqtt", "firmware.mqtt.client", *host_side]] * 2

@@ -1,14 +1,18 @@
-"""The keypad's side of MQTT (firmware/mqtt/packets.py): functions to bytes, bytes to tuples.
+"""The keypad's side of MQTT: functions to bytes, bytes to tuples.
 
-Byte-exact vectors hand-assembled from the MQTT 3.1.1 field layouts; the
-decoded tuples checked against the full codec (firmware/mqtt/codec.py,
-whose broker-side encoders are its own) by property tests, framing and
-refusals included; and the module alone on the real MicroPython
-interpreter from mpy-cross output, where the keypad's client loads it and
-never the codec.
+What the client sends online (PUBLISH, PUBACK, PINGREQ, DISCONNECT) and
+:func:`parse` are in firmware/mqtt/client.py; CONNECT and SUBSCRIBE in the
+connect path, firmware/mqtt/connect.py.  Byte-exact vectors hand-assembled
+from the MQTT 3.1.1 field layouts; the decoded tuples checked against the
+full codec (firmware/mqtt/codec.py, whose broker-side encoders are its own)
+by property tests, framing and refusals included; and the keypad's modules
+alone on the real MicroPython interpreter from mpy-cross output, where the
+client loads them and never the codec.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 from hvtest.micropython import (
@@ -20,8 +24,8 @@ from hypothesis import strategies as st
 
 from firmware.mqtt import client as mc
 from firmware.mqtt import codec as c
+from firmware.mqtt import connect as k
 from firmware.mqtt import host
-from firmware.mqtt import packets as p
 
 from .test_codec import packets as any_packet
 from .test_codec import pid, publishes
@@ -32,7 +36,7 @@ DEVICE_KINDS = (c.CONNACK, c.PUBLISH, c.PUBACK, c.SUBACK, c.PINGRESP)
 
 
 def as_tuple(pkt: c.Packet) -> tuple[object, ...]:
-    """What packets.decode makes of a packet the keypad receives."""
+    """What the client's parse makes of a packet the keypad receives."""
     if isinstance(pkt, c.Connack):
         return (c.CONNACK, pkt.session_present, pkt.return_code)
     if isinstance(pkt, c.Publish):
@@ -45,11 +49,28 @@ def as_tuple(pkt: c.Packet) -> tuple[object, ...]:
     return (c.PINGRESP,)
 
 
+def acked(packet_id: int) -> bytes:
+    """The PUBACK the client sends for an inbound QoS 1 PUBLISH (built inline, in ``_handle``)."""
+    sent: list[bytes] = []
+
+    class Writer:
+        def write(self, data: bytes) -> None:
+            sent.append(bytes(data))
+
+        async def drain(self) -> None:
+            pass
+
+    client = mc.MQTTClient("kp-1", "127.0.0.1", 1)
+    client._writer = Writer()
+    asyncio.run(client._handle((c.PUBLISH, "a/b", b"", 1, False, False, packet_id)))
+    return b"".join(sent)
+
+
 def parse_all(stream: bytes, max_packet: int = c.MAX_REMAINING + 5) -> tuple[list[tuple[object, ...]], bytes]:
     """What the client's reader does with its buffer: whole packets off the front, the rest kept."""
     out = []
     while stream:
-        pkt, used = p.parse(stream, max_packet)
+        pkt, used = mc.parse(stream, max_packet)
         if pkt is None:
             break
         out.append(pkt)
@@ -58,32 +79,33 @@ def parse_all(stream: bytes, max_packet: int = c.MAX_REMAINING + 5) -> tuple[lis
 
 
 def test_numbers_agree_with_the_codec() -> None:
-    # the const() names (module globals on CPython only) of packets and the client
-    assert (p._CONNACK, p._PUBLISH, p._PUBACK, p._SUBACK, p._PINGRESP) == DEVICE_KINDS
-    assert [mc._CONNACK, mc._PUBLISH, mc._PUBACK, mc._PINGRESP] == [c.CONNACK, c.PUBLISH, c.PUBACK, c.PINGRESP]
+    # the const() names (module globals on CPython only) of the client
+    assert (mc._CONNACK, mc._PUBLISH, mc._PUBACK, mc._SUBACK, mc._PINGRESP) == DEVICE_KINDS
     assert host._SUBACK == c.SUBACK
-    assert p._MAX_REMAINING == c.MAX_REMAINING and mc._DUP == 0x08
-    assert p.SUBACK_FAILURE == c.SUBACK_FAILURE and p.CONNACK_MESSAGES is c.CONNACK_MESSAGES
-    assert p.MQTTProtocolError is c.MQTTProtocolError and p.MQTTError is c.MQTTError
-    assert bytes.fromhex("c000") == p.PINGREQ_PACKET == c.Pingreq().encode()
-    assert bytes.fromhex("e000") == p.DISCONNECT_PACKET == c.Disconnect().encode()
+    assert mc._MAX_REMAINING == c.MAX_REMAINING and mc._DUP == 0x08
+    assert mc._SUBACK_FAILURE == c.SUBACK_FAILURE and k.CONNACK_MESSAGES is c.CONNACK_MESSAGES
+    assert mc.MQTTProtocolError is c.MQTTProtocolError and mc.MQTTError is c.MQTTError
+    assert issubclass(mc.MQTTConnectError, c.MQTTError)
+    assert bytes.fromhex("c000") == mc.PINGREQ_PACKET == c.Pingreq().encode()
+    assert bytes.fromhex("e000") == k.DISCONNECT_PACKET == c.Disconnect().encode()
 
 
 # --------------------------------------------------------------- vectors
 
 SENDS = [
-    (p.connect("kp", True, 60), "100e" + "00044d515454" + "04" + "02" + "003c" + "00026b70"),
+    (k.connect("kp", True, 60), "100e" + "00044d515454" + "04" + "02" + "003c" + "00026b70"),
     (
-        p.connect("kp", False, 10, ("w", b"\x00", 1, True), "u", "p"),
+        k.connect("kp", False, 10, ("w", b"\x00", 1, True), "u", "p"),
         "101a" + "00044d515454" + "04" + "ec" + "000a" + "00026b70" + "000177" + "000100" + "000175" + "000170",
     ),
-    (p.publish("a/b", b"hi"), "3007" + "0003612f62" + "6869"),
-    (p.publish("a/b", b"hi", 1, True, False, 10), "3309" + "0003612f62" + "000a" + "6869"),
-    (p.publish("a/b", b"", 1, False, True, 10), "3a07" + "0003612f62" + "000a"),
-    (p.puback(0x1234), "40021234"),
-    (p.subscribe(1, [("a/+", 1)]), "8208" + "0001" + "0003612f2b" + "01"),
-    (p.PINGREQ_PACKET, "c000"),
-    (p.DISCONNECT_PACKET, "e000"),
+    (mc.publish("a/b", b"hi"), "3007" + "0003612f62" + "6869"),
+    (mc.publish("a/b", b"hi", 1, True, False, 10), "3309" + "0003612f62" + "000a" + "6869"),
+    (mc.publish("a/b", b"", 1, False, True, 10), "3a07" + "0003612f62" + "000a"),
+    (acked(0x1234), "40021234"),
+    (acked(0xFFFF), "4002ffff"),
+    (k.subscribe(1, [("a/+", 1)]), "8208" + "0001" + "0003612f2b" + "01"),
+    (mc.PINGREQ_PACKET, "c000"),
+    (k.DISCONNECT_PACKET, "e000"),
 ]
 
 
@@ -107,19 +129,19 @@ RECEIVES = [
 @pytest.mark.parametrize(("hexbytes", "decoded"), RECEIVES)
 def test_what_the_keypad_receives_as_tuples(hexbytes: str, decoded: tuple[object, ...]) -> None:
     data = bytes.fromhex(hexbytes)
-    assert p.parse(data) == (decoded, len(data))
-    assert p.parse(data + b"\xd0") == (decoded, len(data))  # the next packet's first byte stays
-    assert p.decode(data[0], data[2:]) == decoded
+    assert mc.parse(data) == (decoded, len(data))
+    assert mc.parse(data + b"\xd0") == (decoded, len(data))  # the next packet's first byte stays
+    assert c._keypads(data[0], data[2:]) == decoded  # from the header byte and body, as the codec decodes
 
 
 def test_a_partial_packet_waits_but_its_first_byte_is_checked_at_once() -> None:
-    assert p.parse(b"") == (None, 0)
-    assert p.parse(bytes.fromhex("3009")) == (None, 0)
-    assert p.parse(bytes.fromhex("30ffffff7f")) == (None, 0)  # the largest length is pending
-    with pytest.raises(p.MQTTProtocolError, match="exceeds the limit of 100"):
-        p.parse(bytes.fromhex("30ff01"), 100)
-    with pytest.raises(p.MQTTProtocolError, match="reserved packet type 15"):
-        p.parse(b"\xf0")
+    assert mc.parse(b"") == (None, 0)
+    assert mc.parse(bytes.fromhex("3009")) == (None, 0)
+    assert mc.parse(bytes.fromhex("30ffffff7f")) == (None, 0)  # the largest length is pending
+    with pytest.raises(mc.MQTTProtocolError, match="exceeds the limit of 100"):
+        mc.parse(bytes.fromhex("30ff01"), 100)
+    with pytest.raises(mc.MQTTProtocolError, match="reserved packet type 15"):
+        mc.parse(b"\xf0")
 
 
 # Only a broker receives these, and the keypad never asks for the rest (UNSUBSCRIBE, QoS 2).
@@ -130,32 +152,35 @@ NOT_RECEIVED = [c.Connect("kp-1"), c.Subscribe(3, [("a/+", 1)]), c.Unsubscribe(4
 @pytest.mark.parametrize("pkt", NOT_RECEIVED, ids=lambda x: type(x).__name__)
 def test_packets_the_keypad_does_not_receive_are_refused(pkt: c.Packet) -> None:
     data = pkt.encode()
-    with pytest.raises(p.MQTTProtocolError, match=r"packet type %d is not one this client receives" % pkt.TYPE):
-        p.parse(data)
+    with pytest.raises(mc.MQTTProtocolError, match=r"packet type %d is not one this client receives" % pkt.TYPE):
+        mc.parse(data)
     assert c.Parser().feed(data) == [pkt]  # while the full codec takes it
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: p.publish("a/+", b""),
-        lambda: p.publish("", b""),
-        lambda: p.publish("a", "text"),  # type: ignore[arg-type]
-        lambda: p.publish("a", b"", 3, False, False, 1),
-        lambda: p.publish("a", b"", 1),
-        lambda: p.publish("a", b"", 0, False, True),
-        lambda: p.puback(0),
-        lambda: p.puback(True),  # type: ignore[arg-type]
-        lambda: p.subscribe(1, []),
-        lambda: p.subscribe(1, [("a/#/b", 1)]),
-        lambda: p.connect("kp", True, 60, None, None, b"pw"),
-        lambda: p.connect("kp", True, 60, ("w/+", b"", 0, False)),
-        lambda: p.connect("kp", True, -1),
-        lambda: p.connect("kp\x00"),
+        lambda: mc.publish("a/+", b""),
+        lambda: mc.publish("", b""),
+        lambda: mc.publish("a", "text"),  # type: ignore[arg-type]
+        lambda: mc.publish("a", b"", 3, False, False, 1),
+        lambda: mc.publish("a", b"", 1),
+        lambda: mc.publish("a", b"", 0, False, True),
+        lambda: mc.publish("a", b"", 1, False, False, 0),
+        lambda: mc.publish("a", b"", 1, False, False, True),  # type: ignore[arg-type]
+        # the client acks the packet id of a PUBLISH it parsed: never 0
+        lambda: mc.parse(bytes.fromhex("3205" + "000161" + "0000")),
+        lambda: k.subscribe(1, []),
+        lambda: k.subscribe(0, [("a", 1)]),
+        lambda: k.subscribe(1, [("a/#/b", 1)]),
+        lambda: k.connect("kp", True, 60, None, None, b"pw"),
+        lambda: k.connect("kp", True, 60, ("w/+", b"", 0, False)),
+        lambda: k.connect("kp", True, -1),
+        lambda: k.connect("kp\x00"),
     ],
 )
 def test_bad_values_refuse_to_encode(call) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(p.MQTTProtocolError):
+    with pytest.raises(mc.MQTTProtocolError):
         call()
 
 
@@ -199,12 +224,12 @@ def test_any_bytes_decode_as_the_codec_decodes_or_are_refused(blob: bytes, limit
     mine_error = None
     try:
         while pos < len(blob):
-            pkt, used = p.parse(blob[pos:], limit)
+            pkt, used = mc.parse(blob[pos:], limit)
             if pkt is None:
                 break
             mine.append(pkt)
             pos += used
-    except p.MQTTProtocolError as e:
+    except mc.MQTTProtocolError as e:
         mine_error = e
     try:
         theirs = c.Parser(limit).feed(blob)
@@ -226,23 +251,23 @@ def test_the_codec_sends_what_the_keypad_sends(pkt: c.Packet) -> None:
     what the codec decodes back is the packet it encoded."""
     data = pkt.encode()
     if isinstance(pkt, c.Publish):
-        assert p.publish(pkt.topic, pkt.payload, pkt.qos, pkt.retain, pkt.dup, pkt.packet_id) == data
+        assert mc.publish(pkt.topic, pkt.payload, pkt.qos, pkt.retain, pkt.dup, pkt.packet_id) == data
     elif isinstance(pkt, c.Subscribe):
-        assert p.subscribe(pkt.packet_id, pkt.topics) == data
+        assert k.subscribe(pkt.packet_id, pkt.topics) == data
     elif isinstance(pkt, c.Puback):
-        assert p.puback(pkt.packet_id) == data
+        assert acked(pkt.packet_id) == data
     elif isinstance(pkt, c.Connect):
         will = None if pkt.will_topic is None else (pkt.will_topic, pkt.will_message, pkt.will_qos, pkt.will_retain)
-        assert p.connect(pkt.client_id, pkt.clean_session, pkt.keepalive, will, pkt.username, pkt.password) == data
+        assert k.connect(pkt.client_id, pkt.clean_session, pkt.keepalive, will, pkt.username, pkt.password) == data
     assert c.Parser().feed(data) == [pkt]
 
 
 # --------------------------------------------------------------- on MicroPython
 
 SCRIPT = r"""
-import sys, hvhost
-from firmware.mqtt import packets as p
+import asyncio, sys, hvhost
 from firmware.mqtt import client as mc
+from firmware.mqtt import connect as k
 
 inp = hvhost.load_input()
 
@@ -251,14 +276,27 @@ def plain(t):
     return [x.hex() if isinstance(x, bytes) else x for x in t]
 
 
+class Writer:  # what the client writes when it acks an inbound QoS 1 PUBLISH
+    sent = b""
+
+    def write(self, data):
+        self.sent += data
+
+    async def drain(self):
+        pass
+
+
+client = mc.MQTTClient("kp-1", "10.0.0.1", 1)
+client._writer = Writer()
+await asyncio.create_task(client._handle((3, "a/b", b"", 1, False, False, 7)))
 out = {
     "sends": [
-        p.connect("kp-1", True, 30, ("w/p", b"\x00", 1, True), "kp-1", "pw").hex(),
-        p.publish("a/b", b"hi", 1, False, True, 7).hex(),
-        p.puback(7).hex(),
-        p.subscribe(3, [("a/+", 1), ("x/#", 0)]).hex(),
-        p.PINGREQ_PACKET.hex(),
-        p.DISCONNECT_PACKET.hex(),
+        k.connect("kp-1", True, 30, ("w/p", b"\x00", 1, True), "kp-1", "pw").hex(),
+        mc.publish("a/b", b"hi", 1, False, True, 7).hex(),
+        client._writer.sent.hex(),
+        k.subscribe(3, [("a/+", 1), ("x/#", 0)]).hex(),
+        mc.PINGREQ_PACKET.hex(),
+        k.DISCONNECT_PACKET.hex(),
     ],
     "receives": [],
     "refused": [],
@@ -268,21 +306,21 @@ buf = b""
 for i in range(len(stream)):  # a byte at a time, as the client's reader keeps its buffer
     buf += stream[i:i + 1]
     while buf:
-        pkt, used = p.parse(buf, 16384)
+        pkt, used = mc.parse(buf, 16384)
         if pkt is None:
             break
         out["receives"].append(plain(pkt))
         buf = buf[used:]
 for h in inp["not_received"] + inp["malformed"]:
     try:
-        p.parse(bytes.fromhex(h))
+        mc.parse(bytes.fromhex(h))
         out["refused"].append("accepted")
-    except p.MQTTProtocolError as e:
+    except mc.MQTTProtocolError as e:
         out["refused"].append(str(e))
     except Exception as e:
         out["refused"].append("wrong error: %r" % e)
 out["loaded"] = sorted(k for k in sys.modules if k.startswith("firmware.mqtt"))
-out["file"] = p.__file__
+out["file"] = mc.__file__
 hvhost.result(out)
 """
 
@@ -312,7 +350,7 @@ MALFORMED = {  # hex -> what the error says
 }
 
 
-def test_packets_alone_on_micropython(micropython) -> None:  # type: ignore[no-untyped-def]
+def test_the_keypads_packets_alone_on_micropython(micropython) -> None:  # type: ignore[no-untyped-def]
     need_mpy_cross()
     out = micropython.run_json(
         SCRIPT,
@@ -340,4 +378,4 @@ def test_packets_alone_on_micropython(micropython) -> None:  # type: ignore[no-u
     ]
     assert refused[len(NOT_RECEIVED) :] == list(MALFORMED.values())
     # the keypad's client loads the keypad's side only
-    assert out["loaded"] == ["firmware.mqtt", "firmware.mqtt.client", "firmware.mqtt.packets"]
+    assert out["loaded"] == ["firmware.mqtt", "firmware.mqtt.client", "firmware.mqtt.connect"]

@@ -544,7 +544,8 @@ class MQTTClient:
         keepalive without traffic either way, link loss after another half without PINGRESP.
 
         Each tick waits on the reader's Event, never on the socket, and raises at once what
-        the reader hit."""
+        the reader hit; a message :meth:`post` queued ends the wait, so it is sent at once
+        (if the in-flight window has room; a PUBACK makes room and sends the next)."""
         keepalive = self.keepalive
         tick = (min(max(keepalive / 4, 0.05), 5.0) if keepalive else 5.0) * 1000  # ms
         half = keepalive * 500  # ms
@@ -555,6 +556,9 @@ class MQTTClient:
                     raise self._rerror
                 if self._broken:
                     raise OSError("link lost")
+                queue = self._queue  # what post() queued goes now if the window has room
+                if queue and (not queue[0][0] or len(self._inflight) < self.max_inflight):
+                    break
                 left = tick - _elapsed(start)
                 if left <= 0:
                     break

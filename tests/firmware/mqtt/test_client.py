@@ -280,6 +280,35 @@ def test_offline_queue_is_bounded_drops_oldest_and_keeps_order() -> None:
     run(main())
 
 
+def test_a_posted_message_is_sent_at_once_not_at_the_next_keepalive_tick() -> None:
+    """The keypad's loop hands a signed vote to post(); the client task sends it as soon as the
+    in-flight window has room, not when its keepalive tick (a quarter of the keepalive, up to 5 s)
+    next comes round.  The broker here waits well under one tick for each message."""
+    got: list[c.Publish] = []
+
+    async def script(conn: Conn, i: int) -> None:
+        await conn.accept()
+        for _ in range(3):
+            pub = await asyncio.wait_for(conn.recv_kind(c.Publish), 1.0)  # a tick is 5 s here
+            got.append(pub)
+            await conn.send(c.Puback(pub.packet_id))
+        await conn.recv()
+
+    async def main() -> None:
+        async with ScriptedBroker(script) as broker:
+            client = client_for(broker, keepalive=60, max_inflight=1)
+            client.start()
+            assert await client.wait_connected(WAIT)
+            for n in range(3):  # one at a time: each waits for the PUBACK before it
+                await asyncio.sleep(0.2)  # the serve loop is waiting out its tick again
+                client.post("t/%d" % n, b"vote", 1)
+                await until(lambda n=n: len(got) == n + 1 and client.pending() == 0, "message %d" % n)
+            await client.close()
+        assert [p.topic for p in got] == ["t/0", "t/1", "t/2"]
+
+    run(main())
+
+
 def test_inflight_window_holds_back_until_puback() -> None:
     got: list[c.Publish] = []
     release = asyncio.Event()

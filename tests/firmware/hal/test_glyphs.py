@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from firmware.hal import glyphs, port, ssd1306
+from gateway.firmware_image import glyphs as fg
 
 _spec = importlib.util.spec_from_file_location("glyphcase", Path(__file__).with_name("glyphcase.py"))
 assert _spec is not None and _spec.loader is not None
@@ -18,7 +20,8 @@ glyphcase = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault("glyphcase", glyphcase)
 _spec.loader.exec_module(glyphcase)
 
-FONT = glyphs.Font(glyphcase.Tiny)
+_TABLES = tempfile.TemporaryDirectory(prefix="hallvote-glyphs-")  # removed when the module goes
+FONT = glyphs.Font(glyphcase.write_table(str(Path(_TABLES.name) / glyphs.FILE)))
 
 
 def test_font_lookup() -> None:
@@ -30,12 +33,21 @@ def test_font_lookup() -> None:
     assert FONT.missing("A签B签") == "签B"
 
 
-def test_font_refuses_an_inconsistent_table() -> None:
-    class Bad(glyphcase.Tiny):
-        WIDTHS = bytes((4, 8))
+def test_the_table_file_is_the_one_the_build_writes() -> None:
+    t = glyphcase.Tiny
+    table = fg.GlyphTable(t.HEIGHT, t.CHARS, t.WIDTHS, t.OFFSETS, t.DATA, "tiny", "")
+    assert fg.glyph_file(table) == glyphcase.table_file() and table.size == len(glyphcase.table_file())
 
+
+@pytest.mark.parametrize("damage", ["short", "long", "foreign", "empty"])
+def test_font_refuses_a_damaged_table(tmp_path: Path, damage: str) -> None:
+    blob = glyphcase.table_file()
+    bad = {"short": blob[:-1], "long": blob + b"\0", "foreign": b"HVG2" + blob[4:], "empty": b""}[damage]
+    (tmp_path / "t.bin").write_bytes(bad)
     with pytest.raises(ValueError):
-        glyphs.Font(Bad)
+        glyphs.Font(str(tmp_path / "t.bin"))
+    with pytest.raises(OSError):
+        glyphs.Font(str(tmp_path / "absent.bin"))
 
 
 @pytest.mark.parametrize("y", [0, 3, 8])

@@ -128,12 +128,13 @@ class Font:
         return self.height if is_wide(ch) else self.height // 2
 
     def text_width(self, text: str) -> int:
-        return sum(self.width(ch) for ch in text)
+        return sum(self.width(text[i : i + 1]) for i in range(len(text)))  # slices: see draw_text
 
     def missing(self, text: str) -> str:
         """The characters of ``text`` the table lacks (in order, without repeats)."""
         out = ""
-        for ch in text:
+        for i in range(len(text)):
+            ch = text[i : i + 1]
             if ch not in self and ch not in out:
                 out += ch
         return out
@@ -220,7 +221,10 @@ def draw_text(canvas: Canvas, font: Font, x: int, y: int, text: str) -> int:
     (no half glyphs at the right edge).
     """
     h = font.height
-    for ch in text:
+    # Characters by slicing, not `for ch in text`: MicroPython interns every character a str
+    # iterator yields, so each distinct character ever drawn would stay in the qstr pool for good.
+    for i in range(len(text)):
+        ch = text[i : i + 1]
         g = font.glyph(ch)
         w = g[0] if g is not None else font.width(ch)
         if x + w > canvas.width:

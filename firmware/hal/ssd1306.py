@@ -27,11 +27,11 @@ __all__ = ["CONTROL_CMD", "CONTROL_DATA", "Ssd1306", "init_commands"]
 CONTROL_CMD = 0x00
 CONTROL_DATA = 0x40
 
-_DISPLAY_OFF = 0xAE
-_DISPLAY_ON = 0xAF
-_SET_CONTRAST = 0x81
-_SET_COL_ADDR = 0x21
-_SET_PAGE_ADDR = 0x22
+_DISPLAY_OFF = const(0xAE)
+_DISPLAY_ON = const(0xAF)
+_SET_CONTRAST = const(0x81)
+_SET_COL_ADDR = const(0x21)
+_SET_PAGE_ADDR = const(0x22)
 
 
 def init_commands(
@@ -86,11 +86,8 @@ class Ssd1306:
         self._lines = None  # type: list[str] | None
         self._tx = bytearray(1 + width)
         self._tx[0] = CONTROL_DATA
-        self._command(init_commands(width, height, external_vcc, flip))
+        write(bytes((CONTROL_CMD,)) + init_commands(width, height, external_vcc, flip))
         self.show([])
-
-    def _command(self, cmds: "bytes | bytearray") -> None:
-        self._write(bytes((CONTROL_CMD,)) + cmds)
 
     def show(self, lines: "list[str]") -> None:
         lines = list(lines)
@@ -113,16 +110,9 @@ class Ssd1306:
             lo = page * w
             if not (force or first) and buf[lo : lo + w] == shadow[lo : lo + w]:
                 continue
-            self._command(bytes((_SET_COL_ADDR, 0, w - 1, _SET_PAGE_ADDR, page, page)))
+            self._write(bytes((CONTROL_CMD, _SET_COL_ADDR, 0, w - 1, _SET_PAGE_ADDR, page, page)))
             self._tx[1:] = buf[lo : lo + w]
             self._write(self._tx)
             shadow[lo : lo + w] = buf[lo : lo + w]
             sent += 1
         return sent
-
-    def contrast(self, level: int) -> None:
-        """Panel brightness 0..255 (dim it in secret ballots or to save power)."""
-        self._command(bytes((_SET_CONTRAST, max(0, min(255, level)))))
-
-    def power(self, on: bool) -> None:
-        self._command(bytes((_DISPLAY_ON if on else _DISPLAY_OFF,)))

@@ -124,7 +124,7 @@ def test_app_texts_fit_one_display_line(table_file: str) -> None:
     from firmware.app import screen
 
     font = glyphs.Font(table_file)
-    for key, text in screen.TEXT.items():
+    for key, text in enumerate(screen.TEXTS.split("|")):
         widest = text.replace("%d", "999").replace("%s", "A-12")
         assert font.missing(widest) == "", key
         assert font.text_width(widest) <= 128, (key, widest)

@@ -40,21 +40,7 @@ TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block bel
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["FILE", "Canvas", "Font", "draw_lines", "draw_text", "is_wide"]
-
-
-def is_wide(ch: str) -> bool:
-    """True for characters drawn full-width (CJK and other East Asian wide ranges)."""
-    o = ord(ch)
-    return (
-        0x1100 <= o <= 0x115F
-        or 0x2E80 <= o <= 0xA4CF
-        or 0xAC00 <= o <= 0xD7A3
-        or 0xF900 <= o <= 0xFAFF
-        or 0xFE30 <= o <= 0xFE4F
-        or 0xFF00 <= o <= 0xFF60
-        or 0xFFE0 <= o <= 0xFFE6
-    )
+__all__ = ["FILE", "Canvas", "Font", "draw_lines", "draw_text"]
 
 
 FILE = "glyph_data.bin"  # the table's file name, in this module's folder
@@ -78,8 +64,7 @@ class Font:
                 raise ValueError("%s is not a glyph table" % path)
             self.height = head[4]
             self._count = (head[5] << 8) | head[6]
-            self.bitmaps = _HEAD + _ENTRY * self._count  # where the bitmaps start in the file
-            if f.seek(0, 2) != self.bitmaps + ((head[7] << 16) | (head[8] << 8) | head[9]):
+            if f.seek(0, 2) != _HEAD + _ENTRY * self._count + ((head[7] << 16) | (head[8] << 8) | head[9]):
                 raise ValueError("glyph table %s is short or too long" % path)
 
     def __len__(self) -> int:
@@ -120,24 +105,28 @@ class Font:
                 hi = mid
         return None
 
-    def width(self, ch: str) -> int:
-        """Advance of ``ch`` in pixels (a missing character keeps its box's width)."""
-        g = self.glyph(ch)
-        if g is not None:
-            return g[0]
-        return self.height if is_wide(ch) else self.height // 2
-
-    def text_width(self, text: str) -> int:
-        return sum(self.width(text[i : i + 1]) for i in range(len(text)))  # slices: see draw_text
-
-    def missing(self, text: str) -> str:
-        """The characters of ``text`` the table lacks (in order, without repeats)."""
-        out = ""
-        for i in range(len(text)):
+    def width(self, text: str) -> int:
+        """Advance of ``text`` in pixels; a missing character keeps its box's width: full for
+        East Asian wide ones (CJK, Hangul, fullwidth forms), else half."""
+        w = 0
+        for i in range(len(text)):  # slices: see draw_text
             ch = text[i : i + 1]
-            if ch not in self and ch not in out:
-                out += ch
-        return out
+            g = self.glyph(ch)
+            if g is not None:
+                w += g[0]
+                continue
+            o = ord(ch)
+            wide = (
+                0x1100 <= o <= 0x115F
+                or 0x2E80 <= o <= 0xA4CF
+                or 0xAC00 <= o <= 0xD7A3
+                or 0xF900 <= o <= 0xFAFF
+                or 0xFE30 <= o <= 0xFE4F
+                or 0xFF00 <= o <= 0xFF60
+                or 0xFFE0 <= o <= 0xFFE6
+            )
+            w += self.height if wide else self.height // 2
+        return w
 
 
 class Canvas:
@@ -177,62 +166,59 @@ class Canvas:
             self.buf[i] &= ~bit & 0xFF
         return c
 
-    def box(self, x: int, y: int, w: int, h: int) -> None:
-        """A hollow rectangle (the missing-glyph mark)."""
-        for xx in range(x, x + w):
-            self.pixel(xx, y, 1)
-            self.pixel(xx, y + h - 1, 1)
-        for yy in range(y, y + h):
-            self.pixel(x, yy, 1)
-            self.pixel(x + w - 1, yy, 1)
-
-    def blit_glyph(self, data: bytes, offset: int, w: int, h: int, x: int, y: int) -> None:
-        """OR a MONO_HLSB bitmap (``w`` x ``h`` at ``data[offset:]``) onto the canvas at (x, y)."""
-        rb = (w + 7) >> 3
-        if self._fb is not None:
-            src = framebuf.FrameBuffer(bytearray(data[offset : offset + rb * h]), w, h, framebuf.MONO_HLSB)
-            self._fb.blit(src, x, y, 0)  # key 0: unlit source pixels leave the canvas alone
-            return
-        buf = self.buf
-        width = self.width
-        for row in range(h):
-            yy = y + row
-            if yy < 0 or yy >= self.height:
-                continue
-            page = (yy >> 3) * width
-            bit = 1 << (yy & 7)
-            base = offset + row * rb
-            for bx in range(rb):
-                b = data[base + bx]
-                if not b:
-                    continue
-                x0 = bx * 8
-                for i in range(8):
-                    if b & (0x80 >> i) and x0 + i < w:
-                        xx = x + x0 + i
-                        if 0 <= xx < width:
-                            buf[page + xx] |= bit
-
 
 def draw_text(canvas: Canvas, font: Font, x: int, y: int, text: str) -> int:
     """Draw ``text`` with its top-left corner at (x, y); return the x after the last drawn character.
 
     Drawing stops before the first character that would not fit entirely
-    (no half glyphs at the right edge).
+    (no half glyphs at the right edge).  A character the table lacks is a
+    hollow box of its width.  A glyph's MONO_HLSB bitmap is ORed onto the
+    canvas (unlit pixels leave it alone), by ``framebuf`` when the canvas has
+    it, else in Python: both give the same bytes.
     """
     h = font.height
+    buf = canvas.buf
+    width = canvas.width
     # Characters by slicing, not `for ch in text`: MicroPython interns every character a str
     # iterator yields, so each distinct character ever drawn would stay in the qstr pool for good.
     for i in range(len(text)):
         ch = text[i : i + 1]
         g = font.glyph(ch)
         w = g[0] if g is not None else font.width(ch)
-        if x + w > canvas.width:
+        if x + w > width:
             break
-        if g is not None:
-            canvas.blit_glyph(font.read(font.bitmaps + g[1], ((w + 7) >> 3) * h), 0, w, h, x, y)
-        else:
-            canvas.box(x + 1, y + 1, w - 2, h - 2)
+        if g is None:  # the missing-glyph box, one pixel inside the cell
+            for xx in range(x + 1, x + w - 1):
+                canvas.pixel(xx, y + 1, 1)
+                canvas.pixel(xx, y + h - 2, 1)
+            for yy in range(y + 1, y + h - 1):
+                canvas.pixel(x + 1, yy, 1)
+                canvas.pixel(x + w - 2, yy, 1)
+            x += w
+            continue
+        rb = (w + 7) >> 3
+        data = font.read(_HEAD + _ENTRY * len(font) + g[1], rb * h)  # the bitmaps follow the index
+        if canvas._fb is not None:
+            src = framebuf.FrameBuffer(bytearray(data), w, h, framebuf.MONO_HLSB)
+            canvas._fb.blit(src, x, y, 0)  # key 0: unlit source pixels leave the canvas alone
+            x += w
+            continue
+        for row in range(h):
+            yy = y + row
+            if yy < 0 or yy >= canvas.height:
+                continue
+            page = (yy >> 3) * width
+            bit = 1 << (yy & 7)
+            for bx in range(rb):
+                b = data[row * rb + bx]
+                if not b:
+                    continue
+                x0 = bx * 8
+                for j in range(8):
+                    if b & (0x80 >> j) and x0 + j < w:
+                        xx = x + x0 + j
+                        if 0 <= xx < width:
+                            buf[page + xx] |= bit
         x += w
     return x
 
@@ -251,7 +237,7 @@ def draw_lines(canvas: Canvas, font: Font, lines: "list[str]", align: str = "lef
             for text in lines[:rows]:
                 x = 0
                 if align == "center":
-                    x = max(0, (canvas.width - font.text_width(text)) // 2)
+                    x = max(0, (canvas.width - font.width(text)) // 2)
                 draw_text(canvas, font, x, n * font.height, text)
                 n += 1
         finally:

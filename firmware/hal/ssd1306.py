@@ -4,6 +4,7 @@ Implements :class:`firmware.hal.port.Display`.  ``write`` sends one I2C
 transaction to the panel's address (the ESP32 adapter passes
 ``lambda b: i2c.writeto(addr, b)``); every transaction starts with the
 SSD1306 control byte: ``0x00`` for a command stream, ``0x40`` for display RAM.
+The panel's command codes are ``const()`` numbers here, not module names.
 
 Text is drawn with the firmware's glyph table (:mod:`firmware.hal.glyphs`)
 into a MONO_VLSB framebuffer whose layout is the panel's RAM (8-row pages).
@@ -22,11 +23,10 @@ TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block bel
 if TYPE_CHECKING:
     from typing import Callable
 
-__all__ = ["CONTROL_CMD", "CONTROL_DATA", "Ssd1306", "init_commands"]
+__all__ = ["Ssd1306"]
 
-CONTROL_CMD = 0x00
-CONTROL_DATA = 0x40
-
+_CONTROL_CMD = const(0x00)  # the first byte of a command stream
+_CONTROL_DATA = const(0x40)  # the first byte of display RAM data
 _DISPLAY_OFF = const(0xAE)
 _DISPLAY_ON = const(0xAF)
 _SET_CONTRAST = const(0x81)
@@ -34,34 +34,13 @@ _SET_COL_ADDR = const(0x21)
 _SET_PAGE_ADDR = const(0x22)
 
 
-def init_commands(
-    width: int = 128, height: int = 64, external_vcc: bool = False, flip: bool = False
-) -> bytes:
-    """The power-up command sequence for a ``width`` x ``height`` panel."""
-    return bytes(
-        (
-            _DISPLAY_OFF,
-            0x20, 0x00,  # horizontal addressing: column, then page, wraps
-            0x40,  # display start line 0
-            0xA0 if flip else 0xA1,  # segment remap (column 127 is SEG0 unless flipped)
-            0xA8, height - 1,  # multiplex ratio
-            0xC0 if flip else 0xC8,  # COM scan direction
-            0xD3, 0x00,  # display offset
-            0xDA, 0x02 if width > 2 * height else 0x12,  # COM pins configuration
-            0xD5, 0x80,  # clock divide ratio / oscillator
-            0xD9, 0x22 if external_vcc else 0xF1,  # pre-charge period
-            0xDB, 0x30,  # VCOMH deselect level
-            _SET_CONTRAST, 0xFF,
-            0xA4,  # display follows RAM
-            0xA6,  # not inverted
-            0x8D, 0x10 if external_vcc else 0x14,  # charge pump
-            _DISPLAY_ON,
-        )
-    )  # fmt: skip
-
-
 class Ssd1306:
-    """The panel; ``font`` is a :class:`glyphs.Font`; ``align`` ``"left"`` or ``"center"``."""
+    """The panel; ``font`` is a :class:`glyphs.Font`; ``align`` ``"left"`` or ``"center"``.
+
+    Powering up sends the command sequence for a ``width`` x ``height`` panel
+    (``external_vcc``: no charge pump; ``flip``: rotated 180 degrees), then a
+    blank screen.
+    """
 
     def __init__(
         self,
@@ -80,25 +59,43 @@ class Ssd1306:
         self.height = height
         self.align = align
         self.rows = height // font.height
-        # Each page is sent as one transaction: control byte + `width` bytes of RAM.
         self.canvas = glyphs.Canvas(width, height, accel=accel)
-        self._sent = None  # type: bytearray | None
-        self._lines = None  # type: list[str] | None
-        self._tx = bytearray(1 + width)
-        self._tx[0] = CONTROL_DATA
-        write(bytes((CONTROL_CMD,)) + init_commands(width, height, external_vcc, flip))
+        self._sent = None  # type: bytearray | None  # what the panel shows (None: unknown, send all)
+        write(
+            bytes(
+                (
+                    _CONTROL_CMD,
+                    _DISPLAY_OFF,
+                    0x20, 0x00,  # horizontal addressing: column, then page, wraps
+                    0x40,  # display start line 0
+                    0xA0 if flip else 0xA1,  # segment remap (column 127 is SEG0 unless flipped)
+                    0xA8, height - 1,  # multiplex ratio
+                    0xC0 if flip else 0xC8,  # COM scan direction
+                    0xD3, 0x00,  # display offset
+                    0xDA, 0x02 if width > 2 * height else 0x12,  # COM pins configuration
+                    0xD5, 0x80,  # clock divide ratio / oscillator
+                    0xD9, 0x22 if external_vcc else 0xF1,  # pre-charge period
+                    0xDB, 0x30,  # VCOMH deselect level
+                    _SET_CONTRAST, 0xFF,
+                    0xA4,  # display follows RAM
+                    0xA6,  # not inverted
+                    0x8D, 0x10 if external_vcc else 0x14,  # charge pump
+                    _DISPLAY_ON,
+                )
+            )
+        )  # fmt: skip
         self.show([])
 
     def show(self, lines: "list[str]") -> None:
-        lines = list(lines)
-        if lines == self._lines:
-            return
-        self._lines = lines
+        """Draw ``lines`` and send the pages that changed (the same text again sends nothing)."""
         glyphs.draw_lines(self.canvas, self.font, lines, self.align)
         self.refresh()
 
     def refresh(self, force: bool = False) -> int:
-        """Send the pages that differ from what the panel shows; return how many were sent."""
+        """Send the pages that differ from what the panel shows; return how many were sent.
+
+        Each page is one transaction: the data control byte + ``width`` bytes of RAM.
+        """
         buf = self.canvas.buf
         w = self.width
         sent = 0
@@ -110,9 +107,8 @@ class Ssd1306:
             lo = page * w
             if not (force or first) and buf[lo : lo + w] == shadow[lo : lo + w]:
                 continue
-            self._write(bytes((CONTROL_CMD, _SET_COL_ADDR, 0, w - 1, _SET_PAGE_ADDR, page, page)))
-            self._tx[1:] = buf[lo : lo + w]
-            self._write(self._tx)
+            self._write(bytes((_CONTROL_CMD, _SET_COL_ADDR, 0, w - 1, _SET_PAGE_ADDR, page, page)))
+            self._write(bytes((_CONTROL_DATA,)) + buf[lo : lo + w])
             shadow[lo : lo + w] = buf[lo : lo + w]
             sent += 1
         return sent

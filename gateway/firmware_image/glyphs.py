@@ -29,6 +29,7 @@ import subprocess
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "ASCII",
@@ -39,6 +40,7 @@ __all__ = [
     "device_sources",
     "find_font",
     "glyph_file",
+    "missing",
     "needed_chars",
     "render_glyphs",
 ]
@@ -250,6 +252,16 @@ def render_glyphs(
         font_name=f"{family} {style}".strip(),
         font_sha256=hashlib.sha256(font_path.read_bytes()).hexdigest(),
     )
+
+
+def missing(font: Any, text: str) -> str:
+    """The characters of ``text`` that ``font`` (a :class:`firmware.hal.glyphs.Font`) lacks, in order,
+    without repeats (the keypad draws them as boxes; the build's tests want none)."""
+    out = ""
+    for ch in text:
+        if ch not in font and ch not in out:
+            out += ch
+    return out
 
 
 def glyph_file(table: GlyphTable) -> bytes:

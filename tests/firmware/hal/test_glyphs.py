@@ -29,8 +29,8 @@ def test_font_lookup() -> None:
     assert FONT.glyph("中") == (8, 16)
     assert FONT.glyph("B") is None
     assert FONT.width("B") == 4 and FONT.width("签") == 8  # missing glyphs keep their width class
-    assert FONT.text_width("A中 B") == 4 + 8 + 4 + 4
-    assert FONT.missing("A签B签") == "签B"
+    assert FONT.width("A中 B") == 4 + 8 + 4 + 4 and FONT.width("") == 0
+    assert fg.missing(FONT, "A签B签") == "签B"
 
 
 def test_the_table_file_is_the_one_the_build_writes() -> None:
@@ -121,7 +121,7 @@ class Panel:
 
     def write(self, tx: bytes) -> None:
         tx = bytes(tx)
-        if tx[0] == ssd1306.CONTROL_CMD:
+        if tx[0] == 0x00:  # the SSD1306's control byte for a command stream
             cmds = list(tx[1:])
             self.commands += cmds
             if cmds[:1] == [0x21]:
@@ -129,7 +129,7 @@ class Panel:
                 assert cmds[3] == 0x22
                 self.page = (cmds[4], cmds[5])
             return
-        assert tx[0] == ssd1306.CONTROL_DATA
+        assert tx[0] == 0x40  # the control byte for display RAM
         self.data_writes += 1
         col, page = self.col[0], self.page[0]
         for b in tx[1:]:
@@ -161,7 +161,10 @@ def test_ssd1306_initialises_clears_and_sends_only_changed_pages() -> None:
 
 
 def test_ssd1306_flip_and_external_vcc() -> None:
-    cmds = ssd1306.init_commands(128, 32, external_vcc=True, flip=True)
+    panel = Panel(128, 32)
+    ssd1306.Ssd1306(panel.write, FONT, 128, 32, external_vcc=True, flip=True, accel=False)
+    cmds = panel.commands[: panel.commands.index(0xAF) + 1]  # the power-up sequence
+    assert cmds[0] == 0xAE and cmds.count(0xAF) == 1
     assert 0xA0 in cmds and 0xC0 in cmds
     assert cmds[cmds.index(0xDA) + 1] == 0x02  # 128x32 COM pins
     assert cmds[cmds.index(0x8D) + 1] == 0x10  # no charge pump

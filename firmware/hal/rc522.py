@@ -31,13 +31,6 @@ if TYPE_CHECKING:
     from typing import Callable
 
 __all__ = [
-    "CASCADE_TAG",
-    "HLTA",
-    "REQA",
-    "SEL_CL1",
-    "SEL_CL2",
-    "SEL_CL3",
-    "WUPA",
     "CardError",
     "CardPresence",
     "Rc522",
@@ -51,14 +44,14 @@ __all__ = [
     "write_frame",
 ]
 
-# ISO/IEC 14443-3 type A commands.
-REQA = 0x26  # 7-bit short frame
-WUPA = 0x52  # 7-bit short frame
-HLTA = 0x50
-SEL_CL1 = 0x93
-SEL_CL2 = 0x95
-SEL_CL3 = 0x97
-CASCADE_TAG = 0x88
+# ISO/IEC 14443-3 type A commands (REQA 0x26 is not used: WUPA also wakes halted cards).
+# Every number here is a const(): folded into the code, no module name on the keypad's heap.
+_WUPA = const(0x52)  # 7-bit short frame
+_HLTA = const(0x50)
+_SEL_CL1 = const(0x93)
+_SEL_CL2 = const(0x95)
+_SEL_CL3 = const(0x97)
+_CASCADE_TAG = const(0x88)
 _NVB_ANTICOLL = const(0x20)  # SEL + NVB only: "all cards, send your UID CLn"
 _NVB_SELECT = const(0x70)  # SEL + NVB + 4 UID bytes + BCC
 _SAK_UID_INCOMPLETE = const(0x04)
@@ -72,10 +65,10 @@ _FIFO_LEVEL = const(0x0A)
 _CONTROL = const(0x0C)
 _BIT_FRAMING = const(0x0D)
 _COLL = const(0x0E)
-MODE = 0x11
-TX_CONTROL = 0x14
-TX_ASK = 0x15
-T_MODE = 0x2A
+_MODE = const(0x11)
+_TX_CONTROL = const(0x14)
+_TX_ASK = const(0x15)
+_T_MODE = const(0x2A)
 _T_PRESCALER = const(0x2B)
 _T_RELOAD_H = const(0x2C)
 _T_RELOAD_L = const(0x2D)
@@ -96,8 +89,6 @@ _ERR_FATAL = const(0x13)  # BufferOvfl | ParityErr | ProtocolErr
 _START_SEND = const(0x80)
 _FLUSH_FIFO = const(0x80)
 
-# VersionReg values of genuine chips and common clones; 0x00/0xFF mean nothing answers.
-KNOWN_VERSIONS = (0x88, 0x90, 0x91, 0x92, 0xB2, 0x12)
 
 
 class CardError(Exception):
@@ -130,13 +121,13 @@ def bcc(uid4: bytes) -> int:
 
 
 def select_frame(level: int, uid_cln: bytes) -> bytes:
-    """SELECT for cascade ``level`` (SEL_CL1..3) with the 5 bytes anticollision returned (UID part + BCC)."""
+    """SELECT for cascade ``level`` (SEL_CL1..3: 0x93, 0x95, 0x97) with the 5 bytes anticollision returned (UID part + BCC)."""
     body = bytes((level, _NVB_SELECT)) + bytes(uid_cln)
     return body + crc_a(body)
 
 
 def hlta_frame() -> bytes:
-    body = bytes((HLTA, 0x00))
+    body = bytes((_HLTA, 0x00))
     return body + crc_a(body)
 
 
@@ -186,15 +177,16 @@ class Rc522:
         for _ in range(self.max_polls):  # the reset takes ~40 us; PowerDown clears when done
             if not self.read(_COMMAND) & 0x10:
                 break
-        self.write(T_MODE, 0x80)  # timer starts after each transmission
+        self.write(_T_MODE, 0x80)  # timer starts after each transmission
         self.write(_T_PRESCALER, 0xA9)  # 13.56 MHz / (2 * 0xA9 + 1): 25 us per tick
         self.write(_T_RELOAD_H, 0x00)
         self.write(_T_RELOAD_L, 0x78)  # 120 ticks: 3 ms answer timeout (a card answers in < 0.1 ms)
-        self.write(TX_ASK, 0x40)  # 100 % ASK modulation
-        self.write(MODE, 0x3D)  # CRC preset 0x6363 (ISO 14443A)
-        self.set_bits(TX_CONTROL, 0x03)  # antenna drivers on
+        self.write(_TX_ASK, 0x40)  # 100 % ASK modulation
+        self.write(_MODE, 0x3D)  # CRC preset 0x6363 (ISO 14443A)
+        self.set_bits(_TX_CONTROL, 0x03)  # antenna drivers on
         self.version = self.read(_VERSION)
-        return self.version in KNOWN_VERSIONS
+        # VersionReg values of genuine chips and common clones; 0x00/0xFF mean nothing answers.
+        return self.version in (0x88, 0x90, 0x91, 0x92, 0xB2, 0x12)
 
     # --- exchanges ---------------------------------------------------------
 
@@ -231,14 +223,14 @@ class Rc522:
 
     def read_uid(self) -> "bytes | None":
         """The UID of the one card in the field (4, 7 or 10 bytes), or None when there is none."""
-        got = self.transceive(bytes((WUPA,)), 7)
+        got = self.transceive(bytes((_WUPA,)), 7)
         if got is None:
             return None
         if len(got[0]) != 2:
             raise CardError("bad ATQA")
         self.clear_bits(_COLL, 0x80)  # ValuesAfterColl = 0: bits after a collision read as 0
         uid = b""
-        for level in (SEL_CL1, SEL_CL2, SEL_CL3):
+        for level in (_SEL_CL1, _SEL_CL2, _SEL_CL3):
             got = self.transceive(bytes((level, _NVB_ANTICOLL)))
             if got is None:
                 return None
@@ -251,7 +243,7 @@ class Rc522:
             sak = check_crc(got[0])
             if len(sak) != 1:
                 raise CardError("bad SAK")
-            if part[0] == CASCADE_TAG and sak[0] & _SAK_UID_INCOMPLETE:
+            if part[0] == _CASCADE_TAG and sak[0] & _SAK_UID_INCOMPLETE:
                 uid += part[1:4]
                 continue
             uid += part[:4]

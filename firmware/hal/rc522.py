@@ -28,7 +28,9 @@ if sys.implementation.name != "micropython":  # MicroPython's compiler folds con
     const = int
 TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
-    from typing import Callable
+    from typing import Any, Callable
+
+    from .esp32 import Esp32Board
 
 __all__ = [
     "CardError",
@@ -39,6 +41,7 @@ __all__ = [
     "check_crc",
     "crc_a",
     "hlta_frame",
+    "open_card",
     "read_frame",
     "select_frame",
     "write_frame",
@@ -112,17 +115,18 @@ def check_crc(frame: bytes) -> bytes:
     return bytes(frame[:-2])
 
 
-def bcc(uid4: bytes) -> int:
-    """Block check character of a 4-byte UID part: the XOR of its bytes."""
+def bcc(data: bytes) -> int:
+    """Block check character of a 4-byte UID part (``data``): the XOR of its bytes."""
     x = 0
-    for b in uid4:
+    for b in data:
         x ^= b
     return x
 
 
-def select_frame(level: int, uid_cln: bytes) -> bytes:
-    """SELECT for cascade ``level`` (SEL_CL1..3: 0x93, 0x95, 0x97) with the 5 bytes anticollision returned (UID part + BCC)."""
-    body = bytes((level, _NVB_SELECT)) + bytes(uid_cln)
+def select_frame(level: int, data: bytes) -> bytes:
+    """SELECT for cascade ``level`` (SEL_CL1..3: 0x93, 0x95, 0x97) with ``data``, the 5 bytes
+    anticollision returned (UID part + BCC)."""
+    body = bytes((level, _NVB_SELECT)) + bytes(data)
     return body + crc_a(body)
 
 
@@ -155,19 +159,8 @@ class Rc522:
     def read(self, reg: int) -> int:
         return self._xfer(read_frame(reg))[1]
 
-    def read_many(self, reg: int, count: int) -> bytes:
-        if count <= 0:
-            return b""
-        return bytes(self._xfer(read_frame(reg, count))[1:])
-
     def write(self, reg: int, data: "int | bytes") -> None:
         self._xfer(write_frame(reg, bytes((data,)) if isinstance(data, int) else data))
-
-    def set_bits(self, reg: int, mask: int) -> None:
-        self.write(reg, self.read(reg) | mask)
-
-    def clear_bits(self, reg: int, mask: int) -> None:
-        self.write(reg, self.read(reg) & ~mask & 0xFF)
 
     # --- set-up ------------------------------------------------------------
 
@@ -183,7 +176,7 @@ class Rc522:
         self.write(_T_RELOAD_L, 0x78)  # 120 ticks: 3 ms answer timeout (a card answers in < 0.1 ms)
         self.write(_TX_ASK, 0x40)  # 100 % ASK modulation
         self.write(_MODE, 0x3D)  # CRC preset 0x6363 (ISO 14443A)
-        self.set_bits(_TX_CONTROL, 0x03)  # antenna drivers on
+        self.write(_TX_CONTROL, self.read(_TX_CONTROL) | 0x03)  # antenna drivers on
         self.version = self.read(_VERSION)
         # VersionReg values of genuine chips and common clones; 0x00/0xFF mean nothing answers.
         return self.version in (0x88, 0x90, 0x91, 0x92, 0xB2, 0x12)
@@ -218,7 +211,7 @@ class Rc522:
         n = self.read(_FIFO_LEVEL) & 0x7F
         if n == 0:
             return None
-        reply = self.read_many(_FIFO_DATA, n)
+        reply = bytes(self._xfer(read_frame(_FIFO_DATA, n))[1:])  # the FIFO read n times in one go
         return reply, self.read(_CONTROL) & 0x07
 
     def read_uid(self) -> "bytes | None":
@@ -228,7 +221,7 @@ class Rc522:
             return None
         if len(got[0]) != 2:
             raise CardError("bad ATQA")
-        self.clear_bits(_COLL, 0x80)  # ValuesAfterColl = 0: bits after a collision read as 0
+        self.write(_COLL, self.read(_COLL) & 0x7F)  # ValuesAfterColl = 0: bits after a collision read as 0
         uid = b""
         for level in (_SEL_CL1, _SEL_CL2, _SEL_CL3):
             got = self.transceive(bytes((level, _NVB_ANTICOLL)))
@@ -326,3 +319,45 @@ class Rc522Reader:
             self.errors += 1
             uid = None
         return self.presence.update(uid)
+
+
+def open_card(
+    board: "Esp32Board", machine: "Any", clock: "Any", cfg: "dict[str, Any]", bus: "dict[str, Any]"
+) -> "Rc522Reader | None":
+    """The ESP32 adapter's card-reader wiring: the reader ``cfg`` names on SPI ``bus``; None (and a
+    line in ``board.faults``) if no RC522 answers.
+
+    The adapter passes its ``machine`` module and ``clock``, MicroPython's
+    ``time`` (``sleep_ms``, ``ticks_ms``, ``ticks_diff``), in:
+    :mod:`firmware.hal.esp32` stays the only module that imports the port's
+    hardware modules, and a keypad without a card reader never loads this one.
+    """
+    spi = machine.SPI(
+        bus["id"],
+        baudrate=bus.get("baudrate", 1000000),
+        polarity=0,
+        phase=0,
+        sck=machine.Pin(bus["sck"]),
+        mosi=machine.Pin(bus["mosi"]),
+        miso=machine.Pin(bus["miso"]),
+    )
+    cs = machine.Pin(cfg["cs"], machine.Pin.OUT, value=1)
+    rst = machine.Pin(cfg["rst"], machine.Pin.OUT, value=0)  # hard reset pulse
+    clock.sleep_ms(1)
+    rst.value(1)
+    clock.sleep_ms(50)  # oscillator start-up
+
+    def xfer(tx: bytes) -> bytearray:
+        rx = bytearray(len(tx))
+        cs.value(0)
+        try:
+            spi.write_readinto(tx, rx)
+        finally:
+            cs.value(1)
+        return rx
+
+    reader = Rc522Reader(Rc522(xfer), clock.ticks_ms, clock.ticks_diff, cfg.get("interval_ms", 250))
+    if not reader.ok:
+        board.faults.append("card: no RC522 answers (VersionReg 0x%02x)" % reader.chip.version)
+        return None
+    return reader

@@ -21,9 +21,11 @@ if sys.implementation.name != "micropython":  # MicroPython's compiler folds con
     const = int
 TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
-    from typing import Callable
+    from typing import Any, Callable
 
-__all__ = ["Ssd1306"]
+    from .esp32 import Esp32Board
+
+__all__ = ["Ssd1306", "open_display"]
 
 _CONTROL_CMD = const(0x00)  # the first byte of a command stream
 _CONTROL_DATA = const(0x40)  # the first byte of display RAM data
@@ -112,3 +114,55 @@ class Ssd1306:
             shadow[lo : lo + w] = buf[lo : lo + w]
             sent += 1
         return sent
+
+
+def open_display(
+    board: "Esp32Board", machine: "Any", cfg: "dict[str, Any]", bus: "dict[str, Any]"
+) -> "Ssd1306 | None":
+    """The ESP32 adapter's display wiring: the display ``cfg`` names on I2C ``bus``; None (and a line
+    in ``board.faults``) if it is not there or its glyph table is missing or damaged.
+
+    Later I2C write errors are counted in ``board.display_errors``.  The
+    adapter passes its ``machine`` module in: :mod:`firmware.hal.esp32` stays
+    the only module that imports it, and a keypad without a display never
+    loads this one.
+    """
+    # The table the build writes next to glyphs.mpy, checked here, at boot; in a frozen image
+    # (firmware/manifest.py) the modules are in flash and the table a file at its usual place.
+    here = glyphs.__file__
+    for path in (here[: here.rfind("/") + 1] + glyphs.FILE, "/firmware/hal/" + glyphs.FILE):
+        try:
+            font = glyphs.Font(path)
+            break
+        except OSError:
+            continue
+        except ValueError as exc:
+            board.faults.append("display: %s" % exc)
+            return None
+    else:
+        board.faults.append("display: no glyph table (flash a `hallvote firmware build` output)")
+        return None
+
+    i2c = machine.I2C(
+        bus["id"], scl=machine.Pin(bus["scl"]), sda=machine.Pin(bus["sda"]), freq=bus.get("freq", 400000)
+    )
+    addr = cfg.get("addr", 0x3C)
+    if addr not in i2c.scan():
+        board.faults.append("display: nothing answers at I2C 0x%02x" % addr)
+        return None
+
+    def write(data: "bytes | bytearray") -> None:
+        try:
+            i2c.writeto(addr, data)
+        except OSError:
+            board.display_errors += 1
+
+    return Ssd1306(
+        write,
+        font,
+        cfg.get("width", 128),
+        cfg.get("height", 64),
+        external_vcc=cfg.get("external_vcc", False),
+        flip=cfg.get("flip", False),
+        align=cfg.get("align", "left"),
+    )

@@ -8,7 +8,7 @@ The panel's command codes are ``const()`` numbers here, not module names.
 
 Text is drawn with the firmware's glyph table (:mod:`firmware.hal.glyphs`)
 into a MONO_VLSB framebuffer whose layout is the panel's RAM (8-row pages).
-``show`` sends only the pages that changed since the last refresh, so
+``show`` sends only the pages of the text rows whose line changed, so
 updating one 16-pixel text row moves 2 x 128 bytes (about 6 ms at 400 kHz)
 instead of the whole 1 KiB.
 """
@@ -62,7 +62,7 @@ class Ssd1306:
         self.align = align
         self.rows = height // font.height
         self.canvas = glyphs.Canvas(width, height, accel=accel)
-        self._sent = None  # type: bytearray | None  # what the panel shows (None: unknown, send all)
+        self._lines = None  # type: list[str] | None  # what the panel shows (None: unknown)
         write(
             bytes(
                 (
@@ -89,29 +89,32 @@ class Ssd1306:
         self.show([])
 
     def show(self, lines: "list[str]") -> None:
-        """Draw ``lines`` and send the pages that changed (the same text again sends nothing)."""
-        glyphs.draw_lines(self.canvas, self.font, lines, self.align)
-        self.refresh()
+        """Draw ``lines`` and send the pages of the text rows that changed (the same text sends nothing)."""
+        old = self._lines
+        self._lines = list(lines)
+        glyphs.draw_lines(self.canvas, self.font, self._lines, self.align)
+        self.refresh(old)
 
-    def refresh(self, force: bool = False) -> int:
-        """Send the pages that differ from what the panel shows; return how many were sent.
+    def refresh(self, old: "list[str] | None" = None) -> int:
+        """Send the pages of the text rows whose line differs from ``old``, the lines the panel shows
+        (None: every page); return how many were sent.
 
-        Each page is one transaction: the data control byte + ``width`` bytes of RAM.
+        A row's pixels follow from its line alone, so comparing lines finds the changed pages
+        without a 1 KiB copy of what the panel shows.  Each page is one transaction: the data
+        control byte + ``width`` bytes of RAM.
         """
         buf = self.canvas.buf
         w = self.width
+        per = self.font.height >> 3  # pages per text row (glyph heights are multiples of 8)
+        new = self._lines or []
         sent = 0
-        first = self._sent is None
-        if self._sent is None:
-            self._sent = bytearray(len(buf))
-        shadow = self._sent
-        for page in range(self.height // 8):
-            lo = page * w
-            if not (force or first) and buf[lo : lo + w] == shadow[lo : lo + w]:
+        for page in range(self.height >> 3):
+            row = page // per
+            if old is not None and old[row : row + 1] == new[row : row + 1]:
                 continue
+            lo = page * w
             self._write(bytes((_CONTROL_CMD, _SET_COL_ADDR, 0, w - 1, _SET_PAGE_ADDR, page, page)))
             self._write(bytes((_CONTROL_DATA,)) + buf[lo : lo + w])
-            shadow[lo : lo + w] = buf[lo : lo + w]
             sent += 1
         return sent
 

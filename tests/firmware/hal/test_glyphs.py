@@ -157,7 +157,10 @@ def test_ssd1306_initialises_clears_and_sends_only_changed_pages() -> None:
     disp.show(["A中", "中"])
     assert panel.data_writes == 2
     assert bytes(panel.ram) == bytes(disp.canvas.buf)
-    assert disp.refresh(force=True) == 2
+    assert disp.refresh() == 2  # every page
+    panel.data_writes = 0
+    disp.show(["中", "中"])  # row 0 changed, row 1 the same
+    assert panel.data_writes == 1 and bytes(panel.ram) == bytes(disp.canvas.buf)
 
 
 def test_ssd1306_flip_and_external_vcc() -> None:

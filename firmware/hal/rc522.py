@@ -40,7 +40,6 @@ __all__ = [
     "bcc",
     "check_crc",
     "crc_a",
-    "hlta_frame",
     "open_card",
     "read_frame",
     "select_frame",
@@ -50,7 +49,6 @@ __all__ = [
 # ISO/IEC 14443-3 type A commands (REQA 0x26 is not used: WUPA also wakes halted cards).
 # Every number here is a const(): folded into the code, no module name on the keypad's heap.
 _WUPA = const(0x52)  # 7-bit short frame
-_HLTA = const(0x50)
 _SEL_CL1 = const(0x93)
 _SEL_CL2 = const(0x95)
 _SEL_CL3 = const(0x97)
@@ -127,11 +125,6 @@ def select_frame(level: int, data: bytes) -> bytes:
     """SELECT for cascade ``level`` (SEL_CL1..3: 0x93, 0x95, 0x97) with ``data``, the 5 bytes
     anticollision returned (UID part + BCC)."""
     body = bytes((level, _NVB_SELECT)) + bytes(data)
-    return body + crc_a(body)
-
-
-def hlta_frame() -> bytes:
-    body = bytes((_HLTA, 0x00))
     return body + crc_a(body)
 
 
@@ -240,7 +233,8 @@ class Rc522:
                 uid += part[1:4]
                 continue
             uid += part[:4]
-            self.transceive(hlta_frame())  # a halted card stays quiet until the next WUPA
+            # HLTA (0x50 0x00 and its CRC_A): a halted card stays quiet until the next WUPA
+            self.transceive(b"\x50\x00\x57\xcd")
             return uid
         raise CardError("UID longer than three cascade levels")
 

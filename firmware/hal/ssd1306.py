@@ -131,8 +131,9 @@ def open_display(
     loads this one.
     """
     # The table the build writes next to glyphs.mpy, checked here, at boot; in a frozen image
-    # (firmware/manifest.py) the modules are in flash and the table a file at its usual place.
-    here = glyphs.__file__
+    # (firmware/manifest.py) the modules are in flash (a frozen module's __file__ is relative, or
+    # absent on a port built without it) and the table a file at its usual place.
+    here = getattr(glyphs, "__file__", "")
     for path in (here[: here.rfind("/") + 1] + glyphs.FILE, "/firmware/hal/" + glyphs.FILE):
         try:
             font = glyphs.Font(path)

@@ -18,7 +18,7 @@ def test_crc_a_matches_the_iso_14443_3_annex_examples() -> None:
     # ISO/IEC 14443-3, Annex B: CRC_A of 00 00 is 0x1EA0, of 12 34 is 0xCF26 (sent LSB first).
     assert rc522.crc_a(b"\x00\x00") == b"\xa0\x1e"
     assert rc522.crc_a(b"\x12\x34") == b"\x26\xcf"
-    assert rc522.hlta_frame() == bytes.fromhex("500057cd")  # the HLTA every trace shows
+    assert b"\x50\x00" + rc522.crc_a(b"\x50\x00") == bytes.fromhex("500057cd")  # the HLTA every trace shows
 
 
 def test_crc_a_equals_the_bitwise_reference_and_leaves_zero_residue() -> None:
@@ -81,7 +81,7 @@ def test_reads_single_double_and_triple_size_uids(uid_hex: str) -> None:
         b"\x97\x20",
         b"\x97\x70",
     ][: 2 * levels]
-    assert chip.frames[-1] == rc522.hlta_frame()
+    assert chip.frames[-1] == b"\x50\x00" + rc522.crc_a(b"\x50\x00")  # HLTA
     assert chip.halted == [uid]
     # the halted card is woken by the next poll's WUPA: a card left on the reader stays present
     assert drv.read_uid() == uid

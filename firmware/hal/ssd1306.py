@@ -6,8 +6,9 @@ transaction to the panel's address (the ESP32 adapter passes
 SSD1306 control byte: ``0x00`` for a command stream, ``0x40`` for display RAM.
 The panel's command codes are ``const()`` numbers here, not module names.
 
-Text is drawn with the firmware's glyph table (:mod:`firmware.hal.glyphs`)
-into a MONO_VLSB framebuffer whose layout is the panel's RAM (8-row pages).
+Text is drawn with the firmware's glyph table (:mod:`firmware.hal.glyphs`),
+one text row at a time, into a MONO_VLSB framebuffer whose layout is the
+panel's RAM (8-row pages); the panel's RAM is the only copy of the screen.
 ``show`` sends only the pages of the text rows whose line changed, so
 updating one 16-pixel text row moves 2 x 128 bytes (about 6 ms at 400 kHz)
 instead of the whole 1 KiB.
@@ -61,7 +62,9 @@ class Ssd1306:
         self.height = height
         self.align = align
         self.rows = height // font.height
-        self.canvas = glyphs.Canvas(width, height, accel=accel)
+        # One text row (width x font height): rows are drawn one at a time and sent, the panel's
+        # RAM holds the screen, so no 1 KiB copy of it is kept here.
+        self.canvas = glyphs.Canvas(width, font.height, accel=accel)
         self._lines = None  # type: list[str] | None  # what the panel shows (None: unknown)
         write(
             bytes(
@@ -89,21 +92,19 @@ class Ssd1306:
         self.show([])
 
     def show(self, lines: "list[str]") -> None:
-        """Draw ``lines`` and send the pages of the text rows that changed (the same text sends nothing)."""
+        """Show ``lines``, sending the pages of the text rows that changed (the same text sends nothing)."""
         old = self._lines
         self._lines = list(lines)
-        glyphs.draw_lines(self.canvas, self.font, self._lines, self.align)
         self.refresh(old)
 
     def refresh(self, old: "list[str] | None" = None) -> int:
-        """Send the pages of the text rows whose line differs from ``old``, the lines the panel shows
-        (None: every page); return how many were sent.
+        """Draw and send the text rows whose line differs from ``old``, the lines the panel shows
+        (None: every page); return how many pages were sent.
 
-        A row's pixels follow from its line alone, so comparing lines finds the changed pages
-        without a 1 KiB copy of what the panel shows.  Each page is one transaction: the data
-        control byte + ``width`` bytes of RAM.
+        A row's pixels follow from its line alone, so comparing lines finds the changed pages.
+        Each page is one transaction: the data control byte + ``width`` bytes of RAM.
         """
-        buf = self.canvas.buf
+        canvas = self.canvas
         w = self.width
         per = self.font.height >> 3  # pages per text row (glyph heights are multiples of 8)
         new = self._lines or []
@@ -112,9 +113,11 @@ class Ssd1306:
             row = page // per
             if old is not None and old[row : row + 1] == new[row : row + 1]:
                 continue
-            lo = page * w
+            if page % per == 0:  # a row's first page: draw the row (a blank one below the last row)
+                glyphs.draw_lines(canvas, self.font, new[row : row + 1] if row < self.rows else [], self.align)
+            lo = (page % per) * w
             self._write(bytes((_CONTROL_CMD, _SET_COL_ADDR, 0, w - 1, _SET_PAGE_ADDR, page, page)))
-            self._write(bytes((_CONTROL_DATA,)) + buf[lo : lo + w])
+            self._write(bytes((_CONTROL_DATA,)) + canvas.buf[lo : lo + w])
             sent += 1
         return sent
 

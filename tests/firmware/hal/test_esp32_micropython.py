@@ -157,7 +157,7 @@ b = esp32.board({"profile": "oled-nav-card"})
 n = len(fakehw.I2C_WRITES)
 b.display.show(["A中"])
 result["display"] = {"faults": b.faults, "rows": b.display.rows, "init": fakehw.I2C_WRITES[0][1].hex(),
-                     "writes": [[a, w.hex()] for a, w in fakehw.I2C_WRITES[n:]], "buf": bytes(b.display.canvas.buf[:128]).hex()}
+                     "writes": [[a, w.hex()] for a, w in fakehw.I2C_WRITES[n:]], "buf": bytes(b.display.canvas.buf[:128]).hex()}  # the drawn row's first page
 
 # a short (damaged) table file: a fault at boot and no display, then the good table again
 fakehw.reset()

@@ -305,8 +305,15 @@ canvas = glyphs.Canvas(128, 64)
 glyphs.draw_lines(canvas, font, lines)
 from firmware.hal import esp32
 b = esp32.board()
+n = len(fakehw.I2C_WRITES)
 b.display.show(lines)
-hvhost.result({"canvas": bytes(canvas.buf).hex(), "panel": bytes(b.display.canvas.buf).hex(),
+panel, page = bytearray(1024), 0  # the panel's RAM, from the page address commands and data writes
+for addr, tx in fakehw.I2C_WRITES[n:]:
+    if tx[0] == 0x00 and tx[1] == 0x21:
+        page = tx[5]
+    elif tx[0] == 0x40:
+        panel[page * 128 : page * 128 + 128] = tx[1:]
+hvhost.result({"canvas": bytes(canvas.buf).hex(), "panel": bytes(panel).hex(),
                "faults": b.faults, "profile": b.profile["name"], "rows": b.display.rows,
                "missing": "".join(c for c in "".join(lines) if c not in font), "table_heap": after - before})
 """

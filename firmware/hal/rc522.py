@@ -14,10 +14,10 @@ CRC_A) until the SAK says the UID is complete (4, 7 or 10 bytes), then HLTA.
 A collision (two cards at once) is reported as no card: a seat has one
 member's card.
 
-:class:`CardPresence` turns the raw reads into "card present / removed" with
-a miss tolerance, so a card is not reported removed because one read failed.
-:class:`Rc522Reader` implements :class:`firmware.hal.port.CardReader` with
-both, reading at most every ``interval_ms``; the miss tolerance applies only
+:class:`Rc522Reader` implements :class:`firmware.hal.port.CardReader`: it
+turns the raw reads into "card present / removed" with a miss tolerance, so
+a card is not reported removed because one read failed, reading at most
+every ``interval_ms``; the miss tolerance applies only
 to reads in quick succession, so an app that polls only at a key press never
 gets the UID of a card removed since the previous press.
 """
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CardError",
-    "CardPresence",
     "Rc522",
     "Rc522Reader",
     "bcc",
@@ -239,42 +238,14 @@ class Rc522:
         raise CardError("UID longer than three cascade levels")
 
 
-class CardPresence:
-    """ "Card present / removed" from raw reads: a card counts as removed after ``misses`` failed reads.
-
-    ``update(uid)`` takes one read (a UID, or None for nothing or a failed
-    read) and returns the card considered present now.  A different UID
-    replaces the card at once.
-    """
-
-    def __init__(self, misses: int = 2) -> None:
-        self.misses = misses
-        self.uid = None  # type: bytes | None
-        self._missed = 0
-
-    def forget(self) -> None:
-        """Drop what earlier reads said (the next read alone decides)."""
-        self.uid = None
-        self._missed = 0
-
-    def update(self, uid: "bytes | None") -> "bytes | None":
-        if uid is not None:
-            self.uid = bytes(uid)
-            self._missed = 0
-        elif self.uid is not None:
-            self._missed += 1
-            if self._missed >= self.misses:
-                self.uid = None
-                self._missed = 0
-        return self.uid
-
-
 class Rc522Reader:
     """:class:`port.CardReader` over :class:`Rc522`; reads at most every ``interval_ms``.
 
     ``ticks_ms``/``ticks_diff`` are the board clock's.  Garbled reads are
     counted in ``errors`` and treated as a miss.  If the chip did not answer
-    at start-up (``ok`` False) every poll returns None.
+    at start-up (``ok`` False) every poll returns None.  ``uid`` is the card
+    considered present: it counts as removed after ``misses`` failed reads
+    in a row (:meth:`update`).
     """
 
     def __init__(
@@ -289,10 +260,25 @@ class Rc522Reader:
         self._ticks_ms = ticks_ms
         self._ticks_diff = ticks_diff
         self.interval_ms = interval_ms
-        self.presence = CardPresence(misses)
+        self.misses = misses
+        self.uid = None  # type: bytes | None
+        self._missed = 0
         self.errors = 0
         self._last = None  # type: int | None
         self.ok = chip.init()
+
+    def update(self, uid: "bytes | None") -> "bytes | None":
+        """Take one read (a UID, or None for nothing or a failed read); return the card considered
+        present now.  A different UID replaces the card at once."""
+        if uid is not None:
+            self.uid = bytes(uid)
+            self._missed = 0
+        elif self.uid is not None:
+            self._missed += 1
+            if self._missed >= self.misses:
+                self.uid = None
+                self._missed = 0
+        return self.uid
 
     def poll(self) -> "bytes | None":
         if not self.ok:
@@ -301,18 +287,19 @@ class Rc522Reader:
         if self._last is not None:
             age = self._ticks_diff(now, self._last)
             if age < self.interval_ms:
-                return self.presence.uid
+                return self.uid
             if age > 2 * self.interval_ms:
                 # Not polled for a while (the app may read the card only at a press):
                 # the last read is too old to vouch for the card, so one miss means gone.
-                self.presence.forget()
+                self.uid = None
+                self._missed = 0
         self._last = now
         try:
             uid = self.chip.read_uid()
         except CardError:
             self.errors += 1
             uid = None
-        return self.presence.update(uid)
+        return self.update(uid)
 
 
 def open_card(

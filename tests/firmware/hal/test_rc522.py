@@ -114,7 +114,7 @@ def test_two_cards_collide_and_a_garbled_sak_is_refused() -> None:
 
 
 def test_presence_tolerates_one_missed_read() -> None:
-    p = rc522.CardPresence(misses=2)
+    p = rc522.Rc522Reader(rc522.Rc522(fakehw.FakeRc522().xfer), Ticks(), lambda a, b: a - b, misses=2)
     a, b = b"\x01\x02\x03\x04", b"\x05\x06\x07\x08"
     assert [p.update(x) for x in (None, a, None, a, None, None, None, b, a)] == [
         None,

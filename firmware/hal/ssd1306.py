@@ -95,7 +95,13 @@ class Ssd1306:
         """Show ``lines``, sending the pages of the text rows that changed (the same text sends nothing)."""
         old = self._lines
         self._lines = list(lines)
-        self.refresh(old)
+        try:
+            self.refresh(old)
+        except (OSError, ValueError):
+            # The glyph table file could not be read (checked at boot, so a flash fault): never an
+            # OSError into the app, which means link loss.  What the panel shows is unknown now,
+            # so the next show sends every page.
+            self._lines = None
 
     def refresh(self, old: "list[str] | None" = None) -> int:
         """Draw and send the text rows whose line differs from ``old``, the lines the panel shows

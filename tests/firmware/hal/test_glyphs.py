@@ -178,3 +178,15 @@ def test_ssd1306_flip_and_external_vcc() -> None:
     assert 0xA0 in cmds and 0xC0 in cmds
     assert cmds[cmds.index(0xDA) + 1] == 0x02  # 128x32 COM pins
     assert cmds[cmds.index(0x8D) + 1] == 0x10  # no charge pump
+
+
+def test_ssd1306_survives_an_unreadable_table_and_recovers(tmp_path: Path) -> None:
+    path = glyphcase.write_table(str(tmp_path / glyphs.FILE))
+    panel = Panel()
+    disp = ssd1306.Ssd1306(panel.write, glyphs.Font(path), 16, 16, accel=False)
+    (tmp_path / glyphs.FILE).unlink()
+    disp.show(["A中"])  # no exception into the app
+    glyphcase.write_table(path)
+    panel.data_writes = 0
+    disp.show(["A中"])
+    assert panel.data_writes == 2 and bytes(panel.ram) == screen(["A中"])  # every page again

@@ -40,9 +40,7 @@ __all__ = [
     "check_crc",
     "crc_a",
     "open_card",
-    "read_frame",
     "select_frame",
-    "write_frame",
 ]
 
 # ISO/IEC 14443-3 type A commands (REQA 0x26 is not used: WUPA also wakes halted cards).
@@ -127,17 +125,6 @@ def select_frame(level: int, data: bytes) -> bytes:
     return body + crc_a(body)
 
 
-def write_frame(reg: int, data: bytes) -> bytes:
-    """SPI bytes writing ``data`` to register ``reg`` (several bytes go to the same register, e.g. the FIFO)."""
-    return bytes(((reg << 1) & 0x7E,)) + bytes(data)
-
-
-def read_frame(reg: int, count: int = 1) -> bytes:
-    """SPI bytes reading register ``reg`` ``count`` times; the reply's bytes 1.. are the values."""
-    addr = 0x80 | ((reg << 1) & 0x7E)
-    return bytes((addr,) * count) + b"\x00"
-
-
 class Rc522:
     """The chip, through ``xfer``; ``max_polls`` bounds the wait for one exchange."""
 
@@ -148,11 +135,15 @@ class Rc522:
 
     # --- registers ---------------------------------------------------------
 
+    # SPI framing (MFRC522 8.1.2.3): an address byte 1 (read) / 0 (write) | reg << 1 | 0, then the
+    # data to write, or a 0 after the address bytes of a read: the reply's bytes 1.. are the values.
+
     def read(self, reg: int) -> int:
-        return self._xfer(read_frame(reg))[1]
+        return self._xfer(bytes((0x80 | ((reg << 1) & 0x7E), 0)))[1]
 
     def write(self, reg: int, data: "int | bytes") -> None:
-        self._xfer(write_frame(reg, bytes((data,)) if isinstance(data, int) else data))
+        """Write ``data`` to register ``reg`` (several bytes go to the same register, e.g. the FIFO)."""
+        self._xfer(bytes(((reg << 1) & 0x7E,)) + (bytes((data,)) if isinstance(data, int) else bytes(data)))
 
     # --- set-up ------------------------------------------------------------
 
@@ -203,7 +194,8 @@ class Rc522:
         n = self.read(_FIFO_LEVEL) & 0x7F
         if n == 0:
             return None
-        reply = bytes(self._xfer(read_frame(_FIFO_DATA, n))[1:])  # the FIFO read n times in one go
+        # the FIFO read n times in one transaction
+        reply = bytes(self._xfer(bytes((0x80 | (_FIFO_DATA << 1),) * n) + b"\x00")[1:])
         return reply, self.read(_CONTROL) & 0x07
 
     def read_uid(self) -> "bytes | None":

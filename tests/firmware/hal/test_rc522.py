@@ -47,10 +47,25 @@ def test_bcc_and_select_frame() -> None:
 
 def test_spi_address_bytes_follow_the_datasheet() -> None:
     # MFRC522 8.1.2.3: address byte = 0 (write) / 1 (read) | reg << 1 | 0
-    assert rc522.write_frame(0x01, b"\x0f") == b"\x02\x0f"
-    assert rc522.write_frame(0x09, b"\x26\x52") == b"\x12\x26\x52"
-    assert rc522.read_frame(0x37) == b"\xee\x00"
-    assert rc522.read_frame(0x09, 3) == b"\x92\x92\x92\x00"
+    sent: list[bytes] = []
+
+    def xfer(tx: bytes) -> bytearray:
+        sent.append(bytes(tx))
+        return bytearray(len(tx))
+
+    drv = rc522.Rc522(xfer)
+    drv.write(0x01, 0x0F)
+    drv.write(0x09, b"\x26\x52")
+    assert drv.read(0x37) == 0
+    assert sent == [b"\x02\x0f", b"\x12\x26\x52", b"\xee\x00"]
+    # the FIFO (0x09) is read n times in one transaction: a 5-byte anticollision answer
+    chip = fakehw.FakeRc522()
+    chip.cards = [bytes.fromhex("04a1b2c3")]
+    sent.clear()
+    drv = rc522.Rc522(lambda tx: (sent.append(bytes(tx)), chip.xfer(tx))[1])
+    drv.init()
+    assert drv.read_uid() == bytes.fromhex("04a1b2c3")
+    assert b"\x92\x92\x92\x92\x92\x00" in sent
 
 
 # --- the driver against the chip model ---------------------------------------------

@@ -1,7 +1,7 @@
 """Freeze manifest: the keypad firmware frozen into a MicroPython 1.27 ESP32 image.
 
-Frozen bytecode and the glyph table's bytes stay in flash instead of the GC
-heap.  Build the keypad folder first, then the image with the official
+Frozen bytecode stays in flash instead of the GC heap (the glyph table is
+a file in flash anyway).  Build the keypad folder first, then the image with the official
 toolchain (ESP-IDF as the MicroPython 1.27 ESP32 port documents), from a
 MicroPython v1.27.0 checkout::
 
@@ -12,15 +12,16 @@ MicroPython v1.27.0 checkout::
 
 It includes the port's own manifest (asyncio and the rest), then, with
 ``HALLVOTE_BUILD`` set, every ``.mpy`` that build lists in its
-``manifest.json`` (the same bytecode a filesystem install ships, glyph
-table and build_info included: mpy-cross 1.27 output, which the 1.27 image
-loads).  Without ``HALLVOTE_BUILD`` it freezes the sources of ``protocol/``
+``manifest.json`` (the same bytecode a filesystem install ships,
+build_info included: mpy-cross 1.27 output, which the 1.27 image loads).  Without ``HALLVOTE_BUILD`` it freezes the sources of ``protocol/``
 and ``firmware/`` instead (no glyph table, no build profile: the image boots
 the default profile and a display shows no text).  Never frozen:
 ``firmware/hal/sim.py`` (CPython only), the bench test channel
 (``firmware/app/testchan.py``, frozen only from a ``--test-channel`` build),
 this file, and ``main.py``, which
-stays on the keypad's filesystem as ``/main.py`` (copy it from the build).
+stays on the keypad's filesystem as ``/main.py`` (copy it from the build),
+as does the glyph table, a data file: copy ``firmware/hal/glyph_data.bin``
+from the build to ``/firmware/hal/glyph_data.bin``.
 
 This file is read by MicroPython's ``makemanifest.py`` (which provides
 ``include`` and ``module``); it never runs on the keypad.

@@ -4,7 +4,11 @@ Reached as ``protocol.consts.FRAME_NAMES``, ``consts.choice_max(...)`` and
 so on: :mod:`protocol.consts` loads this module on the first such lookup
 (its module ``__getattr__``), so a keypad that only needs the numbers does
 not keep these tables and their texts on its heap.  The gateway uses them
-as before.
+as before.  The keypad never loads this module: its display
+(``firmware/app/screen.py``) carries the zh-CN choice labels and the
+outcome texts it shows as data, held to :data:`CHOICE_LABELS` and the
+``OUTCOME_*`` codes by ``tests/firmware/app/test_screen.py`` (change both
+together).
 """
 
 from .consts import (

@@ -23,9 +23,10 @@ a display or card reader that does not answer at start-up is left out
 (``display``/``card`` None) and named in ``board.faults``; I2C errors later
 are counted in ``board.display_errors``; NVS failures raise RuntimeError.
 
-The display and card-reader wiring is in :mod:`firmware.hal.esp32_display`
-and :mod:`firmware.hal.esp32_card`, loaded only by a board whose profile
-has one; this module passes them its ``machine`` (and ``time``) module.
+The display and card-reader wiring is in their drivers
+(:func:`firmware.hal.ssd1306.open_display`, :func:`firmware.hal.rc522.open_card`),
+loaded only by a board whose profile has one; this module passes them its
+``machine`` (and ``time``) module.
 
 Usage (boot)::
 
@@ -266,13 +267,13 @@ class Esp32Board:
         self.display: port.Display | None = None
         self.card: port.CardReader | None = None
         if profile.get("display") and profile.get("i2c"):
-            from . import esp32_display  # only boards with a display pay for these
+            from . import ssd1306  # only boards with a display pay for these
 
-            self.display = esp32_display.open_display(self, machine, profile["display"], profile["i2c"])
+            self.display = ssd1306.open_display(self, machine, profile["display"], profile["i2c"])
         if profile.get("card") and profile.get("spi"):
-            from . import esp32_card  # only boards with a card reader pay for it
+            from . import rc522  # only boards with a card reader pay for it
 
-            self.card = esp32_card.open_card(self, machine, _time, profile["card"], profile["spi"])
+            self.card = rc522.open_card(self, machine, _time, profile["card"], profile["spi"])
         self._battery = profile.get("battery")
         self._adc = None
         if self._battery:

@@ -2,20 +2,23 @@
 
 The keypad carries no font file.  ``hallvote firmware build`` renders the few
 characters the firmware can show (status words, reason texts, choice labels,
-digits, ASCII) into a generated module ``firmware/hal/glyph_data.py``:
+digits, ASCII) into a generated data file ``firmware/hal/glyph_data.bin``
+(:data:`FILE`, next to this module) that stays in flash: :class:`Font`
+checks it once when it is opened (a missing, foreign or short file is an
+error then, at boot, never mid-sitting) and reads a character's index entry
+and bitmap from the file when it draws it; ``draw_lines`` opens the file
+once per draw.  Nothing of the table is kept on the heap.  The layout
+(integers big-endian):
 
-``HEIGHT``
-    cell height in pixels (every glyph has it).
-``CHARS``
-    a str of every character in the table, sorted by code point.
-``WIDTHS``
-    bytes, one cell width per character (full-width CJK ``HEIGHT``, ASCII half).
-``OFFSETS``
-    bytes, two per character (big-endian): where its bitmap starts in ``DATA``.
-``DATA``
-    bytes, the bitmaps: MONO_HLSB (row after row, each row ``(width+7)//8``
-    bytes, most significant bit = leftmost pixel, 1 = lit), which is what
-    ``framebuf.MONO_HLSB`` blits natively.
+* 10-byte head: ``b"HVG1"``, the cell height in pixels (1 byte, every glyph
+  has it), the number of characters ``n`` (2 bytes), the length of the
+  bitmaps (3 bytes);
+* ``n`` index entries of 6 bytes, sorted by code point: the code point
+  (3 bytes), the cell width (1 byte: full-width CJK ``height``, ASCII half),
+  where its bitmap starts in the bitmaps (2 bytes);
+* the bitmaps: MONO_HLSB (row after row, each row ``(width+7)//8`` bytes,
+  most significant bit = leftmost pixel, 1 = lit), which is what
+  ``framebuf.MONO_HLSB`` blits natively.
 
 :class:`Canvas` is a framebuffer in the SSD1306's MONO_VLSB layout (``width``
 columns per 8-row page, bit 0 = top row of the page).  It draws glyphs in
@@ -37,65 +40,93 @@ TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block bel
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["Canvas", "Font", "draw_lines", "draw_text", "is_wide"]
+__all__ = ["FILE", "Canvas", "Font", "draw_lines", "draw_text"]
 
 
-def is_wide(ch: str) -> bool:
-    """True for characters drawn full-width (CJK and other East Asian wide ranges)."""
-    o = ord(ch)
-    return (
-        0x1100 <= o <= 0x115F
-        or 0x2E80 <= o <= 0xA4CF
-        or 0xAC00 <= o <= 0xD7A3
-        or 0xF900 <= o <= 0xFAFF
-        or 0xFE30 <= o <= 0xFE4F
-        or 0xFF00 <= o <= 0xFF60
-        or 0xFFE0 <= o <= 0xFFE6
-    )
+FILE = "glyph_data.bin"  # the table's file name, in this module's folder
+_HEAD = const(10)  # magic, height, count, bitmap length
+_ENTRY = const(6)  # code point, width, offset
 
 
 class Font:
-    """Lookup over a glyph table (the generated module, or any object with its five names)."""
+    """The glyph table in the file at ``path`` (format above).
 
-    def __init__(self, table: "Any") -> None:
-        self.height = table.HEIGHT  # type: int
-        self._chars = table.CHARS  # type: str
-        self._widths = table.WIDTHS  # type: bytes
-        self._offsets = table.OFFSETS  # type: bytes
-        self.data = table.DATA  # type: bytes  # the glyphs' columns, read by draw_text
-        if len(self._widths) != len(self._chars) or len(self._offsets) != 2 * len(self._chars):
-            raise ValueError("glyph table is inconsistent: CHARS, WIDTHS and OFFSETS differ in length")
+    Raises OSError when there is no such file and ValueError when it is not a
+    glyph table or its length is not the one its head announces.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.file = None  # type: Any  # the open table while draw_lines draws; else each read opens it
+        with open(path, "rb") as f:
+            head = f.read(_HEAD)
+            if len(head) != _HEAD or head[:4] != b"HVG1":
+                raise ValueError("%s is not a glyph table" % path)
+            self.height = head[4]
+            self._count = (head[5] << 8) | head[6]
+            if f.seek(0, 2) != _HEAD + _ENTRY * self._count + ((head[7] << 16) | (head[8] << 8) | head[9]):
+                raise ValueError("glyph table %s is short or too long" % path)
 
     def __len__(self) -> int:
-        return len(self._chars)
+        return self._count
 
     def __contains__(self, ch: str) -> bool:
-        return len(ch) == 1 and self._chars.find(ch) >= 0
+        return self.glyph(ch) is not None
+
+    def read(self, pos: int, n: int) -> bytes:
+        """``n`` bytes of the table file from ``pos`` (a bounded read of an index entry or a bitmap)."""
+        f = self.file
+        if f is not None:
+            f.seek(pos)
+            return f.read(n)  # type: ignore[no-any-return]
+        with open(self.path, "rb") as f:
+            f.seek(pos)
+            return f.read(n)
 
     def glyph(self, ch: str) -> "tuple[int, int] | None":
-        """``(width, offset into data)`` for ``ch``, or None if the table lacks it."""
-        i = self._chars.find(ch) if len(ch) == 1 else -1
-        if i < 0:
+        """``(width, offset into the bitmaps)`` for ``ch``, or None if the table lacks it.
+
+        A binary search over the file's sorted index: about 8 reads of 6 bytes for 256 characters.
+        """
+        if len(ch) != 1:
             return None
-        return self._widths[i], (self._offsets[2 * i] << 8) | self._offsets[2 * i + 1]
+        o = ord(ch)
+        lo = 0
+        hi = self._count
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            e = self.read(_HEAD + _ENTRY * mid, _ENTRY)
+            c = (e[0] << 16) | (e[1] << 8) | e[2]
+            if c == o:
+                return e[3], (e[4] << 8) | e[5]
+            if c < o:
+                lo = mid + 1
+            else:
+                hi = mid
+        return None
 
-    def width(self, ch: str) -> int:
-        """Advance of ``ch`` in pixels (a missing character keeps its box's width)."""
-        g = self.glyph(ch)
-        if g is not None:
-            return g[0]
-        return self.height if is_wide(ch) else self.height // 2
-
-    def text_width(self, text: str) -> int:
-        return sum(self.width(ch) for ch in text)
-
-    def missing(self, text: str) -> str:
-        """The characters of ``text`` the table lacks (in order, without repeats)."""
-        out = ""
-        for ch in text:
-            if ch not in self and ch not in out:
-                out += ch
-        return out
+    def width(self, text: str) -> int:
+        """Advance of ``text`` in pixels; a missing character keeps its box's width: full for
+        East Asian wide ones (CJK, Hangul, fullwidth forms), else half."""
+        w = 0
+        for i in range(len(text)):  # slices: see draw_text
+            ch = text[i : i + 1]
+            g = self.glyph(ch)
+            if g is not None:
+                w += g[0]
+                continue
+            o = ord(ch)
+            wide = (
+                0x1100 <= o <= 0x115F
+                or 0x2E80 <= o <= 0xA4CF
+                or 0xAC00 <= o <= 0xD7A3
+                or 0xF900 <= o <= 0xFAFF
+                or 0xFE30 <= o <= 0xFE4F
+                or 0xFF00 <= o <= 0xFF60
+                or 0xFFE0 <= o <= 0xFFE6
+            )
+            w += self.height if wide else self.height // 2
+        return w
 
 
 class Canvas:
@@ -135,60 +166,59 @@ class Canvas:
             self.buf[i] &= ~bit & 0xFF
         return c
 
-    def box(self, x: int, y: int, w: int, h: int) -> None:
-        """A hollow rectangle (the missing-glyph mark)."""
-        for xx in range(x, x + w):
-            self.pixel(xx, y, 1)
-            self.pixel(xx, y + h - 1, 1)
-        for yy in range(y, y + h):
-            self.pixel(x, yy, 1)
-            self.pixel(x + w - 1, yy, 1)
-
-    def blit_glyph(self, data: bytes, offset: int, w: int, h: int, x: int, y: int) -> None:
-        """OR a MONO_HLSB bitmap (``w`` x ``h`` at ``data[offset:]``) onto the canvas at (x, y)."""
-        rb = (w + 7) >> 3
-        if self._fb is not None:
-            src = framebuf.FrameBuffer(bytearray(data[offset : offset + rb * h]), w, h, framebuf.MONO_HLSB)
-            self._fb.blit(src, x, y, 0)  # key 0: unlit source pixels leave the canvas alone
-            return
-        buf = self.buf
-        width = self.width
-        for row in range(h):
-            yy = y + row
-            if yy < 0 or yy >= self.height:
-                continue
-            page = (yy >> 3) * width
-            bit = 1 << (yy & 7)
-            base = offset + row * rb
-            for bx in range(rb):
-                b = data[base + bx]
-                if not b:
-                    continue
-                x0 = bx * 8
-                for i in range(8):
-                    if b & (0x80 >> i) and x0 + i < w:
-                        xx = x + x0 + i
-                        if 0 <= xx < width:
-                            buf[page + xx] |= bit
-
 
 def draw_text(canvas: Canvas, font: Font, x: int, y: int, text: str) -> int:
     """Draw ``text`` with its top-left corner at (x, y); return the x after the last drawn character.
 
     Drawing stops before the first character that would not fit entirely
-    (no half glyphs at the right edge).
+    (no half glyphs at the right edge).  A character the table lacks is a
+    hollow box of its width.  A glyph's MONO_HLSB bitmap is ORed onto the
+    canvas (unlit pixels leave it alone), by ``framebuf`` when the canvas has
+    it, else in Python: both give the same bytes.
     """
     h = font.height
-    data = font.data
-    for ch in text:
+    buf = canvas.buf
+    width = canvas.width
+    # Characters by slicing, not `for ch in text`: MicroPython interns every character a str
+    # iterator yields, so each distinct character ever drawn would stay in the qstr pool for good.
+    for i in range(len(text)):
+        ch = text[i : i + 1]
         g = font.glyph(ch)
         w = g[0] if g is not None else font.width(ch)
-        if x + w > canvas.width:
+        if x + w > width:
             break
-        if g is not None:
-            canvas.blit_glyph(data, g[1], w, h, x, y)
-        else:
-            canvas.box(x + 1, y + 1, w - 2, h - 2)
+        if g is None:  # the missing-glyph box, one pixel inside the cell
+            for xx in range(x + 1, x + w - 1):
+                canvas.pixel(xx, y + 1, 1)
+                canvas.pixel(xx, y + h - 2, 1)
+            for yy in range(y + 1, y + h - 1):
+                canvas.pixel(x + 1, yy, 1)
+                canvas.pixel(x + w - 2, yy, 1)
+            x += w
+            continue
+        rb = (w + 7) >> 3
+        data = font.read(_HEAD + _ENTRY * len(font) + g[1], rb * h)  # the bitmaps follow the index
+        if canvas._fb is not None:
+            src = framebuf.FrameBuffer(bytearray(data), w, h, framebuf.MONO_HLSB)
+            canvas._fb.blit(src, x, y, 0)  # key 0: unlit source pixels leave the canvas alone
+            x += w
+            continue
+        for row in range(h):
+            yy = y + row
+            if yy < 0 or yy >= canvas.height:
+                continue
+            page = (yy >> 3) * width
+            bit = 1 << (yy & 7)
+            for bx in range(rb):
+                b = data[row * rb + bx]
+                if not b:
+                    continue
+                x0 = bx * 8
+                for j in range(8):
+                    if b & (0x80 >> j) and x0 + j < w:
+                        xx = x + x0 + j
+                        if 0 <= xx < width:
+                            buf[page + xx] |= bit
         x += w
     return x
 
@@ -201,10 +231,15 @@ def draw_lines(canvas: Canvas, font: Font, lines: "list[str]", align: str = "lef
     canvas.fill(0)
     rows = canvas.height // font.height
     n = 0
-    for text in lines[:rows]:
-        x = 0
-        if align == "center":
-            x = max(0, (canvas.width - font.text_width(text)) // 2)
-        draw_text(canvas, font, x, n * font.height, text)
-        n += 1
+    with open(font.path, "rb") as f:  # once for the whole draw
+        font.file = f
+        try:
+            for text in lines[:rows]:
+                x = 0
+                if align == "center":
+                    x = max(0, (canvas.width - font.width(text)) // 2)
+                draw_text(canvas, font, x, n * font.height, text)
+                n += 1
+        finally:
+            font.file = None
     return n

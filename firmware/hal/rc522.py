@@ -14,10 +14,10 @@ CRC_A) until the SAK says the UID is complete (4, 7 or 10 bytes), then HLTA.
 A collision (two cards at once) is reported as no card: a seat has one
 member's card.
 
-:class:`CardPresence` turns the raw reads into "card present / removed" with
-a miss tolerance, so a card is not reported removed because one read failed.
-:class:`Rc522Reader` implements :class:`firmware.hal.port.CardReader` with
-both, reading at most every ``interval_ms``; the miss tolerance applies only
+:class:`Rc522Reader` implements :class:`firmware.hal.port.CardReader`: it
+turns the raw reads into "card present / removed" with a miss tolerance, so
+a card is not reported removed because one read failed, reading at most
+every ``interval_ms``; the miss tolerance applies only
 to reads in quick succession, so an app that polls only at a key press never
 gets the UID of a card removed since the previous press.
 """
@@ -28,37 +28,28 @@ if sys.implementation.name != "micropython":  # MicroPython's compiler folds con
     const = int
 TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
-    from typing import Callable
+    from typing import Any, Callable
+
+    from .esp32 import Esp32Board
 
 __all__ = [
-    "CASCADE_TAG",
-    "HLTA",
-    "REQA",
-    "SEL_CL1",
-    "SEL_CL2",
-    "SEL_CL3",
-    "WUPA",
     "CardError",
-    "CardPresence",
     "Rc522",
     "Rc522Reader",
     "bcc",
     "check_crc",
     "crc_a",
-    "hlta_frame",
-    "read_frame",
+    "open_card",
     "select_frame",
-    "write_frame",
 ]
 
-# ISO/IEC 14443-3 type A commands.
-REQA = 0x26  # 7-bit short frame
-WUPA = 0x52  # 7-bit short frame
-HLTA = 0x50
-SEL_CL1 = 0x93
-SEL_CL2 = 0x95
-SEL_CL3 = 0x97
-CASCADE_TAG = 0x88
+# ISO/IEC 14443-3 type A commands (REQA 0x26 is not used: WUPA also wakes halted cards).
+# Every number here is a const(): folded into the code, no module name on the keypad's heap.
+_WUPA = const(0x52)  # 7-bit short frame
+_SEL_CL1 = const(0x93)
+_SEL_CL2 = const(0x95)
+_SEL_CL3 = const(0x97)
+_CASCADE_TAG = const(0x88)
 _NVB_ANTICOLL = const(0x20)  # SEL + NVB only: "all cards, send your UID CLn"
 _NVB_SELECT = const(0x70)  # SEL + NVB + 4 UID bytes + BCC
 _SAK_UID_INCOMPLETE = const(0x04)
@@ -72,10 +63,10 @@ _FIFO_LEVEL = const(0x0A)
 _CONTROL = const(0x0C)
 _BIT_FRAMING = const(0x0D)
 _COLL = const(0x0E)
-MODE = 0x11
-TX_CONTROL = 0x14
-TX_ASK = 0x15
-T_MODE = 0x2A
+_MODE = const(0x11)
+_TX_CONTROL = const(0x14)
+_TX_ASK = const(0x15)
+_T_MODE = const(0x2A)
 _T_PRESCALER = const(0x2B)
 _T_RELOAD_H = const(0x2C)
 _T_RELOAD_L = const(0x2D)
@@ -96,8 +87,6 @@ _ERR_FATAL = const(0x13)  # BufferOvfl | ParityErr | ProtocolErr
 _START_SEND = const(0x80)
 _FLUSH_FIFO = const(0x80)
 
-# VersionReg values of genuine chips and common clones; 0x00/0xFF mean nothing answers.
-KNOWN_VERSIONS = (0x88, 0x90, 0x91, 0x92, 0xB2, 0x12)
 
 
 class CardError(Exception):
@@ -121,34 +110,19 @@ def check_crc(frame: bytes) -> bytes:
     return bytes(frame[:-2])
 
 
-def bcc(uid4: bytes) -> int:
-    """Block check character of a 4-byte UID part: the XOR of its bytes."""
+def bcc(data: bytes) -> int:
+    """Block check character of a 4-byte UID part (``data``): the XOR of its bytes."""
     x = 0
-    for b in uid4:
+    for b in data:
         x ^= b
     return x
 
 
-def select_frame(level: int, uid_cln: bytes) -> bytes:
-    """SELECT for cascade ``level`` (SEL_CL1..3) with the 5 bytes anticollision returned (UID part + BCC)."""
-    body = bytes((level, _NVB_SELECT)) + bytes(uid_cln)
+def select_frame(level: int, data: bytes) -> bytes:
+    """SELECT for cascade ``level`` (SEL_CL1..3: 0x93, 0x95, 0x97) with ``data``, the 5 bytes
+    anticollision returned (UID part + BCC)."""
+    body = bytes((level, _NVB_SELECT)) + bytes(data)
     return body + crc_a(body)
-
-
-def hlta_frame() -> bytes:
-    body = bytes((HLTA, 0x00))
-    return body + crc_a(body)
-
-
-def write_frame(reg: int, data: bytes) -> bytes:
-    """SPI bytes writing ``data`` to register ``reg`` (several bytes go to the same register, e.g. the FIFO)."""
-    return bytes(((reg << 1) & 0x7E,)) + bytes(data)
-
-
-def read_frame(reg: int, count: int = 1) -> bytes:
-    """SPI bytes reading register ``reg`` ``count`` times; the reply's bytes 1.. are the values."""
-    addr = 0x80 | ((reg << 1) & 0x7E)
-    return bytes((addr,) * count) + b"\x00"
 
 
 class Rc522:
@@ -161,22 +135,15 @@ class Rc522:
 
     # --- registers ---------------------------------------------------------
 
-    def read(self, reg: int) -> int:
-        return self._xfer(read_frame(reg))[1]
+    # SPI framing (MFRC522 8.1.2.3): an address byte 1 (read) / 0 (write) | reg << 1 | 0, then the
+    # data to write, or a 0 after the address bytes of a read: the reply's bytes 1.. are the values.
 
-    def read_many(self, reg: int, count: int) -> bytes:
-        if count <= 0:
-            return b""
-        return bytes(self._xfer(read_frame(reg, count))[1:])
+    def read(self, reg: int) -> int:
+        return self._xfer(bytes((0x80 | ((reg << 1) & 0x7E), 0)))[1]
 
     def write(self, reg: int, data: "int | bytes") -> None:
-        self._xfer(write_frame(reg, bytes((data,)) if isinstance(data, int) else data))
-
-    def set_bits(self, reg: int, mask: int) -> None:
-        self.write(reg, self.read(reg) | mask)
-
-    def clear_bits(self, reg: int, mask: int) -> None:
-        self.write(reg, self.read(reg) & ~mask & 0xFF)
+        """Write ``data`` to register ``reg`` (several bytes go to the same register, e.g. the FIFO)."""
+        self._xfer(bytes(((reg << 1) & 0x7E,)) + (bytes((data,)) if isinstance(data, int) else bytes(data)))
 
     # --- set-up ------------------------------------------------------------
 
@@ -186,15 +153,16 @@ class Rc522:
         for _ in range(self.max_polls):  # the reset takes ~40 us; PowerDown clears when done
             if not self.read(_COMMAND) & 0x10:
                 break
-        self.write(T_MODE, 0x80)  # timer starts after each transmission
+        self.write(_T_MODE, 0x80)  # timer starts after each transmission
         self.write(_T_PRESCALER, 0xA9)  # 13.56 MHz / (2 * 0xA9 + 1): 25 us per tick
         self.write(_T_RELOAD_H, 0x00)
         self.write(_T_RELOAD_L, 0x78)  # 120 ticks: 3 ms answer timeout (a card answers in < 0.1 ms)
-        self.write(TX_ASK, 0x40)  # 100 % ASK modulation
-        self.write(MODE, 0x3D)  # CRC preset 0x6363 (ISO 14443A)
-        self.set_bits(TX_CONTROL, 0x03)  # antenna drivers on
+        self.write(_TX_ASK, 0x40)  # 100 % ASK modulation
+        self.write(_MODE, 0x3D)  # CRC preset 0x6363 (ISO 14443A)
+        self.write(_TX_CONTROL, self.read(_TX_CONTROL) | 0x03)  # antenna drivers on
         self.version = self.read(_VERSION)
-        return self.version in KNOWN_VERSIONS
+        # VersionReg values of genuine chips and common clones; 0x00/0xFF mean nothing answers.
+        return self.version in (0x88, 0x90, 0x91, 0x92, 0xB2, 0x12)
 
     # --- exchanges ---------------------------------------------------------
 
@@ -226,19 +194,20 @@ class Rc522:
         n = self.read(_FIFO_LEVEL) & 0x7F
         if n == 0:
             return None
-        reply = self.read_many(_FIFO_DATA, n)
+        # the FIFO read n times in one transaction
+        reply = bytes(self._xfer(bytes((0x80 | (_FIFO_DATA << 1),) * n) + b"\x00")[1:])
         return reply, self.read(_CONTROL) & 0x07
 
     def read_uid(self) -> "bytes | None":
         """The UID of the one card in the field (4, 7 or 10 bytes), or None when there is none."""
-        got = self.transceive(bytes((WUPA,)), 7)
+        got = self.transceive(bytes((_WUPA,)), 7)
         if got is None:
             return None
         if len(got[0]) != 2:
             raise CardError("bad ATQA")
-        self.clear_bits(_COLL, 0x80)  # ValuesAfterColl = 0: bits after a collision read as 0
+        self.write(_COLL, self.read(_COLL) & 0x7F)  # ValuesAfterColl = 0: bits after a collision read as 0
         uid = b""
-        for level in (SEL_CL1, SEL_CL2, SEL_CL3):
+        for level in (_SEL_CL1, _SEL_CL2, _SEL_CL3):
             got = self.transceive(bytes((level, _NVB_ANTICOLL)))
             if got is None:
                 return None
@@ -251,43 +220,14 @@ class Rc522:
             sak = check_crc(got[0])
             if len(sak) != 1:
                 raise CardError("bad SAK")
-            if part[0] == CASCADE_TAG and sak[0] & _SAK_UID_INCOMPLETE:
+            if part[0] == _CASCADE_TAG and sak[0] & _SAK_UID_INCOMPLETE:
                 uid += part[1:4]
                 continue
             uid += part[:4]
-            self.transceive(hlta_frame())  # a halted card stays quiet until the next WUPA
+            # HLTA (0x50 0x00 and its CRC_A): a halted card stays quiet until the next WUPA
+            self.transceive(b"\x50\x00\x57\xcd")
             return uid
         raise CardError("UID longer than three cascade levels")
-
-
-class CardPresence:
-    """ "Card present / removed" from raw reads: a card counts as removed after ``misses`` failed reads.
-
-    ``update(uid)`` takes one read (a UID, or None for nothing or a failed
-    read) and returns the card considered present now.  A different UID
-    replaces the card at once.
-    """
-
-    def __init__(self, misses: int = 2) -> None:
-        self.misses = misses
-        self.uid = None  # type: bytes | None
-        self._missed = 0
-
-    def forget(self) -> None:
-        """Drop what earlier reads said (the next read alone decides)."""
-        self.uid = None
-        self._missed = 0
-
-    def update(self, uid: "bytes | None") -> "bytes | None":
-        if uid is not None:
-            self.uid = bytes(uid)
-            self._missed = 0
-        elif self.uid is not None:
-            self._missed += 1
-            if self._missed >= self.misses:
-                self.uid = None
-                self._missed = 0
-        return self.uid
 
 
 class Rc522Reader:
@@ -295,7 +235,9 @@ class Rc522Reader:
 
     ``ticks_ms``/``ticks_diff`` are the board clock's.  Garbled reads are
     counted in ``errors`` and treated as a miss.  If the chip did not answer
-    at start-up (``ok`` False) every poll returns None.
+    at start-up (``ok`` False) every poll returns None.  ``uid`` is the card
+    considered present: it counts as removed after ``misses`` failed reads
+    in a row (:meth:`update`).
     """
 
     def __init__(
@@ -310,10 +252,25 @@ class Rc522Reader:
         self._ticks_ms = ticks_ms
         self._ticks_diff = ticks_diff
         self.interval_ms = interval_ms
-        self.presence = CardPresence(misses)
+        self.misses = misses
+        self.uid = None  # type: bytes | None
+        self._missed = 0
         self.errors = 0
         self._last = None  # type: int | None
         self.ok = chip.init()
+
+    def update(self, uid: "bytes | None") -> "bytes | None":
+        """Take one read (a UID, or None for nothing or a failed read); return the card considered
+        present now.  A different UID replaces the card at once."""
+        if uid is not None:
+            self.uid = bytes(uid)
+            self._missed = 0
+        elif self.uid is not None:
+            self._missed += 1
+            if self._missed >= self.misses:
+                self.uid = None
+                self._missed = 0
+        return self.uid
 
     def poll(self) -> "bytes | None":
         if not self.ok:
@@ -322,15 +279,58 @@ class Rc522Reader:
         if self._last is not None:
             age = self._ticks_diff(now, self._last)
             if age < self.interval_ms:
-                return self.presence.uid
+                return self.uid
             if age > 2 * self.interval_ms:
                 # Not polled for a while (the app may read the card only at a press):
                 # the last read is too old to vouch for the card, so one miss means gone.
-                self.presence.forget()
+                self.uid = None
+                self._missed = 0
         self._last = now
         try:
             uid = self.chip.read_uid()
         except CardError:
             self.errors += 1
             uid = None
-        return self.presence.update(uid)
+        return self.update(uid)
+
+
+def open_card(
+    board: "Esp32Board", machine: "Any", clock: "Any", cfg: "dict[str, Any]", bus: "dict[str, Any]"
+) -> "Rc522Reader | None":
+    """The ESP32 adapter's card-reader wiring: the reader ``cfg`` names on SPI ``bus``; None (and a
+    line in ``board.faults``) if no RC522 answers.
+
+    The adapter passes its ``machine`` module and ``clock``, MicroPython's
+    ``time`` (``sleep_ms``, ``ticks_ms``, ``ticks_diff``), in:
+    :mod:`firmware.hal.esp32` stays the only module that imports the port's
+    hardware modules, and a keypad without a card reader never loads this one.
+    """
+    spi = machine.SPI(
+        bus["id"],
+        baudrate=bus.get("baudrate", 1000000),
+        polarity=0,
+        phase=0,
+        sck=machine.Pin(bus["sck"]),
+        mosi=machine.Pin(bus["mosi"]),
+        miso=machine.Pin(bus["miso"]),
+    )
+    cs = machine.Pin(cfg["cs"], machine.Pin.OUT, value=1)
+    rst = machine.Pin(cfg["rst"], machine.Pin.OUT, value=0)  # hard reset pulse
+    clock.sleep_ms(1)
+    rst.value(1)
+    clock.sleep_ms(50)  # oscillator start-up
+
+    def xfer(tx: bytes) -> bytearray:
+        rx = bytearray(len(tx))
+        cs.value(0)
+        try:
+            spi.write_readinto(tx, rx)
+        finally:
+            cs.value(1)
+        return rx
+
+    reader = Rc522Reader(Rc522(xfer), clock.ticks_ms, clock.ticks_diff, cfg.get("interval_ms", 250))
+    if not reader.ok:
+        board.faults.append("card: no RC522 answers (VersionReg 0x%02x)" % reader.chip.version)
+        return None
+    return reader

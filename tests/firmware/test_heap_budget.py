@@ -10,7 +10,7 @@ marker must go.  Meanwhile a ceiling (the figures measured when this test was wr
 keeps the heap from growing unnoticed, and the keypad must not load what it does not run (the MQTT
 codec's packet classes and the host's MQTT client, the other profiles' pin tables, the gateway's
 protocol codec and topics module, the reason texts, the unsliced P-256 helpers of
-firmware/reference.py, and without a display the tables of protocol/tables.py).
+firmware/reference.py, and the tables of protocol/tables.py).
 """
 
 from __future__ import annotations
@@ -92,8 +92,8 @@ def test_keypad_flow_runs_and_its_heap_does_not_grow(name: str) -> None:
         assert (numbers in r["modules"]) == bool(profiles.PROFILES[name]["display"]), numbers
     # the display's texts only on a keypad with a display
     assert ("firmware.app.screen" in r["modules"]) == bool(profiles.PROFILES[name]["display"])
-    # the consts' outcomes and tables: read by the display's screen, never loaded without a display
-    assert ("protocol.tables" in r["modules"]) == bool(profiles.PROFILES[name]["display"])
+    # the consts' outcomes and tables: never loaded (the screen carries its labels and outcome texts)
+    assert "protocol.tables" not in r["modules"]
 
 
 @pytest.mark.xfail(strict=True, reason="over the module budget with bytecode loaded from .mpy into the heap")

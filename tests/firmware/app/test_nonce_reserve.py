@@ -7,7 +7,7 @@ from __future__ import annotations
 from kpcontexts import MOTION, SITTING, Rig, in_state
 
 from firmware import signer
-from firmware.app import config, screen
+from firmware.app import config
 from firmware.app import states as S
 from firmware.app.keypad import Keypad
 from firmware.hal.sim import SimNvs
@@ -49,7 +49,8 @@ def test_keypad_with_dead_rng_and_stuck_boot_count_shows_a_fault_and_signs_nothi
     assert kp.sign_refusals >= 1 and kp.signer is not None and kp.signer.signatures == 0
     assert len(kp.outbox) == 0 and rig.sent[before:] == []
     assert board.display is not None and board.display.lines[:2] == [  # type: ignore[attr-defined]
-        screen.TEXT["sign_fault"], screen.TEXT["repair"]
+        "签名故障",  # screen.TEXTS: the sign fault and its advice
+        "请报修",
     ]
 
 

@@ -14,6 +14,25 @@ class Tiny:
     )
 
 
+def table_file(table=Tiny):
+    """``table`` as the glyph table file the build writes (firmware/hal/glyphs.py's layout; test_glyphs
+    checks it is byte for byte what gateway/firmware_image/glyphs.py's glyph_file makes)."""
+    n = len(table.CHARS)
+    size = len(table.DATA)
+    out = b"HVG1" + bytes((table.HEIGHT, n >> 8, n & 0xFF, size >> 16, (size >> 8) & 0xFF, size & 0xFF))
+    for i, ch in enumerate(table.CHARS):
+        o = ord(ch)
+        out += bytes((o >> 16, (o >> 8) & 0xFF, o & 0xFF, table.WIDTHS[i])) + table.OFFSETS[2 * i : 2 * i + 2]
+    return out + table.DATA
+
+
+def write_table(path, table=Tiny):
+    """Write ``table``'s file at ``path``; return ``path``."""
+    with open(path, "wb") as f:
+        f.write(table_file(table))
+    return path
+
+
 A_ROWS = [".##.", "#..#", "####", "#..#", "#..#", "....", "....", "...."]
 ZH_ROWS = ["...#....", "#######.", "#..#..#.", "#######.", "...#....", "...#....", "...#....", "........"]
 

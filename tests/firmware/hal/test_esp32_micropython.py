@@ -68,7 +68,6 @@ sys.path.insert(0, "/lib/mpstubs")
 import hvhost
 import fakehw, glyphcase, machine
 from firmware.hal import esp32, port
-import firmware.hal as hal_pkg
 
 def fits(obj, protocol):
     # what isinstance() checks for a runtime_checkable protocol under CPython (the adapters do not
@@ -148,14 +147,25 @@ fakehw.CHIP[0] = "esp32"
 fakehw.SPI_CS[0] = 5
 result["default"] = esp32.board().profile["name"]
 
-# a display with a glyph table (here the tiny test table), and the panel traffic it causes
+# a display with a glyph table (here the tiny test table, as the file the build writes next to
+# glyphs.mpy), and the panel traffic it causes
 fakehw.reset()
-hal_pkg.glyph_data = glyphcase.Tiny
+from firmware.hal import glyphs
+here = glyphs.__file__
+glyphcase.write_table(here[: here.rfind("/") + 1] + glyphs.FILE)
 b = esp32.board({"profile": "oled-nav-card"})
 n = len(fakehw.I2C_WRITES)
 b.display.show(["A中"])
 result["display"] = {"faults": b.faults, "rows": b.display.rows, "init": fakehw.I2C_WRITES[0][1].hex(),
-                     "writes": [[a, w.hex()] for a, w in fakehw.I2C_WRITES[n:]], "buf": bytes(b.display.canvas.buf[:128]).hex()}
+                     "writes": [[a, w.hex()] for a, w in fakehw.I2C_WRITES[n:]], "buf": bytes(b.display.canvas.buf[:128]).hex()}  # the drawn row's first page
+
+# a short (damaged) table file: a fault at boot and no display, then the good table again
+fakehw.reset()
+with open(here[: here.rfind("/") + 1] + glyphs.FILE, "wb") as f:
+    f.write(glyphcase.table_file()[:-1])
+b = esp32.board({"profile": "oled-nav-card"})
+result["damaged"] = {"faults": b.faults, "display": b.display}
+glyphcase.write_table(here[: here.rfind("/") + 1] + glyphs.FILE)
 
 # nothing at the display address, no RC522 on the bus
 fakehw.reset()
@@ -247,6 +257,10 @@ def test_board_adapter_runs_on_micropython_with_stub_hardware(micropython, tmp_p
     assert disp["writes"][0][1] == "0021007f220000"  # columns 0..127, page 0..0
     assert disp["writes"][1][1][:2] == "40" and disp["writes"][1][1][2:] == disp["buf"]
     assert disp["buf"][:8] == "1e05051e"  # "A": columns 0..3
+
+    damaged = out["damaged"]
+    assert damaged["display"] is None and len(damaged["faults"]) == 1
+    assert damaged["faults"][0].startswith("display: glyph table ") and "short" in damaged["faults"][0]
 
     absent = out["absent"]
     assert absent["display"] is None and absent["card"] is None

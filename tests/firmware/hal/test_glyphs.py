@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from firmware.hal import glyphs, port, ssd1306
+from gateway.firmware_image import glyphs as fg
 
 _spec = importlib.util.spec_from_file_location("glyphcase", Path(__file__).with_name("glyphcase.py"))
 assert _spec is not None and _spec.loader is not None
@@ -18,7 +20,8 @@ glyphcase = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault("glyphcase", glyphcase)
 _spec.loader.exec_module(glyphcase)
 
-FONT = glyphs.Font(glyphcase.Tiny)
+_TABLES = tempfile.TemporaryDirectory(prefix="hallvote-glyphs-")  # removed when the module goes
+FONT = glyphs.Font(glyphcase.write_table(str(Path(_TABLES.name) / glyphs.FILE)))
 
 
 def test_font_lookup() -> None:
@@ -26,16 +29,25 @@ def test_font_lookup() -> None:
     assert FONT.glyph("中") == (8, 16)
     assert FONT.glyph("B") is None
     assert FONT.width("B") == 4 and FONT.width("签") == 8  # missing glyphs keep their width class
-    assert FONT.text_width("A中 B") == 4 + 8 + 4 + 4
-    assert FONT.missing("A签B签") == "签B"
+    assert FONT.width("A中 B") == 4 + 8 + 4 + 4 and FONT.width("") == 0
+    assert fg.missing(FONT, "A签B签") == "签B"
 
 
-def test_font_refuses_an_inconsistent_table() -> None:
-    class Bad(glyphcase.Tiny):
-        WIDTHS = bytes((4, 8))
+def test_the_table_file_is_the_one_the_build_writes() -> None:
+    t = glyphcase.Tiny
+    table = fg.GlyphTable(t.HEIGHT, t.CHARS, t.WIDTHS, t.OFFSETS, t.DATA, "tiny", "")
+    assert fg.glyph_file(table) == glyphcase.table_file() and table.size == len(glyphcase.table_file())
 
+
+@pytest.mark.parametrize("damage", ["short", "long", "foreign", "empty"])
+def test_font_refuses_a_damaged_table(tmp_path: Path, damage: str) -> None:
+    blob = glyphcase.table_file()
+    bad = {"short": blob[:-1], "long": blob + b"\0", "foreign": b"HVG2" + blob[4:], "empty": b""}[damage]
+    (tmp_path / "t.bin").write_bytes(bad)
     with pytest.raises(ValueError):
-        glyphs.Font(Bad)
+        glyphs.Font(str(tmp_path / "t.bin"))
+    with pytest.raises(OSError):
+        glyphs.Font(str(tmp_path / "absent.bin"))
 
 
 @pytest.mark.parametrize("y", [0, 3, 8])
@@ -109,7 +121,7 @@ class Panel:
 
     def write(self, tx: bytes) -> None:
         tx = bytes(tx)
-        if tx[0] == ssd1306.CONTROL_CMD:
+        if tx[0] == 0x00:  # the SSD1306's control byte for a command stream
             cmds = list(tx[1:])
             self.commands += cmds
             if cmds[:1] == [0x21]:
@@ -117,7 +129,7 @@ class Panel:
                 assert cmds[3] == 0x22
                 self.page = (cmds[4], cmds[5])
             return
-        assert tx[0] == ssd1306.CONTROL_DATA
+        assert tx[0] == 0x40  # the control byte for display RAM
         self.data_writes += 1
         col, page = self.col[0], self.page[0]
         for b in tx[1:]:
@@ -125,6 +137,13 @@ class Panel:
             col += 1
             if col > self.col[1]:
                 col, page = self.col[0], page + 1
+
+
+def screen(lines: list[str]) -> bytes:
+    """What a 16x16 panel must show for ``lines``: drawn on a whole-screen canvas."""
+    canvas = glyphs.Canvas(16, 16, accel=False)
+    glyphs.draw_lines(canvas, FONT, lines)
+    return bytes(canvas.buf)
 
 
 def test_ssd1306_initialises_clears_and_sends_only_changed_pages() -> None:
@@ -139,17 +158,35 @@ def test_ssd1306_initialises_clears_and_sends_only_changed_pages() -> None:
     panel.data_writes = 0
     disp.show(["A中"])
     assert panel.data_writes == 1  # only page 0 changed
-    assert bytes(panel.ram) == bytes(disp.canvas.buf)
+    assert bytes(panel.ram) == screen(["A中"])
     disp.show(["A中"])
     assert panel.data_writes == 1  # unchanged text: no traffic
     disp.show(["A中", "中"])
     assert panel.data_writes == 2
-    assert bytes(panel.ram) == bytes(disp.canvas.buf)
-    assert disp.refresh(force=True) == 2
+    assert bytes(panel.ram) == screen(["A中", "中"])
+    assert disp.refresh() == 2  # every page
+    panel.data_writes = 0
+    disp.show(["中", "中"])  # row 0 changed, row 1 the same
+    assert panel.data_writes == 1 and bytes(panel.ram) == screen(["中", "中"])
 
 
 def test_ssd1306_flip_and_external_vcc() -> None:
-    cmds = ssd1306.init_commands(128, 32, external_vcc=True, flip=True)
+    panel = Panel(128, 32)
+    ssd1306.Ssd1306(panel.write, FONT, 128, 32, external_vcc=True, flip=True, accel=False)
+    cmds = panel.commands[: panel.commands.index(0xAF) + 1]  # the power-up sequence
+    assert cmds[0] == 0xAE and cmds.count(0xAF) == 1
     assert 0xA0 in cmds and 0xC0 in cmds
     assert cmds[cmds.index(0xDA) + 1] == 0x02  # 128x32 COM pins
     assert cmds[cmds.index(0x8D) + 1] == 0x10  # no charge pump
+
+
+def test_ssd1306_survives_an_unreadable_table_and_recovers(tmp_path: Path) -> None:
+    path = glyphcase.write_table(str(tmp_path / glyphs.FILE))
+    panel = Panel()
+    disp = ssd1306.Ssd1306(panel.write, glyphs.Font(path), 16, 16, accel=False)
+    (tmp_path / glyphs.FILE).unlink()
+    disp.show(["A中"])  # no exception into the app
+    glyphcase.write_table(path)
+    panel.data_writes = 0
+    disp.show(["A中"])
+    assert panel.data_writes == 2 and bytes(panel.ram) == screen(["A中"])  # every page again

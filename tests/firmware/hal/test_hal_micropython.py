@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ UIDS = ["04a1b2c3", "04112233445566", "0811223344556677889a"]
 BODY = r"""
 def exercise(glyphs, ssd1306, debounce, rc522, fakehw, glyphcase, accel):
     out = {}
-    font = glyphs.Font(glyphcase.Tiny)
+    font = glyphs.Font(TABLE)  # glyphcase.Tiny as the table file the build writes
     canvas = glyphs.Canvas(24, 24, accel=accel)
     glyphs.draw_lines(canvas, font, LINES)
     out["canvas"] = bytes(canvas.buf).hex()
@@ -73,6 +74,7 @@ import hvhost
 import fakehw, glyphcase
 from firmware.hal import glyphs, ssd1306, debounce, rc522
 LINES = {lines!r}
+TABLE = "/data/glyph_data.bin"
 PATTERN = {pattern!r}
 UIDS = {uids!r}
 {body}
@@ -89,9 +91,11 @@ hvhost.result({{
 
 
 def cpython_result() -> dict[str, Any]:
-    scope: dict[str, Any] = {"LINES": LINES, "PATTERN": PATTERN, "UIDS": UIDS}
-    exec(BODY, scope)
-    out = scope["exercise"](glyphs, ssd1306, debounce, rc522, fakehw, glyphcase, False)
+    with tempfile.TemporaryDirectory() as tmp:
+        table = glyphcase.write_table(str(Path(tmp) / "glyph_data.bin"))
+        scope: dict[str, Any] = {"LINES": LINES, "PATTERN": PATTERN, "UIDS": UIDS, "TABLE": table}
+        exec(BODY, scope)
+        out = scope["exercise"](glyphs, ssd1306, debounce, rc522, fakehw, glyphcase, False)
     out["find"] = [list(g) if g else None for g in out["find"]]
     return out  # type: ignore[no-any-return]
 
@@ -102,6 +106,7 @@ def test_pure_hal_behaves_the_same_on_micropython(micropython, compiled: bool) -
         need_mpy_cross()
     script = SCRIPT.format(lines=LINES, pattern=PATTERN, uids=UIDS, body=BODY)
     data = {name: (HERE / name).read_bytes() for name in ("fakehw.py", "glyphcase.py")}
+    data["glyph_data.bin"] = glyphcase.table_file()
     out = micropython.run_json(script, folders=("firmware",), data=data, compiled=compiled)
     assert out["framebuf"] is True  # the port has framebuf, so "accel" really used it
     assert out["file"].endswith(".mpy" if compiled else ".py")

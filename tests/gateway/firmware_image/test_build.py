@@ -27,7 +27,6 @@ import hashlib
 import json
 import shutil
 import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +62,12 @@ def table() -> fg.GlyphTable:
     return fg.render_glyphs(fg.needed_chars(), need_font())
 
 
-def as_module(table: fg.GlyphTable) -> types.ModuleType:
-    module = types.ModuleType("glyph_data")
-    exec(compile(fg.glyph_module(table), "glyph_data.py", "exec"), module.__dict__)
-    return module
+@pytest.fixture(scope="module")
+def table_file(table: fg.GlyphTable, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The rendered table as the file the build ships (``firmware/hal/glyph_data.bin``)."""
+    path = tmp_path_factory.mktemp("glyphs") / glyphs.FILE
+    path.write_bytes(fg.glyph_file(table))
+    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -106,12 +107,12 @@ def test_literals_are_scanned_but_docstrings_and_comments_are_not(tmp_path: Path
     assert only_in_docs and not (only_in_docs & chars)
 
 
-def test_every_needed_character_is_in_the_rendered_table(table: fg.GlyphTable) -> None:
-    font = glyphs.Font(as_module(table))
-    assert font.missing(fg.needed_chars()) == ""
+def test_every_needed_character_is_in_the_rendered_table(table: fg.GlyphTable, table_file: str) -> None:
+    font = glyphs.Font(table_file)
+    assert fg.missing(font, fg.needed_chars()) == ""
     for row in reasons.TABLE:
-        assert font.missing(row[2]) == ""
-        assert font.text_width(row[2]) <= 128  # one line of a 128-px display
+        assert fg.missing(font, row[2]) == ""
+        assert font.width(row[2]) <= 128  # one line of a 128-px display
     assert table.chars == "".join(sorted(table.chars))
     assert len(table.widths) == len(table.chars) and len(table.offsets) == 2 * len(table.chars)
     expected = sum(table.height * ((w + 7) // 8) for w in table.widths)
@@ -119,14 +120,14 @@ def test_every_needed_character_is_in_the_rendered_table(table: fg.GlyphTable) -
     assert table.size < 12 * 1024
 
 
-def test_app_texts_fit_one_display_line(table: fg.GlyphTable) -> None:
+def test_app_texts_fit_one_display_line(table_file: str) -> None:
     from firmware.app import screen
 
-    font = glyphs.Font(as_module(table))
-    for key, text in screen.TEXT.items():
+    font = glyphs.Font(table_file)
+    for key, text in enumerate(screen.TEXTS.split("|")):
         widest = text.replace("%d", "999").replace("%s", "A-12")
-        assert font.missing(widest) == "", key
-        assert font.text_width(widest) <= 128, (key, widest)
+        assert fg.missing(font, widest) == "", key
+        assert font.width(widest) <= 128, (key, widest)
 
 
 def test_glyphs_sit_in_their_cells(table: fg.GlyphTable) -> None:
@@ -174,7 +175,7 @@ def test_every_source_has_its_mpy_and_the_manifest_matches(built: tuple[Path, fb
         else:
             assert rel.with_suffix(".mpy").as_posix() in listed, rel
     assert "firmware/hal/sim.mpy" not in listed
-    assert {"firmware/hal/glyph_data.mpy", "firmware/hal/build_info.mpy", "main.py"} <= set(listed)
+    assert {"firmware/hal/glyph_data.bin", "firmware/hal/build_info.mpy", "main.py"} <= set(listed)
     on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert on_disk == sorted([*listed, fb.MANIFEST])
     for entry in manifest.files:
@@ -216,7 +217,7 @@ def test_profile_without_display_ships_no_glyph_table(tmp_path: Path) -> None:
     need_mpy_cross()
     manifest = fb.build(tmp_path / "k4", "keypad4")
     paths = {f.path for f in manifest.files}
-    assert manifest.glyphs is None and "firmware/hal/glyph_data.mpy" not in paths
+    assert manifest.glyphs is None and not any("glyph_data" in p for p in paths)
     assert manifest.profile == "keypad4"
 
 
@@ -295,24 +296,32 @@ sys.path.insert(0, "/lib/mpstubs")
 import gc, hvhost, fakehw
 gc.collect()
 before = gc.mem_alloc()
-from firmware.hal import glyph_data, glyphs
-font = glyphs.Font(glyph_data)
+from firmware.hal import glyphs
+here = glyphs.__file__
+font = glyphs.Font(here[: here.rfind("/") + 1] + glyphs.FILE)
 after = gc.mem_alloc()
 lines = hvhost.load_input()
 canvas = glyphs.Canvas(128, 64)
 glyphs.draw_lines(canvas, font, lines)
 from firmware.hal import esp32
 b = esp32.board()
+n = len(fakehw.I2C_WRITES)
 b.display.show(lines)
-hvhost.result({"canvas": bytes(canvas.buf).hex(), "panel": bytes(b.display.canvas.buf).hex(),
+panel, page = bytearray(1024), 0  # the panel's RAM, from the page address commands and data writes
+for addr, tx in fakehw.I2C_WRITES[n:]:
+    if tx[0] == 0x00 and tx[1] == 0x21:
+        page = tx[5]
+    elif tx[0] == 0x40:
+        panel[page * 128 : page * 128 + 128] = tx[1:]
+hvhost.result({"canvas": bytes(canvas.buf).hex(), "panel": bytes(panel).hex(),
                "faults": b.faults, "profile": b.profile["name"], "rows": b.display.rows,
-               "missing": font.missing("".join(lines)), "table_heap": after - before})
+               "missing": "".join(c for c in "".join(lines) if c not in font), "table_heap": after - before})
 """
 
 
 @pytest.mark.micropython
 def test_built_glyph_table_draws_like_cpython_and_the_adapter_shows_it(  # type: ignore[no-untyped-def]
-    micropython, built: tuple[Path, fb.Manifest], table: fg.GlyphTable, tmp_path: Path
+    micropython, built: tuple[Path, fb.Manifest], table_file: str, tmp_path: Path
 ) -> None:
     out, manifest = built
     stubs = tmp_path / "mpstubs"
@@ -328,7 +337,7 @@ def test_built_glyph_table_draws_like_cpython_and_the_adapter_shows_it(  # type:
     assert res["missing"] == ""
     assert res["faults"] == [] and res["profile"] == "oled-nav-card" and res["rows"] == 4
     canvas = glyphs.Canvas(128, 64)
-    glyphs.draw_lines(canvas, glyphs.Font(as_module(table)), lines)
+    glyphs.draw_lines(canvas, glyphs.Font(table_file), lines)
     assert res["canvas"] == bytes(canvas.buf).hex() == res["panel"]
     assert bytes(canvas.buf).count(0) < len(canvas.buf)  # something was drawn
     print(f"glyph table on MicroPython: {res['table_heap']} bytes of heap after import", file=sys.stderr)

@@ -31,8 +31,11 @@ or Wi-Fi powers up, ESP32 errata 3.11) reads the unchanged level, so it
 changes nothing.
 
 :class:`DebouncedKeys` implements :class:`firmware.hal.port.Keys` on top of a
-function per key that samples its raw level; the ESP32 adapter passes GPIO
-readers, tests pass lists.  One object holds every key's state (a small list
+function per key that samples its raw level; the ESP32 adapter passes each
+pin's ``value`` method with ``active_low`` set for keys that close to GND, and
+the object's bound :meth:`DebouncedKeys.irq` as the pins' interrupt handler
+(no closures: a closure would keep the adapter's board-building code on the
+heap); tests pass lists.  One object holds every key's state (a small list
 per key) and the latch: on the keypad each class and object costs heap.
 """
 
@@ -72,8 +75,9 @@ def plain_diff(a: int, b: int) -> int:
 class DebouncedKeys:
     """:class:`port.Keys` over raw readers: ``readers`` maps key name -> ``read() -> bool``.
 
-    ``read()`` returns True while the key is closed (the adapter handles
-    active-low wiring).  Keys are scanned in the port's key order
+    ``read()`` returns a true level while the key is closed, or a false one
+    with ``active_low`` (a key closing to GND: the ESP32 adapter passes
+    ``pin.value``).  Keys are scanned in the port's key order
     (:data:`KEY_ORDER`), so simultaneous edges come out in a fixed order.
     With ``latch`` > 0, :meth:`record` keeps up to ``latch - 1`` time-stamped
     edges in a fixed ring (key index = position in ``names``), replayed
@@ -82,10 +86,11 @@ class DebouncedKeys:
 
     def __init__(
         self,
-        readers: "dict[str, Callable[[], bool]]",
+        readers: "dict[str, Callable[[], object]]",
         settle_ms: int = DEFAULT_SETTLE_MS,
         ticks_diff: "Callable[[int, int], int]" = plain_diff,
         latch: int = 0,
+        active_low: bool = False,
     ) -> None:
         if settle_ms < 0:
             raise ValueError("settle_ms must be >= 0")
@@ -103,6 +108,11 @@ class DebouncedKeys:
         self._times = [0] * latch
         self._head = bytearray(2)  # [read, write] positions (bytes: no allocation to update)
         self.overflows = 0
+        self.active_low = active_low
+        # For irq(): the key's pin objects, in the order of names, and the ticks function (the
+        # adapter sets them).
+        self.pins = ()  # type: tuple[Any, ...]
+        self.ticks_ms = None  # type: Any
 
     def update(self, index: int, raw: bool, now_ms: int) -> "bool | None":
         """Feed one raw sample (True = closed) of key ``index``; return True/False on a debounced
@@ -158,6 +168,12 @@ class DebouncedKeys:
         self._times[wr] = ticks
         self._head[1] = nxt
 
+    def irq(self, pin: "Any") -> None:
+        """The pin interrupt handler (a hard IRQ when the port allows): latch the edge of the key
+        on ``pin`` (one of ``pins``) with the level it reads now.  Allocates nothing: the ESP32
+        port hands the handler the same static Pin object ``machine.Pin(n)`` returned."""
+        self.record(self.pins.index(pin), bool(pin.value()) != self.active_low, self.ticks_ms())
+
     def drain(self) -> "list[tuple[int, bool, int]]":
         """The latched ``(index, closed, ticks)`` edges, oldest first."""
         out = []
@@ -178,7 +194,7 @@ class DebouncedKeys:
                     if edge is not None:
                         edges.append((self.names[index], edge))
         for index in range(len(self.names)):
-            edge = self.update(index, self._reads[index](), now_ms)
+            edge = self.update(index, bool(self._reads[index]()) != self.active_low, now_ms)
             if edge is not None:
                 edges.append((self.names[index], edge))
         return edges

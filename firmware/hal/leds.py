@@ -5,8 +5,9 @@ records a mode and drives a steady LED at once; ``tick(now_ms)`` drives the
 blinking ones, all in phase (a half period on, a half period off, phase taken
 from the clock, so a blink started later joins the others).  A pin is only
 written when its level changes, so ticking every loop iteration costs one
-comparison per LED.  Active-low wiring is the adapter's business: ``write``
-receives True for "lit".  Modes are the strings of :mod:`firmware.hal.port`
+comparison per LED.  ``write`` receives True for "lit", or False with
+``active_low`` (an LED wired to 3V3): the ESP32 adapter passes each pin's
+``value`` method, no closure.  Modes are the strings of :mod:`firmware.hal.port`
 (``"off"``, ``"on"``, ``"blink"``), written out here so the keypad does not
 load that module.
 """
@@ -26,10 +27,14 @@ DEFAULT_BLINK_MS = 500
 
 
 class BlinkingLeds:
-    """:class:`firmware.hal.port.Leds` over ``writers``: LED name -> ``write(lit)``."""
+    """:class:`firmware.hal.port.Leds` over ``writers``: LED name -> ``write(lit)`` (``write(not
+    lit)`` with ``active_low``)."""
 
     def __init__(
-        self, writers: "dict[str, Callable[[bool], None]]", period_ms: int = DEFAULT_BLINK_MS
+        self,
+        writers: "dict[str, Callable[[bool], object]]",
+        period_ms: int = DEFAULT_BLINK_MS,
+        active_low: bool = False,
     ) -> None:
         if period_ms < 2:
             raise ValueError("period_ms must be >= 2")
@@ -39,6 +44,7 @@ class BlinkingLeds:
         self._modes = {}  # type: dict[str, str]
         self._levels = {}  # type: dict[str, bool]
         self._phase = True  # the level blinking LEDs show now
+        self._active_low = active_low
         for name in self.names:
             self._modes[name] = "off"
             self._put(name, False)
@@ -46,7 +52,7 @@ class BlinkingLeds:
     def _put(self, name: str, level: bool) -> None:
         if self._levels.get(name) is not level:
             self._levels[name] = level
-            self._writers[name](level)
+            self._writers[name](level != self._active_low)
 
     def set(self, name: str, mode: str) -> None:
         if mode not in ("off", "on", "blink"):

@@ -219,9 +219,9 @@ async def until(pred, limit_ms=20000):
         await asyncio.sleep_ms(10)
 
 
-async def press(name):
-    pin = board.profile["keys"][name]
-    level = 0 if board.profile.get("key_active_low", True) else 1
+async def press(name):  # the profile's pins, from the host (the board keeps only the profile's name)
+    pin = inp["keys"][name]
+    level = 0 if inp["key_active_low"] else 1
     fakehw.edge(pin, level)
     await asyncio.sleep_ms(60)
     fakehw.edge(pin, 1 - level)
@@ -411,6 +411,8 @@ def measure(profile: str, *, modules: bool = False) -> dict[str, Any]:
             compiled=True,
             input_data={
                 "profile": profile,
+                "keys": p["keys"],
+                "key_active_low": p.get("key_active_low", True),
                 "chip": profiles.MODULES[module]["chip"],
                 "cs": (p.get("card") or {}).get("cs", 5),
                 "sitting": codec.encode(SITTING).hex(),

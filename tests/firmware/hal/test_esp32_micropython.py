@@ -70,6 +70,10 @@ import fakehw, glyphcase, machine
 from firmware.hal import esp32, port
 import firmware.hal as hal_pkg
 
+def pins(b):  # the board keeps only its profile's name: the pins, from the profile code
+    from firmware.hal import profiles
+    return profiles.select({"profile": b.profile_name})
+
 def fits(obj, protocol):
     # what isinstance() checks for a runtime_checkable protocol under CPython (the adapters do not
     # subclass firmware.hal.port's protocols; on MicroPython they are plain classes): every member
@@ -77,21 +81,22 @@ def fits(obj, protocol):
     return len(names) > 0 and all(hasattr(obj, n) for n in names)
 
 def keys_and_leds(b):
+    p = pins(b)
     out = {"names": list(b.keys.names), "modes": {str(k): list(v) for k, v in fakehw.PIN_MODES.items()}}
     assert b.keys.poll(0) == []
-    fakehw.LEVELS[b.profile["keys"]["yes"]] = 0  # active low: pressed
+    fakehw.LEVELS[p["keys"]["yes"]] = 0  # active low: pressed
     b.keys.poll(5)
     out["press"] = b.keys.poll(40)
     out["held"] = b.keys.held_ms("yes", 1040)
-    fakehw.LEVELS[b.profile["keys"]["yes"]] = 1
+    fakehw.LEVELS[p["keys"]["yes"]] = 1
     b.keys.poll(1100)
     out["release"] = b.keys.poll(1200)
     b.leds.set("status", port.ON)
     b.leds.set("yes", port.BLINK)
     b.leds.tick(0)
-    on = fakehw.LEVELS[b.profile["leds"]["yes"]]
+    on = fakehw.LEVELS[p["leds"]["yes"]]
     b.leds.tick(250)
-    out["leds"] = [fakehw.LEVELS[b.profile["leds"]["status"]], on, fakehw.LEVELS[b.profile["leds"]["yes"]]]
+    out["leds"] = [fakehw.LEVELS[p["leds"]["status"]], on, fakehw.LEVELS[p["leds"]["yes"]]]
     return out
 
 def services(b):
@@ -135,7 +140,7 @@ for name in inp["profiles"]:
     fakehw.SPI_CHIP = fakehw.FakeRc522()
     fakehw.SPI_CHIP.cards = [bytes.fromhex("04112233445566")]
     b = esp32.board({"profile": name})
-    r = {"profile": b.profile["name"], "faults": b.faults, "display": b.display is not None, "card": b.card is not None}
+    r = {"profile": b.profile_name, "faults": b.faults, "display": b.display is not None, "card": b.card is not None}
     r.update(keys_and_leds(b))
     r.update(services(b))
     if b.card is not None:
@@ -146,7 +151,7 @@ for name in inp["profiles"]:
 fakehw.reset()
 fakehw.CHIP[0] = "esp32"
 fakehw.SPI_CS[0] = 5
-result["default"] = esp32.board().profile["name"]
+result["default"] = esp32.board().profile_name
 
 # a display with a glyph table (here the tiny test table), and the panel traffic it causes
 fakehw.reset()
@@ -169,7 +174,7 @@ fakehw.reset()
 b = esp32.board({"profile": "oled-nav-card"})
 t0 = time.ticks_ms()
 b.keys.poll(t0)
-yes, confirm = b.profile["keys"]["yes"], b.profile["keys"]["confirm"]
+yes, confirm = pins(b)["keys"]["yes"], pins(b)["keys"]["confirm"]
 fakehw.edge(yes, 0)  # active low: pressed
 time.sleep_ms(60)
 fakehw.edge(yes, 1)

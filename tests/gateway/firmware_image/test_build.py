@@ -305,7 +305,7 @@ from firmware.hal import esp32
 b = esp32.board()
 b.display.show(lines)
 hvhost.result({"canvas": bytes(canvas.buf).hex(), "panel": bytes(b.display.canvas.buf).hex(),
-               "faults": b.faults, "profile": b.profile["name"], "rows": b.display.rows,
+               "faults": b.faults, "profile": b.profile_name, "rows": b.display.rows,
                "missing": font.missing("".join(lines)), "table_heap": after - before})
 """
 

@@ -10,8 +10,9 @@ stayed at the new value for ``settle_ms`` without interruption.  So
 * a glitch shorter than ``settle_ms`` (ESD, a brushed key) yields nothing;
 * a key held down reports one press, however long it is held (no auto
   repeat: a held key must never cast a second vote), and one release.
-  ``held_ms`` tells how long the current press has lasted, for the app's
-  long-press gestures (e.g. a technician menu);
+  The time of the press is kept in the key's state (``_PRESSED_AT``) for
+  long-press gestures; the keypad has none today, so there is no method
+  for it (each method costs heap on the keypad; the tests read the state);
 * a key already down when scanning starts (a stuck key, an object on the
   keypad) is reported only after it has been released once: power-up never
   produces a press.
@@ -198,13 +199,3 @@ class DebouncedKeys:
             if edge is not None:
                 edges.append((self.names[index], edge))
         return edges
-
-    def is_pressed(self, name: str) -> bool:
-        """The debounced state of one key (False for a key the board lacks)."""
-        return name in self.names and bool(self._state[self.names.index(name)][_PRESSED])
-
-    def held_ms(self, name: str, now_ms: int) -> int:
-        """How long key ``name`` has been held down (0 when up or unknown)."""
-        if not self.is_pressed(name):
-            return 0
-        return int(self._diff(now_ms, self._state[self.names.index(name)][_PRESSED_AT]))

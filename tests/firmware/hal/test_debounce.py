@@ -7,10 +7,22 @@ from collections.abc import Callable
 
 import pytest
 
-from firmware.hal import port
+from firmware.hal import debounce, port
 from firmware.hal.debounce import DEFAULT_SETTLE_MS, DebouncedKeys, plain_diff
 
 S = DEFAULT_SETTLE_MS
+
+
+def is_pressed(keys: DebouncedKeys, name: str) -> bool:
+    """The debounced state of one key (False for a key the board lacks), from its state list."""
+    return name in keys.names and bool(keys._state[keys.names.index(name)][debounce._PRESSED])
+
+
+def held_ms(keys: DebouncedKeys, name: str, now_ms: int) -> int:
+    """How long key ``name`` has been held down (0 when up or unknown), from its state list."""
+    if not is_pressed(keys, name):
+        return 0
+    return int(keys._diff(now_ms, keys._state[keys.names.index(name)][debounce._PRESSED_AT]))
 
 
 class Debouncer:
@@ -24,10 +36,10 @@ class Debouncer:
 
     @property
     def pressed(self) -> bool:
-        return self.keys.is_pressed("checkin")
+        return is_pressed(self.keys, "checkin")
 
     def held_ms(self, now_ms: int) -> int:
-        return self.keys.held_ms("checkin", now_ms)
+        return held_ms(self.keys, "checkin", now_ms)
 
 
 def feed(deb: Debouncer, samples: list[tuple[int, int]]) -> list[tuple[int, bool]]:
@@ -137,8 +149,8 @@ def test_keys_poll_reports_edges_in_port_order() -> None:
     lv.level["no"] = lv.level["checkin"] = True
     assert keys.poll(1) == []
     assert keys.poll(1 + S) == [("checkin", True), ("no", True)]
-    assert keys.is_pressed("no") and not keys.is_pressed("yes") and not keys.is_pressed("missing")
-    assert keys.held_ms("no", 500 + S) == 499
+    assert is_pressed(keys, "no") and not is_pressed(keys, "yes") and not is_pressed(keys, "missing")
+    assert held_ms(keys, "no", 500 + S) == 499
     lv.level["no"] = False
     keys.poll(600)
     assert keys.poll(600 + S) == [("no", False)]
@@ -153,7 +165,7 @@ def test_keys_refuse_unknown_names() -> None:
 def test_four_key_board_has_only_basic_keys() -> None:
     keys = DebouncedKeys({n: (lambda: False) for n in port.KEYS_BASIC})
     assert keys.names == port.KEYS_BASIC
-    assert keys.held_ms("confirm", 100) == 0
+    assert held_ms(keys, "confirm", 100) == 0
 
 
 # --------------------------------------------------------------- edges latched by pin interrupts
@@ -212,3 +224,33 @@ def test_a_full_ring_drops_the_newest_and_counts_it() -> None:
         latch.record(0, t % 2 == 0, t)
     assert latch.overflows == 3 and [e[2] for e in latch.drain()] == [0, 1, 2]
     assert latch.drain() == []
+
+
+class FakePin:
+    """A pin as the ESP32 port's: ``value()`` reads the level."""
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+
+    def value(self) -> int:
+        return self.level
+
+
+def test_the_pin_interrupt_handler_records_the_level_it_reads() -> None:
+    # keys closing to GND (active low): the bound irq() is each pin's handler on the ESP32
+    pins = {"checkin": FakePin(1), "yes": FakePin(1)}
+    keys = DebouncedKeys({n: p.value for n, p in pins.items()}, latch=4, active_low=True)
+    keys.pins = tuple(pins[n] for n in keys.names)
+    now = [100]
+    keys.ticks_ms = lambda: now[0]
+    assert keys.poll(0) == []
+    pins["yes"].level = 0  # pressed
+    keys.irq(pins["yes"])
+    now[0] = 150
+    pins["yes"].level = 1  # released
+    keys.irq(pins["yes"])
+    keys.irq(pins["checkin"])  # a ghost interrupt: the level read is unchanged
+    assert keys.drain() == [(1, True, 100), (1, False, 150), (0, False, 150)]
+    for index, closed, ticks in [(1, True, 100), (1, False, 150), (0, False, 150)]:
+        keys.record(index, closed, ticks)
+    assert keys.poll(300) == [("yes", True), ("yes", False)]

@@ -87,7 +87,8 @@ def keys_and_leds(b):
     fakehw.LEVELS[p["keys"]["yes"]] = 0  # active low: pressed
     b.keys.poll(5)
     out["press"] = b.keys.poll(40)
-    out["held"] = b.keys.held_ms("yes", 1040)
+    k = b.keys._state[b.keys.names.index("yes")]  # debounce's _PRESSED (0) and _PRESSED_AT (3)
+    out["held"] = 1040 - k[3] if k[0] else 0
     fakehw.LEVELS[p["keys"]["yes"]] = 1
     b.keys.poll(1100)
     out["release"] = b.keys.poll(1200)

@@ -9,7 +9,9 @@ comparison per LED.  ``write`` receives True for "lit", or False with
 ``active_low`` (an LED wired to 3V3): the ESP32 adapter passes each pin's
 ``value`` method, no closure.  Modes are the strings of :mod:`firmware.hal.port`
 (``"off"``, ``"on"``, ``"blink"``), written out here so the keypad does not
-load that module.
+load that module.  What each LED was set to and shows is kept (``_modes``,
+``_levels``) but has no method: the keypad never asks (each method costs heap
+on the keypad; the tests read them).
 """
 
 import sys
@@ -71,11 +73,3 @@ class BlinkingLeds:
         for name in self.names:
             if self._modes[name] == "blink":
                 self._put(name, self._phase)
-
-    def mode(self, name: str) -> str:
-        """The mode last set for ``name`` (OFF for an unknown LED)."""
-        return self._modes.get(name, "off")
-
-    def level(self, name: str) -> bool:
-        """What the LED shows now (True = lit)."""
-        return self._levels.get(name, False)

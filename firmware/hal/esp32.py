@@ -77,12 +77,6 @@ _NVS_INVALID_LENGTH = const(0x110C)
 _NVS_KEY_MAX = const(15)
 
 
-def _esp_code(exc: OSError) -> int:
-    # check_esp_err raises OSError(-code, name) for ESP-IDF errors.
-    code = exc.args[0] if exc.args else 0
-    return -code if isinstance(code, int) and code < 0 else 0
-
-
 class EspNvs:
     """Blobs in one NVS namespace; ``set`` commits before it returns (NVS writes are atomic per key)."""
 
@@ -103,7 +97,9 @@ class EspNvs:
             try:
                 n = self._nvs.get_blob(key, buf)
             except OSError as exc:
-                code = _esp_code(exc)
+                # check_esp_err raises OSError(-code, name) for ESP-IDF errors
+                code = exc.args[0] if exc.args else 0
+                code = -code if isinstance(code, int) and code < 0 else 0
                 if code == _NVS_NOT_FOUND or "NOT_FOUND" in str(exc):
                     return None
                 if (code == _NVS_INVALID_LENGTH or "LENGTH" in str(exc)) and size < 4096:
@@ -220,6 +216,10 @@ class Esp32Board:
     def rng(self, n: int) -> bytes:
         return os.urandom(n)
 
+    # free_heap() and reset() are the port's own functions (no function of ours: heap)
+    free_heap = staticmethod(gc.mem_free)  # type: ignore[attr-defined]  # MicroPython's gc
+    reset = staticmethod(machine.reset)
+
     def battery(self) -> int:
         if not self._battery:
             return 255
@@ -230,11 +230,6 @@ class Esp32Board:
         mv = adc.read_uv() / 1000 * divider
         return int(max(0, min(100, (mv - empty) * 100 // (full - empty))))
 
-    def free_heap(self) -> int:
-        return int(gc.mem_free())  # type: ignore[attr-defined]  # MicroPython's gc
-
-    def reset(self) -> None:
-        machine.reset()
 
 
 class BootHardware:
@@ -279,13 +274,11 @@ class BootHardware:
             pin.value(dark ^ 1 if self._lit else dark)
         _time.sleep_ms(ms)
 
-    def reset(self) -> None:
-        machine.reset()
+    reset = staticmethod(machine.reset)
 
 
-def hard_reset() -> None:
-    """``machine.reset()``: the last resort of ``/main.py`` when even the guarded boot cannot load."""
-    machine.reset()
+# machine.reset(): the last resort of /main.py when even the guarded boot cannot load.
+hard_reset = machine.reset
 
 
 def boot_hardware() -> BootHardware:

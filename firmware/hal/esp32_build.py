@@ -4,7 +4,7 @@
 while the guarded boot reads a key, lights the maintenance LED or shows a
 fault) and unloads it again, so on the keypad its code leaves the heap once
 the board is built.  Nothing built here refers back to it: keys and LEDs get
-their pins' ``value`` methods and an active-low flag, and the key interrupts
+their pins (keys) or the pins' ``value`` methods (LEDs) and an active-low flag, and the key interrupts
 are the keys object's bound :meth:`~firmware.hal.debounce.DebouncedKeys.irq`
 (a closure would keep this module's globals, and so its code, alive).
 
@@ -87,13 +87,8 @@ def board(
     active_low = profile.get("key_active_low", True)
     pins = {name: _key_pin(adapter, pin, active_low, input_only) for name, pin in profile["keys"].items()}
     keys = debounce.DebouncedKeys(
-        {name: pin.value for name, pin in pins.items()},
-        ticks_diff=time.ticks_diff,
-        latch=32,
-        active_low=active_low,
+        pins, ticks_diff=time.ticks_diff, latch=32, active_low=active_low, ticks_ms=time.ticks_ms
     )
-    keys.pins = tuple(pins[name] for name in keys.names)
-    keys.ticks_ms = time.ticks_ms
     both = machine.Pin.IRQ_FALLING | machine.Pin.IRQ_RISING
     for pin in keys.pins:
         try:

@@ -13,6 +13,13 @@ from firmware.hal.debounce import DEFAULT_SETTLE_MS, DebouncedKeys, plain_diff
 S = DEFAULT_SETTLE_MS
 
 
+class FakePin:
+    """A key's pin: ``value()`` reads the raw level (``read``; True = closed: active high)."""
+
+    def __init__(self, read: Callable[[], object] = lambda: False) -> None:
+        self.value = read
+
+
 def is_pressed(keys: DebouncedKeys, name: str) -> bool:
     """The debounced state of one key (False for a key the board lacks), from its state list."""
     return name in keys.names and bool(keys._state[keys.names.index(name)][debounce._PRESSED])
@@ -29,7 +36,7 @@ class Debouncer:
     """One key's debounce state machine, as DebouncedKeys runs it for each key (key 0 here)."""
 
     def __init__(self, settle_ms: int = S, ticks_diff: Callable[[int, int], int] = plain_diff) -> None:
-        self.keys = DebouncedKeys({"checkin": lambda: False}, settle_ms, ticks_diff)
+        self.keys = DebouncedKeys({"checkin": FakePin()}, settle_ms, ticks_diff)
 
     def update(self, raw: bool, now_ms: int) -> bool | None:
         return self.keys.update(0, raw, now_ms)
@@ -133,13 +140,13 @@ class Levels:
     def __init__(self, names: tuple[str, ...]) -> None:
         self.level = dict.fromkeys(names, False)
 
-    def reader(self, name: str):  # type: ignore[no-untyped-def]
-        return lambda: self.level[name]
+    def reader(self, name: str) -> FakePin:
+        return FakePin(lambda: self.level[name])
 
 
 def test_keys_poll_reports_edges_in_port_order() -> None:
     lv = Levels(port.KEYS_BASIC + port.KEYS_NAV)
-    # readers given in a scrambled order; edges come out in the port's order
+    # pins given in a scrambled order; edges come out in the port's order
     keys = DebouncedKeys(
         {n: lv.reader(n) for n in ("confirm", "no", "checkin", "yes", "abstain", "up", "down")}
     )
@@ -159,11 +166,11 @@ def test_keys_poll_reports_edges_in_port_order() -> None:
 
 def test_keys_refuse_unknown_names() -> None:
     with pytest.raises(ValueError, match="vote"):
-        DebouncedKeys({"vote": lambda: False})
+        DebouncedKeys({"vote": FakePin()})
 
 
 def test_four_key_board_has_only_basic_keys() -> None:
-    keys = DebouncedKeys({n: (lambda: False) for n in port.KEYS_BASIC})
+    keys = DebouncedKeys({n: FakePin() for n in port.KEYS_BASIC})
     assert keys.names == port.KEYS_BASIC
     assert held_ms(keys, "confirm", 100) == 0
 
@@ -172,7 +179,7 @@ def test_four_key_board_has_only_basic_keys() -> None:
 
 
 def latched_keys(level: dict[str, bool]) -> tuple[DebouncedKeys, DebouncedKeys]:
-    keys = DebouncedKeys({n: (lambda n=n: level[n]) for n in level}, latch=8)
+    keys = DebouncedKeys({n: FakePin(lambda n=n: level[n]) for n in level}, latch=8)
     return keys, keys  # the keys are their own edge latch (record)
 
 
@@ -189,7 +196,7 @@ def test_a_press_between_two_slow_scans_is_not_lost() -> None:
 
 def test_without_the_latch_that_press_is_missed() -> None:
     level = {"checkin": False, "yes": False, "no": False, "abstain": False}
-    keys = DebouncedKeys({n: (lambda n=n: level[n]) for n in level})
+    keys = DebouncedKeys({n: FakePin(lambda n=n: level[n]) for n in level})
     assert keys.poll(0) == [] and keys.poll(400) == []  # the press happened in between
 
 
@@ -219,35 +226,25 @@ def test_bounces_latched_give_one_press_and_stale_edges_are_ignored() -> None:
 
 
 def test_a_full_ring_drops_the_newest_and_counts_it() -> None:
-    latch = DebouncedKeys({"checkin": lambda: False}, latch=4)
+    latch = DebouncedKeys({"checkin": FakePin()}, latch=4)
     for t in range(6):
         latch.record(0, t % 2 == 0, t)
     assert latch.overflows == 3 and [e[2] for e in latch.drain()] == [0, 1, 2]
     assert latch.drain() == []
 
 
-class FakePin:
-    """A pin as the ESP32 port's: ``value()`` reads the level."""
-
-    def __init__(self, level: int) -> None:
-        self.level = level
-
-    def value(self) -> int:
-        return self.level
-
-
 def test_the_pin_interrupt_handler_records_the_level_it_reads() -> None:
     # keys closing to GND (active low): the bound irq() is each pin's handler on the ESP32
-    pins = {"checkin": FakePin(1), "yes": FakePin(1)}
-    keys = DebouncedKeys({n: p.value for n, p in pins.items()}, latch=4, active_low=True)
-    keys.pins = tuple(pins[n] for n in keys.names)
+    level = {"checkin": 1, "yes": 1}
+    pins = {n: FakePin(lambda n=n: level[n]) for n in level}
     now = [100]
-    keys.ticks_ms = lambda: now[0]
+    keys = DebouncedKeys(pins, latch=4, active_low=True, ticks_ms=lambda: now[0])
+    assert keys.pins == (pins["checkin"], pins["yes"])
     assert keys.poll(0) == []
-    pins["yes"].level = 0  # pressed
+    level["yes"] = 0  # pressed
     keys.irq(pins["yes"])
     now[0] = 150
-    pins["yes"].level = 1  # released
+    level["yes"] = 1  # released
     keys.irq(pins["yes"])
     keys.irq(pins["checkin"])  # a ghost interrupt: the level read is unchanged
     assert keys.drain() == [(1, True, 100), (1, False, 150), (0, False, 150)]

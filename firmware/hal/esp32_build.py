@@ -4,7 +4,7 @@
 while the guarded boot reads a key, lights the maintenance LED or shows a
 fault) and unloads it again, so on the keypad its code leaves the heap once
 the board is built.  Nothing built here refers back to it: keys and LEDs get
-their pins (keys) or the pins' ``value`` methods (LEDs) and an active-low flag, and the key interrupts
+their pins and an active-low flag, and the key interrupts
 are the keys object's bound :meth:`~firmware.hal.debounce.DebouncedKeys.irq`
 (a closure would keep this module's globals, and so its code, alive).
 
@@ -98,7 +98,7 @@ def board(
     b.keys = keys
     led_low = profile.get("led_active_low", False)
     b.leds = leds.BlinkingLeds(
-        {name: _led_pin(adapter, pin, led_low).value for name, pin in profile["leds"].items()},
+        {name: _led_pin(adapter, pin, led_low) for name, pin in profile["leds"].items()},
         active_low=led_low,
     )
     b.nvs = adapter.EspNvs(config.get("nvs_namespace", "hallvote"))

@@ -3,6 +3,8 @@ and pins written only when their level changes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from firmware.hal import port
@@ -11,19 +13,26 @@ from firmware.hal.leds import BlinkingLeds
 NAMES = port.KEYS_BASIC + port.LED_EXTRA
 
 
+class FakeLed:
+    """An LED's pin: ``value(level)`` records each level written (``write``)."""
+
+    def __init__(self, write: Callable[[bool], object]) -> None:
+        self.value = write
+
+
 def mode(leds: BlinkingLeds, name: str) -> str:
     """The mode last set for ``name`` (off for an LED the board lacks)."""
-    return leds._modes.get(name, port.OFF)
+    return leds._modes[leds.names.index(name)] if name in leds.names else port.OFF
 
 
 def level(leds: BlinkingLeds, name: str) -> bool:
     """What the LED shows now (True = lit)."""
-    return leds._levels.get(name, False)
+    return name in leds.names and bool(leds._levels[leds.names.index(name)])
 
 
 def make(period_ms: int = 500) -> tuple[BlinkingLeds, dict[str, list[bool]]]:
     writes: dict[str, list[bool]] = {n: [] for n in NAMES}
-    leds = BlinkingLeds({n: writes[n].append for n in NAMES}, period_ms)
+    leds = BlinkingLeds({n: FakeLed(writes[n].append) for n in NAMES}, period_ms)
     return leds, writes
 
 
@@ -78,7 +87,7 @@ def test_set_again_to_blink_does_not_restart_it_and_unknown_names_are_ignored() 
 
 def test_active_low_leds_are_written_inverted() -> None:
     writes: list[bool] = []
-    leds = BlinkingLeds({"yes": writes.append}, active_low=True)
+    leds = BlinkingLeds({"yes": FakeLed(writes.append)}, active_low=True)
     leds.set("yes", port.ON)
     leds.set("yes", port.OFF)
     assert writes == [True, False, True]  # dark at start (high), lit (low), dark

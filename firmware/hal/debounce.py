@@ -10,8 +10,9 @@ stayed at the new value for ``settle_ms`` without interruption.  So
 * a glitch shorter than ``settle_ms`` (ESD, a brushed key) yields nothing;
 * a key held down reports one press, however long it is held (no auto
   repeat: a held key must never cast a second vote), and one release.
-  ``held_ms`` tells how long the current press has lasted, for the app's
-  long-press gestures (e.g. a technician menu);
+  The time of the press is kept in the key's state (``_PRESSED_AT``) for
+  long-press gestures; the keypad has none today, so there is no method
+  for it (each method costs heap on the keypad; the tests read the state);
 * a key already down when scanning starts (a stuck key, an object on the
   keypad) is reported only after it has been released once: power-up never
   produces a press.
@@ -31,8 +32,11 @@ or Wi-Fi powers up, ESP32 errata 3.11) reads the unchanged level, so it
 changes nothing.
 
 :class:`DebouncedKeys` implements :class:`firmware.hal.port.Keys` on top of a
-function per key that samples its raw level; the ESP32 adapter passes GPIO
-readers, tests pass lists.  One object holds every key's state (a small list
+pin per key, any object whose ``value()`` reads the raw level: the ESP32
+adapter passes its ``machine.Pin`` objects with ``active_low`` set for keys
+that close to GND, and the object's bound :meth:`DebouncedKeys.irq` as the
+pins' interrupt handler (no closures: a closure would keep the adapter's
+board-building code on the heap); tests pass stand-ins.  One object holds every key's state (a small list
 per key) and the latch: on the keypad each class and object costs heap.
 """
 
@@ -70,10 +74,11 @@ def plain_diff(a: int, b: int) -> int:
 
 
 class DebouncedKeys:
-    """:class:`port.Keys` over raw readers: ``readers`` maps key name -> ``read() -> bool``.
+    """:class:`port.Keys` over ``pins``: key name -> a pin whose ``value()`` reads the raw level.
 
-    ``read()`` returns True while the key is closed (the adapter handles
-    active-low wiring).  Keys are scanned in the port's key order
+    ``value()`` returns a true level while the key is closed, or a false one
+    with ``active_low`` (a key closing to GND).  ``ticks_ms`` is the clock
+    :meth:`irq` stamps edges with.  Keys are scanned in the port's key order
     (:data:`KEY_ORDER`), so simultaneous edges come out in a fixed order.
     With ``latch`` > 0, :meth:`record` keeps up to ``latch - 1`` time-stamped
     edges in a fixed ring (key index = position in ``names``), replayed
@@ -82,27 +87,30 @@ class DebouncedKeys:
 
     def __init__(
         self,
-        readers: "dict[str, Callable[[], bool]]",
+        pins: "dict[str, Any]",
         settle_ms: int = DEFAULT_SETTLE_MS,
         ticks_diff: "Callable[[int, int], int]" = plain_diff,
         latch: int = 0,
+        active_low: bool = False,
+        ticks_ms: "Callable[[], int] | None" = None,
     ) -> None:
         if settle_ms < 0:
             raise ValueError("settle_ms must be >= 0")
-        for name in readers:
+        for name in pins:
             if name not in KEY_ORDER:
                 raise ValueError("unknown key name %r" % (name,))
-        self.names = tuple(n for n in KEY_ORDER if n in readers)
-        self._reads = [readers[n] for n in self.names]
+        self.names = tuple(n for n in KEY_ORDER if n in pins)
+        self.pins = tuple(pins[n] for n in self.names)
         self._state: list[list[Any]] = [[False, False, 0, 0, 0, False, True] for _ in self.names]
         self.settle_ms = settle_ms
         self._diff = ticks_diff
-        # The edge latch: key index | 0x80 when closed, and the ticks, per edge.
-        self.latch = latch
+        # The edge latch (``latch`` entries): key index | 0x80 when closed, and the ticks, per edge.
         self._ring = bytearray(latch)
         self._times = [0] * latch
         self._head = bytearray(2)  # [read, write] positions (bytes: no allocation to update)
         self.overflows = 0
+        self.active_low = active_low
+        self.ticks_ms = ticks_ms
 
     def update(self, index: int, raw: bool, now_ms: int) -> "bool | None":
         """Feed one raw sample (True = closed) of key ``index``; return True/False on a debounced
@@ -150,13 +158,19 @@ class DebouncedKeys:
         hard interrupt handler); when the ring is full the newest edge is dropped and counted in
         ``overflows`` (the loop's own scan still sees the level)."""
         rd, wr = self._head[0], self._head[1]
-        nxt = (wr + 1) % self.latch
+        nxt = (wr + 1) % len(self._ring)
         if nxt == rd:
             self.overflows += 1
             return
         self._ring[wr] = index | (0x80 if closed else 0)
         self._times[wr] = ticks
         self._head[1] = nxt
+
+    def irq(self, pin: "Any") -> None:
+        """The pin interrupt handler (a hard IRQ when the port allows): latch the edge of the key
+        on ``pin`` (one of ``pins``) with the level it reads now.  Allocates nothing: the ESP32
+        port hands the handler the same static Pin object ``machine.Pin(n)`` returned."""
+        self.record(self.pins.index(pin), bool(pin.value()) != self.active_low, self.ticks_ms())  # type: ignore[misc]
 
     def drain(self) -> "list[tuple[int, bool, int]]":
         """The latched ``(index, closed, ticks)`` edges, oldest first."""
@@ -165,30 +179,20 @@ class DebouncedKeys:
         while rd != self._head[1]:
             k = self._ring[rd]
             out.append((k & 0x7F, bool(k & 0x80), self._times[rd]))
-            rd = (rd + 1) % self.latch
+            rd = (rd + 1) % len(self._ring)
         self._head[0] = rd
         return out
 
     def poll(self, now_ms: int) -> "list[tuple[str, bool]]":
         edges = []
-        if self.latch:
+        if self._ring:
             for index, closed, ticks in self.drain():
                 if index < len(self.names):
                     edge = self.update(index, closed, ticks)
                     if edge is not None:
                         edges.append((self.names[index], edge))
         for index in range(len(self.names)):
-            edge = self.update(index, self._reads[index](), now_ms)
+            edge = self.update(index, bool(self.pins[index].value()) != self.active_low, now_ms)
             if edge is not None:
                 edges.append((self.names[index], edge))
         return edges
-
-    def is_pressed(self, name: str) -> bool:
-        """The debounced state of one key (False for a key the board lacks)."""
-        return name in self.names and bool(self._state[self.names.index(name)][_PRESSED])
-
-    def held_ms(self, name: str, now_ms: int) -> int:
-        """How long key ``name`` has been held down (0 when up or unknown)."""
-        if not self.is_pressed(name):
-            return 0
-        return int(self._diff(now_ms, self._state[self.names.index(name)][_PRESSED_AT]))

@@ -11,7 +11,8 @@ vote -> ack against an in-memory broker and gateway in the same
 interpreter (that port has no sockets or TLS).  Figures are
 ``gc.mem_alloc()`` after a real collection, above a baseline taken after
 the script was compiled and the stand-in hardware modules were imported
-(the ESP32 port has those built in); the in-memory broker and gateway add
+and their state set up (the ESP32 port has those built in; the stand-ins
+allocate at run time what that port allocates, see mpstubs/machine.py); the in-memory broker and gateway add
 a few hundred bytes of state (they speak MQTT and write their acks by hand
 in a few lines of the script, since the keypad loads only the client's side
 of the MQTT codec and only its own side of the protocol codec; the
@@ -71,6 +72,11 @@ import sys
 sys.path.insert(0, "/lib/mpstubs")
 import gc, hvhost, asyncio, time
 import fakehw, machine, network, esp32  # stand-ins for what the ESP32 port has built in (no heap there)
+inp = hvhost.load_input()
+fakehw.reset()  # the stand-ins' state, set up before the baseline (on the ESP32 it is in the chip)
+fakehw.CHIP[0] = inp["chip"]
+fakehw.SPI_CS[0] = inp["cs"]
+fakehw.RECORD[0] = False  # no record of I2C writes and RC522 frames: the ESP32 keeps none
 await hvhost.collect()
 BASE = gc.mem_alloc()
 import firmware
@@ -78,19 +84,11 @@ from firmware.app import main as app_main
 from firmware.app import states as S
 from firmware.hal import esp32 as adapter
 
-inp = hvhost.load_input()
 HALL, DEV = "h1", "kp-1"
-fakehw.reset()
-fakehw.CHIP[0] = inp["chip"]
-fakehw.SPI_CS[0] = inp["cs"]
 out = {}
 
 
 async def live():
-    # The stand-in hardware's logs (every I2C write to the display, every frame sent to the fake
-    # card) are not on a keypad: emptied before each figure, or they would count as the keypad's.
-    fakehw.I2C_WRITES.clear()
-    fakehw.SPI_CHIP.frames.clear()
     await hvhost.collect()
     return gc.mem_alloc() - BASE
 
@@ -230,9 +228,9 @@ async def until(pred, limit_ms=20000):
         await asyncio.sleep_ms(10)
 
 
-async def press(name):
-    pin = board.profile["keys"][name]
-    level = 0 if board.profile.get("key_active_low", True) else 1
+async def press(name):  # the profile's pins, from the host (the board keeps only the profile's name)
+    pin = inp["keys"][name]
+    level = 0 if inp["key_active_low"] else 1
     fakehw.edge(pin, level)
     await asyncio.sleep_ms(60)
     fakehw.edge(pin, 1 - level)
@@ -440,6 +438,8 @@ def measure(profile: str, *, modules: bool = False) -> dict[str, Any]:
             compiled=True,
             input_data={
                 "profile": profile,
+                "keys": p["keys"],
+                "key_active_low": p.get("key_active_low", True),
                 "chip": profiles.MODULES[module]["chip"],
                 "cs": (p.get("card") or {}).get("cs", 5),
                 "sitting": codec.encode(SITTING).hex(),

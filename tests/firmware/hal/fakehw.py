@@ -113,7 +113,8 @@ class FakeRc522:
     def _transceive(self, tx_last_bits):
         frame = bytes(self.fifo)
         self.fifo = bytearray()
-        self.frames.append(frame)
+        if RECORD[0]:
+            self.frames.append(frame)
         reply, collision = self._respond(frame, tx_last_bits)
         self.regs[_ERROR] = 0x08 if collision else 0
         if reply is None:
@@ -168,43 +169,63 @@ class FakeRc522:
 
 
 # --- state behind the mpstubs (machine, network, esp32) -----------------------
+# The stand-ins must not allocate at run time what the ESP32 port keeps outside the GC heap (see
+# mpstubs/machine.py), so every container here is filled at import with a slot for each pin or
+# setting, and reset() empties the slots in place: storing a small int, None or an object made
+# at import into an existing slot allocates nothing.
 
-LEVELS = {}  # GPIO -> level (inputs: what the test drives; outputs: what the code wrote)
-PIN_MODES = {}  # GPIO -> (mode, pull)
+_GPIOS = range(49)
+LEVELS = dict.fromkeys(_GPIOS)  # GPIO -> level (inputs: what the test drives; outputs: what the code wrote); None: never set
+PIN_MODES = dict.fromkeys(_GPIOS)  # GPIO -> (mode, pull), None while unconfigured
+# every (mode, pull) a Pin may be given, made once (so configuring a pin allocates no tuple)
+_MODES = {(m, p): (m, p) for m in (-1, 1, 3) for p in (-1, None, 1, 2)}
 I2C_DEVICES = [0x3C]
-I2C_WRITES = []  # (addr, bytes)
+I2C_WRITES = []  # (addr, bytes), while RECORD[0]
+RECORD = [True]  # the heap bench turns recording (I2C writes, RC522 frames) off: the ESP32 keeps none
 SPI_CHIP = FakeRc522()
 SPI_CS = [5]  # the CS pin that must be low during a transfer
 NVS = {}  # namespace -> {key: bytes} committed
 NVS_PENDING = {}
-WIFI = {"connected": False, "ssid": None, "config": {}, "rssi": -61}
+WIFI = {"connected": False, "ssid": None, "config": {"pm": None}, "rssi": -61}
 WDT = {"timeout": None, "feeds": 0, "timeouts": []}
-RTC = [None]  # the datetime tuple machine.RTC was last set to
-IRQS = {}  # pin -> (handler, trigger, hard, Pin) from Pin.irq
+RTC = [None]  # the datetime tuple machine.RTC was last set to (RTC_DATETIME once set)
+RTC_DATETIME = [0] * 8
+IRQS = dict.fromkeys(_GPIOS)  # GPIO -> its Pin while it has an IRQ handler (Pin.handler, Pin.trigger)
 CHIP = ["esp32"]  # or "esp32s3": which GPIOs the stand-in Pin accepts
 ADC_UV = [1900000]
 
 
+def mode_of(mode, pull):
+    return _MODES.get((mode, pull)) or (mode, pull)
+
+
 def reset():
-    LEVELS.clear()
-    PIN_MODES.clear()
+    for pin in _GPIOS:
+        LEVELS[pin] = PIN_MODES[pin] = IRQS[pin] = None
     I2C_WRITES.clear()
     NVS.clear()
     NVS_PENDING.clear()
-    WIFI.update({"connected": False, "ssid": None, "config": {}})
-    WDT.update({"timeout": None, "feeds": 0, "timeouts": []})
+    WIFI["connected"] = False
+    WIFI["ssid"] = None
+    for key in WIFI["config"]:
+        WIFI["config"][key] = None
+    WDT.update({"timeout": None, "feeds": 0, "timeouts": []})  # a list with room for 4 (a fresh one: callers keep the old)
     RTC[0] = None
-    IRQS.clear()
+
+
+def irqs():
+    """GPIO -> (handler, trigger, Pin) for each pin with an interrupt handler."""
+    return {pin: (obj.handler, obj.trigger, obj) for pin, obj in IRQS.items() if obj is not None}
 
 
 def edge(pin, level):
     """Set a pin's level and run its interrupt handler, as the ESP32 does on an edge."""
     LEVELS[pin] = level
-    handler, _trigger, _hard, obj = IRQS[pin]
-    handler(obj)
+    obj = IRQS[pin]
+    obj.handler(obj)
 
 
 def ghost(pin):
     """An interrupt with no level change (ESP32 errata 3.11 on GPIO 36/39)."""
-    handler, _trigger, _hard, obj = IRQS[pin]
-    handler(obj)
+    obj = IRQS[pin]
+    obj.handler(obj)

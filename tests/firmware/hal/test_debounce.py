@@ -7,27 +7,46 @@ from collections.abc import Callable
 
 import pytest
 
-from firmware.hal import port
+from firmware.hal import debounce, port
 from firmware.hal.debounce import DEFAULT_SETTLE_MS, DebouncedKeys, plain_diff
 
 S = DEFAULT_SETTLE_MS
+
+
+class FakePin:
+    """A key's pin: ``value()`` reads the raw level (``read``; True = closed: active high)."""
+
+    def __init__(self, read: Callable[[], object] = lambda: False) -> None:
+        self.value = read
+
+
+def is_pressed(keys: DebouncedKeys, name: str) -> bool:
+    """The debounced state of one key (False for a key the board lacks), from its state list."""
+    return name in keys.names and bool(keys._state[keys.names.index(name)][debounce._PRESSED])
+
+
+def held_ms(keys: DebouncedKeys, name: str, now_ms: int) -> int:
+    """How long key ``name`` has been held down (0 when up or unknown), from its state list."""
+    if not is_pressed(keys, name):
+        return 0
+    return int(keys._diff(now_ms, keys._state[keys.names.index(name)][debounce._PRESSED_AT]))
 
 
 class Debouncer:
     """One key's debounce state machine, as DebouncedKeys runs it for each key (key 0 here)."""
 
     def __init__(self, settle_ms: int = S, ticks_diff: Callable[[int, int], int] = plain_diff) -> None:
-        self.keys = DebouncedKeys({"checkin": lambda: False}, settle_ms, ticks_diff)
+        self.keys = DebouncedKeys({"checkin": FakePin()}, settle_ms, ticks_diff)
 
     def update(self, raw: bool, now_ms: int) -> bool | None:
         return self.keys.update(0, raw, now_ms)
 
     @property
     def pressed(self) -> bool:
-        return self.keys.is_pressed("checkin")
+        return is_pressed(self.keys, "checkin")
 
     def held_ms(self, now_ms: int) -> int:
-        return self.keys.held_ms("checkin", now_ms)
+        return held_ms(self.keys, "checkin", now_ms)
 
 
 def feed(deb: Debouncer, samples: list[tuple[int, int]]) -> list[tuple[int, bool]]:
@@ -121,13 +140,13 @@ class Levels:
     def __init__(self, names: tuple[str, ...]) -> None:
         self.level = dict.fromkeys(names, False)
 
-    def reader(self, name: str):  # type: ignore[no-untyped-def]
-        return lambda: self.level[name]
+    def reader(self, name: str) -> FakePin:
+        return FakePin(lambda: self.level[name])
 
 
 def test_keys_poll_reports_edges_in_port_order() -> None:
     lv = Levels(port.KEYS_BASIC + port.KEYS_NAV)
-    # readers given in a scrambled order; edges come out in the port's order
+    # pins given in a scrambled order; edges come out in the port's order
     keys = DebouncedKeys(
         {n: lv.reader(n) for n in ("confirm", "no", "checkin", "yes", "abstain", "up", "down")}
     )
@@ -137,8 +156,8 @@ def test_keys_poll_reports_edges_in_port_order() -> None:
     lv.level["no"] = lv.level["checkin"] = True
     assert keys.poll(1) == []
     assert keys.poll(1 + S) == [("checkin", True), ("no", True)]
-    assert keys.is_pressed("no") and not keys.is_pressed("yes") and not keys.is_pressed("missing")
-    assert keys.held_ms("no", 500 + S) == 499
+    assert is_pressed(keys, "no") and not is_pressed(keys, "yes") and not is_pressed(keys, "missing")
+    assert held_ms(keys, "no", 500 + S) == 499
     lv.level["no"] = False
     keys.poll(600)
     assert keys.poll(600 + S) == [("no", False)]
@@ -147,20 +166,20 @@ def test_keys_poll_reports_edges_in_port_order() -> None:
 
 def test_keys_refuse_unknown_names() -> None:
     with pytest.raises(ValueError, match="vote"):
-        DebouncedKeys({"vote": lambda: False})
+        DebouncedKeys({"vote": FakePin()})
 
 
 def test_four_key_board_has_only_basic_keys() -> None:
-    keys = DebouncedKeys({n: (lambda: False) for n in port.KEYS_BASIC})
+    keys = DebouncedKeys({n: FakePin() for n in port.KEYS_BASIC})
     assert keys.names == port.KEYS_BASIC
-    assert keys.held_ms("confirm", 100) == 0
+    assert held_ms(keys, "confirm", 100) == 0
 
 
 # --------------------------------------------------------------- edges latched by pin interrupts
 
 
 def latched_keys(level: dict[str, bool]) -> tuple[DebouncedKeys, DebouncedKeys]:
-    keys = DebouncedKeys({n: (lambda n=n: level[n]) for n in level}, latch=8)
+    keys = DebouncedKeys({n: FakePin(lambda n=n: level[n]) for n in level}, latch=8)
     return keys, keys  # the keys are their own edge latch (record)
 
 
@@ -177,7 +196,7 @@ def test_a_press_between_two_slow_scans_is_not_lost() -> None:
 
 def test_without_the_latch_that_press_is_missed() -> None:
     level = {"checkin": False, "yes": False, "no": False, "abstain": False}
-    keys = DebouncedKeys({n: (lambda n=n: level[n]) for n in level})
+    keys = DebouncedKeys({n: FakePin(lambda n=n: level[n]) for n in level})
     assert keys.poll(0) == [] and keys.poll(400) == []  # the press happened in between
 
 
@@ -207,8 +226,28 @@ def test_bounces_latched_give_one_press_and_stale_edges_are_ignored() -> None:
 
 
 def test_a_full_ring_drops_the_newest_and_counts_it() -> None:
-    latch = DebouncedKeys({"checkin": lambda: False}, latch=4)
+    latch = DebouncedKeys({"checkin": FakePin()}, latch=4)
     for t in range(6):
         latch.record(0, t % 2 == 0, t)
     assert latch.overflows == 3 and [e[2] for e in latch.drain()] == [0, 1, 2]
     assert latch.drain() == []
+
+
+def test_the_pin_interrupt_handler_records_the_level_it_reads() -> None:
+    # keys closing to GND (active low): the bound irq() is each pin's handler on the ESP32
+    level = {"checkin": 1, "yes": 1}
+    pins = {n: FakePin(lambda n=n: level[n]) for n in level}
+    now = [100]
+    keys = DebouncedKeys(pins, latch=4, active_low=True, ticks_ms=lambda: now[0])
+    assert keys.pins == (pins["checkin"], pins["yes"])
+    assert keys.poll(0) == []
+    level["yes"] = 0  # pressed
+    keys.irq(pins["yes"])
+    now[0] = 150
+    level["yes"] = 1  # released
+    keys.irq(pins["yes"])
+    keys.irq(pins["checkin"])  # a ghost interrupt: the level read is unchanged
+    assert keys.drain() == [(1, True, 100), (1, False, 150), (0, False, 150)]
+    for index, closed, ticks in [(1, True, 100), (1, False, 150), (0, False, 150)]:
+        keys.record(index, closed, ticks)
+    assert keys.poll(300) == [("yes", True), ("yes", False)]

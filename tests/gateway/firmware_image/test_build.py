@@ -314,7 +314,7 @@ for addr, tx in fakehw.I2C_WRITES[n:]:
     elif tx[0] == 0x40:
         panel[page * 128 : page * 128 + 128] = tx[1:]
 hvhost.result({"canvas": bytes(canvas.buf).hex(), "panel": bytes(panel).hex(),
-               "faults": b.faults, "profile": b.profile["name"], "rows": b.display.rows,
+               "faults": b.faults, "profile": b.profile_name, "rows": b.display.rows,
                "missing": "".join(c for c in "".join(lines) if c not in font), "table_heap": after - before})
 """
 

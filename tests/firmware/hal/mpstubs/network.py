@@ -1,4 +1,10 @@
-"""Stand-in for MicroPython's ``network`` on the WebAssembly port (HAL tests only)."""
+"""Stand-in for MicroPython's ``network`` on the WebAssembly port (HAL tests only).
+
+Heap fidelity (see mpstubs/machine.py): in MicroPython 1.27's ports/esp32/network_wlan.c
+``WLAN(STA_IF)``/``WLAN(AP_IF)`` return the static ``wlan_sta_obj``/``wlan_ap_obj`` (no
+allocation); ``network.hostname`` (extmod/modnetwork.c) copies the name into a static buffer.
+So both interfaces are made here at import and ``WLAN(n)`` returns them.
+"""
 
 import fakehw
 
@@ -17,6 +23,9 @@ def hostname(name=None):
 class WLAN:
     PM_NONE = 0
     PM_PERFORMANCE = 1
+
+    def __new__(cls, interface=STA_IF):
+        return _WLANS[interface]
 
     def __init__(self, interface=STA_IF):
         self._active = False
@@ -50,3 +59,12 @@ class WLAN:
 
     def ifconfig(self):
         return ("192.168.10.23", "255.255.255.0", "192.168.10.1", "192.168.10.1")
+
+
+def _made():
+    obj = object.__new__(WLAN)
+    obj._active = False
+    return obj
+
+
+_WLANS = [_made(), _made()]

@@ -50,7 +50,8 @@ TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block bel
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ("PRESENCE_OFFLINE", "PRESENCE_ONLINE", "Frame", "decode", "hall_filter", "parse_topic", "seal", "topic")
+if sys.implementation.name != "micropython":
+    __all__ = ("PRESENCE_OFFLINE", "PRESENCE_ONLINE", "Frame", "decode", "hall_filter", "parse_topic", "seal", "topic")
 
 _VERSION = const(0x02)
 _HELLO = const(0x01)

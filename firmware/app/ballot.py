@@ -26,7 +26,8 @@ TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block bel
 if TYPE_CHECKING:
     from protocol.frames import MotionOpen
 
-__all__ = ["CHOICE_KEYS", "DEFAULT_RATING_KEYS", "NAV_KEYS", "Ballot"]
+if sys.implementation.name != "micropython":
+    __all__ = ["CHOICE_KEYS", "DEFAULT_RATING_KEYS", "NAV_KEYS", "Ballot"]
 
 # protocol.consts and protocol.reasons as const() numbers (checked by tests/firmware/app/test_consts.py).
 _ALL_ITEMS = const(0xFF)

@@ -51,7 +51,8 @@ _ROUND_PAUSED = const(0x35)
 _FIRST_PRESS_FINAL = const(0x43)
 _BUSY = const(0x50)
 
-__all__ = ["answer", "broadcast", "press"]
+if sys.implementation.name != "micropython":
+    __all__ = ["answer", "broadcast", "press"]
 
 NOTHING = (None, None)
 

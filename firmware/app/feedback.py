@@ -29,7 +29,8 @@ TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block bel
 if TYPE_CHECKING:
     from .keypad import Keypad
 
-__all__ = ["SIGN_FAULT", "key_of", "leds", "show"]
+if sys.implementation.name != "micropython":
+    __all__ = ["SIGN_FAULT", "key_of", "leds", "show"]
 
 # protocol.consts as const() numbers (checked by tests/firmware/app/test_consts.py).
 _RATING = const(3)

@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from firmware.hal.port import Board
     from protocol.frames import MotionOpen, ResultSummary, SittingState
 
-__all__ = ["HISTORY", "Keypad"]
+if sys.implementation.name != "micropython":
+    __all__ = ["HISTORY", "Keypad"]
 
 # protocol.consts and protocol.reasons, as const() numbers MicroPython folds into the bytecode (the
 # keypad loads neither module; tests/firmware/app/test_consts.py checks them against both).

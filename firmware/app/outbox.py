@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["CHECKIN", "FORMAT", "VOTE", "Entry", "Outbox", "dump", "load"]
+if sys.implementation.name != "micropython":
+    __all__ = ["CHECKIN", "FORMAT", "VOTE", "Entry", "Outbox", "dump", "load"]
 
 FORMAT = 1
 

@@ -28,7 +28,8 @@ TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block bel
 if TYPE_CHECKING:
     from firmware.hal.port import Clock, Nvs
 
-__all__ = ["NVS_KEY", "RELEASED", "SAVE_STEP", "SLACK_S", "TimeFloor"]
+if sys.implementation.name != "micropython":
+    __all__ = ["NVS_KEY", "RELEASED", "SAVE_STEP", "SLACK_S", "TimeFloor"]
 
 NVS_KEY = "tf"
 RELEASED = 1795132800  # 2026-11-20 00:00 UTC: no keypad runs this firmware earlier

@@ -56,7 +56,8 @@ DENY = "deny"
 
 
 class Ballot:
-    """The draft ballot for one round, on one keypad."""
+    """The draft ballot for one round, on one keypad.  The keypad replaces ``motion`` with the same
+    round's newer motion-open (a new focus or paused flag); the draft stays."""
 
     def __init__(self, motion: "MotionOpen", navigable: bool, rating_keys: "dict[str, int] | None" = None) -> None:
         self.motion = motion
@@ -79,10 +80,6 @@ class Ballot:
     def current(self) -> int:
         """The item the keypad shows: the focus item, or the draft's cursor."""
         return self.target() if self.single else self.cursor
-
-    def refocus(self, motion: "MotionOpen") -> None:
-        """The same round with a new focus or paused flag; the draft stays."""
-        self.motion = motion
 
     def choice_of(self, key: str, item: int) -> int:
         if self.kind != _RATING:

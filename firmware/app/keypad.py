@@ -573,8 +573,7 @@ class Keypad:
             self.refusal = None
         elif action == "update_round":  # a new focus or the paused flag: the draft stays
             if self.ballot is not None and (arg.motion_id, arg.round) == self.round_key():
-                self.motion = arg
-                self.ballot.refocus(arg)
+                self.motion = self.ballot.motion = arg
         elif action == "close_round":
             closed = (arg.motion_id, arg.round)
             lost = self.outbox.drop_where(lambda e: e.kind == VOTE and e.ref == closed)

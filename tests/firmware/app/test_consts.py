@@ -1,7 +1,7 @@
 """The keypad application's const() numbers are the protocol's.
 
-firmware/app/keypad.py and ballot.py name the
-frame types, reason codes and protocol constants they use as ``const()``
+firmware/app/keypad.py names the frame types, reason codes and protocol
+constants it uses as ``const()``
 numbers with a leading underscore (MicroPython folds them into the
 bytecode, so the keypad loads neither protocol.consts nor
 protocol.reasons): each must equal the protocol's number of that name.
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import pytest
 
-from firmware.app import ballot, keypad
+from firmware.app import keypad
 from protocol import consts, reasons
 
 
-@pytest.mark.parametrize("module", [keypad, ballot])
+@pytest.mark.parametrize("module", [keypad])
 def test_each_const_is_the_protocols_number_of_that_name(module: object) -> None:
     named = {
         k: v for k, v in vars(module).items() if k.startswith("_") and k[1:].isupper() and type(v) is int

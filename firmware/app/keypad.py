@@ -82,7 +82,6 @@ from protocol.errors import ProtocolError
 from . import outbox, states
 from .config import NVS_BOOTS, NVS_CHECKIN, NVS_COUNTER, NVS_OUTBOX, NVS_SECRET
 from .outbox import CHECKIN, VOTE, Entry, Outbox
-from .timefloor import TimeFloor
 
 if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
     const = int
@@ -123,6 +122,10 @@ _UNSATISFIED = const(4)
 _WRONG_BALLOT = const(0x40)
 _BAD_CHOICE = const(0x41)
 _EMPTY_BALLOT = const(0x42)
+# firmware.app.timefloor's (test_consts checks them too): the rule is kept here, in Keypad
+_RELEASED = const(1795132800)
+_SAVE_STEP = const(86400)
+_SLACK_S = const(60)
 _NOT_CHECKED_IN = const(0x24)
 _NO_SITTING = const(0x30)
 _CHECKIN_CLOSED = const(0x32)
@@ -236,8 +239,13 @@ class Keypad:
         self.status_topic = codec.topic(self.hall, self.device_id, "status")
         nvs = board.nvs
         self.counter = Counter(nvs, self.cfg["counter_block"], NVS_COUNTER)
-        self.timefloor = TimeFloor(nvs, self.clock)
-        self.timefloor.apply()  # before any TLS handshake: the RTC starts at 2000-01-01
+        # The time floor (firmware.app.timefloor): the RTC is set to it if unset or behind it, now,
+        # before any TLS handshake (it starts at 2000-01-01); see receive() for what moves it.
+        self.time_saved = _u32(nvs.get("tf"))  # timefloor.NVS_KEY: the floor last saved
+        self.time_floor = self.time_saved if self.time_saved > _RELEASED else _RELEASED
+        now = self.clock.time()
+        if now is None or now < self.time_floor:
+            self.clock.set(self.time_floor)
         self.boots = _u32(nvs.get(NVS_BOOTS)) + 1
         nvs.set(NVS_BOOTS, self.boots.to_bytes(4, "big"))
         # The nonce counter starts at boots << 32: unique only if this boot count is on flash.
@@ -505,8 +513,17 @@ class Keypad:
                 # else an answer to a hello/status, or to a frame given up on
         else:  # a broadcast: an event only when it tells something new
             issued_at = getattr(f, "issued_at", None)
-            if issued_at:  # the gateway's time, over TLS, on topics only it may publish
-                self.timefloor.seen(issued_at)
+            if issued_at and issued_at > self.time_floor:
+                # The gateway's time, over TLS, on topics only it may publish (authenticated): it
+                # advances the floor, corrects the RTC if off by more than _SLACK_S, and is saved
+                # when it has moved by _SAVE_STEP since the last save (flash wear).
+                self.time_floor = issued_at
+                now = self.clock.time()
+                if now is None or now < issued_at - _SLACK_S or now > issued_at + _SLACK_S:
+                    self.clock.set(issued_at)
+                if issued_at - self.time_saved >= _SAVE_STEP:
+                    self.board.nvs.set("tf", issued_at.to_bytes(4, "big"))
+                    self.time_saved = issued_at
             if kind == _SITTING_STATE:
                 old = self.sitting
                 if old is None or old.sitting_id != f.sitting_id:

@@ -4,14 +4,15 @@ firmware/app/keypad.py names the frame types, reason codes and protocol
 constants it uses as ``const()``
 numbers with a leading underscore (MicroPython folds them into the
 bytecode, so the keypad loads neither protocol.consts nor
-protocol.reasons): each must equal the protocol's number of that name.
+protocol.reasons): each must equal the protocol's number of that name
+(or, for the time floor's, firmware.app.timefloor's).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from firmware.app import keypad
+from firmware.app import keypad, timefloor
 from protocol import consts, reasons
 
 
@@ -22,5 +23,5 @@ def test_each_const_is_the_protocols_number_of_that_name(module: object) -> None
     }
     assert named  # the module does name some
     for key, value in named.items():
-        want = [getattr(m, key[1:]) for m in (consts, reasons) if hasattr(m, key[1:])]
+        want = [getattr(m, key[1:]) for m in (consts, reasons, timefloor) if hasattr(m, key[1:])]
         assert want == [value], key

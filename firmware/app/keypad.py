@@ -622,14 +622,16 @@ class Keypad:
             self.board.wifi.connect(self.cfg["wifi_ssid"], self.cfg["wifi_password"])
         elif action == "wifi_up":
             self._do_wifi_up()
-        elif action == "online":
-            self.online = True
-            self.refusal = None
-            self._send_health(_HELLO)
-            # Kept frames go out once the retained broadcasts had a moment to say whether
-            # their round is still open (a closed round drops them unsent).
-            self.outbox.all_due(self.now, self.cfg["settle_ms"])
-            self._retransmit()
+        elif action == "online" or action == "retransmit":
+            if action == "online":
+                self.online = True
+                self.refusal = None
+                self._send_health(_HELLO)
+                # Kept frames go out once the retained broadcasts had a moment to say whether
+                # their round is still open (a closed round drops them unsent).
+                self.outbox.all_due(self.now, self.cfg["settle_ms"])
+            for kept in self.outbox.due(self.now, self.clock.ticks_diff):  # resent unchanged
+                self._transmit(kept)
         elif action == "link_down":
             self.online = False
         elif action == "send_checkin" or action == "send_vote":
@@ -662,8 +664,6 @@ class Keypad:
                 self._transmit(new)
         elif action == "heartbeat":
             self._send_health(_STATUS)
-        elif action == "retransmit":
-            self._retransmit()
         elif action == "deny":
             self.refusal = arg
             self._refusal_at = self.now
@@ -751,10 +751,6 @@ class Keypad:
         if self.online:
             self.tx.append((self.up_topic, entry.frame))
             self.outbox.sending(entry, self.now)
-
-    def _retransmit(self) -> None:
-        for entry in self.outbox.due(self.now, self.clock.ticks_diff):
-            self._transmit(entry)
 
     def _send_health(self, frame_type: int) -> None:
         """A hello or status frame, only from nonces beyond the reserve a press needs:

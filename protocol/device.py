@@ -50,7 +50,8 @@ TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block bel
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ("PRESENCE_OFFLINE", "PRESENCE_ONLINE", "Frame", "decode", "hall_filter", "parse_topic", "seal", "topic")
+if sys.implementation.name != "micropython":
+    __all__ = ("PRESENCE_OFFLINE", "PRESENCE_ONLINE", "Frame", "decode", "hall_filter", "parse_topic", "seal", "topic")
 
 _VERSION = const(0x02)
 _HELLO = const(0x01)
@@ -93,11 +94,11 @@ _EMPTY_BALLOT = const(0x42)
 
 _KINDS = (1, 2, 3)  # ballot kinds
 _UPLINK_TYPES = (_HELLO, _STATUS, _CHECK_IN, _VOTE)
-# Every reason code (protocol.reasons.CODES): an ack or nack with another is malformed.
+# Every reason code (protocol.reasons.CODES), one byte each: an ack or nack with another is malformed.
 _REASONS = (
-    0x00, 0x01, 0x02, 0x03, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26,
-    0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x40, 0x41, 0x42, 0x43, 0x50,
-)  # fmt: skip
+    b"\x00\x01\x02\x03\x10\x11\x12\x13\x14\x15\x20\x21\x22\x23\x24\x25\x26"
+    b"\x30\x31\x32\x33\x34\x35\x36\x40\x41\x42\x43\x50"
+)
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-"
 _PREFIX = "hallvote/v2/"
 _DEVICE_CHANNELS = ("up", "status", "presence", "down")
@@ -215,36 +216,6 @@ def _put(out: bytearray, kind: str, value: object) -> None:
                 out.append(c << 4)
 
 
-def _check_uplink(frame_type: int, v: "tuple[object, ...]") -> None:
-    """Cross-field rules of an uplink frame; ``v`` its values in wire order."""
-    if v[1] == 0:  # counter
-        raise EncodeError(_MALFORMED)
-    if frame_type == _CHECK_IN:
-        if v[2] == 0:
-            raise EncodeError(_MALFORMED)
-    elif frame_type == _VOTE:
-        kind, choices = v[5], v[6]
-        assert isinstance(choices, tuple)
-        if v[2] == 0 or v[3] == 0:  # motion id, round
-            raise EncodeError(_MALFORMED)
-        if kind not in _KINDS:
-            raise EncodeError(_WRONG_BALLOT)
-        assert isinstance(kind, int)
-        if not _item_count_ok(kind, len(choices)):
-            raise EncodeError(_WRONG_BALLOT)
-        top = _UNSATISFIED if kind == _RATING else _ABSTAIN
-        for c in choices:
-            if c > top:
-                raise EncodeError(_BAD_CHOICE)
-        if not any(choices):
-            raise EncodeError(_EMPTY_BALLOT)
-    else:  # hello, status: battery 0..100 percent or 255 (unknown)
-        battery = v[4]
-        assert isinstance(battery, int)
-        if 100 < battery < 0xFF:
-            raise EncodeError(_MALFORMED)
-
-
 def seal(frame_type: int, values: "tuple[object, ...]", sign: "object") -> bytes:
     """Sign an uplink frame of ``frame_type`` with field ``values`` in wire order (the ``FIELDS`` of
     its :mod:`protocol.frames` class, signature left out): ``sign(region) -> 64 bytes``; returns
@@ -261,7 +232,34 @@ def seal(frame_type: int, values: "tuple[object, ...]", sign: "object") -> bytes
     out = bytearray((_VERSION, frame_type))
     for kind, value in zip(kinds, values):  # noqa: B905  (MicroPython's zip has no strict)
         _put(out, kind, value)
-    _check_uplink(frame_type, values)
+    # cross-field rules (``v``: the values in wire order)
+    v = values
+    if v[1] == 0:  # counter
+        raise EncodeError(_MALFORMED)
+    if frame_type == _CHECK_IN:
+        if v[2] == 0:
+            raise EncodeError(_MALFORMED)
+    elif frame_type == _VOTE:
+        ballot, choices = v[5], v[6]
+        assert isinstance(choices, tuple)
+        if v[2] == 0 or v[3] == 0:  # motion id, round
+            raise EncodeError(_MALFORMED)
+        if ballot not in _KINDS:
+            raise EncodeError(_WRONG_BALLOT)
+        assert isinstance(ballot, int)
+        if not _item_count_ok(ballot, len(choices)):
+            raise EncodeError(_WRONG_BALLOT)
+        top = _UNSATISFIED if ballot == _RATING else _ABSTAIN
+        for c in choices:
+            if c > top:
+                raise EncodeError(_BAD_CHOICE)
+        if not any(choices):
+            raise EncodeError(_EMPTY_BALLOT)
+    else:  # hello, status: battery 0..100 percent or 255 (unknown)
+        battery = v[4]
+        assert isinstance(battery, int)
+        if 100 < battery < 0xFF:
+            raise EncodeError(_MALFORMED)
     region = bytes(out)
     signature = sign(region)  # type: ignore[operator]
     if not isinstance(signature, bytes) or len(signature) != _SIGNATURE_LEN:
@@ -322,44 +320,6 @@ def _get(data: bytes, pos: int, kind: str, values: "list[object]") -> int:
     return pos
 
 
-def _check_down(frame_type: int, v: "list[Any]") -> None:
-    """Cross-field rules of a downlink or broadcast frame; ``v`` its values in wire order."""
-    if frame_type in (_ACK, _NACK):
-        reason, about = v[1], v[2]
-        refusal = frame_type == _NACK
-        if (reason >= _FIRST_REFUSAL) != refusal or reason not in _REASONS:
-            raise DecodeError(_MALFORMED)
-        if about not in _UPLINK_TYPES and not (refusal and about == 0):
-            raise DecodeError(_MALFORMED)
-    elif frame_type == _SITTING_STATE:
-        if v[0] == 0 or v[1] > _SITTING_STATE_MAX or v[4] > v[3]:
-            raise DecodeError(_MALFORMED)
-    elif frame_type == _MOTION_CLOSED:
-        if v[0] == 0 or v[1] == 0:
-            raise DecodeError(_MALFORMED)
-    elif frame_type == _MOTION_OPEN:
-        kind, count, options, policy, flags, focus = v[3], v[4], v[5], v[6], v[7], v[8]
-        if v[0] == 0 or v[1] == 0:
-            raise DecodeError(_MALFORMED)
-        if kind not in _KINDS or not _item_count_ok(kind, count):
-            raise DecodeError(_WRONG_BALLOT)
-        allowed = 0x1E if kind == _RATING else 0x0E  # choice codes 1..4 or 1..3
-        if not options or options & ~allowed or policy not in (1, 2) or flags & ~_FLAGS:
-            raise DecodeError(_MALFORMED)
-        if focus != _ALL_ITEMS and focus >= count:
-            raise DecodeError(_MALFORMED)
-    else:  # result summary
-        kind, expected, present, not_pressed, outcome, items = v[2], v[3], v[4], v[5], v[6], v[7]
-        if v[0] == 0 or v[1] == 0 or present > expected or not_pressed > present or outcome > _OUTCOME_MAX:
-            raise DecodeError(_MALFORMED)
-        if not _item_count_ok(kind, len(items)):
-            raise DecodeError(_WRONG_BALLOT)
-        top = _UNSATISFIED if kind == _RATING else _OUTCOME_MAX  # a rating item's outcome is a grade
-        for item in items:
-            if item[0] > top:
-                raise DecodeError(_MALFORMED)
-
-
 def decode(data: bytes) -> "Any":
     """Parse a downlink or broadcast frame into a :class:`Frame`; raises DecodeError (and nothing
     else) if it is not one."""
@@ -383,7 +343,42 @@ def decode(data: bytes) -> "Any":
             pos = _get(data, pos, kind, values)
         if pos != len(data):
             raise DecodeError(_MALFORMED)
-        _check_down(frame_type, values)
+        # cross-field rules (``v``: the values in wire order)
+        v = values
+        if frame_type in (_ACK, _NACK):
+            reason, about = v[1], v[2]
+            refusal = frame_type == _NACK
+            if (reason >= _FIRST_REFUSAL) != refusal or reason not in _REASONS:
+                raise DecodeError(_MALFORMED)
+            if about not in _UPLINK_TYPES and not (refusal and about == 0):
+                raise DecodeError(_MALFORMED)
+        elif frame_type == _SITTING_STATE:
+            if v[0] == 0 or v[1] > _SITTING_STATE_MAX or v[4] > v[3]:
+                raise DecodeError(_MALFORMED)
+        elif frame_type == _MOTION_CLOSED:
+            if v[0] == 0 or v[1] == 0:
+                raise DecodeError(_MALFORMED)
+        elif frame_type == _MOTION_OPEN:
+            ballot, count, options, policy, flags, focus = v[3], v[4], v[5], v[6], v[7], v[8]
+            if v[0] == 0 or v[1] == 0:
+                raise DecodeError(_MALFORMED)
+            if ballot not in _KINDS or not _item_count_ok(ballot, count):
+                raise DecodeError(_WRONG_BALLOT)
+            allowed = 0x1E if ballot == _RATING else 0x0E  # choice codes 1..4 or 1..3
+            if not options or options & ~allowed or policy not in (1, 2) or flags & ~_FLAGS:
+                raise DecodeError(_MALFORMED)
+            if focus != _ALL_ITEMS and focus >= count:
+                raise DecodeError(_MALFORMED)
+        else:  # result summary
+            ballot, expected, present, not_pressed, outcome, items = v[2], v[3], v[4], v[5], v[6], v[7]
+            if v[0] == 0 or v[1] == 0 or present > expected or not_pressed > present or outcome > _OUTCOME_MAX:
+                raise DecodeError(_MALFORMED)
+            if not _item_count_ok(ballot, len(items)):
+                raise DecodeError(_WRONG_BALLOT)
+            top = _UNSATISFIED if ballot == _RATING else _OUTCOME_MAX  # a rating item's outcome is a grade
+            for item in items:
+                if item[0] > top:
+                    raise DecodeError(_MALFORMED)
         return Frame(frame_type, values)
     except ProtocolError:
         raise

@@ -7,10 +7,14 @@ any input.
 
 :mod:`protocol.reasons` is imported only when a name is asked for (``str``,
 ``reason_name``), so a keypad that raises and catches these errors by their
-code does not load the reason table.
+code does not load the reason table.  :class:`SignatureError` (raised where
+signatures are verified: the gateway) exists on CPython only.
 """
 
-__all__ = ("DecodeError", "EncodeError", "ProtocolError", "SignatureError")
+import sys
+
+if sys.implementation.name != "micropython":
+    __all__ = ("DecodeError", "EncodeError", "ProtocolError", "SignatureError")
 
 
 class ProtocolError(Exception):
@@ -42,5 +46,7 @@ class EncodeError(ProtocolError):
     """Field values that cannot be put into a frame (out of range, too long)."""
 
 
-class SignatureError(ProtocolError):
-    """A frame whose signature does not verify with the device's public key."""
+if sys.implementation.name != "micropython":  # the keypad verifies no signature
+
+    class SignatureError(ProtocolError):
+        """A frame whose signature does not verify with the device's public key."""

@@ -42,14 +42,15 @@ TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block bel
 if TYPE_CHECKING:
     from typing import Any, Callable
 
-__all__ = [
-    "BOOT_WATCHDOG_MS",
-    "MAINTENANCE_KEY",
-    "NVS_FAULT",
-    "NVS_FAULTS",
-    "STABLE_MS",
-    "main",
-]
+if sys.implementation.name != "micropython":
+    __all__ = [
+        "BOOT_WATCHDOG_MS",
+        "MAINTENANCE_KEY",
+        "NVS_FAULT",
+        "NVS_FAULTS",
+        "STABLE_MS",
+        "main",
+    ]
 
 # What stays resident while the app runs (this module's frame is under the app's on the stack) is
 # only this guard: the fault path (log to NVS, show, wait, reset) is firmware.app.bootfault, loaded

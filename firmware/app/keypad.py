@@ -2,8 +2,8 @@
 
 The state machine itself is data (:mod:`firmware.app.states`); this module
 classifies raw inputs (key presses, received frames, link changes, timers)
-into the table's events, runs the actions the table names and derives the
-state for RESUME.  It is synchronous and does no network I/O: frames to
+into the table's events, runs the actions the table names, derives the
+state for RESUME and shows the result on the LEDs (and the display).  It is synchronous and does no network I/O: frames to
 publish are appended to ``tx`` as ``(topic, payload)`` and the loop
 (:mod:`firmware.app.runner`) hands them to the MQTT client.  So the same
 object runs under CPython tests with a deterministic clock, in the
@@ -15,6 +15,61 @@ NVS, so it survives a reset) and resent unchanged until answered or its
 round closes; the private key is generated
 after Wi-Fi is up, stored in NVS and never leaves (only the public key is
 exposed); at most one nonce-precomputation slice runs per ``step()``.
+
+**Inputs -> events** (the guards live here, not in the table; they never
+change what the keypad knows, except that a navigation key moves the draft
+ballot's cursor or sets a draft choice):
+
+* a key press (:meth:`Keypad.press`) -> an event and its argument, or none
+  (e.g. check-in when already checked in, the same choice again).  A
+  check-in press needs a sitting in check-in or in session; a vote press
+  needs an open round, a check-in (made or unanswered), a round not paused,
+  and under first press an item not yet recorded or pending; otherwise
+  ``key_denied`` with the reason the gateway would give;
+* an ack/nack from the gateway (:meth:`Keypad.receive`) -> ``ack`` /
+  ``nack`` / ``nack_busy``, only for a frame in the outbox (same counter and
+  type);
+* a broadcast -> a sitting, motion or result event, or none when it tells
+  nothing new (retained broadcasts are repeated on every reconnect and
+  gateway restart).
+
+**What the deputy sees** (:meth:`Keypad.show`, after every transition).  LEDs
+(every keypad):
+
+* ``status``: on while online, blinking while joining, connecting or
+  offline, off while booting.
+* ``checkin``: blinking while a check-in is unanswered, on once the gateway
+  acknowledged it (for this sitting), else off.
+* ``yes``/``no``/``abstain``, named rounds: the pressed key blinks while its
+  vote is unanswered and stays lit once the gateway's ack arrives.
+* Secret rounds (无记名): nothing a neighbour can read.  While a vote is
+  unanswered all three vote keys blink alike; once acknowledged they are all
+  off and only the single ``recorded`` light is on.
+* ``recorded``: on while the item on show is recorded and nothing is
+  pending for it (named and secret rounds).
+
+The display's lines are :mod:`firmware.app.screen`'s, loaded only on a
+keypad that has a display.
+
+**Ballots** (:class:`Ballot`: turning key presses into a ballot for the
+open round):
+
+* A yes/no/abstain motion, or an item list / rating whose ``focus`` is one
+  item (the chair puts items one at a time), is voted by one press: the
+  choice key gives a ballot with that one item set, on every keypad.
+* With ``focus`` = all items, a keypad with a display and navigation keys
+  edits a draft: ``up``/``down`` move between items, a choice key sets the
+  current item (an item list then moves on to the next item; a rating item
+  stays, so a second yes can raise 满意 to 优秀), ``confirm`` sends the
+  draft.  A three-key keypad cannot vote such a round (WRONG_BALLOT).
+* Keys to choices: yes 1, no 2, abstain 3.  For ratings the three keys map
+  by ``rating_keys`` (default yes 满意, abstain 基本满意, no 不满意); on a
+  draft, pressing yes on an item already 满意 makes it 优秀 when the motion
+  admits it.
+* A choice the motion's ``options`` mask does not admit is BAD_CHOICE.
+
+Press-policy checks (first press) need to know what was recorded and are
+made by :meth:`Keypad.press`, not by the ballot.
 """
 
 import sys
@@ -24,11 +79,9 @@ from firmware.counter import Counter
 from protocol import device as codec
 from protocol.errors import ProtocolError
 
-from . import classify, feedback, outbox, states
-from .ballot import Ballot
+from . import outbox, states
 from .config import NVS_BOOTS, NVS_CHECKIN, NVS_COUNTER, NVS_OUTBOX, NVS_SECRET
 from .outbox import CHECKIN, VOTE, Entry, Outbox
-from .timefloor import TimeFloor
 
 if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
     const = int
@@ -39,7 +92,8 @@ if TYPE_CHECKING:
     from firmware.hal.port import Board
     from protocol.frames import MotionOpen, ResultSummary, SittingState
 
-__all__ = ["HISTORY", "Keypad"]
+if sys.implementation.name != "micropython":
+    __all__ = ["CHOICE_KEYS", "HISTORY", "NAV_KEYS", "SIGN_FAULT", "Ballot", "Keypad"]
 
 # protocol.consts and protocol.reasons, as const() numbers MicroPython folds into the bytecode (the
 # keypad loads neither module; tests/firmware/app/test_consts.py checks them against both).
@@ -47,18 +101,127 @@ _HELLO = const(0x01)
 _STATUS = const(0x02)
 _CHECK_IN = const(0x03)
 _VOTE = const(0x04)
+_ACK = const(0x41)
+_NACK = const(0x42)
+_SITTING_STATE = const(0x81)
+_MOTION_OPEN = const(0x82)
+_MOTION_CLOSED = const(0x83)
+_RESULT_SUMMARY = const(0x84)
 _CARD_UID_MAX = const(10)
+_FIRST_PRESS = const(1)
+_SITTING_CHECKIN_OPEN = const(1)
+_SITTING_IN_SESSION = const(2)
 _SITTING_CLOSED = const(3)
+_ALL_ITEMS = const(0xFF)
+_RATING = const(3)
+_NONE = const(0)
+_EXCELLENT = const(1)
+_SATISFIED = const(2)
+_BASIC = const(3)
+_UNSATISFIED = const(4)
+_WRONG_BALLOT = const(0x40)
+_BAD_CHOICE = const(0x41)
+_EMPTY_BALLOT = const(0x42)
+# firmware.app.timefloor's (test_consts checks them too): the rule is kept here, in Keypad
+_RELEASED = const(1795132800)
+_SAVE_STEP = const(86400)
+_SLACK_S = const(60)
 _NOT_CHECKED_IN = const(0x24)
+_NO_SITTING = const(0x30)
+_CHECKIN_CLOSED = const(0x32)
+_MOTION_NOT_OPEN = const(0x33)
+_ROUND_PAUSED = const(0x35)
 _ROUND_CLOSED = const(0x36)
 _FIRST_PRESS_FINAL = const(0x43)
+_BUSY = const(0x50)
 
 HISTORY = 64  # transitions kept for tests and diagnostics
+SIGN_FAULT = -1  # a local refusal (never on the wire): the signer refused to make a nonce
+CHOICE_KEYS = ("yes", "no", "abstain")  # choices 1, 2, 3 (yes/no/abstain motions)
+NAV_KEYS = ("up", "down", "confirm")
 _S = states
 
 
 def _u32(raw: "bytes | None") -> int:
     return int.from_bytes(raw, "big") if raw is not None and len(raw) == 4 else 0
+
+
+class Ballot:
+    """The draft ballot for one round, on one keypad (see the module docstring).  The keypad
+    replaces ``motion`` with the same round's newer motion-open (a new focus or paused flag); the
+    draft stays."""
+
+    def __init__(self, motion: "MotionOpen", navigable: bool, rating_keys: "dict[str, int] | None" = None) -> None:
+        self.motion = motion
+        self.kind = motion.ballot_kind
+        self.count = motion.item_count
+        self.navigable = navigable
+        self.rating_keys = rating_keys or {"yes": _SATISFIED, "abstain": _BASIC, "no": _UNSATISFIED}
+        self.draft = [_NONE] * self.count
+        self.cursor = 0
+
+    @property
+    def single(self) -> bool:
+        """True when one press votes (one item, or the chair's focus item)."""
+        return self.count == 1 or self.motion.focus != _ALL_ITEMS
+
+    def current(self) -> int:
+        """The item the keypad shows: the focus item (0 for yes/no/abstain) a single press votes
+        on, or the draft's cursor."""
+        if self.single:
+            return 0 if self.count == 1 else self.motion.focus
+        return self.cursor
+
+    def choice_of(self, key: str, item: int) -> int:
+        if self.kind != _RATING:
+            return CHOICE_KEYS.index(key) + 1 if key in CHOICE_KEYS else _NONE
+        choice = self.rating_keys.get(key, _NONE)
+        if (
+            key == "yes" and not self.single and self.draft[item] == choice
+            and self.admits(_EXCELLENT)
+        ):  # fmt: skip
+            return _EXCELLENT
+        return choice
+
+    def admits(self, choice: int) -> bool:
+        return choice != _NONE and bool(self.motion.options & (1 << choice))
+
+    def key(self, name: str) -> "tuple[str, object] | None":
+        """What a press of ``name`` means for this round (see the module docstring):
+        ``("vote", choices)``, ``("nav", None)``, ``("deny", reason)`` or None (nothing)."""
+        if self.single:
+            if name not in CHOICE_KEYS:
+                return None
+            item = self.current()
+            if item >= self.count:
+                return ("deny", _WRONG_BALLOT)
+            choice = self.choice_of(name, item)
+            if not self.admits(choice):
+                return ("deny", _BAD_CHOICE)
+            choices = [_NONE] * self.count
+            choices[item] = choice
+            return ("vote", tuple(choices))
+        if not self.navigable:
+            return ("deny", _WRONG_BALLOT) if name in CHOICE_KEYS else None
+        if name == "up":
+            self.cursor = (self.cursor - 1) % self.count
+            return ("nav", None)
+        if name == "down":
+            self.cursor = (self.cursor + 1) % self.count
+            return ("nav", None)
+        if name == "confirm":
+            if not any(self.draft):
+                return ("deny", _EMPTY_BALLOT)
+            return ("vote", tuple(self.draft))
+        if name in CHOICE_KEYS:
+            choice = self.choice_of(name, self.cursor)
+            if not self.admits(choice):
+                return ("deny", _BAD_CHOICE)
+            self.draft[self.cursor] = choice
+            if self.kind != _RATING:  # a rating item stays: yes twice is 优秀
+                self.cursor = min(self.cursor + 1, self.count - 1)
+            return ("nav", None)
+        return None
 
 
 class Keypad:
@@ -76,8 +239,13 @@ class Keypad:
         self.status_topic = codec.topic(self.hall, self.device_id, "status")
         nvs = board.nvs
         self.counter = Counter(nvs, self.cfg["counter_block"], NVS_COUNTER)
-        self.timefloor = TimeFloor(nvs, self.clock)
-        self.timefloor.apply()  # before any TLS handshake: the RTC starts at 2000-01-01
+        # The time floor (firmware.app.timefloor): the RTC is set to it if unset or behind it, now,
+        # before any TLS handshake (it starts at 2000-01-01); see receive() for what moves it.
+        self.time_saved = _u32(nvs.get("tf"))  # timefloor.NVS_KEY: the floor last saved
+        self.time_floor = self.time_saved if self.time_saved > _RELEASED else _RELEASED
+        now = self.clock.time()
+        if now is None or now < self.time_floor:
+            self.clock.set(self.time_floor)
         self.boots = _u32(nvs.get(NVS_BOOTS)) + 1
         nvs.set(NVS_BOOTS, self.boots.to_bytes(4, "big"))
         # The nonce counter starts at boots << 32: unique only if this boot count is on flash.
@@ -116,7 +284,7 @@ class Keypad:
         self.uptime_ms = 0  # summed per step: ticks wrap (MicroPython), uptime must not
         self._wifi_tried = self.now
         self._heartbeat_at = self.now
-        self.shown_leds: dict[str, str] = {}  # what feedback.show() last set
+        self.shown_leds: dict[str, str] = {}  # what show() last set
         self.shown_lines: list[str] | None = None
         # what the keypad knows of the hall
         self.sitting: SittingState | None = None
@@ -158,7 +326,7 @@ class Keypad:
             return codec.seal(frame_type, values, signer.sign)
         except sg.NonceRefused:
             self.sign_refusals += 1
-            self.refusal = feedback.SIGN_FAULT
+            self.refusal = SIGN_FAULT
             self._refusal_at = self.now
             return None
 
@@ -247,7 +415,7 @@ class Keypad:
         self.history.append((before, event, nxt))
         if len(self.history) > HISTORY:
             self.history.pop(0)
-        feedback.show(self)
+        self.show()
         return nxt
 
     def round_key(self) -> "tuple[int, int] | None":
@@ -267,33 +435,178 @@ class Keypad:
     # ------------------------------------------------------------ inputs -> events
 
     def press(self, key: str) -> None:
-        event, arg = classify.press(self, key)
+        event, arg = self._press_event(key)
         if (event == _S.KEY_CHECKIN or event == _S.KEY_VOTE) and self.signer is not None and self.signer.refusing:
-            event, arg = _S.KEY_DENIED, feedback.SIGN_FAULT  # no nonce can be made: say so, sign nothing
+            event, arg = _S.KEY_DENIED, SIGN_FAULT  # no nonce can be made: say so, sign nothing
             self.sign_refusals += 1
         if event is not None:
             self._pressed = key
             self.dispatch(event, arg)
 
+    def _press_event(self, key: str) -> "tuple[str | None, Any]":
+        """A key -> ``(event, arg)``, or ``(None, None)``: nothing to do (see the module docstring)."""
+        if key == "checkin":
+            if self.checked_in or self.pending(CHECKIN):
+                return None, None  # the LED already says so
+            s = self.sitting
+            if s is None:
+                return _S.KEY_DENIED, _NO_SITTING
+            if s.state not in (_SITTING_CHECKIN_OPEN, _SITTING_IN_SESSION):
+                return _S.KEY_DENIED, _CHECKIN_CLOSED
+            return _S.KEY_CHECKIN, None
+        if key not in CHOICE_KEYS and key not in NAV_KEYS:
+            return None, None
+        # a vote or navigation key
+        b, m = self.ballot, self.motion
+        if b is None or m is None:
+            return (_S.KEY_DENIED, _MOTION_NOT_OPEN) if key in CHOICE_KEYS else (None, None)
+        if not (self.checked_in or self.pending(CHECKIN)):
+            return _S.KEY_DENIED, _NOT_CHECKED_IN
+        if m.paused:
+            return _S.KEY_DENIED, _ROUND_PAUSED
+        first = m.press_policy == _FIRST_PRESS
+        item = b.current()
+        if key in CHOICE_KEYS and b.single and self.known(item) == b.choice_of(key, item):
+            return None, None  # the same choice again: already sent or recorded
+        taken = set(self.recorded)
+        for e in self.pending(VOTE, self.round_key()):
+            taken.update(e.items)
+        if first and key in CHOICE_KEYS and item in taken:
+            return _S.KEY_DENIED, _FIRST_PRESS_FINAL
+        result = b.key(key)
+        if result is None:
+            return None, None
+        kind, value = result
+        if kind == "deny":
+            return _S.KEY_DENIED, value
+        if kind == "nav":
+            return _S.KEY_NAV, None
+        choices: tuple[int, ...] = value  # type: ignore[assignment]
+        if first:  # only what is new: recorded items cannot change
+            choices = tuple(0 if i in taken else c for i, c in enumerate(choices))
+            if not any(choices):
+                return _S.KEY_DENIED, _FIRST_PRESS_FINAL
+        return _S.KEY_VOTE, choices
+
     def receive(self, topic: str, payload: bytes) -> None:
         """One received message -> at most one event; a bad one is counted and skipped."""
         try:
             hall, device, channel = codec.parse_topic(topic)
-            frame = codec.decode(payload)
+            f = codec.decode(payload)
         except ProtocolError:
             self.bad_frames += 1
             return
         if hall != self.hall:
             return
-        issued_at = getattr(frame, "issued_at", None)
-        if not device and issued_at:  # the gateway's time, over TLS, on topics only it may publish
-            self.timefloor.seen(issued_at)
-        if device:
-            event = classify.answer(self, frame) if device == self.device_id and channel == "down" else None
-        else:
-            event = classify.broadcast(self, frame)
+        kind = f.TYPE
+        event = None
+        if device:  # an answer: only for a frame in the outbox (same counter and type)
+            if device == self.device_id and channel == "down" and kind in (_ACK, _NACK):
+                entry = self.outbox.find(f.counter)
+                about = f.acked_type if kind == _ACK else f.nacked_type
+                if entry is not None and about == (_CHECK_IN if entry.kind == CHECKIN else _VOTE):
+                    event = _S.ACK if kind == _ACK else _S.NACK_BUSY if f.reason == _BUSY else _S.NACK
+                # else an answer to a hello/status, or to a frame given up on
+        else:  # a broadcast: an event only when it tells something new
+            issued_at = getattr(f, "issued_at", None)
+            if issued_at and issued_at > self.time_floor:
+                # The gateway's time, over TLS, on topics only it may publish (authenticated): it
+                # advances the floor, corrects the RTC if off by more than _SLACK_S, and is saved
+                # when it has moved by _SAVE_STEP since the last save (flash wear).
+                self.time_floor = issued_at
+                now = self.clock.time()
+                if now is None or now < issued_at - _SLACK_S or now > issued_at + _SLACK_S:
+                    self.clock.set(issued_at)
+                if issued_at - self.time_saved >= _SAVE_STEP:
+                    self.board.nvs.set("tf", issued_at.to_bytes(4, "big"))
+                    self.time_saved = issued_at
+            if kind == _SITTING_STATE:
+                old = self.sitting
+                if old is None or old.sitting_id != f.sitting_id:
+                    event = _S.SITTING_NEW
+                elif f.state == _SITTING_CLOSED and old.state != _SITTING_CLOSED:
+                    event = _S.SITTING_CLOSED
+                elif f != old:
+                    event = _S.SITTING_UPDATE
+            elif kind == _MOTION_OPEN:
+                m = self.motion
+                if m is None or (m.motion_id, m.round, m.round_nonce) != (f.motion_id, f.round, f.round_nonce):
+                    event = _S.MOTION_OPENED
+                elif (m.flags, m.focus) != (f.flags, f.focus):
+                    event = _S.MOTION_UPDATE
+            elif kind == _MOTION_CLOSED:
+                key = (f.motion_id, f.round)
+                m = self.motion
+                current = m is not None and key == self.round_key() and m.round_nonce == f.round_nonce
+                if current or self.pending(VOTE, key):
+                    event = _S.MOTION_CLOSED
+            elif kind == _RESULT_SUMMARY and f != self.result:
+                event = _S.RESULT
         if event is not None:
-            self.dispatch(event, frame)
+            self.dispatch(event, f)
+
+    # ------------------------------------------------------------ what the deputy sees
+
+    def show(self) -> None:
+        """Put the keypad's feedback on the board (see the module docstring), touching only what
+        changed."""
+        state = self.state
+        board = self.board
+        out = {}
+        for name in board.leds.names:
+            out[name] = "off"
+        if state == _S.BOOTING:
+            out["status"] = "off"
+        elif state in _S.ONLINE:
+            out["status"] = "on"
+        else:
+            out["status"] = "blink"
+        if self.pending(CHECKIN):
+            out["checkin"] = "blink"
+        else:
+            out["checkin"] = "on" if self.checked_in else "off"
+        for key in CHOICE_KEYS:
+            out[key] = "off"
+        out["recorded"] = "off"
+        motion = self.motion
+        if motion is not None:
+            secret = motion.secret
+            item = self.ballot.current() if self.ballot is not None else 0
+            pending = self.pending(VOTE, self.round_key())
+            if pending:
+                if secret:
+                    for key in CHOICE_KEYS:
+                        out[key] = "blink"
+                else:
+                    out[pending[-1].key] = "blink"
+            elif item in self.recorded:
+                out["recorded"] = "on"
+                choice = self.recorded[item]
+                lit: str | None  # the key whose LED stands for the recorded choice
+                if secret:
+                    lit = None  # nothing a neighbour can read
+                elif motion.ballot_kind == _RATING:  # the key rating_keys gives it; 优秀 is a second yes
+                    lit = "yes" if choice == _EXCELLENT else None
+                    for key in CHOICE_KEYS:
+                        if self.cfg["rating_keys"].get(key) == choice:
+                            lit = key
+                            break
+                else:  # yes 1, no 2, abstain 3
+                    lit = CHOICE_KEYS[choice - 1] if 1 <= choice <= 3 else None
+                if lit is not None:
+                    out[lit] = "on"
+        for name, mode in out.items():
+            if self.shown_leds.get(name) != mode:
+                board.leds.set(name, mode)
+        self.shown_leds = out
+        display = board.display
+        if display is not None:
+            from . import screen  # only keypads with a display load the texts
+
+            text = screen.lines(self)[: display.rows]
+            if text != self.shown_lines:
+                self.shown_lines = text
+                display.show(text)
 
     # ------------------------------------------------------------ actions (named in the table)
 
@@ -305,14 +618,16 @@ class Keypad:
             self.board.wifi.connect(self.cfg["wifi_ssid"], self.cfg["wifi_password"])
         elif action == "wifi_up":
             self._do_wifi_up()
-        elif action == "online":
-            self.online = True
-            self.refusal = None
-            self._send_health(_HELLO)
-            # Kept frames go out once the retained broadcasts had a moment to say whether
-            # their round is still open (a closed round drops them unsent).
-            self.outbox.all_due(self.now, self.cfg["settle_ms"])
-            self._retransmit()
+        elif action == "online" or action == "retransmit":
+            if action == "online":
+                self.online = True
+                self.refusal = None
+                self._send_health(_HELLO)
+                # Kept frames go out once the retained broadcasts had a moment to say whether
+                # their round is still open (a closed round drops them unsent).
+                self.outbox.all_due(self.now, self.cfg["settle_ms"])
+            for kept in self.outbox.due(self.now, self.clock.ticks_diff):  # resent unchanged
+                self._transmit(kept)
         elif action == "link_down":
             self.online = False
         elif action == "send_checkin" or action == "send_vote":
@@ -345,8 +660,6 @@ class Keypad:
                 self._transmit(new)
         elif action == "heartbeat":
             self._send_health(_STATUS)
-        elif action == "retransmit":
-            self._retransmit()
         elif action == "deny":
             self.refusal = arg
             self._refusal_at = self.now
@@ -380,8 +693,7 @@ class Keypad:
             self.refusal = None
         elif action == "update_round":  # a new focus or the paused flag: the draft stays
             if self.ballot is not None and (arg.motion_id, arg.round) == self.round_key():
-                self.motion = arg
-                self.ballot.refocus(arg)
+                self.motion = self.ballot.motion = arg
         elif action == "close_round":
             closed = (arg.motion_id, arg.round)
             lost = self.outbox.drop_where(lambda e: e.kind == VOTE and e.ref == closed)
@@ -421,7 +733,7 @@ class Keypad:
                     self.recorded.setdefault(i, 0)
         elif action != "busy" and action != "redraw":
             # busy: nothing recorded, the entry stays and is resent on its schedule;
-            # redraw: feedback.show() runs after every transition
+            # redraw: show() runs after every transition
             raise ValueError("no action %r" % (action,))
 
     def _do_wifi_up(self) -> None:
@@ -435,10 +747,6 @@ class Keypad:
         if self.online:
             self.tx.append((self.up_topic, entry.frame))
             self.outbox.sending(entry, self.now)
-
-    def _retransmit(self) -> None:
-        for entry in self.outbox.due(self.now, self.clock.ticks_diff):
-            self._transmit(entry)
 
     def _send_health(self, frame_type: int) -> None:
         """A hello or status frame, only from nonces beyond the reserve a press needs:

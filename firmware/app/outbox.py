@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["CHECKIN", "FORMAT", "VOTE", "Entry", "Outbox", "dump", "load"]
+if sys.implementation.name != "micropython":
+    __all__ = ["CHECKIN", "FORMAT", "VOTE", "Entry", "Outbox", "dump", "load"]
 
 FORMAT = 1
 
@@ -64,8 +65,10 @@ class Entry:
         self.last: int | None = None  # tick of the last transmission; None: due now
         self.wait = 0  # ms from ``last`` to the next transmission
 
-    def __repr__(self) -> str:
-        return "Entry(%d, %s, %r, %r)" % (self.counter, self.kind, self.ref, self.choices)
+    if sys.implementation.name != "micropython":  # for tests and tools
+
+        def __repr__(self) -> str:
+            return "Entry(%d, %s, %r, %r)" % (self.counter, self.kind, self.ref, self.choices)
 
 
 class Outbox:
@@ -135,21 +138,14 @@ class Outbox:
         self.sent += 1
 
 
-def _u32(v: int) -> bytes:
-    return int(v).to_bytes(4, "big")
-
-
 def dump(entries: "list[Entry]") -> bytes:
     """The entries as bytes for NVS (format above)."""
     out = bytearray((FORMAT, len(entries)))
     for e in entries:
         out.append(0 if e.kind == CHECKIN else 1)
-        out += _u32(e.counter)
-        if e.kind == CHECKIN:
-            out += _u32(e.ref)  # type: ignore[arg-type]
-        else:
-            ref: Any = e.ref
-            out += _u32(ref[0]) + _u32(ref[1])
+        ref: Any = e.ref
+        for n in (e.counter, ref) if e.kind == CHECKIN else (e.counter, ref[0], ref[1]):
+            out += int(n).to_bytes(4, "big")
         key = e.key.encode()
         out.append(len(key))
         out += key

@@ -36,7 +36,16 @@ if TYPE_CHECKING:
 
     from .keypad import Keypad
 
-__all__ = ["Runner", "make_client"]
+if sys.implementation.name != "micropython":
+    __all__ = ["Runner", "make_client"]
+
+# The config keys read once the keypad is built (by the keypad, this loop and, on a keypad with a
+# display, the screen): the loop's keypad keeps only these (see Runner).
+_RUN_KEYS = (
+    "wifi_ssid", "wifi_password", "wifi_retry_ms", "inbox_max", "heartbeat_s", "refusal_ms", "settle_ms",
+    "rating_keys", "secret_show_choice", "nonce_pool", "steps_per_slice", "nonce_reserve", "loop_ms",
+    "stall_ms", "offline_reset_s",
+)  # fmt: skip
 
 
 def make_client(kp: "Keypad", **kw: "Any") -> mc.MQTTClient:
@@ -67,6 +76,11 @@ class Runner:
     """Drives one Keypad and its MQTT client until :meth:`stop`."""
 
     def __init__(self, kp: "Keypad", client: "mc.MQTTClient", hook: "Any" = None) -> None:
+        # The board and the client are built: of the config, the keypad keeps only what is read
+        # from now on (a smaller dict for the rest of its life).
+        cfg, kp.cfg = kp.cfg, {}
+        for key in _RUN_KEYS:
+            kp.cfg[key] = cfg[key]
         self.kp = kp
         self.client = client
         self.hook = hook  # called with the time after each step (the bench test channel); None in a hall

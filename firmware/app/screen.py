@@ -4,7 +4,7 @@ At most four lines; in a secret round the display never shows the choice
 once pressed (``secret_show_choice`` to change that).  Every text the
 firmware draws is in :data:`TEXTS` or comes from ``protocol.reasons``, which
 is what the display's glyph table must cover.  The LEDs are
-:mod:`firmware.app.feedback`'s.
+:meth:`firmware.app.keypad.Keypad.show`'s.
 
 The texts are data: one str of ``|``-separated texts, picked by index
 (``const()`` numbers, which cost nothing), not a dict of named strings, so
@@ -20,7 +20,7 @@ import sys
 from protocol import consts, reasons
 
 from . import states
-from .feedback import SIGN_FAULT
+from .keypad import SIGN_FAULT
 from .outbox import VOTE
 
 if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself

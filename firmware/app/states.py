@@ -42,25 +42,26 @@ Rules (what the table below says, in words):
 ``transition(state, event)`` is ``(next, action)``; ``next`` is a state, SAME
 or RESUME, ``action`` the name of an action ``Keypad._do`` runs, or None.
 Every state has a row for every event: :func:`transition` never guesses.
-The rows are written below as dicts; the keypad keeps them packed into bytes
-(``TABLE[state][event]``, the dicts, exists on CPython, and :func:`table`
-builds it anywhere).
+The rows are written below as dicts; the keypad keeps them packed into one
+bytes object (``TABLE[state][event]``, the dicts, and :func:`table`, which
+builds them, exist on CPython only: the keypad needs neither).
 """
 
 import sys
 
-__all__ = [
-    "ACTIONS",
-    "EVENTS",
-    "ONLINE",
-    "RESUME",
-    "SAME",
-    "STATES",
-    "TABLE",
-    "derive",
-    "table",
-    "transition",
-]
+if sys.implementation.name != "micropython":
+    __all__ = [
+        "ACTIONS",
+        "EVENTS",
+        "ONLINE",
+        "RESUME",
+        "SAME",
+        "STATES",
+        "TABLE",
+        "derive",
+        "table",
+        "transition",
+    ]
 
 # States.
 BOOTING = "booting"
@@ -118,12 +119,13 @@ ACTIONS = (
     "show_result", "acked", "refused", "busy", "retransmit", "heartbeat", "clear_refusal",
 )  # fmt: skip
 
-# The keypad keeps the table packed: per state, two bytes per event (in EVENTS order): the
-# next state's index in _TARGETS, and 0 for no action or 1 + the action's index in ACTIONS.
+# The keypad keeps the table packed in one bytes object: per state (in STATES order) a row of two
+# bytes per event (in EVENTS order): the next state's index in _TARGETS, and 0 for no action or
+# 1 + the action's index in ACTIONS.
 _TARGETS = STATES + (SAME, RESUME)
 
 
-def _packed() -> "tuple[bytes, ...]":
+def _packed() -> bytes:
     """The table, written out as dicts, packed.  Runs once, at import; the dicts and this
     function's code are left to the GC."""
     # What a broadcast or an answer does to the keypad's knowledge, in any state.
@@ -206,15 +208,13 @@ def _packed() -> "tuple[bytes, ...]":
             key_denied=(SAME, "deny"),
         ),
     }  # fmt: skip
-    packed = []
+    cells = bytearray()
     for state in STATES:
-        cells = bytearray()
         for event in EVENTS:
             nxt, action = rows[state][event]
             cells.append(_TARGETS.index(nxt))
             cells.append(0 if action is None else 1 + ACTIONS.index(action))
-        packed.append(bytes(cells))
-    return tuple(packed)
+    return bytes(cells)
 
 
 _PACKED = _packed()
@@ -225,19 +225,18 @@ def transition(state: str, event: str) -> "tuple[str, str | None]":
     """``(next, action)`` for an event in a state; KeyError for an unknown state or event."""
     if state not in STATES or event not in EVENTS:
         raise KeyError((state, event))
-    cell = 2 * EVENTS.index(event)
-    row = _PACKED[STATES.index(state)]
-    action = row[cell + 1]
-    return _TARGETS[row[cell]], ACTIONS[action - 1] if action else None
+    cell = 2 * (STATES.index(state) * len(EVENTS) + EVENTS.index(event))
+    action = _PACKED[cell + 1]
+    return _TARGETS[_PACKED[cell]], ACTIONS[action - 1] if action else None
 
 
-def table() -> "dict[str, dict[str, tuple[str, str | None]]]":
-    """The whole table as dicts, ``table()[state][event] -> (next, action)`` (for tests and tools)."""
-    return {state: {event: transition(state, event) for event in EVENTS} for state in STATES}
+if sys.implementation.name != "micropython":  # on the keypad only the packed form is kept (transition)
 
+    def table() -> "dict[str, dict[str, tuple[str, str | None]]]":
+        """The whole table as dicts, ``table()[state][event] -> (next, action)`` (for tests and tools)."""
+        return {state: {event: transition(state, event) for event in EVENTS} for state in STATES}
 
-if sys.implementation.name != "micropython":
-    TABLE = table()  # on the keypad only the packed form is kept (transition)
+    TABLE = table()
 
 
 def derive(refusal: bool, unanswered: bool, checked_in: bool, round_open: bool, recorded: bool) -> str:

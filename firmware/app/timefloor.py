@@ -11,58 +11,26 @@ every keypad refuse the broker).  Instead:
   :func:`firmware.provision.write_config` (``provisioned_at``), and the
   latest broadcast ``issued_at`` seen, saved in NVS (key ``tf``, u32 Unix
   seconds) when it has moved by :data:`SAVE_STEP` since the last save;
-* :meth:`TimeFloor.apply` sets the RTC to the floor whenever it is unset or
-  behind it; the keypad calls it at boot, before the first TLS handshake;
+* the keypad sets the RTC to the floor whenever it is unset or behind it,
+  at boot, before the first TLS handshake;
 * broadcasts (sitting, motion) carry the gateway's ``issued_at``; they come
   over the TLS session from the only publisher the broker's ACL allows on
-  those topics, so :meth:`TimeFloor.seen` takes their time as authenticated:
-  it advances the floor and sets the RTC when it is off by more than
+  those topics, so the keypad takes their time as authenticated: it
+  advances the floor and sets the RTC when it is off by more than
   :data:`SLACK_S`.
+
+This module names the rule's numbers and NVS key (for provisioning and the
+tests); the keypad does the above itself (:class:`firmware.app.keypad.Keypad`,
+at boot and in ``receive``, with these numbers as ``const()``), so it does
+not load this module.
 """
 
 import sys
 
-if sys.implementation.name != "micropython":  # MicroPython's compiler folds const() itself
-    const = int
-TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
-if TYPE_CHECKING:
-    from firmware.hal.port import Clock, Nvs
-
-__all__ = ["NVS_KEY", "RELEASED", "SAVE_STEP", "SLACK_S", "TimeFloor"]
+if sys.implementation.name != "micropython":
+    __all__ = ["NVS_KEY", "RELEASED", "SAVE_STEP", "SLACK_S"]
 
 NVS_KEY = "tf"
 RELEASED = 1795132800  # 2026-11-20 00:00 UTC: no keypad runs this firmware earlier
 SAVE_STEP = 86400  # save the floor at most once per day of advance (flash wear)
 SLACK_S = 60  # a broadcast time this far from the RTC resets the RTC
-
-
-class TimeFloor:
-    def __init__(self, nvs: "Nvs", clock: "Clock") -> None:
-        self.nvs = nvs
-        self.clock = clock
-        raw = nvs.get(NVS_KEY)
-        self.saved = int.from_bytes(raw, "big") if raw is not None and len(raw) == 4 else 0
-        self.floor = self.saved if self.saved > RELEASED else RELEASED
-        self.sets = 0  # RTC writes
-
-    def apply(self) -> int:
-        """Set the RTC to the floor if it is unset or behind it; the time now (Unix seconds)."""
-        now = self.clock.time()
-        if now is None or now < self.floor:
-            self.clock.set(self.floor)
-            self.sets += 1
-            return self.floor
-        return now
-
-    def seen(self, issued_at: int) -> None:
-        """An authenticated broadcast time: advance the floor, correct the RTC, save now and then."""
-        if issued_at <= self.floor:
-            return
-        self.floor = issued_at
-        now = self.clock.time()
-        if now is None or now < issued_at - SLACK_S or now > issued_at + SLACK_S:
-            self.clock.set(issued_at)
-            self.sets += 1
-        if issued_at - self.saved >= SAVE_STEP:
-            self.nvs.set(NVS_KEY, issued_at.to_bytes(4, "big"))
-            self.saved = issued_at

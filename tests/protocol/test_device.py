@@ -303,7 +303,7 @@ def test_the_const_numbers_are_the_protocols() -> None:
         "_DEVICE_CHANNELS": topics.DEVICE_CHANNELS,
         "_HALL_CHANNELS": topics.BROADCAST_CHANNELS,
         "_HEALTH": device._UP[consts.HELLO],
-        "_REASONS": reasons.CODES,
+        "_REASONS": bytes(reasons.CODES),  # one byte per code
     }
     for key, value in named.items():
         if key in derived:

@@ -170,26 +170,26 @@ def test_a_set_clock_ahead_of_the_floor_is_left_alone() -> None:
 
 def test_broadcast_time_advances_the_floor_and_is_saved_once_a_day() -> None:
     rig = in_state("idle")
-    tf = rig.kp.timefloor
+    kp = rig.kp
     base = timefloor.RELEASED + 10 * 86400
     writes = rig.board.nvs.writes
     sitting = SITTING.replace(issued_at=base)  # type: ignore[attr-defined]
     rig.broadcast("sitting", sitting)
-    assert rig.clock.time() == base and tf.floor == base
+    assert rig.clock.time() == base and kp.time_floor == base
     assert rig.board.nvs.get(timefloor.NVS_KEY) == base.to_bytes(4, "big") and rig.board.nvs.writes == writes + 1
     rig.broadcast("sitting", SITTING.replace(issued_at=base + 3600))  # type: ignore[attr-defined]
-    assert tf.floor == base + 3600 and rig.board.nvs.writes == writes + 1  # not saved: under a day
+    assert kp.time_floor == base + 3600 and rig.board.nvs.writes == writes + 1  # not saved: under a day
     rig.broadcast("sitting", SITTING.replace(issued_at=base - 86400 * 30))  # type: ignore[attr-defined]
-    assert tf.floor == base + 3600  # never backwards
+    assert kp.time_floor == base + 3600  # never backwards
 
 
 def test_time_on_a_device_topic_is_not_taken() -> None:
     rig = in_state("idle")
-    before = rig.kp.timefloor.floor
+    before = rig.kp.time_floor
     far = SITTING.replace(issued_at=before + 10 * 86400)  # type: ignore[attr-defined]
     rig.kp.on_message(topics.device(HALL, "kp-1", "down"), codec.encode(far))
     rig.step()
-    assert rig.kp.timefloor.floor == before
+    assert rig.kp.time_floor == before
 
 
 def test_the_guard_runs_the_loop_the_app_returns_and_catches_its_crash() -> None:

@@ -34,9 +34,10 @@ def test_dump_and_load_give_the_same_entries_and_bad_bytes_are_refused() -> None
             load(bad)
 
 
-def _reboot(rig: object) -> Keypad:
-    """A new Keypad on the same board (same NVS), as after a reset."""
-    kp = Keypad(rig.board, rig.kp.cfg)  # type: ignore[attr-defined]
+def _reboot(rig: object, cfg: dict[str, object] | None = None) -> Keypad:
+    """A new Keypad on the same board (same NVS), as after a reset (``cfg``: the config, if a
+    Runner has since trimmed the keypad's to what it reads after the build)."""
+    kp = Keypad(rig.board, cfg or rig.kp.cfg)  # type: ignore[attr-defined]
     kp.start()
     return kp
 
@@ -110,6 +111,7 @@ def test_offline_with_wifi_up_resets_after_the_limit_and_keeps_the_press() -> No
     rig.press("abstain")  # signed while offline, kept in the outbox
     board: SimBoard = rig.board
     limit_ms = rig.kp.cfg["offline_reset_s"] * 1000
+    cfg = rig.kp.cfg
     runner = Runner(rig.kp, StuckClient())  # type: ignore[arg-type]
     runner.task = runner.client.start()
 
@@ -123,7 +125,7 @@ def test_offline_with_wifi_up_resets_after_the_limit_and_keeps_the_press() -> No
         assert board.resets == 1 and runner.offline_resets == 1 and runner.stopping
 
     asyncio.run(go())
-    kp = _reboot(rig)
+    kp = _reboot(rig, cfg)
     assert [e.key for e in kp.outbox.entries] == ["abstain"]
 
 

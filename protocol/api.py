@@ -5,9 +5,14 @@ Kept apart from ``protocol/__init__.py`` so that the keypad, which imports only 
 runs, does not intern these names or load this code: on MicroPython the package imports nothing.
 """
 
+import sys
+
 from . import codec, consts, errors, frames, reasons, topics
 from .codec import decode, decode_for_topic, encode, seal, signed_region
-from .errors import DecodeError, EncodeError, ProtocolError, SignatureError
+from .errors import DecodeError, EncodeError, ProtocolError
+
+if sys.implementation.name != "micropython":  # the gateway's; protocol.errors has it on CPython only
+    from .errors import SignatureError
 
 __all__ = (
     "DecodeError",

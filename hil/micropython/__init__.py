@@ -223,13 +223,17 @@ def compile_file(
     *,
     source_name: str | None = None,
     mpy_cross: str | None = None,
+    optimize: int = 0,
 ) -> None:
     """Compile one ``.py`` file to ``.mpy`` (bytecode); raise MpyCrossError on refusal.
 
     ``source_name`` is the file name embedded for tracebacks (default: the path).
+    ``optimize``: mpy-cross's ``-O`` level (3: no asserts and no line numbers).
     """
     tool = _need_mpy_cross(mpy_cross)
     cmd = [tool, "-o", str(output)]
+    if optimize:
+        cmd.append("-O%d" % optimize)
     if source_name:
         cmd += ["-s", source_name]
     cmd.append(str(source))

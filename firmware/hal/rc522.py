@@ -57,7 +57,6 @@ _COM_IRQ = const(0x04)
 _ERROR = const(0x06)
 _FIFO_DATA = const(0x09)
 _FIFO_LEVEL = const(0x0A)
-_CONTROL = const(0x0C)
 _BIT_FRAMING = const(0x0D)
 _COLL = const(0x0E)
 
@@ -74,6 +73,8 @@ _ERR_COLL = const(0x08)
 _ERR_FATAL = const(0x13)  # BufferOvfl | ParityErr | ProtocolErr
 _START_SEND = const(0x80)
 _FLUSH_FIFO = const(0x80)
+
+_MAX_POLLS = const(60)  # reads of ComIrqReg waiting for one exchange (its timer ends it in 3 ms)
 
 
 class CardError(Exception):
@@ -94,13 +95,14 @@ class Rc522Reader:
     """:class:`port.CardReader`: the chip on bus ``spi`` with chip select ``cs``, read at most every
     ``interval_ms``.
 
-    ``ticks_ms``/``ticks_diff`` are the board clock's; ``max_polls`` bounds
-    the wait for one exchange.  ``version`` is the chip's VersionReg, read by
+    ``ticks_ms``/``ticks_diff`` are the board clock's; the wait for one
+    exchange is bounded (``_MAX_POLLS`` reads of the chip's interrupt
+    register).  ``version`` is the chip's VersionReg, read by
     :func:`firmware.hal.rc522_setup.init`: a reader is built for a chip that
     answered at start-up (:func:`firmware.hal.rc522_setup.open_card` leaves
     out one that did not).  Garbled reads are counted in ``errors`` and
     treated as a miss.  ``uid`` is the card considered present: it counts as
-    removed after ``misses`` failed reads in a row (:meth:`update`).
+    removed after ``misses`` failed reads in a row.
     """
 
     def __init__(
@@ -111,7 +113,6 @@ class Rc522Reader:
         ticks_diff: "Callable[[int, int], int]",
         interval_ms: int = 250,
         misses: int = 2,
-        max_polls: int = 60,
     ) -> None:
         self.spi = spi
         self.cs = cs
@@ -119,7 +120,6 @@ class Rc522Reader:
         self._ticks_diff = ticks_diff
         self.interval_ms = interval_ms
         self.misses = misses
-        self.max_polls = max_polls
         self.version = 0
         self.uid = None  # type: bytes | None
         self._missed = 0
@@ -142,28 +142,29 @@ class Rc522Reader:
     # data to write, or a 0 after the address bytes of a read: the reply's bytes 1.. are the values.
 
     def read(self, reg: int) -> int:
-        return self.xfer(bytes((0x80 | ((reg << 1) & 0x7E), 0)))[1]
+        return self.xfer(bytes((0x80 | reg << 1, 0)))[1]
 
-    def write(self, reg: int, data: "int | bytes") -> None:
-        """Write ``data`` to register ``reg`` (several bytes go to the same register, e.g. the FIFO)."""
-        self.xfer(bytes(((reg << 1) & 0x7E,)) + (bytes((data,)) if isinstance(data, int) else bytes(data)))
+    def write(self, reg: int, value: int) -> None:
+        """Write the byte ``value`` to register ``reg`` (the FIFO's several bytes: :meth:`transceive`)."""
+        self.xfer(bytes((reg << 1, value)))
 
     # --- exchanges ---------------------------------------------------------
 
-    def transceive(self, data: bytes, tx_last_bits: int = 0) -> "tuple[bytes, int] | None":
-        """Send ``data`` to the card; ``(reply, valid bits in its last byte or 0)`` or None on timeout.
+    def transceive(self, data: bytes, tx_last_bits: int = 0) -> "bytes | None":
+        """Send ``data`` to the card (``tx_last_bits``: the bits of its last byte sent, 0 for all
+        8); the reply, or None on timeout.
 
         Raises CardError on a collision or a framing error.
         """
         self.write(_COMMAND, _CMD_IDLE)
         self.write(_COM_IRQ, 0x7F)  # clear every interrupt request bit
         self.write(_FIFO_LEVEL, _FLUSH_FIFO)
-        self.write(_FIFO_DATA, data)
+        self.xfer(bytes((_FIFO_DATA << 1,)) + data)  # every byte to the FIFO in one transaction
         self.write(_BIT_FRAMING, tx_last_bits)
         self.write(_COMMAND, _CMD_TRANSCEIVE)
         self.write(_BIT_FRAMING, _START_SEND | tx_last_bits)
         irq = 0
-        for _ in range(self.max_polls):
+        for _ in range(_MAX_POLLS):
             irq = self.read(_COM_IRQ)
             if irq & (_IRQ_RX | _IRQ_IDLE | _IRQ_TIMER):
                 break
@@ -172,41 +173,38 @@ class Rc522Reader:
             return None  # timer expired (no card) or the chip never finished
         err = self.read(_ERROR)
         if err & _ERR_FATAL:
-            raise CardError("reader error 0x%02x" % err)
+            raise CardError("reader error")
         if err & _ERR_COLL:
-            raise CardError("collision: more than one card")
+            raise CardError("collision")  # more than one card
         n = self.read(_FIFO_LEVEL) & 0x7F
         if n == 0:
             return None
         # the FIFO read n times in one transaction
-        reply = bytes(self.xfer(bytes((0x80 | (_FIFO_DATA << 1),) * n) + b"\x00")[1:])
-        return reply, self.read(_CONTROL) & 0x07
+        return bytes(self.xfer(bytes((0x80 | _FIFO_DATA << 1,) * n) + b"\x00")[1:])
 
     def read_uid(self) -> "bytes | None":
         """The UID of the one card in the field (4, 7 or 10 bytes), or None when there is none."""
         got = self.transceive(bytes((_WUPA,)), 7)
         if got is None:
             return None
-        if len(got[0]) != 2:
-            raise CardError("bad ATQA")
+        if len(got) != 2:
+            raise CardError("ATQA")
         self.write(_COLL, self.read(_COLL) & 0x7F)  # ValuesAfterColl = 0: bits after a collision read as 0
         uid = b""
         for level in (_SEL_CL1, _SEL_CL2, _SEL_CL3):
-            got = self.transceive(bytes((level, _NVB_ANTICOLL)))
-            if got is None:
+            part = self.transceive(bytes((level, _NVB_ANTICOLL)))
+            if part is None:
                 return None
-            part = got[0]
             if len(part) != 5 or part[0] ^ part[1] ^ part[2] ^ part[3] != part[4]:
-                raise CardError("bad UID part or BCC")  # BCC: the XOR of the 4 UID bytes
+                raise CardError("BCC")  # BCC: the XOR of the 4 UID bytes
             # SELECT: SEL, NVB 0x70, the UID part and its BCC, CRC_A
             frame = bytes((level, _NVB_SELECT)) + bytes(part)
-            got = self.transceive(frame + crc_a(frame))
-            if got is None:
+            sak = self.transceive(frame + crc_a(frame))
+            if sak is None:
                 return None
             # the SAK and its CRC_A: a frame with its CRC checks to 0
-            sak = got[0]
             if len(sak) != 3 or crc_a(sak) != b"\x00\x00":
-                raise CardError("bad SAK or CRC_A")
+                raise CardError("SAK CRC_A")
             if part[0] == _CASCADE_TAG and sak[0] & _SAK_UID_INCOMPLETE:
                 uid += part[1:4]
                 continue
@@ -214,20 +212,7 @@ class Rc522Reader:
             # HLTA (0x50 0x00 and its CRC_A): a halted card stays quiet until the next WUPA
             self.transceive(b"\x50\x00\x57\xcd")
             return uid
-        raise CardError("UID longer than three cascade levels")
-
-    def update(self, uid: "bytes | None") -> "bytes | None":
-        """Take one read (a UID, or None for nothing or a failed read); return the card considered
-        present now.  A different UID replaces the card at once."""
-        if uid is not None:
-            self.uid = bytes(uid)
-            self._missed = 0
-        elif self.uid is not None:
-            self._missed += 1
-            if self._missed >= self.misses:
-                self.uid = None
-                self._missed = 0
-        return self.uid
+        raise CardError("UID size")  # more than three cascade levels
 
     def poll(self) -> "bytes | None":
         now = self._ticks_ms()
@@ -246,4 +231,14 @@ class Rc522Reader:
         except CardError:
             self.errors += 1
             uid = None
-        return self.update(uid)
+        # A read UID is the card present now (a different UID replaces the card at once); a miss
+        # (nothing read, or a garbled read) leaves the card present until the ``misses``-th in a row.
+        if uid is not None:
+            self.uid = uid
+            self._missed = 0
+        elif self.uid is not None:
+            self._missed += 1
+            if self._missed >= self.misses:
+                self.uid = None
+                self._missed = 0
+        return self.uid

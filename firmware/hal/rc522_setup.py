@@ -39,7 +39,7 @@ def init(chip: Rc522Reader) -> bool:
     """Reset and configure ``chip``, antenna on, and read its ``version``; False if no known chip
     answers."""
     chip.write(_COMMAND, _CMD_SOFT_RESET)
-    for _ in range(chip.max_polls):  # the reset takes ~40 us; PowerDown clears when done
+    for _ in range(60):  # the reset takes ~40 us; PowerDown clears when done
         if not chip.read(_COMMAND) & 0x10:
             break
     chip.write(_T_MODE, 0x80)  # timer starts after each transmission

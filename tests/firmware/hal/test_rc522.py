@@ -85,9 +85,9 @@ def test_spi_address_bytes_follow_the_datasheet() -> None:
     bus = Bus()
     drv = chip_reader(bus, init=False)
     drv.write(0x01, 0x0F)
-    drv.write(0x09, b"\x26\x52")
+    drv.write(0x09, 0x26)
     assert drv.read(0x37) == 0
-    assert sent == [b"\x02\x0f", b"\x12\x26\x52", b"\xee\x00"]
+    assert sent == [b"\x02\x0f", b"\x12\x26", b"\xee\x00"]
     assert not bus.selected  # released after each transaction
     # the FIFO (0x09) is read n times in one transaction: a 5-byte anticollision answer
     chip = fakehw.FakeRc522()
@@ -98,6 +98,8 @@ def test_spi_address_bytes_follow_the_datasheet() -> None:
     drv = chip_reader(chip)
     assert drv.read_uid() == bytes.fromhex("04a1b2c3")
     assert b"\x92\x92\x92\x92\x92\x00" in sent
+    # a frame goes to the FIFO (0x09) in one transaction: the WUPA, then the anticollision command
+    assert b"\x12\x52" in sent and b"\x12\x93\x20" in sent
 
 
 # --- the driver against the chip model ---------------------------------------------
@@ -161,9 +163,16 @@ def test_two_cards_collide_and_a_garbled_sak_is_refused() -> None:
 
 
 def test_presence_tolerates_one_missed_read() -> None:
-    p = chip_reader(fakehw.FakeRc522(), ticks=Ticks(), misses=2)
+    chip = fakehw.FakeRc522()
+    ticks = Ticks()
+    p = chip_reader(chip, ticks=ticks, interval_ms=250, misses=2)
     a, b = b"\x01\x02\x03\x04", b"\x05\x06\x07\x08"
-    assert [p.update(x) for x in (None, a, None, a, None, None, None, b, a)] == [
+    seen = []
+    for card in (None, a, None, a, None, None, None, b, a):  # one read per interval: the card in the field
+        chip.cards = [] if card is None else [card]
+        seen.append(p.poll())
+        ticks.now += 250
+    assert seen == [
         None,
         a,
         a,

@@ -58,7 +58,6 @@ _ERROR = const(0x06)
 _FIFO_DATA = const(0x09)
 _FIFO_LEVEL = const(0x0A)
 _BIT_FRAMING = const(0x0D)
-_COLL = const(0x0E)
 
 # MFRC522 commands.
 _CMD_IDLE = const(0x00)
@@ -116,8 +115,8 @@ class Rc522Reader:
     ) -> None:
         self.spi = spi
         self.cs = cs
-        self._ticks_ms = ticks_ms
-        self._ticks_diff = ticks_diff
+        self.ticks_ms = ticks_ms
+        self.ticks_diff = ticks_diff
         self.interval_ms = interval_ms
         self.misses = misses
         self.version = 0
@@ -189,7 +188,6 @@ class Rc522Reader:
             return None
         if len(got) != 2:
             raise CardError("ATQA")
-        self.write(_COLL, self.read(_COLL) & 0x7F)  # ValuesAfterColl = 0: bits after a collision read as 0
         uid = b""
         for level in (_SEL_CL1, _SEL_CL2, _SEL_CL3):
             part = self.transceive(bytes((level, _NVB_ANTICOLL)))
@@ -215,9 +213,9 @@ class Rc522Reader:
         raise CardError("UID size")  # more than three cascade levels
 
     def poll(self) -> "bytes | None":
-        now = self._ticks_ms()
+        now = self.ticks_ms()
         if self._last is not None:
-            age = self._ticks_diff(now, self._last)
+            age = self.ticks_diff(now, self._last)
             if age < self.interval_ms:
                 return self.uid
             if age > 2 * self.interval_ms:

@@ -24,6 +24,7 @@ __all__ = ["init", "open_card"]
 
 # MFRC522 registers and commands (the rest are rc522's).
 _COMMAND = const(0x01)
+_COLL = const(0x0E)
 _MODE = const(0x11)
 _TX_CONTROL = const(0x14)
 _TX_ASK = const(0x15)
@@ -49,6 +50,7 @@ def init(chip: Rc522Reader) -> bool:
     chip.write(_TX_ASK, 0x40)  # 100 % ASK modulation
     chip.write(_MODE, 0x3D)  # CRC preset 0x6363 (ISO 14443A)
     chip.write(_TX_CONTROL, chip.read(_TX_CONTROL) | 0x03)  # antenna drivers on
+    chip.write(_COLL, chip.read(_COLL) & 0x7F)  # ValuesAfterColl = 0: bits after a collision read as 0
     chip.version = chip.read(_VERSION)
     # VersionReg values of genuine chips and common clones; 0x00/0xFF mean nothing answers.
     return chip.version in (0x88, 0x90, 0x91, 0x92, 0xB2, 0x12)

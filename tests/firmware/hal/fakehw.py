@@ -22,6 +22,7 @@ _FIFO_DATA = 0x09
 _FIFO_LEVEL = 0x0A
 _CONTROL = 0x0C
 _BIT_FRAMING = 0x0D
+_COLL = 0x0E
 _VERSION = 0x37
 _TRANSCEIVE = 0x0C
 _SOFT_RESET = 0x0F
@@ -116,6 +117,7 @@ class FakeRc522:
             if v & 0x0F == _SOFT_RESET:
                 self.regs = bytearray(64)
                 self.regs[_VERSION] = self.version
+                self.regs[_COLL] = 0x80  # CollReg's reset value: ValuesAfterColl set
                 self.fifo = bytearray()
             else:
                 self.regs[_COMMAND] = v

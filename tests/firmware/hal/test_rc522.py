@@ -150,6 +150,7 @@ def test_antenna_and_timer_are_configured() -> None:
     assert chip.regs[0x15] == 0x40  # TxASKReg: 100 % ASK
     assert chip.regs[0x11] == 0x3D  # ModeReg: CRC preset 0x6363
     assert chip.regs[0x2A] & 0x80  # TModeReg: timer starts after each transmission
+    assert not chip.regs[0x0E] & 0x80  # CollReg: ValuesAfterColl cleared (bits after a collision read as 0)
 
 
 def test_two_cards_collide_and_a_garbled_sak_is_refused() -> None:

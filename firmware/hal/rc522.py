@@ -11,7 +11,7 @@ What only boot needs, the chip's reset and set-up and the ESP32 wiring, is in
 :mod:`firmware.hal.rc522_setup` (``init``, ``open_card``), loaded while the
 board is built and unloaded after: the keypad keeps only what reads a card.
 
-Reading a card (:meth:`Rc522.read_uid`): WUPA (wakes idle *and* halted
+Reading a card (:meth:`Rc522Reader.read_uid`): WUPA (wakes idle *and* halted
 cards, so a card left on the reader is found again on every poll), then per
 cascade level ANTICOLLISION (``SEL 0x20``) and SELECT (``SEL 0x70 ...`` with
 CRC_A) until the SAK says the UID is complete (4, 7 or 10 bytes), then HLTA.

@@ -111,9 +111,12 @@ def board(
 
         b.display = ssd1306.open_display(b, machine, profile["display"], profile["i2c"])
     if profile.get("card") and profile.get("spi"):
-        from . import rc522  # only boards with a card reader pay for it
+        from . import rc522_setup  # only boards with a card reader pay for rc522, boot for the set-up
 
-        b.card = rc522.open_card(b, machine, time, profile["card"], profile["spi"])
+        try:
+            b.card = rc522_setup.open_card(b, machine, time, profile["card"], profile["spi"])
+        finally:
+            adapter.unload(__name__.rpartition(".")[0] + ".rc522_setup")
     b._battery = None
     battery = profile.get("battery")
     if battery:

@@ -1,13 +1,17 @@
 """MFRC522 (RC522) card reader over SPI: a small pure driver for reading ISO 14443A UIDs.
 
-The driver talks to the chip through one function, ``xfer(tx) -> rx``: a
-full-duplex SPI transaction with chip select held for its length (the ESP32
-adapter wraps ``machine.SPI.write_readinto`` and the CS pin; tests pass a
-simulated chip).  Everything else here is pure: the SPI address bytes, the
+The driver talks to the chip through an SPI bus (``write_readinto(tx, rx)``,
+full duplex) and its chip-select pin (``value(level)``), held low for each
+transaction: on the ESP32 a ``machine.SPI`` and a ``machine.Pin``, in tests
+a simulated chip.  Everything else here is pure: the SPI address bytes, the
 ISO 14443-3 type A frames (REQA/WUPA, anticollision, SELECT, HLTA), CRC_A
 and the BCC check.
 
-Reading a card (:meth:`Rc522.read_uid`): WUPA (wakes idle *and* halted
+What only boot needs, the chip's reset and set-up and the ESP32 wiring, is in
+:mod:`firmware.hal.rc522_setup` (``init``, ``open_card``), loaded while the
+board is built and unloaded after: the keypad keeps only what reads a card.
+
+Reading a card (:meth:`Rc522Reader.read_uid`): WUPA (wakes idle *and* halted
 cards, so a card left on the reader is found again on every poll), then per
 cascade level ANTICOLLISION (``SEL 0x20``) and SELECT (``SEL 0x70 ...`` with
 CRC_A) until the SAK says the UID is complete (4, 7 or 10 bytes), then HLTA.
@@ -30,17 +34,10 @@ TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block bel
 if TYPE_CHECKING:
     from typing import Any, Callable
 
-    from .esp32 import Esp32Board
-
 __all__ = [
     "CardError",
-    "Rc522",
     "Rc522Reader",
-    "bcc",
-    "check_crc",
     "crc_a",
-    "open_card",
-    "select_frame",
 ]
 
 # ISO/IEC 14443-3 type A commands (REQA 0x26 is not used: WUPA also wakes halted cards).
@@ -60,22 +57,11 @@ _COM_IRQ = const(0x04)
 _ERROR = const(0x06)
 _FIFO_DATA = const(0x09)
 _FIFO_LEVEL = const(0x0A)
-_CONTROL = const(0x0C)
 _BIT_FRAMING = const(0x0D)
-_COLL = const(0x0E)
-_MODE = const(0x11)
-_TX_CONTROL = const(0x14)
-_TX_ASK = const(0x15)
-_T_MODE = const(0x2A)
-_T_PRESCALER = const(0x2B)
-_T_RELOAD_H = const(0x2C)
-_T_RELOAD_L = const(0x2D)
-_VERSION = const(0x37)
 
 # MFRC522 commands.
 _CMD_IDLE = const(0x00)
 _CMD_TRANSCEIVE = const(0x0C)
-_CMD_SOFT_RESET = const(0x0F)
 
 # Bits.
 _IRQ_RX = const(0x20)
@@ -87,6 +73,7 @@ _ERR_FATAL = const(0x13)  # BufferOvfl | ParityErr | ProtocolErr
 _START_SEND = const(0x80)
 _FLUSH_FIFO = const(0x80)
 
+_MAX_POLLS = const(60)  # reads of ComIrqReg waiting for one exchange (its timer ends it in 3 ms)
 
 
 class CardError(Exception):
@@ -103,35 +90,50 @@ def crc_a(data: bytes) -> bytes:
     return bytes((crc & 0xFF, crc >> 8))
 
 
-def check_crc(frame: bytes) -> bytes:
-    """The payload of ``frame`` (payload + CRC_A); CardError if the CRC is wrong."""
-    if len(frame) < 3 or crc_a(frame[:-2]) != bytes(frame[-2:]):
-        raise CardError("bad CRC_A")
-    return bytes(frame[:-2])
+class Rc522Reader:
+    """:class:`port.CardReader`: the chip on bus ``spi`` with chip select ``cs``, read at most every
+    ``interval_ms``.
 
+    ``ticks_ms``/``ticks_diff`` are the board clock's; the wait for one
+    exchange is bounded (``_MAX_POLLS`` reads of the chip's interrupt
+    register).  ``version`` is the chip's VersionReg, read by
+    :func:`firmware.hal.rc522_setup.init`: a reader is built for a chip that
+    answered at start-up (:func:`firmware.hal.rc522_setup.open_card` leaves
+    out one that did not).  Garbled reads are counted in ``errors`` and
+    treated as a miss.  ``uid`` is the card considered present: it counts as
+    removed after ``misses`` failed reads in a row.
+    """
 
-def bcc(data: bytes) -> int:
-    """Block check character of a 4-byte UID part (``data``): the XOR of its bytes."""
-    x = 0
-    for b in data:
-        x ^= b
-    return x
-
-
-def select_frame(level: int, data: bytes) -> bytes:
-    """SELECT for cascade ``level`` (SEL_CL1..3: 0x93, 0x95, 0x97) with ``data``, the 5 bytes
-    anticollision returned (UID part + BCC)."""
-    body = bytes((level, _NVB_SELECT)) + bytes(data)
-    return body + crc_a(body)
-
-
-class Rc522:
-    """The chip, through ``xfer``; ``max_polls`` bounds the wait for one exchange."""
-
-    def __init__(self, xfer: "Callable[[bytes], bytes | bytearray]", max_polls: int = 60) -> None:
-        self._xfer = xfer
-        self.max_polls = max_polls
+    def __init__(
+        self,
+        spi: "Any",
+        cs: "Any",
+        ticks_ms: "Callable[[], int]",
+        ticks_diff: "Callable[[int, int], int]",
+        interval_ms: int = 250,
+        misses: int = 2,
+    ) -> None:
+        self.spi = spi
+        self.cs = cs
+        self.ticks_ms = ticks_ms
+        self.ticks_diff = ticks_diff
+        self.interval_ms = interval_ms
+        self.misses = misses
         self.version = 0
+        self.uid = None  # type: bytes | None
+        self._missed = 0
+        self.errors = 0
+        self._last = None  # type: int | None
+
+    def xfer(self, tx: bytes) -> bytearray:
+        """One SPI transaction: ``tx`` out, as many bytes in, chip select held low for its length."""
+        rx = bytearray(len(tx))
+        self.cs.value(0)
+        try:
+            self.spi.write_readinto(tx, rx)
+        finally:
+            self.cs.value(1)
+        return rx
 
     # --- registers ---------------------------------------------------------
 
@@ -139,47 +141,29 @@ class Rc522:
     # data to write, or a 0 after the address bytes of a read: the reply's bytes 1.. are the values.
 
     def read(self, reg: int) -> int:
-        return self._xfer(bytes((0x80 | ((reg << 1) & 0x7E), 0)))[1]
+        return self.xfer(bytes((0x80 | reg << 1, 0)))[1]
 
-    def write(self, reg: int, data: "int | bytes") -> None:
-        """Write ``data`` to register ``reg`` (several bytes go to the same register, e.g. the FIFO)."""
-        self._xfer(bytes(((reg << 1) & 0x7E,)) + (bytes((data,)) if isinstance(data, int) else bytes(data)))
-
-    # --- set-up ------------------------------------------------------------
-
-    def init(self) -> bool:
-        """Reset and configure the chip, antenna on; False if no known chip answers."""
-        self.write(_COMMAND, _CMD_SOFT_RESET)
-        for _ in range(self.max_polls):  # the reset takes ~40 us; PowerDown clears when done
-            if not self.read(_COMMAND) & 0x10:
-                break
-        self.write(_T_MODE, 0x80)  # timer starts after each transmission
-        self.write(_T_PRESCALER, 0xA9)  # 13.56 MHz / (2 * 0xA9 + 1): 25 us per tick
-        self.write(_T_RELOAD_H, 0x00)
-        self.write(_T_RELOAD_L, 0x78)  # 120 ticks: 3 ms answer timeout (a card answers in < 0.1 ms)
-        self.write(_TX_ASK, 0x40)  # 100 % ASK modulation
-        self.write(_MODE, 0x3D)  # CRC preset 0x6363 (ISO 14443A)
-        self.write(_TX_CONTROL, self.read(_TX_CONTROL) | 0x03)  # antenna drivers on
-        self.version = self.read(_VERSION)
-        # VersionReg values of genuine chips and common clones; 0x00/0xFF mean nothing answers.
-        return self.version in (0x88, 0x90, 0x91, 0x92, 0xB2, 0x12)
+    def write(self, reg: int, value: int) -> None:
+        """Write the byte ``value`` to register ``reg`` (the FIFO's several bytes: :meth:`transceive`)."""
+        self.xfer(bytes((reg << 1, value)))
 
     # --- exchanges ---------------------------------------------------------
 
-    def transceive(self, data: bytes, tx_last_bits: int = 0) -> "tuple[bytes, int] | None":
-        """Send ``data`` to the card; ``(reply, valid bits in its last byte or 0)`` or None on timeout.
+    def transceive(self, data: bytes, tx_last_bits: int = 0) -> "bytes | None":
+        """Send ``data`` to the card (``tx_last_bits``: the bits of its last byte sent, 0 for all
+        8); the reply, or None on timeout.
 
         Raises CardError on a collision or a framing error.
         """
         self.write(_COMMAND, _CMD_IDLE)
         self.write(_COM_IRQ, 0x7F)  # clear every interrupt request bit
         self.write(_FIFO_LEVEL, _FLUSH_FIFO)
-        self.write(_FIFO_DATA, data)
+        self.xfer(bytes((_FIFO_DATA << 1,)) + data)  # every byte to the FIFO in one transaction
         self.write(_BIT_FRAMING, tx_last_bits)
         self.write(_COMMAND, _CMD_TRANSCEIVE)
         self.write(_BIT_FRAMING, _START_SEND | tx_last_bits)
         irq = 0
-        for _ in range(self.max_polls):
+        for _ in range(_MAX_POLLS):
             irq = self.read(_COM_IRQ)
             if irq & (_IRQ_RX | _IRQ_IDLE | _IRQ_TIMER):
                 break
@@ -188,38 +172,37 @@ class Rc522:
             return None  # timer expired (no card) or the chip never finished
         err = self.read(_ERROR)
         if err & _ERR_FATAL:
-            raise CardError("reader error 0x%02x" % err)
+            raise CardError("reader error")
         if err & _ERR_COLL:
-            raise CardError("collision: more than one card")
+            raise CardError("collision")  # more than one card
         n = self.read(_FIFO_LEVEL) & 0x7F
         if n == 0:
             return None
         # the FIFO read n times in one transaction
-        reply = bytes(self._xfer(bytes((0x80 | (_FIFO_DATA << 1),) * n) + b"\x00")[1:])
-        return reply, self.read(_CONTROL) & 0x07
+        return bytes(self.xfer(bytes((0x80 | _FIFO_DATA << 1,) * n) + b"\x00")[1:])
 
     def read_uid(self) -> "bytes | None":
         """The UID of the one card in the field (4, 7 or 10 bytes), or None when there is none."""
         got = self.transceive(bytes((_WUPA,)), 7)
         if got is None:
             return None
-        if len(got[0]) != 2:
-            raise CardError("bad ATQA")
-        self.write(_COLL, self.read(_COLL) & 0x7F)  # ValuesAfterColl = 0: bits after a collision read as 0
+        if len(got) != 2:
+            raise CardError("ATQA")
         uid = b""
         for level in (_SEL_CL1, _SEL_CL2, _SEL_CL3):
-            got = self.transceive(bytes((level, _NVB_ANTICOLL)))
-            if got is None:
+            part = self.transceive(bytes((level, _NVB_ANTICOLL)))
+            if part is None:
                 return None
-            part = got[0]
-            if len(part) != 5 or bcc(part[:4]) != part[4]:
-                raise CardError("bad UID part or BCC")
-            got = self.transceive(select_frame(level, part))
-            if got is None:
+            if len(part) != 5 or part[0] ^ part[1] ^ part[2] ^ part[3] != part[4]:
+                raise CardError("BCC")  # BCC: the XOR of the 4 UID bytes
+            # SELECT: SEL, NVB 0x70, the UID part and its BCC, CRC_A
+            frame = bytes((level, _NVB_SELECT)) + bytes(part)
+            sak = self.transceive(frame + crc_a(frame))
+            if sak is None:
                 return None
-            sak = check_crc(got[0])
-            if len(sak) != 1:
-                raise CardError("bad SAK")
+            # the SAK and its CRC_A: a frame with its CRC checks to 0
+            if len(sak) != 3 or crc_a(sak) != b"\x00\x00":
+                raise CardError("SAK CRC_A")
             if part[0] == _CASCADE_TAG and sak[0] & _SAK_UID_INCOMPLETE:
                 uid += part[1:4]
                 continue
@@ -227,57 +210,12 @@ class Rc522:
             # HLTA (0x50 0x00 and its CRC_A): a halted card stays quiet until the next WUPA
             self.transceive(b"\x50\x00\x57\xcd")
             return uid
-        raise CardError("UID longer than three cascade levels")
-
-
-class Rc522Reader:
-    """:class:`port.CardReader` over :class:`Rc522`; reads at most every ``interval_ms``.
-
-    ``ticks_ms``/``ticks_diff`` are the board clock's.  Garbled reads are
-    counted in ``errors`` and treated as a miss.  If the chip did not answer
-    at start-up (``ok`` False) every poll returns None.  ``uid`` is the card
-    considered present: it counts as removed after ``misses`` failed reads
-    in a row (:meth:`update`).
-    """
-
-    def __init__(
-        self,
-        chip: Rc522,
-        ticks_ms: "Callable[[], int]",
-        ticks_diff: "Callable[[int, int], int]",
-        interval_ms: int = 250,
-        misses: int = 2,
-    ) -> None:
-        self.chip = chip
-        self._ticks_ms = ticks_ms
-        self._ticks_diff = ticks_diff
-        self.interval_ms = interval_ms
-        self.misses = misses
-        self.uid = None  # type: bytes | None
-        self._missed = 0
-        self.errors = 0
-        self._last = None  # type: int | None
-        self.ok = chip.init()
-
-    def update(self, uid: "bytes | None") -> "bytes | None":
-        """Take one read (a UID, or None for nothing or a failed read); return the card considered
-        present now.  A different UID replaces the card at once."""
-        if uid is not None:
-            self.uid = bytes(uid)
-            self._missed = 0
-        elif self.uid is not None:
-            self._missed += 1
-            if self._missed >= self.misses:
-                self.uid = None
-                self._missed = 0
-        return self.uid
+        raise CardError("UID size")  # more than three cascade levels
 
     def poll(self) -> "bytes | None":
-        if not self.ok:
-            return None
-        now = self._ticks_ms()
+        now = self.ticks_ms()
         if self._last is not None:
-            age = self._ticks_diff(now, self._last)
+            age = self.ticks_diff(now, self._last)
             if age < self.interval_ms:
                 return self.uid
             if age > 2 * self.interval_ms:
@@ -287,50 +225,18 @@ class Rc522Reader:
                 self._missed = 0
         self._last = now
         try:
-            uid = self.chip.read_uid()
+            uid = self.read_uid()
         except CardError:
             self.errors += 1
             uid = None
-        return self.update(uid)
-
-
-def open_card(
-    board: "Esp32Board", machine: "Any", clock: "Any", cfg: "dict[str, Any]", bus: "dict[str, Any]"
-) -> "Rc522Reader | None":
-    """The ESP32 adapter's card-reader wiring: the reader ``cfg`` names on SPI ``bus``; None (and a
-    line in ``board.faults``) if no RC522 answers.
-
-    The adapter passes its ``machine`` module and ``clock``, MicroPython's
-    ``time`` (``sleep_ms``, ``ticks_ms``, ``ticks_diff``), in:
-    :mod:`firmware.hal.esp32` stays the only module that imports the port's
-    hardware modules, and a keypad without a card reader never loads this one.
-    """
-    spi = machine.SPI(
-        bus["id"],
-        baudrate=bus.get("baudrate", 1000000),
-        polarity=0,
-        phase=0,
-        sck=machine.Pin(bus["sck"]),
-        mosi=machine.Pin(bus["mosi"]),
-        miso=machine.Pin(bus["miso"]),
-    )
-    cs = machine.Pin(cfg["cs"], machine.Pin.OUT, value=1)
-    rst = machine.Pin(cfg["rst"], machine.Pin.OUT, value=0)  # hard reset pulse
-    clock.sleep_ms(1)
-    rst.value(1)
-    clock.sleep_ms(50)  # oscillator start-up
-
-    def xfer(tx: bytes) -> bytearray:
-        rx = bytearray(len(tx))
-        cs.value(0)
-        try:
-            spi.write_readinto(tx, rx)
-        finally:
-            cs.value(1)
-        return rx
-
-    reader = Rc522Reader(Rc522(xfer), clock.ticks_ms, clock.ticks_diff, cfg.get("interval_ms", 250))
-    if not reader.ok:
-        board.faults.append("card: no RC522 answers (VersionReg 0x%02x)" % reader.chip.version)
-        return None
-    return reader
+        # A read UID is the card present now (a different UID replaces the card at once); a miss
+        # (nothing read, or a garbled read) leaves the card present until the ``misses``-th in a row.
+        if uid is not None:
+            self.uid = uid
+            self._missed = 0
+        elif self.uid is not None:
+            self._missed += 1
+            if self._missed >= self.misses:
+                self.uid = None
+                self._missed = 0
+        return self.uid

@@ -1,7 +1,8 @@
 """Simulated keypad hardware for the HAL tests: runs on CPython and on MicroPython.
 
-* :class:`FakeRc522`: an MFRC522 at register level behind ``xfer(tx) -> rx``
-  (the SPI framing of the datasheet, FIFO, Set1-style ComIrqReg, the
+* :class:`FakeRc522`: an MFRC522 at register level behind ``xfer(tx) -> rx``,
+  also the SPI bus (``write_readinto``) and chip-select pin (``value``) the
+  driver takes, refusing a transfer without chip select (the SPI framing of the datasheet, FIFO, Set1-style ComIrqReg, the
   Transceive command) with ISO 14443A cards in its field answering WUPA/REQA,
   anticollision, SELECT (checking CRC_A) and HLTA.  Several cards in the
   field collide.
@@ -21,6 +22,7 @@ _FIFO_DATA = 0x09
 _FIFO_LEVEL = 0x0A
 _CONTROL = 0x0C
 _BIT_FRAMING = 0x0D
+_COLL = 0x0E
 _VERSION = 0x37
 _TRANSCEIVE = 0x0C
 _SOFT_RESET = 0x0F
@@ -58,7 +60,22 @@ class FakeRc522:
         self.ready = []  # cards answering in the current round
         self.frames = []  # every frame transmitted to the cards
         self.garble_select = False  # reply to SELECT with a bad CRC
+        self.sak_reply = None  # reply to SELECT with these bytes instead (SAK + CRC_A)
         self.xfers = 0
+        self.selected = False  # chip select low
+
+    # The driver's view: the bus and the chip-select pin.
+    def value(self, level):
+        self.selected = not level
+
+    def write_readinto(self, tx, rx):
+        if not self.selected:
+            raise AssertionError("SPI transfer without chip select")
+        if len(tx) != len(rx):
+            raise ValueError("buffers differ in length")
+        out = self.xfer(bytes(tx))
+        for i in range(len(out)):
+            rx[i] = out[i]
 
     # SPI: first byte is the address; reads return one value per address byte.
     def xfer(self, tx):
@@ -100,6 +117,7 @@ class FakeRc522:
             if v & 0x0F == _SOFT_RESET:
                 self.regs = bytearray(64)
                 self.regs[_VERSION] = self.version
+                self.regs[_COLL] = 0x80  # CollReg's reset value: ValuesAfterColl set
                 self.fifo = bytearray()
             else:
                 self.regs[_COMMAND] = v
@@ -159,6 +177,8 @@ class FakeRc522:
             crc = crc_a(sak)
             if self.garble_select:
                 crc = bytes((crc[0] ^ 0xFF, crc[1]))
+            if self.sak_reply is not None:
+                return self.sak_reply, False
             return sak + crc, False
         if frame == b"\x50\x00" + crc_a(b"\x50\x00"):
             for c in self.ready:

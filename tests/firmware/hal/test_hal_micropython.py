@@ -54,12 +54,14 @@ def exercise(glyphs, ssd1306, debounce, rc522, fakehw, glyphcase, accel):
         if e is not None:
             edges.append([t, e])
     out["edges"] = edges
+    from firmware.hal import rc522_setup
+
     reads = []
     for uid in UIDS:
         chip = fakehw.FakeRc522()
         chip.cards = [bytes.fromhex(uid)]
-        drv = rc522.Rc522(chip.xfer)
-        drv.init()
+        drv = rc522.Rc522Reader(chip, chip, None, None)
+        rc522_setup.init(drv)
         reads.append(drv.read_uid().hex())
     out["uids"] = reads
     out["crc"] = rc522.crc_a(b"\x12\x34").hex()

@@ -187,32 +187,32 @@ def publish(
     """PUBLISH; ``packet_id`` (1..65535) is required at QoS 1 and 2 and absent at QoS 0, like DUP.
     The topic is one may publish to: non-empty, no ``+`` or ``#``."""
     if not isinstance(topic, str) or not topic or "+" in topic or "#" in topic:
-        raise MQTTProtocolError("bad PUBLISH topic %r" % (topic,))
+        raise MQTTProtocolError("bad topic")
     if not isinstance(qos, int) or isinstance(qos, bool) or not 0 <= qos <= 2:
-        raise MQTTProtocolError("QoS must be 0..2: %r" % (qos,))
+        raise MQTTProtocolError("QoS %r" % (qos,))
     if "\x00" in topic:
-        raise MQTTProtocolError("topic contains U+0000")
+        raise MQTTProtocolError("U+0000")
     name = topic.encode("utf-8")
     if len(name) > _MAX_STRING:
-        raise MQTTProtocolError("topic longer than 65535 bytes")
+        raise MQTTProtocolError("long topic")
     first = (_PUBLISH << 4) | (qos << 1) | (1 if retain else 0)
     body = bytes((len(name) >> 8, len(name) & 0xFF)) + name
     if qos:
         pid = packet_id
         if not isinstance(pid, int) or isinstance(pid, bool) or not 1 <= pid <= 0xFFFF:
-            raise MQTTProtocolError("packet id must be 1..65535: %r" % (pid,))
+            raise MQTTProtocolError("packet id %r" % (pid,))
         body += bytes((pid >> 8, pid & 0xFF))
         if dup:
             first |= _DUP
     elif dup or packet_id is not None:
-        raise MQTTProtocolError("DUP or packet id on a QoS 0 PUBLISH")
+        raise MQTTProtocolError("QoS 0 DUP/id")
     if not isinstance(payload, (bytes, bytearray, memoryview)):
-        raise MQTTProtocolError("payload must be bytes, not %s" % type(payload).__name__)
+        raise MQTTProtocolError("not bytes")
     body += bytes(payload)
     # the fixed header: the type and flags byte, then the remaining length (7 bits a byte, low first)
     n = len(body)
     if n > _MAX_REMAINING:
-        raise MQTTProtocolError("remaining length out of range: %d" % n)
+        raise MQTTProtocolError("too long")
     head = bytearray((first,))
     while True:
         low = n & 0x7F
@@ -251,12 +251,9 @@ def parse(buf: bytes, max_packet: int = _MAX_REMAINING + 5) -> "tuple[Received |
     first = buf[0]
     kind = first >> 4
     if kind not in (_CONNACK, _PUBLISH, _PUBACK, _SUBACK, _PINGRESP):
-        raise MQTTProtocolError(
-            ("reserved packet type %d" if kind in (0, 15) else "packet type %d is not one this client receives")
-            % kind
-        )
+        raise MQTTProtocolError(("reserved %d" if kind in (0, 15) else "unwanted %d") % kind)
     if kind != _PUBLISH and first & 0x0F:
-        raise MQTTProtocolError("bad fixed header flags 0x%02x" % first)
+        raise MQTTProtocolError("flags 0x%02x" % first)
     # the remaining length: 1..4 bytes, 7 bits each, low first
     n = 0
     at = 1
@@ -269,17 +266,17 @@ def parse(buf: bytes, max_packet: int = _MAX_REMAINING + 5) -> "tuple[Received |
         if not b & 0x80:
             break
         if at == 5:
-            raise MQTTProtocolError("remaining length longer than 4 bytes")
+            raise MQTTProtocolError("length > 4B")
     end = at + n
     if end > max_packet:
-        raise MQTTProtocolError("packet of %d bytes exceeds the limit of %d" % (end, max_packet))
+        raise MQTTProtocolError("%d > limit %d" % (end, max_packet))
     if len(buf) < end:
         return None, 0
     body = buf[at:end]
-    truncated = "packet truncated"
+    truncated = "truncated"
     if kind == _PINGRESP:
         if n:
-            raise MQTTProtocolError("%d trailing bytes" % n)
+            raise MQTTProtocolError("trailing %d" % n)
         return (_PINGRESP,), end
     if n < 2:
         raise MQTTProtocolError(truncated)
@@ -288,52 +285,52 @@ def parse(buf: bytes, max_packet: int = _MAX_REMAINING + 5) -> "tuple[Received |
         qos = (first >> 1) & 3
         dup = bool(first & _DUP)
         if qos == 3:
-            raise MQTTProtocolError("PUBLISH QoS 3")
+            raise MQTTProtocolError("QoS 3")
         if dup and not qos:
-            raise MQTTProtocolError("DUP on a QoS 0 PUBLISH")
+            raise MQTTProtocolError("QoS 0 DUP")
         at = 2 + word
         if at > n:
             raise MQTTProtocolError(truncated)
         try:
             topic = bytes(body[2:at]).decode("utf-8")
         except (UnicodeError, ValueError):
-            raise MQTTProtocolError("topic is not UTF-8") from None
+            raise MQTTProtocolError("not UTF-8") from None
         if "\x00" in topic:
-            raise MQTTProtocolError("topic contains U+0000")
+            raise MQTTProtocolError("U+0000")
         if not topic or "+" in topic or "#" in topic:
-            raise MQTTProtocolError("bad PUBLISH topic")
+            raise MQTTProtocolError("bad topic")
         pid = None
         if qos:
             if n < at + 2:
                 raise MQTTProtocolError(truncated)
             pid = (body[at] << 8) | body[at + 1]
             if not pid:
-                raise MQTTProtocolError("packet id 0")
+                raise MQTTProtocolError("packet id %r" % 0)
             at += 2
         return (_PUBLISH, topic, bytes(body[at:]), qos, bool(first & 0x01), dup, pid), end
     if kind == _CONNACK:
         flags, code = body[0], body[1]
         if n > 2:
-            raise MQTTProtocolError("%d trailing bytes" % (n - 2))
+            raise MQTTProtocolError("trailing %d" % (n - 2))
         if flags & 0xFE:
-            raise MQTTProtocolError("reserved CONNACK flags set")
+            raise MQTTProtocolError("CONNACK flags")
         if code > 5:
-            raise MQTTProtocolError("CONNACK return code %d" % code)
+            raise MQTTProtocolError("CONNACK %d" % code)
         if flags and code:
-            raise MQTTProtocolError("session present on a refused CONNACK")
+            raise MQTTProtocolError("SP on refusal")
         return (_CONNACK, bool(flags), code), end
     if not word:
-        raise MQTTProtocolError("packet id 0")
+        raise MQTTProtocolError("packet id %r" % 0)
     if kind == _PUBACK:
         if n > 2:
-            raise MQTTProtocolError("%d trailing bytes" % (n - 2))
+            raise MQTTProtocolError("trailing %d" % (n - 2))
         return (_PUBACK, word), end
     codes = bytes(body[2:])  # SUBACK
     if not codes:
-        raise MQTTProtocolError("SUBACK without return codes")
+        raise MQTTProtocolError("SUBACK empty")
     for code in codes:
         if code > 2 and code != _SUBACK_FAILURE:
-            raise MQTTProtocolError("bad SUBACK return code %d" % code)
+            raise MQTTProtocolError("SUBACK %d" % code)
     return (_SUBACK, word, codes), end
 
 
@@ -489,7 +486,7 @@ class MQTTClient:
         bounded), never key scanning or the watchdog.
         """
         if qos not in (0, 1):
-            raise MQTTProtocolError("this client publishes QoS 0 or 1, not %r" % (qos,))
+            raise MQTTProtocolError("QoS %r" % (qos,))
         pid = self._next_pid() if qos else None
         data = publish(topic, payload, qos, retain, False, pid)
         if len(self._queue) >= self.queue_max:
@@ -514,7 +511,7 @@ class MQTTClient:
             while True:
                 data = await reader.read(512)
                 if not data:
-                    raise OSError("connection closed by the broker")
+                    raise OSError("broker EOF")
                 self._last_rx = _ticks()
                 buf += data
                 while buf:
@@ -524,7 +521,7 @@ class MQTTClient:
                     buf = buf[used:]
                     if self._connack is None:
                         if pkt[0] != _CONNACK:
-                            raise MQTTProtocolError("expected CONNACK, got packet type %d" % pkt[0])
+                            raise MQTTProtocolError("%d before CONNACK" % pkt[0])
                         self._connack = pkt
                         self._wake.set()
                         if pkt[2]:  # refused: the session ends
@@ -568,13 +565,13 @@ class MQTTClient:
                 except _TIMEOUT:
                     pass
             if self._closing:
-                raise OSError("client closing")
+                raise OSError("closing")
             await self._pump()
             if not keepalive:
                 continue
             if self._ping_at is not None:
                 if _elapsed(self._ping_at) > half:
-                    raise OSError("keepalive: no PINGRESP")
+                    raise OSError("no PINGRESP")
             elif _elapsed(self._last_tx) >= half or _elapsed(self._last_rx) >= half:
                 self._ping_at = _ticks()
                 self.pings += 1
@@ -585,7 +582,7 @@ class MQTTClient:
         if kind == _PUBLISH:
             _, topic, payload, qos, retain, _, pid = pkt
             if qos == 2:
-                raise MQTTProtocolError("QoS 2 delivery, but we never subscribe above QoS 1")
+                raise MQTTProtocolError("got QoS 2")
             if self.on_message is not None:
                 try:
                     self.on_message(topic, payload, retain)
@@ -600,7 +597,7 @@ class MQTTClient:
         elif kind == _PINGRESP:
             self._ping_at = None
         elif kind == _CONNACK:
-            raise MQTTProtocolError("a second CONNACK from the broker")
+            raise MQTTProtocolError("2nd CONNACK")
         # a SUBACK answers the subscriptions renewed on connect: nothing waits for it
 
     # ------------------------------------------------------------ sending
@@ -613,7 +610,7 @@ class MQTTClient:
         """
         writer = self._writer
         if writer is None:
-            raise OSError("not connected")
+            raise OSError("offline")
         async with self._lock:
             if self._writer is not writer or self._broken:
                 raise OSError("link lost")
@@ -622,7 +619,7 @@ class MQTTClient:
                 await asyncio.wait_for(writer.drain(), self.send_timeout if timeout is None else timeout)
             except _TIMEOUT:
                 self.send_timeouts += 1
-                err = OSError("send not drained in time")
+                err = OSError("send timeout")
                 self._link_lost(err)
                 raise err from None
             except ValueError as e:

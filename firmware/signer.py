@@ -172,15 +172,15 @@ class Signer:
         key_in_steps: bool = False,
     ) -> None:
         if pool_size < 0:
-            raise ValueError("pool_size must be >= 0")
+            raise ValueError("pool_size")  # below 0
         if steps_per_slice < 1:
-            raise ValueError("steps_per_slice must be >= 1")
+            raise ValueError("steps_per_slice")  # below 1
         if counter_base < 0 or counter_base >> 64:  # 8 bytes in the derivation
-            raise ValueError("counter_base out of range")
+            raise ValueError("counter_base")  # not 0..2**64-1
         if len(secret) != 32:
-            raise ValueError("private key must be 32 bytes")
+            raise ValueError("key length")
         if not 0 < int.from_bytes(secret, "big") < _N:
-            raise ValueError("private key out of range [1, n-1]")
+            raise ValueError("key range")  # not 1..n-1
         self._secret = bytes(secret)
         self._rng = rng
         self.pool_size = pool_size

@@ -25,7 +25,8 @@ TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block bel
 if TYPE_CHECKING:
     from firmware.hal.port import Nvs
 
-__all__ = ["COUNTER_MAX", "DEFAULT_BLOCK", "NVS_KEY", "Counter", "CounterExhausted"]
+if sys.implementation.name != "micropython":  # the keypad imports names, never *
+    __all__ = ["COUNTER_MAX", "DEFAULT_BLOCK", "NVS_KEY", "Counter", "CounterExhausted"]
 
 NVS_KEY = "ctr"
 DEFAULT_BLOCK = 64

@@ -58,18 +58,19 @@ if TYPE_CHECKING:
     from .refill import PublicKeyJob as PublicKeyJob
     from .refill import generate_private_key as generate_private_key
 
-__all__ = [
-    "DEFAULT_POOL_SIZE",
-    "DEFAULT_RESERVE",
-    "DEFAULT_STEPS_PER_SLICE",
-    "NONCE_STEPS",
-    "NONCE_TAG",
-    "SIGNATURE_LENGTH",
-    "NonceRefused",
-    "PublicKeyJob",
-    "Signer",
-    "generate_private_key",
-]
+if sys.implementation.name != "micropython":  # the keypad imports names, never *
+    __all__ = [
+        "DEFAULT_POOL_SIZE",
+        "DEFAULT_RESERVE",
+        "DEFAULT_STEPS_PER_SLICE",
+        "NONCE_STEPS",
+        "NONCE_TAG",
+        "SIGNATURE_LENGTH",
+        "NonceRefused",
+        "PublicKeyJob",
+        "Signer",
+        "generate_private_key",
+    ]
 
 
 # Reached here, defined in the overlay (the keypad does not use them while idle).

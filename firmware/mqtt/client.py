@@ -104,15 +104,16 @@ if TYPE_CHECKING:
     Outgoing = tuple["int | None", bytes]  # (packet id at QoS 1 or None, the PUBLISH's bytes)
     Received = tuple[Any, ...]  # what parse() makes of a packet, see there
 
-__all__ = (
-    "PINGREQ_PACKET",
-    "MQTTClient",
-    "MQTTConnectError",
-    "MQTTError",
-    "MQTTProtocolError",
-    "parse",
-    "publish",
-)
+if sys.implementation.name != "micropython":  # the keypad imports names, never *
+    __all__ = (
+        "PINGREQ_PACKET",
+        "MQTTClient",
+        "MQTTConnectError",
+        "MQTTError",
+        "MQTTProtocolError",
+        "parse",
+        "publish",
+    )
 
 # Packet types (the fixed header's high nibble): what the broker sends, first in a parse() tuple
 _CONNACK = const(2)
@@ -156,21 +157,21 @@ def _connect_path() -> "ModuleType":
 
 # ---------------------------------------------------------------- the clock
 
-_TICKS_MS = getattr(time, "ticks_ms", None)  # MicroPython
-_TICKS_DIFF = getattr(time, "ticks_diff", None)
+if sys.implementation.name == "micropython":  # the port's own millisecond clock, wrap-safe
+    _ticks = time.ticks_ms  # type: ignore[attr-defined]
+    _ticks_diff = time.ticks_diff  # type: ignore[attr-defined]
+else:  # the other branch's functions are never made on the keypad (their code is left to the GC)
 
+    def _ticks() -> int:
+        return int(time.monotonic() * 1000)
 
-def _ticks() -> int:
-    if _TICKS_MS is not None:
-        return int(_TICKS_MS())
-    return int(time.monotonic() * 1000)
+    def _ticks_diff(now: int, since: int) -> int:
+        return now - since
 
 
 def _elapsed(since: int) -> int:
     """Milliseconds from ``since`` (a ``_ticks()`` value) to now."""
-    if _TICKS_DIFF is not None:
-        return int(_TICKS_DIFF(_ticks(), since))
-    return _ticks() - since
+    return int(_ticks_diff(_ticks(), since))
 
 
 # ---------------------------------------------------------------- packets

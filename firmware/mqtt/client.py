@@ -13,7 +13,8 @@ Two modules, so that the keypad keeps only what it needs online:
   (:func:`publish`, PUBACK, :data:`PINGREQ_PACKET`)
   and :func:`parse` for every packet it receives;
 * :mod:`firmware.mqtt.connect`, the connect path: the keypad's client
-  (``for_device``) and its TLS context, the CONNECT and SUBSCRIBE packets,
+  (``for_device``) and its TLS context, the client's construction
+  (``setup``: every attribute, declared on :class:`MQTTClient`), the CONNECT and SUBSCRIBE packets,
   the CONNACK check, the reconnect backoff, the broker's address and the
   TCP/TLS opener, and :meth:`~MQTTClient.close` with its DISCONNECT.  It is
   loaded when the client is made, after a link loss and to close, and
@@ -350,6 +351,65 @@ class MQTTClient:
     put an impaired or in-memory link under the client (tests, hil/).
     """
 
+    # The attributes, all set when the client is made (firmware.mqtt.connect.setup).
+    client_id: "str"
+    host: "str"
+    port: "int"
+    ssl: "Any"
+    server_hostname: "str"
+    keepalive: "int"
+    birth: "Message | None"
+    on_message: "Callable[[str, bytes, bool], object] | None"
+    # the reconnect backoff (firmware.mqtt.connect.backoff): rand None is the hardware/OS RNG
+    backoff_base: "float"
+    backoff_cap: "float"
+    backoff_attempt: "int"  # doubles the ceiling on each retry, 0 again once online
+    rand: "Callable[[], float] | None"
+    _sleep: "Callable[[float], Awaitable[object]]"
+    connect_timeout: "float"
+    send_timeout: "float"
+    queue_max: "int"
+    max_inflight: "int"
+    max_packet: "int"
+    _open: "Opener | None"  # None: asyncio's (firmware.mqtt.connect)
+    # A broker name is looked up once and the address reused (a lookup blocks the whole
+    # loop); looked up again after ``resolve_after`` failed connects.  An IP is used as is.
+    # No resolver: the system's, unless open_connection is given (it gets the name).
+    _resolver: "Callable[[str, int], str] | None"
+    resolve_after: "int"
+    address: "str | None"
+    lookups: "int"
+    _failed_since_lookup: "int"
+    # the CONNECT packet, encoded once: bad settings (and backoff) fail here, at once
+    _connect: "bytes"
+    connected: "bool"
+    connects: "int"  # CONNACKs accepted
+    attempts: "int"  # connection attempts
+    dropped: "int"  # messages dropped from the offline queue or lost as QoS 0
+    callback_errors: "int"
+    tls_errors: "int"  # ValueError from the TLS layer (MicroPython 1.27: certificate, handshake)
+    send_timeouts: "int"
+    faults: "int"  # unexpected exceptions in a session, survived as link loss
+    pings: "int"
+    refused: "int | None"  # last CONNACK refusal, None after an accepted one
+    last_error: "BaseException | None"
+    _inflight: "list[Outgoing]"  # QoS 1 awaiting PUBACK, in send order
+    _queue: "list[Outgoing]"  # not yet sent
+    _subs: "list[tuple[str, int]]"  # (filter, qos) renewed on every connect
+    _pid: "int"
+    _writer: "Any"
+    _rtask: "Any"  # the reader task of the current connection
+    _rerror: "BaseException | None"
+    _wake: "asyncio.Event"  # set by the reader on data, error or close
+    _connack: "tuple[Any, ...] | None"
+    _broken: "bool"
+    _closing: "bool"
+    _task: "Any"
+    _lock: "asyncio.Lock"
+    _last_tx: "int"
+    _last_rx: "int"
+    _ping_at: "int | None"
+
     def __init__(
         self,
         client_id: str,
@@ -377,67 +437,13 @@ class MQTTClient:
         resolver: "Callable[[str, int], str] | None" = None,
         resolve_after: int = 3,
     ) -> None:
-        self.client_id = client_id
-        self.host = host
-        self.port = port
-        self.ssl = ssl
-        self.server_hostname = server_hostname if server_hostname is not None else host
-        self.keepalive = keepalive
-        self.birth = birth
-        self.on_message = on_message
-        # the reconnect backoff (firmware.mqtt.connect.backoff): rand None is the hardware/OS RNG
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.backoff_attempt = 0  # doubles the ceiling on each retry, 0 again once online
-        self.rand = rand
-        self._sleep: Callable[[float], Awaitable[object]] = sleep if sleep is not None else asyncio.sleep
-        self.connect_timeout = connect_timeout
-        self.send_timeout = send_timeout
-        self.queue_max = queue_max
-        self.max_inflight = max_inflight
-        self.max_packet = max_packet
-        self._open = open_connection  # None: asyncio's (firmware.mqtt.connect)
-        # A broker name is looked up once and the address reused (a lookup blocks the whole
-        # loop); looked up again after ``resolve_after`` failed connects.  An IP is used as is.
-        # No resolver: the system's, unless open_connection is given (it gets the name).
-        self._resolver = resolver
-        self.resolve_after = resolve_after
-        self.address: str | None = None
-        self.lookups = 0
-        self._failed_since_lookup = 0
-        # the CONNECT packet, encoded once: bad settings (and backoff) fail here, at once
-        self._connect: bytes = _connect_path().prepare(
-            self, client_id, clean_session, will, username, password
-        )
-
-        self.connected = False
-        self.connects = 0  # CONNACKs accepted
-        self.attempts = 0  # connection attempts
-        self.dropped = 0  # messages dropped from the offline queue or lost as QoS 0
-        self.callback_errors = 0
-        self.tls_errors = 0  # ValueError from the TLS layer (MicroPython 1.27: certificate, handshake)
-        self.send_timeouts = 0
-        self.faults = 0  # unexpected exceptions in a session, survived as link loss
-        self.pings = 0
-        self.refused: int | None = None  # last CONNACK refusal, None after an accepted one
-        self.last_error: BaseException | None = None
-
-        self._inflight: list[Outgoing] = []  # QoS 1 awaiting PUBACK, in send order
-        self._queue: list[Outgoing] = []  # not yet sent
-        self._subs: list[tuple[str, int]] = []  # (filter, qos) renewed on every connect
-        self._pid = 0
-        self._writer: Any = None
-        self._rtask: Any = None  # the reader task of the current connection
-        self._rerror: BaseException | None = None
-        self._wake = asyncio.Event()  # set by the reader on data, error or close
-        self._connack: tuple[Any, ...] | None = None
-        self._broken = False
-        self._closing = False
-        self._task: Any = None
-        self._lock = asyncio.Lock()
-        self._last_tx = _ticks()
-        self._last_rx = _ticks()
-        self._ping_at: int | None = None
+        # Every attribute (declared above) is set by the connect path, loaded while the client is
+        # made: the code that makes it is not kept while the client serves.
+        _connect_path().setup(
+            self, client_id, host, port, username, password, ssl, server_hostname, keepalive, clean_session,
+            will, birth, on_message, backoff_base, backoff_cap, rand, sleep, connect_timeout, send_timeout,
+            queue_max, max_inflight, max_packet, open_connection, resolver, resolve_after,
+        )  # fmt: skip
 
     # ------------------------------------------------------------ public API
 

@@ -25,7 +25,8 @@ TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block bel
 if TYPE_CHECKING:
     from firmware.hal.port import Nvs
 
-__all__ = ["COUNTER_MAX", "DEFAULT_BLOCK", "NVS_KEY", "Counter", "CounterExhausted"]
+if sys.implementation.name != "micropython":  # the keypad imports names, never *
+    __all__ = ["COUNTER_MAX", "DEFAULT_BLOCK", "NVS_KEY", "Counter", "CounterExhausted"]
 
 NVS_KEY = "ctr"
 DEFAULT_BLOCK = 64
@@ -44,14 +45,14 @@ class Counter:
 
     def __init__(self, nvs: "Nvs", block: int = DEFAULT_BLOCK, key: str = NVS_KEY) -> None:
         if block < 1:
-            raise ValueError("block must be >= 1")
+            raise ValueError("block")  # below 1
         self._nvs = nvs
         self._key = key
         self.block = block
         raw = nvs.get(key)
         if raw is not None and len(raw) != 4:
             # Never guess downwards: an unreadable reservation could hide used values.
-            raise ValueError("NVS %s: expected 4 bytes, got %d" % (key, len(raw)))
+            raise ValueError("%s: %d bytes" % (key, len(raw)))  # not 4
         self.reserved = 0 if raw is None else int.from_bytes(raw, "big")
         self._next = self.reserved + 1
         self.writes = 0
@@ -60,7 +61,7 @@ class Counter:
         """The next counter value; it is covered by a reservation on flash before it is returned."""
         value = self._next
         if value > COUNTER_MAX:
-            raise CounterExhausted("frame counter exhausted")
+            raise CounterExhausted
         if value > self.reserved:
             limit = value + self.block - 1
             if limit > COUNTER_MAX:

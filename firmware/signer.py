@@ -58,18 +58,19 @@ if TYPE_CHECKING:
     from .refill import PublicKeyJob as PublicKeyJob
     from .refill import generate_private_key as generate_private_key
 
-__all__ = [
-    "DEFAULT_POOL_SIZE",
-    "DEFAULT_RESERVE",
-    "DEFAULT_STEPS_PER_SLICE",
-    "NONCE_STEPS",
-    "NONCE_TAG",
-    "SIGNATURE_LENGTH",
-    "NonceRefused",
-    "PublicKeyJob",
-    "Signer",
-    "generate_private_key",
-]
+if sys.implementation.name != "micropython":  # the keypad imports names, never *
+    __all__ = [
+        "DEFAULT_POOL_SIZE",
+        "DEFAULT_RESERVE",
+        "DEFAULT_STEPS_PER_SLICE",
+        "NONCE_STEPS",
+        "NONCE_TAG",
+        "SIGNATURE_LENGTH",
+        "NonceRefused",
+        "PublicKeyJob",
+        "Signer",
+        "generate_private_key",
+    ]
 
 
 # Reached here, defined in the overlay (the keypad does not use them while idle).
@@ -172,15 +173,15 @@ class Signer:
         key_in_steps: bool = False,
     ) -> None:
         if pool_size < 0:
-            raise ValueError("pool_size must be >= 0")
+            raise ValueError("pool_size")  # below 0
         if steps_per_slice < 1:
-            raise ValueError("steps_per_slice must be >= 1")
+            raise ValueError("steps_per_slice")  # below 1
         if counter_base < 0 or counter_base >> 64:  # 8 bytes in the derivation
-            raise ValueError("counter_base out of range")
+            raise ValueError("counter_base")  # not 0..2**64-1
         if len(secret) != 32:
-            raise ValueError("private key must be 32 bytes")
+            raise ValueError("key length")
         if not 0 < int.from_bytes(secret, "big") < _N:
-            raise ValueError("private key out of range [1, n-1]")
+            raise ValueError("key range")  # not 1..n-1
         self._secret = bytes(secret)
         self._rng = rng
         self.pool_size = pool_size

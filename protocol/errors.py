@@ -7,7 +7,8 @@ any input.
 
 :mod:`protocol.reasons` is imported only when a name is asked for (``str``,
 ``reason_name``), so a keypad that raises and catches these errors by their
-code does not load the reason table.  :class:`SignatureError` (raised where
+code does not load the reason table.  Those two exist on CPython only: the
+keypad never shows an error's text (``str`` of one there is Exception's).  :class:`SignatureError` (raised where
 signatures are verified: the gateway) exists on CPython only.
 """
 
@@ -25,17 +26,19 @@ class ProtocolError(Exception):
         self.reason = reason
         self.detail = detail
 
-    @property
-    def reason_name(self) -> str:
-        from . import reasons
+    if sys.implementation.name != "micropython":  # the keypad never shows an error's text
 
-        return reasons.name(self.reason)
+        @property
+        def reason_name(self) -> str:
+            from . import reasons
 
-    def __str__(self) -> str:
-        text = self.reason_name
-        if self.detail:
-            text = text + ": " + self.detail
-        return text
+            return reasons.name(self.reason)
+
+        def __str__(self) -> str:
+            text = self.reason_name
+            if self.detail:
+                text = text + ": " + self.detail
+            return text
 
 
 class DecodeError(ProtocolError):

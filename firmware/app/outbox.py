@@ -68,7 +68,7 @@ class Entry:
     if sys.implementation.name != "micropython":  # for tests and tools
 
         def __repr__(self) -> str:
-            return "Entry(%d, %s, %r, %r)" % (self.counter, self.kind, self.ref, self.choices)
+            return "Entry%r" % ((self.counter, self.kind, self.ref, self.choices),)
 
 
 class Outbox:
@@ -76,7 +76,7 @@ class Outbox:
 
     def __init__(self, limit: int = 8, interval: int = 2000, cap: int = 15000) -> None:
         if limit < 1:
-            raise ValueError("limit must be >= 1")
+            raise ValueError("limit < 1")
         self.limit = limit
         self.interval = interval
         self.cap = cap
@@ -159,14 +159,14 @@ def dump(entries: "list[Entry]") -> bytes:
 def load(raw: bytes) -> "list[Entry]":
     """Entries from :func:`dump` output; ValueError if it is not that."""
     if len(raw) < 2 or raw[0] != FORMAT:
-        raise ValueError("outbox: unknown format")
+        raise ValueError("bad format")
     pos = 2
     entries = []
 
     def take(n: int) -> bytes:
         nonlocal pos
         if pos + n > len(raw):
-            raise ValueError("outbox: truncated")
+            raise ValueError("truncated")
         pos += n
         return raw[pos - n : pos]
 
@@ -181,5 +181,5 @@ def load(raw: bytes) -> "list[Entry]":
         frame = bytes(take(int.from_bytes(take(2), "big")))
         entries.append(Entry(counter, kind, frame, ref, key, choices))
     if pos != len(raw):
-        raise ValueError("outbox: trailing bytes")
+        raise ValueError("trailing")
     return entries

@@ -119,15 +119,16 @@ ACTIONS = (
     "show_result", "acked", "refused", "busy", "retransmit", "heartbeat", "clear_refusal",
 )  # fmt: skip
 
-# The keypad keeps the table packed in one bytes object: per state (in STATES order) a row of two
-# bytes per event (in EVENTS order): the next state's index in _TARGETS, and 0 for no action or
-# 1 + the action's index in ACTIONS.
+# The keypad keeps the table packed in two bytes objects.  _PAIRS: the distinct cells, two bytes
+# each: the next state's index in _TARGETS, and 0 for no action or 1 + the action's index in
+# ACTIONS.  _PACKED: per state (in STATES order) a row of one byte per event (in EVENTS order), the
+# cell's index in _PAIRS (a few dozen distinct cells: a byte each instead of two).
 _TARGETS = STATES + (SAME, RESUME)
 
 
-def _packed() -> bytes:
-    """The table, written out as dicts, packed.  Runs once, at import; the dicts and this
-    function's code are left to the GC."""
+def _packed() -> "tuple[bytes, bytes]":
+    """The table, written out as dicts, packed: ``(_PAIRS, _PACKED)``.  Runs once, at import; the
+    dicts and this function's code are left to the GC."""
     # What a broadcast or an answer does to the keypad's knowledge, in any state.
     facts = {
         SITTING_NEW: "new_sitting",
@@ -208,16 +209,22 @@ def _packed() -> bytes:
             key_denied=(SAME, "deny"),
         ),
     }  # fmt: skip
+    pairs = bytearray()
     cells = bytearray()
     for state in STATES:
         for event in EVENTS:
             nxt, action = rows[state][event]
-            cells.append(_TARGETS.index(nxt))
-            cells.append(0 if action is None else 1 + ACTIONS.index(action))
-    return bytes(cells)
+            pair = bytes((_TARGETS.index(nxt), 0 if action is None else 1 + ACTIONS.index(action)))
+            at = 0  # the pair's offset in pairs, found or appended
+            while at < len(pairs) and pairs[at : at + 2] != pair:
+                at += 2
+            if at == len(pairs):
+                pairs += pair
+            cells.append(at // 2)
+    return bytes(pairs), bytes(cells)
 
 
-_PACKED = _packed()
+_PAIRS, _PACKED = _packed()
 del _packed
 
 
@@ -225,9 +232,9 @@ def transition(state: str, event: str) -> "tuple[str, str | None]":
     """``(next, action)`` for an event in a state; KeyError for an unknown state or event."""
     if state not in STATES or event not in EVENTS:
         raise KeyError((state, event))
-    cell = 2 * (STATES.index(state) * len(EVENTS) + EVENTS.index(event))
-    action = _PACKED[cell + 1]
-    return _TARGETS[_PACKED[cell]], ACTIONS[action - 1] if action else None
+    pair = 2 * _PACKED[STATES.index(state) * len(EVENTS) + EVENTS.index(event)]
+    action = _PAIRS[pair + 1]
+    return _TARGETS[_PAIRS[pair]], ACTIONS[action - 1] if action else None
 
 
 if sys.implementation.name != "micropython":  # on the keypad only the packed form is kept (transition)

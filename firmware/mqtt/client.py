@@ -13,7 +13,8 @@ Two modules, so that the keypad keeps only what it needs online:
   (:func:`publish`, PUBACK, :data:`PINGREQ_PACKET`)
   and :func:`parse` for every packet it receives;
 * :mod:`firmware.mqtt.connect`, the connect path: the keypad's client
-  (``for_device``) and its TLS context, the CONNECT and SUBSCRIBE packets,
+  (``for_device``) and its TLS context, the client's construction
+  (``setup``: every attribute, declared on :class:`MQTTClient`), the CONNECT and SUBSCRIBE packets,
   the CONNACK check, the reconnect backoff, the broker's address and the
   TCP/TLS opener, and :meth:`~MQTTClient.close` with its DISCONNECT.  It is
   loaded when the client is made, after a link loss and to close, and
@@ -104,15 +105,16 @@ if TYPE_CHECKING:
     Outgoing = tuple["int | None", bytes]  # (packet id at QoS 1 or None, the PUBLISH's bytes)
     Received = tuple[Any, ...]  # what parse() makes of a packet, see there
 
-__all__ = (
-    "PINGREQ_PACKET",
-    "MQTTClient",
-    "MQTTConnectError",
-    "MQTTError",
-    "MQTTProtocolError",
-    "parse",
-    "publish",
-)
+if sys.implementation.name != "micropython":  # the keypad imports names, never *
+    __all__ = (
+        "PINGREQ_PACKET",
+        "MQTTClient",
+        "MQTTConnectError",
+        "MQTTError",
+        "MQTTProtocolError",
+        "parse",
+        "publish",
+    )
 
 # Packet types (the fixed header's high nibble): what the broker sends, first in a parse() tuple
 _CONNACK = const(2)
@@ -156,21 +158,21 @@ def _connect_path() -> "ModuleType":
 
 # ---------------------------------------------------------------- the clock
 
-_TICKS_MS = getattr(time, "ticks_ms", None)  # MicroPython
-_TICKS_DIFF = getattr(time, "ticks_diff", None)
+if sys.implementation.name == "micropython":  # the port's own millisecond clock, wrap-safe
+    _ticks = time.ticks_ms  # type: ignore[attr-defined]
+    _ticks_diff = time.ticks_diff  # type: ignore[attr-defined]
+else:  # the other branch's functions are never made on the keypad (their code is left to the GC)
 
+    def _ticks() -> int:
+        return int(time.monotonic() * 1000)
 
-def _ticks() -> int:
-    if _TICKS_MS is not None:
-        return int(_TICKS_MS())
-    return int(time.monotonic() * 1000)
+    def _ticks_diff(now: int, since: int) -> int:
+        return now - since
 
 
 def _elapsed(since: int) -> int:
     """Milliseconds from ``since`` (a ``_ticks()`` value) to now."""
-    if _TICKS_DIFF is not None:
-        return int(_TICKS_DIFF(_ticks(), since))
-    return _ticks() - since
+    return int(_ticks_diff(_ticks(), since))
 
 
 # ---------------------------------------------------------------- packets
@@ -187,32 +189,32 @@ def publish(
     """PUBLISH; ``packet_id`` (1..65535) is required at QoS 1 and 2 and absent at QoS 0, like DUP.
     The topic is one may publish to: non-empty, no ``+`` or ``#``."""
     if not isinstance(topic, str) or not topic or "+" in topic or "#" in topic:
-        raise MQTTProtocolError("bad PUBLISH topic %r" % (topic,))
+        raise MQTTProtocolError("bad topic")
     if not isinstance(qos, int) or isinstance(qos, bool) or not 0 <= qos <= 2:
-        raise MQTTProtocolError("QoS must be 0..2: %r" % (qos,))
+        raise MQTTProtocolError("QoS %r" % (qos,))
     if "\x00" in topic:
-        raise MQTTProtocolError("topic contains U+0000")
+        raise MQTTProtocolError("U+0000")
     name = topic.encode("utf-8")
     if len(name) > _MAX_STRING:
-        raise MQTTProtocolError("topic longer than 65535 bytes")
+        raise MQTTProtocolError("long topic")
     first = (_PUBLISH << 4) | (qos << 1) | (1 if retain else 0)
     body = bytes((len(name) >> 8, len(name) & 0xFF)) + name
     if qos:
         pid = packet_id
         if not isinstance(pid, int) or isinstance(pid, bool) or not 1 <= pid <= 0xFFFF:
-            raise MQTTProtocolError("packet id must be 1..65535: %r" % (pid,))
+            raise MQTTProtocolError("packet id %r" % (pid,))
         body += bytes((pid >> 8, pid & 0xFF))
         if dup:
             first |= _DUP
     elif dup or packet_id is not None:
-        raise MQTTProtocolError("DUP or packet id on a QoS 0 PUBLISH")
+        raise MQTTProtocolError("QoS 0 DUP/id")
     if not isinstance(payload, (bytes, bytearray, memoryview)):
-        raise MQTTProtocolError("payload must be bytes, not %s" % type(payload).__name__)
+        raise MQTTProtocolError("not bytes")
     body += bytes(payload)
     # the fixed header: the type and flags byte, then the remaining length (7 bits a byte, low first)
     n = len(body)
     if n > _MAX_REMAINING:
-        raise MQTTProtocolError("remaining length out of range: %d" % n)
+        raise MQTTProtocolError("too long")
     head = bytearray((first,))
     while True:
         low = n & 0x7F
@@ -251,12 +253,9 @@ def parse(buf: bytes, max_packet: int = _MAX_REMAINING + 5) -> "tuple[Received |
     first = buf[0]
     kind = first >> 4
     if kind not in (_CONNACK, _PUBLISH, _PUBACK, _SUBACK, _PINGRESP):
-        raise MQTTProtocolError(
-            ("reserved packet type %d" if kind in (0, 15) else "packet type %d is not one this client receives")
-            % kind
-        )
+        raise MQTTProtocolError(("reserved %d" if kind in (0, 15) else "unwanted %d") % kind)
     if kind != _PUBLISH and first & 0x0F:
-        raise MQTTProtocolError("bad fixed header flags 0x%02x" % first)
+        raise MQTTProtocolError("flags 0x%02x" % first)
     # the remaining length: 1..4 bytes, 7 bits each, low first
     n = 0
     at = 1
@@ -269,17 +268,17 @@ def parse(buf: bytes, max_packet: int = _MAX_REMAINING + 5) -> "tuple[Received |
         if not b & 0x80:
             break
         if at == 5:
-            raise MQTTProtocolError("remaining length longer than 4 bytes")
+            raise MQTTProtocolError("length > 4B")
     end = at + n
     if end > max_packet:
-        raise MQTTProtocolError("packet of %d bytes exceeds the limit of %d" % (end, max_packet))
+        raise MQTTProtocolError("%d > limit %d" % (end, max_packet))
     if len(buf) < end:
         return None, 0
     body = buf[at:end]
-    truncated = "packet truncated"
+    truncated = "truncated"
     if kind == _PINGRESP:
         if n:
-            raise MQTTProtocolError("%d trailing bytes" % n)
+            raise MQTTProtocolError("trailing %d" % n)
         return (_PINGRESP,), end
     if n < 2:
         raise MQTTProtocolError(truncated)
@@ -288,52 +287,52 @@ def parse(buf: bytes, max_packet: int = _MAX_REMAINING + 5) -> "tuple[Received |
         qos = (first >> 1) & 3
         dup = bool(first & _DUP)
         if qos == 3:
-            raise MQTTProtocolError("PUBLISH QoS 3")
+            raise MQTTProtocolError("QoS 3")
         if dup and not qos:
-            raise MQTTProtocolError("DUP on a QoS 0 PUBLISH")
+            raise MQTTProtocolError("QoS 0 DUP")
         at = 2 + word
         if at > n:
             raise MQTTProtocolError(truncated)
         try:
             topic = bytes(body[2:at]).decode("utf-8")
         except (UnicodeError, ValueError):
-            raise MQTTProtocolError("topic is not UTF-8") from None
+            raise MQTTProtocolError("not UTF-8") from None
         if "\x00" in topic:
-            raise MQTTProtocolError("topic contains U+0000")
+            raise MQTTProtocolError("U+0000")
         if not topic or "+" in topic or "#" in topic:
-            raise MQTTProtocolError("bad PUBLISH topic")
+            raise MQTTProtocolError("bad topic")
         pid = None
         if qos:
             if n < at + 2:
                 raise MQTTProtocolError(truncated)
             pid = (body[at] << 8) | body[at + 1]
             if not pid:
-                raise MQTTProtocolError("packet id 0")
+                raise MQTTProtocolError("packet id %r" % 0)
             at += 2
         return (_PUBLISH, topic, bytes(body[at:]), qos, bool(first & 0x01), dup, pid), end
     if kind == _CONNACK:
         flags, code = body[0], body[1]
         if n > 2:
-            raise MQTTProtocolError("%d trailing bytes" % (n - 2))
+            raise MQTTProtocolError("trailing %d" % (n - 2))
         if flags & 0xFE:
-            raise MQTTProtocolError("reserved CONNACK flags set")
+            raise MQTTProtocolError("CONNACK flags")
         if code > 5:
-            raise MQTTProtocolError("CONNACK return code %d" % code)
+            raise MQTTProtocolError("CONNACK %d" % code)
         if flags and code:
-            raise MQTTProtocolError("session present on a refused CONNACK")
+            raise MQTTProtocolError("SP on refusal")
         return (_CONNACK, bool(flags), code), end
     if not word:
-        raise MQTTProtocolError("packet id 0")
+        raise MQTTProtocolError("packet id %r" % 0)
     if kind == _PUBACK:
         if n > 2:
-            raise MQTTProtocolError("%d trailing bytes" % (n - 2))
+            raise MQTTProtocolError("trailing %d" % (n - 2))
         return (_PUBACK, word), end
     codes = bytes(body[2:])  # SUBACK
     if not codes:
-        raise MQTTProtocolError("SUBACK without return codes")
+        raise MQTTProtocolError("SUBACK empty")
     for code in codes:
         if code > 2 and code != _SUBACK_FAILURE:
-            raise MQTTProtocolError("bad SUBACK return code %d" % code)
+            raise MQTTProtocolError("SUBACK %d" % code)
     return (_SUBACK, word, codes), end
 
 
@@ -351,6 +350,65 @@ class MQTTClient:
     ``open_connection(host, port, ssl, server_hostname)`` may be replaced to
     put an impaired or in-memory link under the client (tests, hil/).
     """
+
+    # The attributes, all set when the client is made (firmware.mqtt.connect.setup).
+    client_id: "str"
+    host: "str"
+    port: "int"
+    ssl: "Any"
+    server_hostname: "str"
+    keepalive: "int"
+    birth: "Message | None"
+    on_message: "Callable[[str, bytes, bool], object] | None"
+    # the reconnect backoff (firmware.mqtt.connect.backoff): rand None is the hardware/OS RNG
+    backoff_base: "float"
+    backoff_cap: "float"
+    backoff_attempt: "int"  # doubles the ceiling on each retry, 0 again once online
+    rand: "Callable[[], float] | None"
+    _sleep: "Callable[[float], Awaitable[object]]"
+    connect_timeout: "float"
+    send_timeout: "float"
+    queue_max: "int"
+    max_inflight: "int"
+    max_packet: "int"
+    _open: "Opener | None"  # None: asyncio's (firmware.mqtt.connect)
+    # A broker name is looked up once and the address reused (a lookup blocks the whole
+    # loop); looked up again after ``resolve_after`` failed connects.  An IP is used as is.
+    # No resolver: the system's, unless open_connection is given (it gets the name).
+    _resolver: "Callable[[str, int], str] | None"
+    resolve_after: "int"
+    address: "str | None"
+    lookups: "int"
+    _failed_since_lookup: "int"
+    # the CONNECT packet, encoded once: bad settings (and backoff) fail here, at once
+    _connect: "bytes"
+    connected: "bool"
+    connects: "int"  # CONNACKs accepted
+    attempts: "int"  # connection attempts
+    dropped: "int"  # messages dropped from the offline queue or lost as QoS 0
+    callback_errors: "int"
+    tls_errors: "int"  # ValueError from the TLS layer (MicroPython 1.27: certificate, handshake)
+    send_timeouts: "int"
+    faults: "int"  # unexpected exceptions in a session, survived as link loss
+    pings: "int"
+    refused: "int | None"  # last CONNACK refusal, None after an accepted one
+    last_error: "BaseException | None"
+    _inflight: "list[Outgoing]"  # QoS 1 awaiting PUBACK, in send order
+    _queue: "list[Outgoing]"  # not yet sent
+    _subs: "list[tuple[str, int]]"  # (filter, qos) renewed on every connect
+    _pid: "int"
+    _writer: "Any"
+    _rtask: "Any"  # the reader task of the current connection
+    _rerror: "BaseException | None"
+    _wake: "asyncio.Event"  # set by the reader on data, error or close
+    _connack: "tuple[Any, ...] | None"
+    _broken: "bool"
+    _closing: "bool"
+    _task: "Any"
+    _lock: "asyncio.Lock"
+    _last_tx: "int"
+    _last_rx: "int"
+    _ping_at: "int | None"
 
     def __init__(
         self,
@@ -379,67 +437,13 @@ class MQTTClient:
         resolver: "Callable[[str, int], str] | None" = None,
         resolve_after: int = 3,
     ) -> None:
-        self.client_id = client_id
-        self.host = host
-        self.port = port
-        self.ssl = ssl
-        self.server_hostname = server_hostname if server_hostname is not None else host
-        self.keepalive = keepalive
-        self.birth = birth
-        self.on_message = on_message
-        # the reconnect backoff (firmware.mqtt.connect.backoff): rand None is the hardware/OS RNG
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.backoff_attempt = 0  # doubles the ceiling on each retry, 0 again once online
-        self.rand = rand
-        self._sleep: Callable[[float], Awaitable[object]] = sleep if sleep is not None else asyncio.sleep
-        self.connect_timeout = connect_timeout
-        self.send_timeout = send_timeout
-        self.queue_max = queue_max
-        self.max_inflight = max_inflight
-        self.max_packet = max_packet
-        self._open = open_connection  # None: asyncio's (firmware.mqtt.connect)
-        # A broker name is looked up once and the address reused (a lookup blocks the whole
-        # loop); looked up again after ``resolve_after`` failed connects.  An IP is used as is.
-        # No resolver: the system's, unless open_connection is given (it gets the name).
-        self._resolver = resolver
-        self.resolve_after = resolve_after
-        self.address: str | None = None
-        self.lookups = 0
-        self._failed_since_lookup = 0
-        # the CONNECT packet, encoded once: bad settings (and backoff) fail here, at once
-        self._connect: bytes = _connect_path().prepare(
-            self, client_id, clean_session, will, username, password
-        )
-
-        self.connected = False
-        self.connects = 0  # CONNACKs accepted
-        self.attempts = 0  # connection attempts
-        self.dropped = 0  # messages dropped from the offline queue or lost as QoS 0
-        self.callback_errors = 0
-        self.tls_errors = 0  # ValueError from the TLS layer (MicroPython 1.27: certificate, handshake)
-        self.send_timeouts = 0
-        self.faults = 0  # unexpected exceptions in a session, survived as link loss
-        self.pings = 0
-        self.refused: int | None = None  # last CONNACK refusal, None after an accepted one
-        self.last_error: BaseException | None = None
-
-        self._inflight: list[Outgoing] = []  # QoS 1 awaiting PUBACK, in send order
-        self._queue: list[Outgoing] = []  # not yet sent
-        self._subs: list[tuple[str, int]] = []  # (filter, qos) renewed on every connect
-        self._pid = 0
-        self._writer: Any = None
-        self._rtask: Any = None  # the reader task of the current connection
-        self._rerror: BaseException | None = None
-        self._wake = asyncio.Event()  # set by the reader on data, error or close
-        self._connack: tuple[Any, ...] | None = None
-        self._broken = False
-        self._closing = False
-        self._task: Any = None
-        self._lock = asyncio.Lock()
-        self._last_tx = _ticks()
-        self._last_rx = _ticks()
-        self._ping_at: int | None = None
+        # Every attribute (declared above) is set by the connect path, loaded while the client is
+        # made: the code that makes it is not kept while the client serves.
+        _connect_path().setup(
+            self, client_id, host, port, username, password, ssl, server_hostname, keepalive, clean_session,
+            will, birth, on_message, backoff_base, backoff_cap, rand, sleep, connect_timeout, send_timeout,
+            queue_max, max_inflight, max_packet, open_connection, resolver, resolve_after,
+        )  # fmt: skip
 
     # ------------------------------------------------------------ public API
 
@@ -489,7 +493,7 @@ class MQTTClient:
         bounded), never key scanning or the watchdog.
         """
         if qos not in (0, 1):
-            raise MQTTProtocolError("this client publishes QoS 0 or 1, not %r" % (qos,))
+            raise MQTTProtocolError("QoS %r" % (qos,))
         pid = self._next_pid() if qos else None
         data = publish(topic, payload, qos, retain, False, pid)
         if len(self._queue) >= self.queue_max:
@@ -514,7 +518,7 @@ class MQTTClient:
             while True:
                 data = await reader.read(512)
                 if not data:
-                    raise OSError("connection closed by the broker")
+                    raise OSError("broker EOF")
                 self._last_rx = _ticks()
                 buf += data
                 while buf:
@@ -524,7 +528,7 @@ class MQTTClient:
                     buf = buf[used:]
                     if self._connack is None:
                         if pkt[0] != _CONNACK:
-                            raise MQTTProtocolError("expected CONNACK, got packet type %d" % pkt[0])
+                            raise MQTTProtocolError("%d before CONNACK" % pkt[0])
                         self._connack = pkt
                         self._wake.set()
                         if pkt[2]:  # refused: the session ends
@@ -568,13 +572,13 @@ class MQTTClient:
                 except _TIMEOUT:
                     pass
             if self._closing:
-                raise OSError("client closing")
+                raise OSError("closing")
             await self._pump()
             if not keepalive:
                 continue
             if self._ping_at is not None:
                 if _elapsed(self._ping_at) > half:
-                    raise OSError("keepalive: no PINGRESP")
+                    raise OSError("no PINGRESP")
             elif _elapsed(self._last_tx) >= half or _elapsed(self._last_rx) >= half:
                 self._ping_at = _ticks()
                 self.pings += 1
@@ -585,7 +589,7 @@ class MQTTClient:
         if kind == _PUBLISH:
             _, topic, payload, qos, retain, _, pid = pkt
             if qos == 2:
-                raise MQTTProtocolError("QoS 2 delivery, but we never subscribe above QoS 1")
+                raise MQTTProtocolError("got QoS 2")
             if self.on_message is not None:
                 try:
                     self.on_message(topic, payload, retain)
@@ -600,7 +604,7 @@ class MQTTClient:
         elif kind == _PINGRESP:
             self._ping_at = None
         elif kind == _CONNACK:
-            raise MQTTProtocolError("a second CONNACK from the broker")
+            raise MQTTProtocolError("2nd CONNACK")
         # a SUBACK answers the subscriptions renewed on connect: nothing waits for it
 
     # ------------------------------------------------------------ sending
@@ -613,7 +617,7 @@ class MQTTClient:
         """
         writer = self._writer
         if writer is None:
-            raise OSError("not connected")
+            raise OSError("offline")
         async with self._lock:
             if self._writer is not writer or self._broken:
                 raise OSError("link lost")
@@ -622,7 +626,7 @@ class MQTTClient:
                 await asyncio.wait_for(writer.drain(), self.send_timeout if timeout is None else timeout)
             except _TIMEOUT:
                 self.send_timeouts += 1
-                err = OSError("send not drained in time")
+                err = OSError("send timeout")
                 self._link_lost(err)
                 raise err from None
             except ValueError as e:

@@ -2,7 +2,8 @@
 
 What :class:`firmware.mqtt.client.MQTTClient` needs from the moment it is
 made, or the link is lost, until the broker has accepted the session: the
-keypad's client itself (:func:`for_device`), the CONNECT (:func:`connect`,
+keypad's client itself (:func:`for_device`), the client's construction
+(:func:`setup`, which sets every attribute), the CONNECT (:func:`connect`,
 encoded once when the client is made) and
 SUBSCRIBE (:func:`subscribe`) packets, the CONNACK check, the reconnect
 backoff (:func:`backoff`), the broker's address (a name looked up once and
@@ -33,9 +34,9 @@ if sys.implementation.name != "micropython":  # MicroPython's compiler folds con
 # has no typing module) nothing is imported and annotations are never evaluated.
 TYPE_CHECKING = const(0)  # a const: MicroPython's compiler leaves the block below out
 if TYPE_CHECKING:
-    from typing import Any, NoReturn
+    from typing import Any, Awaitable, Callable, NoReturn
 
-    from .client import Message, MQTTClient
+    from .client import Message, MQTTClient, Opener
 
 __all__ = (
     "CONNACK_MESSAGES",
@@ -46,7 +47,7 @@ __all__ = (
     "default_rand",
     "for_device",
     "go_online",
-    "prepare",
+    "setup",
     "subscribe",
     "tls_context",
     "valid_topic_filter",
@@ -168,18 +169,93 @@ def subscribe(packet_id: int, topics: "list[tuple[str, int]]") -> bytes:
     return _frame(0x82, body)  # SUBSCRIBE's flags are 0b0010
 
 
-def prepare(
+def setup(
     client: "MQTTClient",
     client_id: str,
+    host: str,
+    port: int,
+    username: "str | None",
+    password: "str | bytes | None",
+    ssl: "Any",
+    server_hostname: "str | None",
+    keepalive: int,
     clean_session: bool,
     will: "Message | None",
-    username: "str | None",
-    password: "bytes | str | None",
-) -> bytes:
-    """The client's CONNECT, when it is made: bad settings fail at once (the backoff's too)."""
-    if not client.backoff_base > 0 or client.backoff_cap < client.backoff_base:
+    birth: "Message | None",
+    on_message: "Callable[[str, bytes, bool], object] | None",
+    backoff_base: float,
+    backoff_cap: float,
+    rand: "Callable[[], float] | None",
+    sleep: "Callable[[float], Awaitable[object]] | None",
+    connect_timeout: float,
+    send_timeout: float,
+    queue_max: int,
+    max_inflight: int,
+    max_packet: int,
+    open_connection: "Opener | None",
+    resolver: "Callable[[str, int], str] | None",
+    resolve_after: int,
+) -> None:
+    """Make ``client``: :class:`~firmware.mqtt.client.MQTTClient`'s constructor (its arguments, in
+    order; the attributes are declared and described there), the CONNECT encoded once: bad
+    settings (and backoff) fail here, at once."""
+    client.client_id = client_id
+    client.host = host
+    client.port = port
+    client.ssl = ssl
+    client.server_hostname = server_hostname if server_hostname is not None else host
+    client.keepalive = keepalive
+    client.birth = birth
+    client.on_message = on_message
+    client.backoff_base = backoff_base
+    client.backoff_cap = backoff_cap
+    client.backoff_attempt = 0
+    client.rand = rand
+    client._sleep = sleep if sleep is not None else asyncio.sleep
+    client.connect_timeout = connect_timeout
+    client.send_timeout = send_timeout
+    client.queue_max = queue_max
+    client.max_inflight = max_inflight
+    client.max_packet = max_packet
+    client._open = open_connection
+    client._resolver = resolver
+    client.resolve_after = resolve_after
+    client.address = None
+    client.lookups = 0
+    client._failed_since_lookup = 0
+    # the CONNECT packet, encoded once: bad settings (and backoff) fail here, at once
+    if not backoff_base > 0 or backoff_cap < backoff_base:
         raise ValueError("backoff needs 0 < base <= cap")
-    return connect(client_id, clean_session, client.keepalive, will, username, password)
+    client._connect = connect(client_id, clean_session, keepalive, will, username, password)
+
+    client.connected = False
+    client.connects = 0
+    client.attempts = 0
+    client.dropped = 0
+    client.callback_errors = 0
+    client.tls_errors = 0
+    client.send_timeouts = 0
+    client.faults = 0
+    client.pings = 0
+    client.refused = None
+    client.last_error = None
+
+    client._inflight = []
+    client._queue = []
+    client._subs = []
+    client._pid = 0
+    client._writer = None
+    client._rtask = None
+    client._rerror = None
+    client._wake = asyncio.Event()
+    client._connack = None
+    client._broken = False
+    client._closing = False
+    client._task = None
+    client._lock = asyncio.Lock()
+    client._last_tx = mc._ticks()
+    client._last_rx = mc._ticks()
+    client._ping_at = None
 
 
 # ---------------------------------------------------------------- backoff

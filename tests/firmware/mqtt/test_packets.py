@@ -138,9 +138,9 @@ def test_a_partial_packet_waits_but_its_first_byte_is_checked_at_once() -> None:
     assert mc.parse(b"") == (None, 0)
     assert mc.parse(bytes.fromhex("3009")) == (None, 0)
     assert mc.parse(bytes.fromhex("30ffffff7f")) == (None, 0)  # the largest length is pending
-    with pytest.raises(mc.MQTTProtocolError, match="exceeds the limit of 100"):
+    with pytest.raises(mc.MQTTProtocolError, match="258 > limit 100"):
         mc.parse(bytes.fromhex("30ff01"), 100)
-    with pytest.raises(mc.MQTTProtocolError, match="reserved packet type 15"):
+    with pytest.raises(mc.MQTTProtocolError, match="reserved 15"):
         mc.parse(b"\xf0")
 
 
@@ -152,7 +152,7 @@ NOT_RECEIVED = [c.Connect("kp-1"), c.Subscribe(3, [("a/+", 1)]), c.Unsubscribe(4
 @pytest.mark.parametrize("pkt", NOT_RECEIVED, ids=lambda x: type(x).__name__)
 def test_packets_the_keypad_does_not_receive_are_refused(pkt: c.Packet) -> None:
     data = pkt.encode()
-    with pytest.raises(mc.MQTTProtocolError, match=r"packet type %d is not one this client receives" % pkt.TYPE):
+    with pytest.raises(mc.MQTTProtocolError, match="unwanted %d$" % pkt.TYPE):
         mc.parse(data)
     assert c.Parser().feed(data) == [pkt]  # while the full codec takes it
 
@@ -240,7 +240,7 @@ def test_any_bytes_decode_as_the_codec_decodes_or_are_refused(blob: bytes, limit
     if mine_error is None:
         assert len(mine) == len(theirs)
     else:  # only where a packet the keypad does not receive starts
-        assert "not one this client receives" in str(mine_error)
+        assert str(mine_error).startswith("unwanted ")
         assert blob[pos] >> 4 not in DEVICE_KINDS
 
 
@@ -334,19 +334,19 @@ BROKER_SENDS = [
     c.Pingresp(),
 ]
 MALFORMED = {  # hex -> what the error says
-    "0000": "reserved packet type 0",
-    "d100": "bad fixed header flags 0xd1",
-    "200100": "packet truncated",
-    "20020006": "CONNACK return code 6",
-    "3603000174": "PUBLISH QoS 3",
-    "300400012b78": "bad PUBLISH topic",
-    "30050003c3287a": "topic is not UTF-8",
-    "3004000100" + "78": "topic contains U+0000",
+    "0000": "reserved 0",
+    "d100": "flags 0xd1",
+    "200100": "truncated",
+    "20020006": "CONNACK 6",
+    "3603000174": "QoS 3",
+    "300400012b78": "bad topic",
+    "30050003c3287a": "not UTF-8",
+    "3004000100" + "78": "U+0000",
     "40020000": "packet id 0",
-    "4003000100": "1 trailing bytes",
-    "90020001": "SUBACK without return codes",
-    "9003000103": "bad SUBACK return code 3",
-    "30ffffffff01": "remaining length longer than 4 bytes",
+    "4003000100": "trailing 1",
+    "90020001": "SUBACK empty",
+    "9003000103": "SUBACK 3",
+    "30ffffffff01": "length > 4B",
 }
 
 
@@ -374,7 +374,7 @@ def test_the_keypads_packets_alone_on_micropython(micropython) -> None:  # type:
     assert out["receives"] == [[x.hex() if isinstance(x, bytes) else x for x in as_tuple(b)] for b in BROKER_SENDS]
     refused = out["refused"]
     assert refused[: len(NOT_RECEIVED)] == [
-        "packet type %d is not one this client receives" % x.TYPE for x in NOT_RECEIVED
+        "unwanted %d" % x.TYPE for x in NOT_RECEIVED
     ]
     assert refused[len(NOT_RECEIVED) :] == list(MALFORMED.values())
     # the keypad's client loads the keypad's side only

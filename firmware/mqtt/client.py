@@ -112,6 +112,7 @@ if sys.implementation.name != "micropython":  # the keypad imports names, never 
         "MQTTConnectError",
         "MQTTError",
         "MQTTProtocolError",
+        "frame",
         "parse",
         "publish",
     )
@@ -211,7 +212,12 @@ def publish(
     if not isinstance(payload, (bytes, bytearray, memoryview)):
         raise MQTTProtocolError("not bytes")
     body += bytes(payload)
-    # the fixed header: the type and flags byte, then the remaining length (7 bits a byte, low first)
+    return frame(first, body)
+
+
+def frame(first: int, body: bytes) -> bytes:
+    """A packet: the fixed header (the type and flags byte, then the remaining length, 7 bits a
+    byte, low first) and ``body`` (the connect path's CONNECT and SUBSCRIBE too)."""
     n = len(body)
     if n > _MAX_REMAINING:
         raise MQTTProtocolError("too long")

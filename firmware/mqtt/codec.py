@@ -37,7 +37,8 @@ packets in one read both work.  After an error it stays failed.
 from . import client as _c
 from . import connect as _k
 from .client import PINGREQ_PACKET, MQTTError, MQTTProtocolError
-from .connect import CONNACK_MESSAGES, DISCONNECT_PACKET, _frame, valid_topic_filter
+from .client import frame as _frame
+from .connect import CONNACK_MESSAGES, DISCONNECT_PACKET, valid_topic_filter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

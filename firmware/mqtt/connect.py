@@ -71,20 +71,6 @@ def _fail(msg: str) -> "NoReturn":
     raise mc.MQTTProtocolError(msg)
 
 
-def _frame(first: int, body: bytes) -> bytes:
-    """The fixed header (type and flags byte, remaining length varint) and ``body``."""
-    n = len(body)
-    if n > 268435455:
-        _fail("remaining length out of range: %d" % n)
-    head = bytearray((first,))
-    while True:
-        low = n & 0x7F
-        n >>= 7
-        head.append(low | 0x80 if n else low)
-        if not n:
-            return bytes(head) + body
-
-
 def _str(value: object, what: str) -> bytes:
     """An MQTT string: UTF-8 without U+0000, its 2-byte length in front."""
     if not isinstance(value, str):
@@ -152,7 +138,7 @@ def connect(
         flags |= 0x40
         tail += _bin(password.encode("utf-8") if isinstance(password, str) else password, "password")
     # protocol name "MQTT", level 4 (3.1.1), then the flags and the keepalive
-    return _frame(0x10, b"\x00\x04MQTT\x04" + bytes((flags, keepalive >> 8, keepalive & 0xFF)) + tail)
+    return mc.frame(0x10, b"\x00\x04MQTT\x04" + bytes((flags, keepalive >> 8, keepalive & 0xFF)) + tail)
 
 
 def subscribe(packet_id: int, topics: "list[tuple[str, int]]") -> bytes:
@@ -166,7 +152,7 @@ def subscribe(packet_id: int, topics: "list[tuple[str, int]]") -> bytes:
         if not valid_topic_filter(flt):
             _fail("bad topic filter %r" % (flt,))
         body += _str(flt, "topic filter") + bytes((_qos(qos),))
-    return _frame(0x82, body)  # SUBSCRIBE's flags are 0b0010
+    return mc.frame(0x82, body)  # SUBSCRIBE's flags are 0b0010
 
 
 def setup(

@@ -234,6 +234,23 @@ class Signer:
             refill.step(self)  # unloads the overlay when no work is left
         return len(self._pool) < self.pool_size
 
+    def rest(self) -> None:
+        """Drop the nonce and the public-key step in progress, and with them the refill overlay
+        (the keypad calls this while its MQTT client opens a link: the TLS handshake needs that
+        heap).  The dropped nonce's counter value is never used again; the next
+        ``precompute_slice()`` starts a new nonce and loads the overlay again."""
+        job = self._job
+        if job is None and self._key_job is None:
+            return
+        if job is not None:
+            job.wipe()
+        self._job = None
+        self._key_job = None
+        from . import unload
+
+        unload("firmware.refill")
+        unload("firmware.p256")
+
     def public_key(self) -> bytes:
         """The 65-byte SEC1 public key (its remaining steps done now if the slices have not)."""
         if self.public is not None:

@@ -342,9 +342,11 @@ class Keypad:
             self.inbox_dropped += 1
         self.inbox.append((topic, payload))
 
-    def step(self, now: int, mqtt_up: bool = False, connects: int = 0) -> None:
+    def step(self, now: int, mqtt_up: bool = False, connects: int = 0, opening: bool = False) -> None:
         """One loop iteration: scan keys, follow the link, drain the inbox, run timers,
-        drive the LEDs and do at most one precomputation slice."""
+        drive the LEDs and do at most one precomputation slice; none while ``opening`` (the MQTT
+        client opens a link: its TLS handshake gets the heap the signer's refill overlay would
+        hold, so the signer drops the nonce in progress and the overlay with it)."""
         diff = self.clock.ticks_diff
         cfg = self.cfg
         self.uptime_ms += max(0, diff(now, self.now))
@@ -380,7 +382,9 @@ class Keypad:
             self.dispatch(_S.DISPLAY_TIMEOUT)
         self.board.leds.tick(now)
         signer = self.signer
-        if signer is not None:  # one bounded slice: nonces first, then the public key
+        if signer is not None and opening:
+            signer.rest()
+        elif signer is not None:  # one bounded slice: nonces first, then the public key
             try:  # noqa: SIM105  (MicroPython has no contextlib)
                 signer.precompute_slice()
             except sg.NonceRefused:  # no nonce until the RNG works: a press shows the fault

@@ -105,7 +105,7 @@ class Runner:
         try:
             if kp.want_mqtt and self.task is None:
                 self.task = client.start()
-            kp.step(start, client.connected, client.connects)
+            kp.step(start, client.connected, client.connects, client.opening)
             while kp.tx:
                 topic, payload = kp.tx.pop(0)
                 client.post(topic, payload, 1)  # the client task sends; the loop never waits on it

@@ -389,6 +389,7 @@ class MQTTClient:
     # the CONNECT packet, encoded once: bad settings (and backoff) fail here, at once
     _connect: "bytes"
     connected: "bool"
+    opening: "bool"  # a link is being opened: TCP, the TLS handshake, CONNECT until the CONNACK
     connects: "int"  # CONNACKs accepted
     attempts: "int"  # connection attempts
     dropped: "int"  # messages dropped from the offline queue or lost as QoS 0
@@ -465,7 +466,9 @@ class MQTTClient:
             try:
                 # the connect path until the broker's CONNACK (and the resends and subscriptions
                 # after it), then, with the connect path unloaded, serve until link loss
+                self.opening = True
                 await _connect_path().go_online(self)
+                self.opening = False
                 unload("firmware.mqtt.connect")
                 await self._pump()
                 await self._serve()
@@ -695,5 +698,5 @@ class MQTTClient:
     def _teardown(self) -> None:
         self._close()
         self._writer = None
-        self.connected = False
+        self.connected = self.opening = False
         self._ping_at = None

@@ -214,7 +214,7 @@ def setup(
         raise ValueError("backoff needs 0 < base <= cap")
     client._connect = connect(client_id, clean_session, keepalive, will, username, password)
 
-    client.connected = False
+    client.connected = client.opening = False
     client.connects = 0
     client.attempts = 0
     client.dropped = 0

@@ -102,6 +102,34 @@ def test_public_key_at_once(unloads: list[str]) -> None:
     assert sg.public_key() == signer.public_key_sec1(SECRET) and unloads == OVERLAY * 2
 
 
+def test_rest_drops_the_work_in_progress_and_the_overlay(monkeypatch: pytest.MonkeyPatch) -> None:
+    import firmware
+
+    calls: list[str] = []
+    monkeypatch.setattr(firmware, "unload", calls.append)
+    sg = signer.Signer(SECRET, rng, pool_size=2, steps_per_slice=7, key_in_steps=True)
+    sg.rest()  # nothing in progress: nothing to unload
+    assert calls == []
+    sg.precompute_slice()
+    sg.precompute_slice()
+    job, taken = sg._job, sg.counter
+    assert job is not None and sg.ready == 0
+    sg.rest()
+    assert sg._job is None and job._k == 0 and calls == OVERLAY  # the secret nonce wiped, not kept
+    while sg.precompute_slice():
+        pass
+    assert sg.ready == 2 and sg.counter == taken + 2  # the dropped nonce's counter is never used again
+    sg.precompute_slice()  # the public key in steps: dropped by rest() too, then done in full
+    assert sg._key_job is not None
+    sg.rest()
+    assert sg._key_job is None and sg.public is None and calls == OVERLAY * 2
+    while sg.public is None:
+        sg.precompute_slice()
+    assert sg.public == signer.public_key_sec1(SECRET)
+    for m in (b"x", b"y"):
+        verify(m, sg.sign(m))
+
+
 OVERLAY_SCRIPT = """
 import sys, hvhost
 from firmware import signer
@@ -132,6 +160,16 @@ for i in range(6):
         pass
     out["refilled_%d" % i] = loaded()
     await hvhost.collect()
+msgs.append(b"before rest".hex())
+sigs.append(s.sign(b"before rest").hex())
+s.precompute_slice()  # a refill under way, then the link is opened: rest() drops it
+out["before_rest"] = loaded()
+s.rest()
+out["rested"] = loaded()
+while s.precompute_slice():
+    pass
+msgs.append(b"after rest".hex())
+sigs.append(s.sign(b"after rest").hex())
 z = signer.Signer(secret, hvhost.urandom, 0)
 msgs.append(b"inline".hex())
 sigs.append(z.sign(b"inline").hex())
@@ -152,6 +190,7 @@ def test_micropython_unloads_and_reloads_the_overlay(micropython) -> None:
     for i in range(6):
         assert out["after_sign_%d" % i] == []  # a pooled nonce does not load it
         assert out["refilled_%d" % i] == []  # the refill loaded it and unloaded it again
+    assert out["before_rest"] == OVERLAY and out["rested"] == []  # rest() unloads it on the device too
     assert out["after_inline"] == [] and out["inline_nonces"] == 1
     assert len(set(s[:64] for s in out["sigs"])) == len(out["sigs"])  # distinct r: distinct nonces
     for msg, sig in zip(out["msgs"], out["sigs"], strict=True):

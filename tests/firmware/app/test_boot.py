@@ -121,7 +121,7 @@ def test_a_stable_run_clears_the_faulty_boot_count() -> None:
     kp = Keypad(board, config.load(None, {"hall": HALL, "device_id": "kp-1"}))
 
     class Client:
-        connected = False
+        connected = opening = False
         connects = 0
 
         def start(self) -> Any:

@@ -91,3 +91,26 @@ def test_boot_does_not_compute_the_public_key_inline() -> None:
     kp = Keypad(rig.board, rig.kp.cfg)  # a reboot with the key in NVS
     assert kp.signer is not None and kp.signer.public is None  # computed later, one step per loop
     assert kp.public_key() == signer.public_key_sec1(rig.board.nvs.get(config.NVS_SECRET) or b"")
+
+
+def test_no_refill_while_the_client_opens_a_link_and_the_nonce_in_progress_is_dropped() -> None:
+    """While the MQTT client opens a link (TCP, the TLS handshake, CONNECT until the CONNACK), the
+    keypad runs no precompute slice and the signer drops the nonce in progress with its overlay, so
+    the handshake has that heap; once the link is open the refill starts again."""
+    rig = Rig()
+    rig.boot()
+    sg = rig.kp.signer
+    assert sg is not None
+    while sg._job is None:  # a nonce of the boot refill under way
+        rig.step(1)
+    made, taken, steps = sg.nonces_made, sg.counter, sg.total_steps
+    for _ in range(50):
+        rig.kp.step(rig.clock.advance(1), False, 0, True)  # the client is opening a link
+        assert sg._job is None and sg.nonces_made == made and sg.total_steps == steps
+    assert sg.counter == taken  # nothing new derived while opening
+    for _ in range(5000):
+        rig.step(1)
+        if not sg.pending:
+            break
+    assert sg.ready == sg.pool_size
+    assert sg.counter > taken  # the dropped nonce's counter value was not used again

@@ -86,7 +86,7 @@ def test_an_unreadable_saved_outbox_is_counted_not_a_crash() -> None:
 class StuckClient:
     """A client whose broker never answers: Wi-Fi is up, no session ever starts."""
 
-    connected = False
+    connected = opening = False
     connects = 0
 
     def __init__(self) -> None:

@@ -215,7 +215,7 @@ class FakeTask:
 
 class FakeClient:
     def __init__(self, fail: bool = False) -> None:
-        self.connected = False
+        self.connected = self.opening = False
         self.connects = 0
         self.published: list[tuple[str, bytes]] = []
         self.fail = fail

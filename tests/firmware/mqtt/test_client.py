@@ -309,6 +309,37 @@ def test_a_posted_message_is_sent_at_once_not_at_the_next_keepalive_tick() -> No
     run(main())
 
 
+def test_opening_is_true_from_the_connect_until_the_connack_only() -> None:
+    """``opening`` (read by the keypad's loop, which runs no precompute slice meanwhile) is True
+    while the client opens a link, from the TCP connect to the CONNACK, and False once online or
+    after a failed attempt."""
+    seen: list[bool] = []
+    release = asyncio.Event()
+
+    async def script(conn: Conn, i: int) -> None:
+        pkt = await conn.recv()
+        assert isinstance(pkt, c.Connect)
+        await release.wait()  # the CONNACK is held back: the client is still opening its link
+        await conn.send(c.Connack(False, 0))
+        await conn.recv()
+
+    async def main() -> None:
+        async with ScriptedBroker(script) as broker:
+            client = client_for(broker)
+            assert client.opening is False
+            client.start()
+            await until(lambda: broker.count == 1 and client.opening, "a link being opened")
+            seen.append(client.connected)
+            release.set()
+            assert await client.wait_connected(WAIT)
+            seen.append(client.opening)
+            await client.close()
+            seen.append(client.opening)
+
+    run(main())
+    assert seen == [False, False, False]
+
+
 def test_inflight_window_holds_back_until_puback() -> None:
     got: list[c.Publish] = []
     release = asyncio.Event()

@@ -90,6 +90,7 @@ class GatewayProcess:
         exe = Path(sys.executable).with_name("hallvote")
         self.cmd = [str(exe) if exe.exists() else "hallvote", "gateway", "run", "--config", str(config)]
         self.http = httpx.Client(timeout=WAIT)
+        self.store_retries = 0  # API calls answered 503 STORE_UNAVAILABLE and retried (call)
 
     @property
     def base(self) -> str:
@@ -146,7 +147,9 @@ class GatewayProcess:
         return self.http.request(method, f"{self.base}/api/v1{path}", headers=headers, **kw)
 
     def call(self, method: str, path: str, role: str = "chair", **kw: Any) -> Any:
-        """An API call that must succeed; retried while the gateway restarts."""
+        """An API call that must succeed; retried while the gateway restarts, and, as a clerk would,
+        while it answers 503 STORE_UNAVAILABLE (the store is away: nothing changed, retry shortly;
+        counted in ``store_retries``)."""
         deadline = time.monotonic() + WAIT
         while True:
             try:
@@ -154,6 +157,10 @@ class GatewayProcess:
             except httpx.HTTPError:
                 if time.monotonic() > deadline:
                     raise
+                time.sleep(0.2)
+                continue
+            if r.status_code == 503 and "STORE_UNAVAILABLE" in r.text and time.monotonic() <= deadline:
+                self.store_retries += 1
                 time.sleep(0.2)
                 continue
             if r.status_code >= 400:

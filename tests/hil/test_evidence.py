@@ -112,6 +112,7 @@ def test_town_fault_matrix_case_holds(case: str, matrix: dict[str, Future[Eviden
     report = run.report
     [r] = report["rows"]
     assert r["case"] == case
+    assert "error" not in r, r["error"]  # the case did not finish
     assert r["ok"], (r["failed_checks"], r["secret_scan"]["where"])
     assert r["lost"] == 0 and r["double_counted"] == 0 and r["shown_not_counted"] == 0, r
     assert r["ballots_counted"] == r["ballots_expected"] > 0, r

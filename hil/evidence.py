@@ -267,6 +267,7 @@ def run_case(
         scan = secret_scan(rig, secret)
         tamper = tamper_check(rig, workdir / case.name)
         busy = _busy_answers(rig.workdir / "gateway.log")
+        refused = rig.gateway.store_retries if rig.gateway is not None else 0
     finally:
         rig.close()
     expected = sum(st["expected"].get("voted", 0) for st in report["steps"] if st["step"] != "checkin")
@@ -297,6 +298,7 @@ def run_case(
         "audit_intact": all(ok for k, ok in inv.items() if k.startswith("audit")),
         "repressed": report["repressed"],
         "busy": busy,
+        "store_refused": refused,
         "secret_scan": scan,
         "tamper": tamper,
         "seconds": report["seconds"],
@@ -380,19 +382,19 @@ def render(report: dict[str, Any], command: str) -> str:
         "",
         "| case | faults injected | presses | ballots expected | counted | lost | double counted "
         "| shown recorded, not counted | results = model | memory = store | audit chain | re-pressed "
-        "| answered BUSY (store away) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| answered BUSY (store away) | chair/clerk calls answered 503 (store away) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['case']} ({r['what']}) | did not finish: `{r['error'][:300]}` |" + " - |" * 11)
+            lines.append(f"| {r['case']} ({r['what']}) | did not finish: `{r['error'][:300]}` |" + " - |" * 12)
             continue
         faults = ", ".join(f"{v}x {k}" for k, v in r["faults"].items())
         lines.append(
             f"| {r['case']} ({r['what']}) | {faults} | {r['presses']} | {r['ballots_expected']} | {r['ballots_counted']} "
             f"| {r['lost']} | {r['double_counted']} | {r['shown_not_counted']} | {'yes' if r['results_match'] else 'NO'} "
             f"| {'yes' if r['memory_equals_store'] else 'NO'} | {'intact' if r['audit_intact'] else 'BROKEN'} "
-            f"| {r['repressed']} | {r.get('busy', 0)} |"
+            f"| {r['repressed']} | {r.get('busy', 0)} | {r.get('store_refused', 0)} |"
         )
     done = [r for r in rows if "error" not in r]
     failed = [(r["case"], {"check": "did not finish", "detail": r["error"]}) for r in rows if "error" in r]
